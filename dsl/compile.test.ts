@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { from, lastValueFrom, toArray } from 'rxjs'
+import * as t from 'io-ts'
+import { pipe } from 'fp-ts/lib/function.js'
+import { compile, compileElements } from './compile.ts'
+import { pipeline } from './pipeline.ts'
+import { filter, flatMap, keyBy, map, merge, tap } from './stages.ts'
+import { boundedOutOfOrder } from './watermarks.ts'
+import { makeContext } from '../operators/core/context.ts'
+import type { DeadLetter } from './sides.ts'
+import type { Data } from './element.ts'
+
+const Ev = t.type({ id: t.number, ts: t.number, user: t.string })
+type Ev = t.TypeOf<typeof Ev>
+const evs: Ev[] = [
+  { id: 1, ts: 1000, user: 'a' },
+  { id: 2, ts: 3000, user: 'b' },
+  { id: 3, ts: 2000, user: 'a' },
+]
+
+describe('compile', () => {
+  it('runs a fused map/filter/flatMap/tap chain over values', async () => {
+    const seen: number[] = []
+    const p = pipeline({ codec: Ev }, (s) =>
+      pipe(
+        s,
+        map((e) => e.id * 10),
+        filter((n) => n !== 20),
+        flatMap((n) => [n, n + 1]),
+        tap((n) => seen.push(n)),
+      ),
+    )
+    const out = await lastValueFrom(from(evs).pipe(compile(p), toArray()))
+    expect(out).toEqual([10, 11, 30, 31])
+    expect(seen).toEqual(out)
+  })
+
+  it('sends a record failing the codec and a throwing user function to dead letters and goes on', async () => {
+    const dead: DeadLetter[] = []
+    const p = pipeline({ codec: Ev }, (s) =>
+      pipe(
+        s,
+        map((e) => {
+          if (e.id === 2) throw new Error('boom')
+          return e.id
+        }),
+      ),
+    )
+    const input: unknown[] = [evs[0], { id: 'x' }, evs[1], evs[2]]
+    const out = await lastValueFrom(from(input as Ev[]).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
+    expect(out).toEqual([1, 3])
+    expect(dead.map((d) => [d.reason, d.stage, d.pos])).toEqual([
+      ['codec', 'source', 1],
+      ['user', 'map', 2],
+    ])
+    expect(dead[0].message).toContain('id')
+    expect(dead[1].message).toBe('boom')
+  })
+
+  it('fails fast into the error channel when asked', async () => {
+    const p = pipeline({ codec: Ev }, (s) => s)
+    await expect(lastValueFrom(from([{ id: 'x' }] as unknown as Ev[]).pipe(compile(p, { failFast: true })))).rejects.toThrow(
+      /codec at position 0/,
+    )
+  })
+
+  it('emits monotone in-band watermarks (max - d) and +Infinity at the end', async () => {
+    const p = pipeline({ codec: Ev, eventTime: (e) => e.ts, watermark: boundedOutOfOrder(500) }, (s) =>
+      pipe(s, keyBy((e) => e.user)),
+    )
+    const ctx = makeContext()
+    const recs: Data<unknown>[] = evs.map((value, i) => ({ _tag: 'Data', value, time: Number.NaN, key: undefined, pos: i }))
+    const out = await lastValueFrom(from(recs).pipe(compileElements(p, ctx), toArray()))
+    expect(out.map((e) => (e._tag === 'Data' ? `d${e.time}:${String(e.key)}` : `w${e.time}`))).toEqual([
+      'd1000:a',
+      'w500',
+      'd3000:b',
+      'w2500',
+      'd2000:a',
+      'wInfinity',
+    ])
+  })
+
+  it('merges branches of one source with the minimum watermark, each event once per branch', async () => {
+    const p = pipeline({ codec: Ev, eventTime: (e) => e.ts }, (s) => {
+      const a = pipe(s, filter((e) => e.user === 'a'))
+      const b = pipe(s, filter((e) => e.user === 'b'))
+      return pipe(a, merge(b), map((e) => e.id))
+    })
+    const out = await lastValueFrom(from(evs).pipe(compile(p), toArray()))
+    expect(out).toEqual([1, 2, 3])
+  })
+})

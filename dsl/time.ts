@@ -1,0 +1,34 @@
+/** Milliseconds since the epoch (event time or processing time). */
+export type Time = number
+
+/** Unit suffixes accepted in duration strings. */
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd'
+
+/** A duration: milliseconds as a number, or a string such as `'250ms'`, `'10s'`, `'5m'`, `'1h'`, `'1d'`. */
+export type Duration = number | `${number}${DurationUnit}`
+
+const UNIT_MS: Record<DurationUnit, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
+
+/**
+ * Parses a duration to milliseconds, failing at definition time with a message naming the caller.
+ *
+ * @example
+ * toMillis('5m', 'tumbling') // 300000
+ */
+export function toMillis(d: Duration, who: string, opts: { allowZero?: boolean } = {}): number {
+  let ms: number
+  if (typeof d === 'number') ms = d
+  else {
+    const m = PATTERN.exec(String(d).trim())
+    ms = m ? Number(m[1]) * UNIT_MS[m[2] as DurationUnit] : NaN
+  }
+  const ok = Number.isFinite(ms) && Number.isInteger(ms) && (opts.allowZero ? ms >= 0 : ms > 0)
+  if (!ok) {
+    const what = opts.allowZero ? 'a non-negative' : 'a positive'
+    throw new TypeError(
+      `${who}: expected ${what} whole-millisecond duration (a number of ms or a string like '250ms', '10s', '5m', '1h', '1d'), got ${JSON.stringify(d)}`,
+    )
+  }
+  return ms
+}

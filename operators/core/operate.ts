@@ -1,0 +1,58 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import type { Data, Element, Watermark } from '../../dsl/element.ts'
+
+/** Where a stateful machine sends its results. */
+export interface Emit<O, KO = unknown> {
+  (d: Data<O, KO>): void
+}
+
+/**
+ * The pure-ish core of a single-input stateful operator: it sees data and watermark advances and
+ * pushes results to the emitter it was built with. The wrapper forwards each watermark after the
+ * machine has handled it, so results always precede the watermark that released them.
+ */
+export interface Machine<I, K> {
+  data(d: Data<I, K>): void
+  /** Called only when the watermark advances; `+Infinity` is end of input. */
+  watermark(w: number): void
+  /** Releases timers or other resources on teardown. */
+  dispose?(): void
+}
+
+/**
+ * Wraps a machine as an RxJS operator: subscribe, feed, forward, tear down. Shared by every
+ * single-input stateful operator so none repeats the subscription plumbing.
+ */
+export function fromMachine<I, K, O, KO = unknown>(
+  make: (emit: Emit<O, KO>, forward: (w: Watermark) => void) => Machine<I, K>,
+): OperatorFunction<Element<I, K>, Element<O, KO>> {
+  return (source) =>
+    new Observable<Element<O, KO>>((subscriber) => {
+      let current = Number.NEGATIVE_INFINITY
+      const machine = make(
+        (d) => subscriber.next(d),
+        (w) => subscriber.next(w),
+      )
+      const sub = source.subscribe({
+        next(e) {
+          // A throw here (fail-fast, or a bug) must reach the error channel, not RxJS's unhandled-error hook.
+          try {
+            if (e._tag === 'Data') machine.data(e)
+            else if (e.time > current) {
+              current = e.time
+              machine.watermark(e.time)
+              subscriber.next(e)
+            }
+          } catch (err) {
+            subscriber.error(err)
+          }
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      })
+      return () => {
+        sub.unsubscribe()
+        machine.dispose?.()
+      }
+    })
+}
