@@ -17,6 +17,10 @@ export interface Machine<I, K> {
   watermark(w: number): void
   /** Releases timers or other resources on teardown. */
   dispose?(): void
+  /** The machine's whole state as plain JSON-serializable data, for checkpoints. */
+  snapshot?(): unknown
+  /** Replaces the state with one taken by `snapshot` (of a machine with the same spec). */
+  restore?(state: unknown): void
 }
 
 /**
