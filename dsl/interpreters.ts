@@ -2,6 +2,10 @@ import type { Observable } from 'rxjs'
 import type { Element } from './element.ts'
 import type { OperatorNode } from './stream.ts'
 import type { RunContext } from '../operators/core/context.ts'
+import type { AsyncMapSpec, BufferSpec, MicrobatchSpec } from './flow.ts'
+import { asyncMapOperator } from '../operators/flow/asyncMap.ts'
+import { bufferOperator } from '../operators/flow/buffer.ts'
+import { microbatchOperator } from '../operators/flow/microbatch.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -14,4 +18,8 @@ export type Interpreter = (
  * The stateful stage kinds `compile` knows, by `OperatorNode.kind`. Each operator family registers
  * its interpreter here, so the description modules never import RxJS.
  */
-export const interpreters: Record<string, Interpreter> = {}
+export const interpreters: Record<string, Interpreter> = {
+  AsyncMap: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)),
+  Buffer: (n, [input], ctx) => input.pipe(bufferOperator(n.spec as BufferSpec, ctx)),
+  Microbatch: (n, [input], ctx) => input.pipe(microbatchOperator(n.spec as MicrobatchSpec, ctx)) as Observable<Element<unknown>>,
+}

@@ -1,11 +1,13 @@
 /**
  * The credit window between a pulled source and the asynchronous stages after it. A source takes
- * the next event only while `outstanding < highWaterMark`; an async stage holds one unit per event
- * (or block) it is still working on and releases it when done, so a slow consumer holds the
- * producer back, as a pipe or a TCP window does.
+ * the next event only while `available`: fewer than `highWaterMark` units held and nobody paused
+ * it. An async stage holds one unit per event (a block counts its events) that it is still working
+ * on and releases it when done, so a slow consumer holds the producer back, as a pipe or a TCP
+ * window does. A full `buffer` in `'block'` mode pauses the source outright.
  */
 export class Credit {
   private held = 0
+  private pausers = 0
   private waiters: Array<() => void> = []
 
   constructor(readonly highWaterMark: number) {
@@ -13,11 +15,18 @@ export class Credit {
       throw new TypeError(`highWaterMark: expected a positive integer, got ${highWaterMark}`)
   }
 
+  /** Units held by async stages right now. */
   get outstanding(): number {
     return this.held
   }
 
+  /** May the source push another event? */
   get available(): boolean {
+    return this.held < this.highWaterMark && this.pausers === 0
+  }
+
+  /** May a buffer hand another event to the async stages after it? (Ignores pauses.) */
+  get downstreamReady(): boolean {
     return this.held < this.highWaterMark
   }
 
@@ -27,20 +36,37 @@ export class Credit {
 
   release(n = 1): void {
     this.held -= n
-    if (this.held < this.highWaterMark && this.waiters.length > 0) {
-      const ws = this.waiters
-      this.waiters = []
-      for (const w of ws) w()
-    }
+    this.wake()
   }
 
-  /** Resolves once there is credit again (at once if there is). */
-  whenAvailable(): Promise<void> {
-    return this.available ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve))
+  pause(): void {
+    this.pausers++
+  }
+
+  resume(): void {
+    this.pausers--
+    this.wake()
+  }
+
+  /** Resolves at the next release or resume (callers re-check their condition). */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  /** Resolves once the source may push again (at once if it may). */
+  async whenAvailable(): Promise<void> {
+    while (!this.available) await this.changed()
   }
 
   /** Resolves once every held unit is released (all async work finished). */
   async drained(): Promise<void> {
-    while (this.held > 0) await new Promise<void>((resolve) => this.waiters.push(resolve))
+    while (this.held > 0) await this.changed()
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return
+    const ws = this.waiters
+    this.waiters = []
+    for (const w of ws) w()
   }
 }

@@ -1,0 +1,87 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import type { Element } from '../../dsl/element.ts'
+import type { BufferSpec } from '../../dsl/flow.ts'
+import { deadLetter } from '../../dsl/sides.ts'
+import type { RunContext } from '../core/context.ts'
+
+/** An explicit bounded queue before async stages (see `buffer` in dsl/flow.ts). */
+export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
+  const { max, overflow } = spec
+  return (source) =>
+    new Observable<Element<unknown>>((subscriber) => {
+      const queue: Element<unknown>[] = []
+      let dataQueued = 0
+      let paused = false
+      let draining = false
+      let completed = false
+      let closed = false
+
+      const setPaused = (p: boolean) => {
+        if (p === paused) return
+        paused = p
+        if (p) ctx.credit.pause()
+        else ctx.credit.resume()
+      }
+      const drain = () => {
+        while (queue.length > 0 && (ctx.credit.downstreamReady || queue[0]._tag === 'Watermark')) {
+          const e = queue.shift()!
+          if (e._tag === 'Data') dataQueued--
+          subscriber.next(e)
+        }
+        if (overflow === 'block') setPaused(dataQueued >= max)
+        if (queue.length > 0) waitForCredit()
+        else if (completed) subscriber.complete()
+      }
+      // Async stages after us release credit asynchronously; drain on each release.
+      const waitForCredit = () => {
+        if (draining) return
+        draining = true
+        void ctx.credit.changed().then(() => {
+          draining = false
+          if (closed) return
+          try {
+            drain()
+          } catch (err) {
+            subscriber.error(err)
+          }
+        })
+      }
+      const sub = source.subscribe({
+        next(e) {
+          try {
+            if (queue.length === 0 && (e._tag === 'Watermark' || ctx.credit.downstreamReady)) return subscriber.next(e)
+            if (e._tag === 'Data' && dataQueued >= max) {
+              if (overflow === 'error') {
+                return subscriber.error(new Error(`buffer: overflow, more than ${max} events waiting (position ${e.pos})`))
+              }
+              if (overflow === 'dropNewest') {
+                return ctx.deadLetter(deadLetter('overflow', 'buffer', e.pos, `buffer full (max ${max}), dropped newest`, e.value))
+              }
+              if (overflow === 'dropOldest') {
+                const i = queue.findIndex((x) => x._tag === 'Data')
+                const old = queue.splice(i, 1)[0] as Extract<Element<unknown>, { _tag: 'Data' }>
+                dataQueued--
+                ctx.deadLetter(deadLetter('overflow', 'buffer', old.pos, `buffer full (max ${max}), dropped oldest`, old.value))
+              }
+            }
+            queue.push(e)
+            if (e._tag === 'Data') dataQueued++
+            if (overflow === 'block') setPaused(dataQueued >= max)
+            waitForCredit()
+          } catch (err) {
+            subscriber.error(err)
+          }
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          completed = true
+          if (queue.length === 0) subscriber.complete()
+        },
+      })
+      return () => {
+        closed = true
+        setPaused(false)
+        sub.unsubscribe()
+      }
+    })
+}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest'
+import { Subject, firstValueFrom, from, lastValueFrom, toArray } from 'rxjs'
+import { pipe } from 'fp-ts/lib/function.js'
+import { compile, compileElements } from '../../dsl/compile.ts'
+import { pipeline } from '../../dsl/pipeline.ts'
+import { map } from '../../dsl/stages.ts'
+import { asyncMap, buffer, microbatch } from '../../dsl/flow.ts'
+import { makeContext } from '../core/context.ts'
+import type { Data } from '../../dsl/element.ts'
+import type { DeadLetter } from '../../dsl/sides.ts'
+
+const tick = () => new Promise((r) => setImmediate(r))
+const rec = (value: number, pos = value): Data<unknown> => ({ _tag: 'Data', value, time: value, key: undefined, pos })
+
+describe('asyncMap', () => {
+  it('keeps input order whatever order the calls finish in, with bounded concurrency', async () => {
+    let running = 0
+    let peak = 0
+    const p = pipeline({}, (s) =>
+      pipe(
+        s,
+        asyncMap(
+          async (n: number) => {
+            running++
+            peak = Math.max(peak, running)
+            await new Promise((r) => setTimeout(r, (5 - n) * 2))
+            running--
+            return n * 10
+          },
+          { concurrency: 3 },
+        ),
+      ),
+    )
+    const out = await lastValueFrom(from([1, 2, 3, 4, 5]).pipe(compile(p), toArray()))
+    expect(out).toEqual([10, 20, 30, 40, 50])
+    expect(peak).toBe(3)
+  })
+
+  it('holds one unit of credit per event in flight and gives it back when done', async () => {
+    const gates: Array<() => void> = []
+    const p = pipeline({}, (s) => pipe(s, asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))), { concurrency: 2 })))
+    const ctx = makeContext({ highWaterMark: 4 })
+    const input = new Subject<Data<unknown>>()
+    const out: unknown[] = []
+    input.pipe(compileElements(p, ctx)).subscribe((e) => e._tag === 'Data' && out.push(e.value))
+    for (let i = 1; i <= 4; i++) input.next(rec(i))
+    expect(ctx.credit.outstanding).toBe(4)
+    expect(ctx.credit.available).toBe(false)
+    await tick()
+    expect(gates.length).toBe(2) // only `concurrency` calls started
+    gates[0]()
+    await tick()
+    expect(out).toEqual([1])
+    expect(ctx.credit.outstanding).toBe(3)
+    expect(ctx.credit.available).toBe(true)
+  })
+
+  it('sends a rejected call to dead letters and goes on', async () => {
+    const dead: DeadLetter[] = []
+    const p = pipeline({}, (s) =>
+      pipe(
+        s,
+        asyncMap(async (n: number) => {
+          if (n === 2) throw new Error('store down')
+          return n
+        }),
+      ),
+    )
+    const out = await lastValueFrom(from([1, 2, 3]).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
+    expect(out).toEqual([1, 3])
+    expect(dead).toMatchObject([{ reason: 'user', stage: 'asyncMap', pos: 1, message: 'store down' }])
+  })
+
+  it('does not let a watermark overtake the results still in flight', async () => {
+    const p = pipeline({ eventTime: (n: number) => n }, (s) => pipe(s, asyncMap(async (n: number) => n)))
+    const out = await lastValueFrom(from([rec(1), rec(2)]).pipe(compileElements(p, makeContext()), toArray()))
+    expect(out.map((e) => `${e._tag[0]}${e.time}`)).toEqual(['D1', 'W1', 'D2', 'W2', 'WInfinity'])
+  })
+})
+
+describe('microbatch', () => {
+  it('groups by size and flushes the rest at end of input', async () => {
+    const p = pipeline({}, (s) => pipe(s, map((n: number) => n), microbatch(2, '1h')))
+    const out = await lastValueFrom(from([1, 2, 3, 4, 5]).pipe(compile(p), toArray()))
+    expect(out).toEqual([[1, 2], [3, 4], [5]])
+  })
+
+  it('holds watermarks while a block is open and stamps the block with its largest event time', async () => {
+    const p = pipeline({ eventTime: (n: number) => n }, (s) => pipe(s, microbatch(2, '1h')))
+    const out = await lastValueFrom(from([rec(5), rec(3), rec(9)]).pipe(compileElements(p, makeContext()), toArray()))
+    expect(out.map((e) => (e._tag === 'Data' ? `D${e.time}:${JSON.stringify(e.value)}` : `W${e.time}`))).toEqual([
+      'D5:[5,3]',
+      'W5',
+      'D9:[9]',
+      'WInfinity',
+    ])
+  })
+})
+
+describe('buffer', () => {
+  const slowSink = () => {
+    const gates: Array<() => void> = []
+    const p = (b: Parameters<typeof buffer>[0]) =>
+      pipeline({}, (s) => pipe(s, buffer(b), asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))))))
+    return { gates, p }
+  }
+
+  it('drops the oldest waiting event to dead letters when full (dropOldest)', async () => {
+    const { gates, p } = slowSink()
+    const dead: DeadLetter[] = []
+    const ctx = makeContext({ highWaterMark: 1, onDeadLetter: (d) => dead.push(d) })
+    const input = new Subject<Data<unknown>>()
+    const out: unknown[] = []
+    const done = firstValueFrom(input.pipe(compileElements(p({ max: 2, overflow: 'dropOldest' }), ctx), toArray()))
+    for (let i = 1; i <= 5; i++) input.next(rec(i))
+    // 1 is in the async stage (credit 1/1); 2,3 waited; 4 pushed out 2, 5 pushed out 3.
+    expect(dead.map((d) => [d.reason, d.stage, d.pos])).toEqual([
+      ['overflow', 'buffer', 2],
+      ['overflow', 'buffer', 3],
+    ])
+    input.complete()
+    let finished = false
+    void done.then(() => (finished = true))
+    while (!finished) {
+      await tick()
+      while (gates.length > 0) gates.shift()!()
+    }
+    const all = await done
+    for (const e of all) if (e._tag === 'Data') out.push(e.value)
+    expect(out).toEqual([1, 4, 5])
+  })
+
+  it('drops the newest event when full (dropNewest)', async () => {
+    const { p } = slowSink()
+    const dead: DeadLetter[] = []
+    const ctx = makeContext({ highWaterMark: 1, onDeadLetter: (d) => dead.push(d) })
+    const input = new Subject<Data<unknown>>()
+    input.pipe(compileElements(p({ max: 1, overflow: 'dropNewest' }), ctx)).subscribe()
+    for (let i = 1; i <= 4; i++) input.next(rec(i))
+    expect(dead.map((d) => d.pos)).toEqual([3, 4])
+  })
+
+  it('pauses the source when full (block) and resumes as the async stage drains', async () => {
+    const { gates, p } = slowSink()
+    const ctx = makeContext({ highWaterMark: 1 })
+    const input = new Subject<Data<unknown>>()
+    input.pipe(compileElements(p({ max: 2, overflow: 'block' }), ctx)).subscribe()
+    input.next(rec(1))
+    expect(ctx.credit.available).toBe(false) // the async stage is full
+    input.next(rec(2))
+    input.next(rec(3))
+    expect(ctx.credit.available).toBe(false)
+    await tick()
+    gates[0]()
+    await tick()
+    await tick()
+    expect(ctx.credit.outstanding).toBe(1) // 2 moved into the async stage
+    expect(ctx.credit.downstreamReady).toBe(false)
+  })
+
+  it('fails the run on overflow when asked (error)', async () => {
+    const { p } = slowSink()
+    const ctx = makeContext({ highWaterMark: 1 })
+    const input = new Subject<Data<unknown>>()
+    const done = firstValueFrom(input.pipe(compileElements(p({ max: 1, overflow: 'error' }), ctx), toArray()))
+    for (let i = 1; i <= 3; i++) input.next(rec(i))
+    await expect(done).rejects.toThrow(/buffer: overflow, more than 1 events waiting \(position 3\)/)
+  })
+
+  it('rejects a bad configuration at definition time', () => {
+    expect(() => buffer({ max: 0, overflow: 'block' })).toThrow(/buffer: max must be a positive integer/)
+    expect(() => microbatch(10, '-1s' as never)).toThrow(/microbatch: expected a positive/)
+  })
+})

@@ -1,0 +1,65 @@
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
+import type { Element } from '../../dsl/element.ts'
+import type { MicrobatchSpec } from '../../dsl/flow.ts'
+import type { RunContext } from '../core/context.ts'
+
+/** Size-or-time blocks (see `microbatch` in dsl/flow.ts); the timer runs on `ctx.scheduler`. */
+export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown[]>> {
+  const { size, maxWait } = spec
+  return (source) =>
+    new Observable<Element<unknown[]>>((subscriber) => {
+      let block: unknown[] = []
+      let maxTime = Number.NEGATIVE_INFINITY
+      let firstPos = 0
+      let heldWatermark = Number.NEGATIVE_INFINITY
+      let timer: Subscription | undefined
+
+      const flush = () => {
+        timer?.unsubscribe()
+        timer = undefined
+        if (block.length > 0) {
+          const value = block
+          block = []
+          subscriber.next({ _tag: 'Data', value, time: maxTime, key: undefined, pos: firstPos })
+          maxTime = Number.NEGATIVE_INFINITY
+        }
+        if (heldWatermark > Number.NEGATIVE_INFINITY) {
+          const w = heldWatermark
+          heldWatermark = Number.NEGATIVE_INFINITY
+          subscriber.next({ _tag: 'Watermark', time: w })
+        }
+      }
+      const sub = source.subscribe({
+        next(e) {
+          try {
+            if (e._tag === 'Watermark') {
+              if (block.length === 0) subscriber.next(e)
+              else if (e.time === Number.POSITIVE_INFINITY) {
+                heldWatermark = e.time
+                flush()
+              } else heldWatermark = e.time
+              return
+            }
+            if (block.length === 0) {
+              firstPos = e.pos
+              timer = ctx.scheduler.schedule(flush, maxWait)
+            }
+            block.push(e.value)
+            if (e.time > maxTime) maxTime = e.time
+            if (block.length >= size) flush()
+          } catch (err) {
+            subscriber.error(err)
+          }
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          flush()
+          subscriber.complete()
+        },
+      })
+      return () => {
+        timer?.unsubscribe()
+        sub.unsubscribe()
+      }
+    })
+}
