@@ -8,6 +8,7 @@ import { asyncMap, buffer, microbatch } from '../../dsl/flow.ts'
 import { makeContext } from '../core/context.ts'
 import type { Data } from '../../dsl/element.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
+import type { Stream } from '../../dsl/stream.ts'
 
 const tick = () => new Promise((r) => setImmediate(r))
 const rec = (value: number, pos = value): Data<unknown> => ({ _tag: 'Data', value, time: value, key: undefined, pos })
@@ -16,7 +17,7 @@ describe('asyncMap', () => {
   it('keeps input order whatever order the calls finish in, with bounded concurrency', async () => {
     let running = 0
     let peak = 0
-    const p = pipeline({}, (s) =>
+    const p = pipeline({}, (s: Stream<number>) =>
       pipe(
         s,
         asyncMap(
@@ -38,7 +39,7 @@ describe('asyncMap', () => {
 
   it('holds one unit of credit per event in flight and gives it back when done', async () => {
     const gates: Array<() => void> = []
-    const p = pipeline({}, (s) => pipe(s, asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))), { concurrency: 2 })))
+    const p = pipeline({}, (s: Stream<number>) => pipe(s, asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))), { concurrency: 2 })))
     const ctx = makeContext({ highWaterMark: 4 })
     const input = new Subject<Data<unknown>>()
     const out: unknown[] = []
@@ -57,7 +58,7 @@ describe('asyncMap', () => {
 
   it('sends a rejected call to dead letters and goes on', async () => {
     const dead: DeadLetter[] = []
-    const p = pipeline({}, (s) =>
+    const p = pipeline({}, (s: Stream<number>) =>
       pipe(
         s,
         asyncMap(async (n: number) => {
@@ -80,7 +81,7 @@ describe('asyncMap', () => {
 
 describe('microbatch', () => {
   it('groups by size and flushes the rest at end of input', async () => {
-    const p = pipeline({}, (s) => pipe(s, map((n: number) => n), microbatch(2, '1h')))
+    const p = pipeline({}, (s: Stream<number>) => pipe(s, map((n: number) => n), microbatch(2, '1h')))
     const out = await lastValueFrom(from([1, 2, 3, 4, 5]).pipe(compile(p), toArray()))
     expect(out).toEqual([[1, 2], [3, 4], [5]])
   })
@@ -101,7 +102,7 @@ describe('buffer', () => {
   const slowSink = () => {
     const gates: Array<() => void> = []
     const p = (b: Parameters<typeof buffer>[0]) =>
-      pipeline({}, (s) => pipe(s, buffer(b), asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))))))
+      pipeline({}, (s: Stream<number>) => pipe(s, buffer(b), asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))))))
     return { gates, p }
   }
 
