@@ -6,6 +6,7 @@ import type { AsyncMapSpec, BufferSpec, MicrobatchSpec } from './flow.ts'
 import { asyncMapOperator } from '../operators/flow/asyncMap.ts'
 import { bufferOperator } from '../operators/flow/buffer.ts'
 import { microbatchOperator } from '../operators/flow/microbatch.ts'
+import { tableAndJoinInterpreters } from '../operators/joins/interpreters.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -19,6 +20,7 @@ export type Interpreter = (
  * its interpreter here, so the description modules never import RxJS.
  */
 export const interpreters: Record<string, Interpreter> = {
+  ...tableAndJoinInterpreters,
   AsyncMap: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)),
   Buffer: (n, [input], ctx) => input.pipe(bufferOperator(n.spec as BufferSpec, ctx)),
   Microbatch: (n, [input], ctx) => input.pipe(microbatchOperator(n.spec as MicrobatchSpec, ctx)) as Observable<Element<unknown>>,

@@ -1,0 +1,50 @@
+import { Observable, Subject } from 'rxjs'
+
+/** One record of an append-only log: the event and its offset (its position, from 0). */
+export interface Logged<E> {
+  readonly offset: number
+  readonly event: E
+}
+
+/**
+ * An append-only, in-memory log of domain events: the write side of event sourcing and CQRS.
+ * `append` returns the new record's offset, which a writer hands to `waitFor` on a read view to
+ * read its own write.
+ *
+ * @example
+ * const log = new EventLog<Deposit>()
+ * const at = log.append({ account: 'a', amount: 10 }) // 0
+ * view.follow(log.read())
+ * view.waitFor(at).subscribe(() => view.get('a'))
+ */
+export class EventLog<E> implements Iterable<Logged<E>> {
+  private readonly records: Logged<E>[] = []
+  private readonly live = new Subject<Logged<E>>()
+
+  /** Appends `event` and returns its offset; live readers see it at once. */
+  append(event: E): number {
+    const r: Logged<E> = { offset: this.records.length, event }
+    this.records.push(r)
+    this.live.next(r)
+    return r.offset
+  }
+
+  get length(): number {
+    return this.records.length
+  }
+
+  /** The records from offset `from` on, then every later append: what a view follows. */
+  read(from = 0): Observable<Logged<E>> {
+    return new Observable<Logged<E>>((subscriber) => {
+      // Re-read the length each step: a reader appending while it catches up must not miss its
+      // own record, and the live subscription starts only after the catch-up, so nothing repeats.
+      let i = Math.max(0, from)
+      while (i < this.records.length && !subscriber.closed) subscriber.next(this.records[i++])
+      return this.live.subscribe(subscriber)
+    })
+  }
+
+  [Symbol.iterator](): Iterator<Logged<E>> {
+    return this.records[Symbol.iterator]()
+  }
+}

@@ -1,0 +1,33 @@
+import type { OperatorFunction } from 'rxjs'
+import type { Change } from '../../dsl/change.ts'
+import type { Data, Element } from '../../dsl/element.ts'
+import type { Key } from '../../dsl/stream.ts'
+import type { TableSpec } from '../../dsl/tables.ts'
+import { fromMachine, type Machine } from '../core/operate.ts'
+import { Table, type TableSnapshot } from './table.ts'
+
+/**
+ * The `table()` stage's machine: applies each change to the table and passes on the change it made
+ * (if any), keyed by the change's key, with the input's time and position.
+ */
+export function tableMachine(
+  table: Table<Key, unknown>,
+  emit: (d: Data<Change<Key, unknown>, Key>) => void,
+): Machine<Change<Key, unknown>, unknown> {
+  return {
+    data(d) {
+      const out = table.apply(d.value)
+      if (out !== undefined) emit({ _tag: 'Data', value: out, time: d.time, key: out.key, pos: d.pos })
+    },
+    watermark() {},
+    snapshot: () => table.snapshot(),
+    restore: (s) => table.restore(s as TableSnapshot<Key, unknown>),
+  }
+}
+
+/** Interprets a `Table` node over a changelog stream. */
+export function tableOperator(spec: TableSpec): OperatorFunction<Element<unknown>, Element<unknown>> {
+  return fromMachine<unknown, unknown, unknown>((emit) =>
+    tableMachine(spec.into ?? new Table<Key, unknown>(), emit) as Machine<unknown, unknown>,
+  )
+}
