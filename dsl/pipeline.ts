@@ -46,5 +46,8 @@ export function pipeline<I, O, K>(
   }
 }
 
-export const isPipeline = (x: unknown): x is Pipeline<unknown, unknown, unknown> =>
+/** Any pipeline, whatever its types (for tools that only inspect or run it: explain, the CLI). */
+export type AnyPipeline = Pipeline<any, any, any>
+
+export const isPipeline = (x: unknown): x is AnyPipeline =>
   typeof x === 'object' && x !== null && (x as { _tag?: unknown })._tag === 'Pipeline'

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as t from 'io-ts'
+import { explain, plan } from './explain.ts'
+import { pipeline } from './pipeline.ts'
+import { filter, keyBy, map, merge } from './stages.ts'
+import { boundedOutOfOrder, idleTimeout } from './watermarks.ts'
+import { microbatch } from './flow.ts'
+
+const Flight = t.type({ origin: t.string, delay: t.number, scheduled: t.number }, 'Flight')
+
+const delayed = pipeline(
+  { name: 'delayed', codec: Flight, eventTime: (f) => f.scheduled, watermark: [boundedOutOfOrder('2h'), idleTimeout('10m')] },
+  (s) =>
+    pipe(
+      s,
+      filter(function late(f) {
+        return f.delay > 15
+      }),
+      map((f) => ({ ...f, hours: f.delay / 60 })),
+      keyBy((f) => f.origin),
+      microbatch(100, '1s'),
+    ),
+)
+
+describe('explain', () => {
+  it('prints the plan with stateless chains fused into one step', () => {
+    expect(explain(delayed)).toBe(
+      [
+        'pipeline delayed',
+        '  1. source (codec Flight), watermarks: boundedOutOfOrder 7200000ms, idleTimeout 600000ms',
+        '  2. fused[filter(late) → map → keyBy]  <- 1',
+        '  3. microbatch(100, 1000ms)  <- 2',
+      ].join('\n'),
+    )
+  })
+
+  it('renders Mermaid with one node per operator and an edge per input', () => {
+    expect(explain(delayed, { format: 'mermaid' })).toBe(
+      [
+        'flowchart LR',
+        '  n1["source (codec Flight), watermarks: boundedOutOfOrder 7200000ms, idleTimeout 600000ms"]',
+        '  n2["fused[filter(late) → map → keyBy]"]',
+        '  n3["microbatch(100, 1000ms)"]',
+        '  n1 --> n2',
+        '  n2 --> n3',
+        '  n3 --> out(("out"))',
+      ].join('\n'),
+    )
+  })
+
+  it('does not fuse across a stream read by two stages, and shows it once', () => {
+    const p = pipeline({ codec: Flight }, (s) => {
+      const base = pipe(s, map((f) => f.delay))
+      return pipe(base, filter((d) => d > 0), merge(pipe(base, filter((d) => d < 0))))
+    })
+    expect(plan(p).map((x) => `${x.id}:${x.label}<${x.inputs.join(',')}`)).toEqual([
+      '1:source (codec Flight), watermarks: boundedOutOfOrder 0ms<',
+      '2:map<1',
+      '3:filter<2',
+      '4:filter<2',
+      '5:merge (min watermark)<3,4',
+    ])
+  })
+})

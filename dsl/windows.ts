@@ -1,0 +1,254 @@
+/**
+ * Event-time windows in the description: window assigners as tagged values, and the `window` +
+ * `aggregate` stages. Semantics (normative, DESIGN.md "Windows"): per key, a window is the half-open
+ * interval `[start, end)` in ms; it fires when the watermark `W >= end`; its state is kept until
+ * `W >= end + allowedLateness`.
+ */
+import type { Change } from './change.ts'
+import type { WindowBounds } from './sides.ts'
+import type { Key, Node, Stream } from './stream.ts'
+import { operatorNode, stream } from './stream.ts'
+import { toMillis, type Duration } from './time.ts'
+import {
+  describe,
+  isAggregator,
+  isMonoid,
+  type AggregateSpec,
+  type InputOf,
+  type IsMergeable,
+  type ResultOf,
+} from './aggregations.ts'
+
+/** `start = floor((t - offset) / size) * size + offset`: each event is in exactly one window. */
+export interface Tumbling {
+  readonly _tag: 'Tumbling'
+  readonly size: number
+  readonly offset: number
+}
+
+/** Windows `[k*hop, k*hop + size)` for every integer `k` with the event inside. */
+export interface Hopping {
+  readonly _tag: 'Hopping'
+  readonly size: number
+  readonly hop: number
+}
+
+/** For every event at `t`, the trailing window `[t - size + 1, t + 1)` over its key's events. */
+export interface Sliding {
+  readonly _tag: 'Sliding'
+  readonly size: number
+}
+
+/** Per key, maximal runs of events whose consecutive times differ by `< gap`; window `[first, last + gap)`. */
+export interface Session {
+  readonly _tag: 'Session'
+  readonly gap: number
+}
+
+/** Which windows an event belongs to. */
+export type WindowAssigner = Tumbling | Hopping | Sliding | Session
+
+/**
+ * Tumbling windows: fixed, non-overlapping intervals of `size`, aligned to `offset` (default 0, i.e.
+ * to the epoch). An event at `t` is in `[start, start + size)` with
+ * `start = floor((t - offset) / size) * size + offset`.
+ *
+ * @example
+ * tumbling('1m') // 10:03:00.000 – 10:03:59.999 is one window
+ * tumbling('1d', { offset: '-5h' }) // days in UTC-5 (a negative offset is allowed)
+ */
+export const tumbling = (size: Duration, options: { readonly offset?: Duration | `-${number}${string}` } = {}): Tumbling => {
+  const s = toMillis(size, 'tumbling')
+  const o = options.offset === undefined ? 0 : signedMillis(options.offset, 'tumbling (offset)')
+  return { _tag: 'Tumbling', size: s, offset: ((o % s) + s) % s }
+}
+
+/**
+ * Hopping windows: `[k*hop, k*hop + size)` for every integer `k`; an event is in `floor(size / hop)`
+ * or `ceil(size / hop)` of them (exactly `size / hop` when `hop` divides `size`). `hop` must not exceed
+ * `size` (a larger hop would leave events in no window).
+ *
+ * @example
+ * hopping('5m', '1m') // 10:03:00–10:07:59, then 10:04:00–10:08:59, ...
+ */
+export const hopping = (size: Duration, hop: Duration): Hopping => {
+  const s = toMillis(size, 'hopping (size)')
+  const h = toMillis(hop, 'hopping (hop)')
+  if (h > s) throw new TypeError(`hopping: hop must not exceed size (events would fall in no window), got size ${s} ms and hop ${h} ms`)
+  return { _tag: 'Hopping', size: s, hop: h }
+}
+
+/**
+ * Sliding windows: each event at `t` defines the trailing window `(t - size, t]`, i.e.
+ * `[t - size + 1, t + 1)`, over its key's events. Two events share a window iff `|t1 - t2| < size`;
+ * events with equal key and time share one window. A rolling aggregate, one result per distinct time.
+ *
+ * @example
+ * sliding('5m') // one window holds events at 10:03:39 and 10:08:12
+ */
+export const sliding = (size: Duration): Sliding => ({ _tag: 'Sliding', size: toMillis(size, 'sliding') })
+
+/**
+ * Session windows: per key, maximal runs of events whose consecutive times differ by less than
+ * `gap`; the window is `[first, last + gap)`. An out-of-order event that bridges two sessions merges
+ * them (in `'updates'` mode the merged-away sessions are retracted with `delete`), so the aggregation
+ * needs `merge`: `aggregate` with an aggregator lacking it is a type error.
+ *
+ * @example
+ * session('30s')
+ */
+export const session = (gap: Duration): Session => ({ _tag: 'Session', gap: toMillis(gap, 'session') })
+
+/** `'final'`: one result per window when it fires (plus updates brought by allowed lateness); `'updates'`: a changelog. */
+export type EmitMode = 'final' | 'updates'
+
+/** What a window type asks of its aggregation: sessions merge accumulators. */
+export type AggregatorNeed = 'any aggregator' | 'an aggregator with merge'
+
+type NeedOf<W extends WindowAssigner> = W extends Session ? 'an aggregator with merge' : 'any aggregator'
+
+/** Options of `window`. */
+export interface WindowOptions<E extends EmitMode> {
+  /**
+   * How long after firing a window's state is kept (default 0): an event that joins a fired window
+   * updates its result and re-emits it; state is freed once `W >= end + allowedLateness`.
+   */
+  readonly allowedLateness?: Duration
+  /** `'final'` (default) or `'updates'`. */
+  readonly emit?: E
+}
+
+/**
+ * A keyed stream cut into windows, waiting for `aggregate`: not a stream itself, so `aggregate` is
+ * the only stage that applies. `N` says whether the window type needs an aggregator with `merge`.
+ */
+export interface Windowed<A, K extends Key, E extends EmitMode, N extends AggregatorNeed> {
+  readonly _tag: 'Windowed'
+  readonly input: Node
+  readonly assigner: WindowAssigner
+  readonly allowedLateness: number
+  readonly emit: E
+  readonly needs: N
+  readonly _types?: { readonly value: A; readonly key: K }
+}
+
+/**
+ * Cuts a keyed stream into event-time windows; follow it with `aggregate`. On an unkeyed stream this
+ * is a type error (windows are per key: `keyBy` first).
+ *
+ * Firing: a window `[start, end)` fires when `W >= end`. Lateness: an event, judged against the
+ * watermark just before it arrived, joins each of its windows whose `end + allowedLateness > W`;
+ * an event left with no such window goes to the `late` side output (stage `'window'`) with its
+ * windows. End of input (`W = +Infinity`) fires every window.
+ *
+ * @example
+ * pipe(s, keyBy((f: Flight) => f.origin), window(tumbling('1h')), aggregate(count))
+ * pipe(s, keyBy((f: Flight) => f.origin), window(session('30m'), { emit: 'updates', allowedLateness: '10m' }), aggregate(count))
+ */
+export const window =
+  <W extends WindowAssigner, E extends EmitMode = 'final'>(assigner: W, options: WindowOptions<E> = {}) =>
+  <A, K extends Key>(s: Stream<A, K>): Windowed<A, K, E, NeedOf<W>> => {
+    const emit = (options.emit ?? 'final') as E
+    if (emit !== 'final' && emit !== 'updates') throw new TypeError(`window: emit must be 'final' or 'updates', got ${JSON.stringify(emit)}`)
+    return {
+      _tag: 'Windowed',
+      input: s.node,
+      assigner,
+      allowedLateness: options.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, 'window (allowedLateness)', { allowZero: true }),
+      emit,
+      needs: (assigner._tag === 'Session' ? 'an aggregator with merge' : 'any aggregator') as NeedOf<W>,
+    }
+  }
+
+/** One window's result: its key, its bounds `[start, end)` and the aggregated value. */
+export interface WindowResult<K, V> {
+  readonly key: K
+  readonly window: WindowBounds
+  readonly value: V
+}
+
+/** The output element type of `aggregate` for an emission mode. */
+export type WindowOutput<K, V, E extends EmitMode> = E extends 'updates' ? Change<string, WindowResult<K, V>> : WindowResult<K, V>
+
+/** The plain description of a window + aggregate stage (the `OperatorNode` spec of kind `'window'`). */
+export interface WindowSpec {
+  readonly assigner: WindowAssigner
+  readonly allowedLateness: number
+  readonly emit: EmitMode
+  readonly aggregation: AggregateSpec
+}
+
+/** The node kind the window interpreter is registered under. */
+export const WINDOW_KIND = 'window'
+
+/**
+ * Aggregates each window of a `window(...)` stage. `spec` is one aggregation (`count`, `sum(f)`,
+ * `min(f)`, `max(f)`, `mean(f)`, a Monoid, an `{ init, add, merge, result }` aggregator) or a record
+ * of them, which gives a typed record per window.
+ *
+ * Each output element carries the window's key and the event time `end - 1` (the last instant in the
+ * window). In `'final'` mode it is a `WindowResult`; in `'updates'` mode a `Change` keyed by
+ * `windowId(key, window)`: an upsert each time an event changes the window, and a `delete` for a
+ * session window merged away (or whose bounds grew: its old identity is retracted). Applying the
+ * changelog to an upsert sink gives the final results, however often it is replayed.
+ *
+ * @example
+ * pipe(s, keyBy((f: Flight) => f.origin), window(tumbling('1h')),
+ *   aggregate({ n: count, avgDelay: mean((f: Flight) => f.delay) }))
+ * // Stream<WindowResult<string, { n: number; avgDelay: number }>, string>
+ */
+export function aggregate<S extends AggregateSpec>(
+  spec: S,
+): <K extends Key, E extends EmitMode>(
+  w: Windowed<InputOf<S>, K, E, IsMergeable<S> extends true ? AggregatorNeed : 'any aggregator'>,
+) => Stream<WindowOutput<K, ResultOf<S>, E>, K> {
+  const fields = isAggregator(spec) || isMonoid(spec) ? [['', spec] as const] : Object.entries(spec)
+  if (fields.length === 0) throw new TypeError('aggregate: expected an aggregation or a record of aggregations, got an empty record')
+  for (const [name, a] of fields)
+    if (!isAggregator(a) && !isMonoid(a))
+      throw new TypeError(
+        `aggregate: ${name === '' ? 'the aggregation' : `field '${name}'`} must be an aggregator { init, add, merge?, result } or a Monoid, got ${describe(a)}`,
+      )
+  const mergeable = fields.every(([, a]) => isMonoid(a) || typeof (a as { merge?: unknown }).merge === 'function')
+  return (w) => {
+    if (w.assigner._tag === 'Session' && !mergeable)
+      throw new TypeError('aggregate: session windows merge sessions, so every aggregator needs merge (or use a Monoid)')
+    const node: WindowSpec = { assigner: w.assigner, allowedLateness: w.allowedLateness, emit: w.emit, aggregation: spec }
+    const names = fields.map(([n]) => n).filter((n) => n !== '')
+    const label = `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${w.allowedLateness}ms` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate${names.length > 0 ? ` { ${names.join(', ')} }` : ''}`
+    return stream(operatorNode(WINDOW_KIND, label, [w.input], node))
+  }
+}
+
+/**
+ * The changelog key of a window in `'updates'` mode: unambiguous for string and number keys.
+ *
+ * @example
+ * windowId('JFK', { start: 0, end: 3600000 }) // '["JFK",0,3600000]'
+ */
+export const windowId = (key: Key, w: WindowBounds): string => JSON.stringify([key, w.start, w.end])
+
+/** Short text for `explain` and labels. */
+export const describeAssigner = (a: WindowAssigner): string => {
+  switch (a._tag) {
+    case 'Tumbling':
+      return `tumbling ${a.size}ms${a.offset !== 0 ? ` offset ${a.offset}ms` : ''}`
+    case 'Hopping':
+      return `hopping ${a.size}ms every ${a.hop}ms`
+    case 'Sliding':
+      return `sliding ${a.size}ms`
+    case 'Session':
+      return `session gap ${a.gap}ms`
+  }
+}
+
+/** Like `toMillis` but allows a leading minus sign (offsets may point backwards). */
+const signedMillis = (d: Duration | `-${number}${string}`, who: string): number => {
+  if (typeof d === 'number') {
+    if (!Number.isInteger(d)) throw new TypeError(`${who}: expected a whole-millisecond duration, got ${d}`)
+    return d
+  }
+  const s = String(d).trim()
+  if (s.startsWith('-')) return -toMillis(s.slice(1) as Duration, who, { allowZero: true })
+  return toMillis(s as Duration, who, { allowZero: true })
+}
