@@ -1,0 +1,239 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  formatRecord,
+  isDeadLetter,
+  parseLine,
+  readLog,
+  toLogEntry,
+  writeLog,
+  type LogEntry,
+  type LogRecordInput,
+} from './log.ts'
+import type { DeadLetter } from '../dsl/sides.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'weir-log-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const collect = async (src: Parameters<typeof readLog>[0], opts?: Parameters<typeof readLog>[1]) => {
+  const batches: LogEntry[][] = []
+  for await (const b of readLog(src, opts)) batches.push(b)
+  return { batches, entries: batches.flat() }
+}
+
+/** What the fast path must agree with: plain JSON.parse, then the record check. */
+const slow = (line: string, n: number): LogEntry | undefined => {
+  try {
+    return toLogEntry(JSON.parse(line), n, line)
+  } catch {
+    return line.trim() === '' ? undefined : ({ _tag: 'DeadLetter', reason: 'parse', pos: n } as DeadLetter)
+  }
+}
+
+describe('parseLine', () => {
+  it('reads a canonical line', () => {
+    expect(parseLine('{"offset":17,"arrival":1700000000123,"topic":"clicks","event":{"page":"/"}}', 1)).toEqual({
+      offset: 17,
+      arrival: 1700000000123,
+      topic: 'clicks',
+      event: { page: '/' },
+    })
+  })
+
+  it('defaults offset to the line number and topic to "default" (the docs example)', () => {
+    expect(parseLine('{"arrival":5,"event":{"x":1}}', 3)).toEqual({ offset: 3, arrival: 5, topic: 'default', event: { x: 1 } })
+  })
+
+  it('accepts any key order, whitespace, CRLF and fractional arrivals', () => {
+    expect(parseLine(' { "event" : [1, 2], "topic": "t", "arrival": 2.5 }\r', 9)).toEqual({
+      offset: 9,
+      arrival: 2.5,
+      topic: 't',
+      event: [1, 2],
+    })
+  })
+
+  it('keeps falsy events: null, 0, false and the empty string are events', () => {
+    for (const ev of [null, 0, false, ''])
+      expect(parseLine(JSON.stringify({ arrival: 1, event: ev }), 1)).toMatchObject({ event: ev })
+  })
+
+  it('turns a line that is not JSON into a parse dead letter with its line number and the raw line', () => {
+    const d = parseLine('{"arrival":1,"event":', 42) as DeadLetter
+    expect(d).toMatchObject({ _tag: 'DeadLetter', reason: 'parse', stage: 'source', pos: 42, input: '{"arrival":1,"event":' })
+    expect(d.message).toMatch(/^not JSON: /)
+  })
+
+  it.each([
+    ['an array', '[1,2]', /expected an object/],
+    ['a number', '12', /expected an object/],
+    ['null', 'null', /expected an object/],
+    ['no arrival', '{"event":1}', /arrival must be a finite number, got nothing/],
+    ['a string arrival', '{"arrival":"5","event":1}', /arrival must be a finite number, got "5"/],
+    ['no event', '{"arrival":5}', /event is missing/],
+    ['a negative offset', '{"offset":-1,"arrival":5,"event":1}', /offset must be a non-negative integer/],
+    ['a fractional offset', '{"offset":1.5,"arrival":5,"event":1}', /offset must be a non-negative integer/],
+    ['a numeric topic', '{"arrival":5,"topic":3,"event":1}', /topic must be a string/],
+  ])('turns JSON that is not a log record (%s) into a parse dead letter', (_, line, message) => {
+    const d = parseLine(line, 7) as DeadLetter
+    expect(isDeadLetter(d)).toBe(true)
+    expect(d.reason).toBe('parse')
+    expect(d.pos).toBe(7)
+    expect(d.message).toMatch(message)
+  })
+
+  it('skips blank lines', () => {
+    expect(parseLine('', 1)).toBeUndefined()
+    expect(parseLine('  \r', 1)).toBeUndefined()
+  })
+
+  it.each([
+    '{"offset":01,"arrival":1,"event":1}',
+    '{"offset":1,"arrival":-0,"event":1}',
+    '{"offset":1,"arrival":1e3,"event":1}',
+    '{"offset":1,"arrival":12345678901234567,"event":1}',
+    '{"offset":1,"arrival":-,"event":1}',
+    '{"offset":1,"arrival":1,"topic":"a\\"b","event":1}',
+    '{"offset":1,"arrival":1,"topic":"a\tb","event":1}',
+    '{"offset":1,"arrival":1,"topic":"unterminated',
+    '{"offset":1,"arrival":1,"event":{"a":1}}}',
+    '{"offset":1,"arrival":1,"event":{"a":1}',
+    '{"offset":1,"arrival":1,"event":1} \t',
+    '{"offset":1,"arrival":1,"event":}',
+    '{"offset":1,"arrival":1,"event":1,"extra":2}',
+    '{"offset":1,"arrival":1,"event":1}{"offset":2}',
+    '{"offset":1,"arrival":1,"event":"}"}',
+    '{"offset":1,"offset":2,"arrival":1,"event":1}',
+  ])('agrees with plain JSON.parse on the tricky line %s', (line) => {
+    const fast = parseLine(line, 5)
+    const expected = slow(line, 5)
+    if (expected === undefined || !isDeadLetter(expected)) expect(fast).toEqual(expected)
+    else expect(fast).toMatchObject({ _tag: 'DeadLetter', reason: 'parse', pos: 5 })
+  })
+})
+
+describe('readLog', () => {
+  it('reads a file in small chunks: line numbers, CRLF, blank lines, multi-byte text split across chunks, no final newline', async () => {
+    const path = join(dir, 'mixed.ndjson')
+    const lines = [
+      '{"offset":10,"arrival":100,"topic":"a","event":{"name":"Zürich ☕ 東京"}}',
+      '',
+      '{"arrival":101,"event":{"n":2}}\r',
+      'not json',
+      '{"arrival":102,"event":"émoji 🎉"}',
+    ]
+    writeFileSync(path, lines.join('\n'))
+    const { entries, batches } = await collect(path, { chunkSize: 7 })
+    expect(batches.length).toBeGreaterThan(1)
+    expect(entries.map((e) => (isDeadLetter(e) ? `dead@${e.pos}` : `${e.offset}:${e.topic}:${JSON.stringify(e.event)}`))).toEqual([
+      '10:a:{"name":"Zürich ☕ 東京"}',
+      '3:default:{"n":2}',
+      'dead@4',
+      '5:default:"émoji 🎉"',
+    ])
+  })
+
+  it('reports the bytes read so far, ending at the file size', async () => {
+    const path = join(dir, 'progress.ndjson')
+    writeFileSync(path, Array.from({ length: 100 }, (_, i) => formatRecord({ arrival: i, event: i })).join('\n') + '\n')
+    const seen: number[] = []
+    await collect(path, { chunkSize: 256, onProgress: (b) => seen.push(b) })
+    expect(seen.length).toBeGreaterThan(3)
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
+    expect(seen.at(-1)).toBe(readFileSync(path).length)
+  })
+
+  it('rejects with the file system error for a missing file', async () => {
+    await expect(collect(join(dir, 'nope.ndjson'))).rejects.toThrow(/ENOENT/)
+  })
+
+  it('reads a sync iterable of lines and records in batches of batchSize, counting lines from 1', async () => {
+    const items: Array<string | LogRecordInput> = [
+      '{"arrival":1,"event":"a"}',
+      { arrival: 2, event: 'b' },
+      '',
+      { arrival: 'x', event: 'c' } as unknown as LogRecordInput,
+      '{"arrival":4,"event":"d"}',
+    ]
+    const { batches } = await collect(items, { batchSize: 2 })
+    expect(batches.map((b) => b.length)).toEqual([2, 2])
+    expect(batches.flat().map((e) => (isDeadLetter(e) ? `dead@${e.pos}` : `${e.offset}=${String(e.event)}`))).toEqual([
+      '1=a',
+      '2=b',
+      'dead@4',
+      '5=d',
+    ])
+  })
+
+  it('reads an async iterable of lines', async () => {
+    async function* lines() {
+      for (let i = 0; i < 5; i++) yield formatRecord({ arrival: i * 10, event: i })
+    }
+    const { entries } = await collect(lines(), { batchSize: 3 })
+    expect(entries.map((e) => (isDeadLetter(e) ? -1 : e.arrival))).toEqual([0, 10, 20, 30, 40])
+  })
+
+  it('stops reading the file when the consumer stops early', async () => {
+    const path = join(dir, 'early.ndjson')
+    writeFileSync(path, Array.from({ length: 1000 }, (_, i) => formatRecord({ arrival: i, event: i })).join('\n'))
+    let first: LogEntry | undefined
+    for await (const b of readLog(path, { chunkSize: 64 })) {
+      first = b[0]
+      break
+    }
+    expect(first).toMatchObject({ offset: 1, arrival: 0 })
+  })
+})
+
+describe('formatRecord and writeLog', () => {
+  it('formats in canonical key order (the docs example)', () => {
+    expect(formatRecord({ offset: 1, arrival: 10, topic: 't', event: { x: 1 } })).toBe('{"offset":1,"arrival":10,"topic":"t","event":{"x":1}}')
+  })
+
+  it('refuses records JSON cannot represent', () => {
+    expect(() => formatRecord({ arrival: 1, event: undefined })).toThrow(/event must not be undefined/)
+    expect(() => formatRecord({ arrival: Number.NaN, event: 1 })).toThrow(/arrival must be a finite number/)
+  })
+
+  it('round-trips through readLog, numbering offsets by line and filling the topic', async () => {
+    const path = join(dir, 'written.ndjson')
+    const w = writeLog(path, { topic: 'clicks' })
+    w.write({ arrival: 5, event: { page: '/' } })
+    w.write({ offset: 99, arrival: 6, topic: 'other', event: [1] })
+    w.write({ arrival: 7, event: 'x' })
+    expect(w.count).toBe(3)
+    await w.close()
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe('{"offset":1,"arrival":5,"topic":"clicks","event":{"page":"/"}}')
+    const { entries } = await collect(path)
+    expect(entries).toEqual([
+      { offset: 1, arrival: 5, topic: 'clicks', event: { page: '/' } },
+      { offset: 99, arrival: 6, topic: 'other', event: [1] },
+      { offset: 3, arrival: 7, topic: 'clicks', event: 'x' },
+    ])
+  })
+
+  it('signals backpressure with false and resumes after drained()', async () => {
+    const path = join(dir, 'big.ndjson')
+    const w = writeLog(path)
+    let refused = 0
+    for (let i = 0; i < 20_000; i++) {
+      if (!w.write({ arrival: i, event: { payload: 'x'.repeat(50), i } })) {
+        refused++
+        await w.drained()
+      }
+    }
+    await w.close()
+    expect(refused).toBeGreaterThan(0)
+    const { entries } = await collect(path)
+    expect(entries.length).toBe(20_000)
+    expect(entries.at(-1)).toMatchObject({ offset: 20_000, arrival: 19_999 })
+  })
+
+  it('rejects close() when the file cannot be written', async () => {
+    const w = writeLog(join(dir, 'no-such-dir', 'x.ndjson'))
+    w.write({ arrival: 1, event: 1 })
+    await expect(w.close()).rejects.toThrow(/ENOENT/)
+  })
+})
