@@ -49,12 +49,12 @@ export interface WindowJoinSpec {
  * pipe(clicks, windowJoin(views, { within: '5m', type: 'left' }))
  */
 export const windowJoin =
-  <B, K extends Key, T extends JoinType = 'inner'>(right: Stream<B, K>, options: { within: Duration; type?: T }) =>
-  <A>(left: Stream<A, K>): Stream<JoinedAs<A, B, T>, K> => {
+  <B, K extends Key, T extends JoinType = 'inner'>(right: Stream<B, K>, options: { within: Duration; type?: T }) => {
     const type = options.type ?? 'inner'
     checkType('windowJoin', type, JOIN_TYPES)
     const spec: WindowJoinSpec = { within: toMillis(options.within, 'windowJoin', { allowZero: true }), type }
-    return stream(operatorNode('WindowJoin', `windowJoin(${type}, within ${spec.within}ms)`, [left.node, right.node], spec))
+    return <A>(left: Stream<A, K>): Stream<JoinedAs<A, B, T>, K> =>
+      stream(operatorNode('WindowJoin', `windowJoin(${type}, within ${spec.within}ms)`, [left.node, right.node], spec))
   }
 
 /** A table to enrich from: a standalone `Table` / read view, or a changelog stream of the same pipeline. */
@@ -77,16 +77,15 @@ export interface TableJoinSpec {
  * pipe(flights, keyBy((f) => f.origin), tableJoin(airports, { type: 'left' }))
  */
 export const tableJoin =
-  <K extends Key, V, T extends 'inner' | 'left' = 'inner'>(table: TableSource<K, V>, options: { type?: T } = {}) =>
-  <A>(s: Stream<A, K>): Stream<Joined<A, T extends 'left' ? V | undefined : V>, K> => {
+  <K extends Key, V, T extends 'inner' | 'left' = 'inner'>(table: TableSource<K, V>, options: { type?: T } = {}) => {
     const type = options.type ?? 'inner'
     checkType('tableJoin', type, ['inner', 'left'])
-    if ('node' in table) {
-      const spec: TableJoinSpec = { type, table: undefined }
-      return stream(operatorNode('TableJoin', `tableJoin(${type}, changelog)`, [s.node, table.node], spec))
-    }
-    const spec: TableJoinSpec = { type, table: table as ReadonlyTable<Key, unknown> }
-    return stream(operatorNode('TableJoin', `tableJoin(${type}, table)`, [s.node], spec))
+    const changelog = 'node' in table ? table.node : undefined
+    const spec: TableJoinSpec = { type, table: changelog ? undefined : (table as ReadonlyTable<Key, unknown>) }
+    return <A>(s: Stream<A, K>): Stream<Joined<A, T extends 'left' ? V | undefined : V>, K> =>
+      changelog
+        ? stream(operatorNode('TableJoin', `tableJoin(${type}, changelog)`, [s.node, changelog], spec))
+        : stream(operatorNode('TableJoin', `tableJoin(${type}, table)`, [s.node], spec))
   }
 
 export interface LookupJoinSpec {
@@ -117,8 +116,7 @@ export interface LookupJoinOptions<T extends 'inner' | 'left'> {
  * pipe(orders, keyBy((o) => o.customer), lookupJoin((id: string) => db.customer(id), { concurrency: 16, cache: { max: 10_000, ttl: '1m' } }))
  */
 export const lookupJoin =
-  <K extends Key, B, T extends 'inner' | 'left' = 'inner'>(fetch: (key: K) => Promise<B | undefined>, options: LookupJoinOptions<T> = {}) =>
-  <A>(s: Stream<A, K>): Stream<Joined<A, T extends 'left' ? B | undefined : B>, K> => {
+  <K extends Key, B, T extends 'inner' | 'left' = 'inner'>(fetch: (key: K) => Promise<B | undefined>, options: LookupJoinOptions<T> = {}) => {
     const type = options.type ?? 'inner'
     checkType('lookupJoin', type, ['inner', 'left'])
     const concurrency = options.concurrency ?? 8
@@ -131,7 +129,9 @@ export const lookupJoin =
       cache = { max, ttl: toMillis(options.cache.ttl, 'lookupJoin cache.ttl') }
     }
     const spec: LookupJoinSpec = { fetch: fetch as (key: Key) => Promise<unknown>, concurrency, cache, type }
-    return stream(operatorNode('LookupJoin', `lookupJoin(${type}, concurrency ${concurrency}${cache ? `, cache ${cache.max}` : ''})`, [s.node], spec))
+    const label = `lookupJoin(${type}, concurrency ${concurrency}${cache ? `, cache ${cache.max}` : ''})`
+    return <A>(s: Stream<A, K>): Stream<Joined<A, T extends 'left' ? B | undefined : B>, K> =>
+      stream(operatorNode('LookupJoin', label, [s.node], spec))
   }
 
 export interface TableTableJoinSpec {

@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest'
+import { delay } from 'rxjs'
+import { pipe } from 'fp-ts/lib/function.js'
+import { remove, upsert, type Change } from '../../dsl/change.ts'
+import { pipeline } from '../../dsl/pipeline.ts'
+import { map } from '../../dsl/stages.ts'
+import { table } from '../../dsl/tables.ts'
+import { VirtualClock } from '../../harness/VirtualClock.ts'
+import { runPipeline } from '../joins/testRun.ts'
+import { Aggregate } from './aggregate.ts'
+import { EventLog } from './eventLog.ts'
+import { WaitTimeoutError } from './progress.ts'
+import { ReadView } from './readView.ts'
+import { Table } from './table.ts'
+import { tableMachine } from './tableStage.ts'
+
+describe('Table', () => {
+  it('keeps the latest value per key and forgets deleted keys (the TSDoc example)', () => {
+    const t = Table.from([upsert('a', 1, undefined, 0), upsert('b', 2, undefined, 1), remove('a', undefined, 2)])
+    expect(t.get('b')).toBe(2)
+    expect(t.has('a')).toBe(false)
+    expect(t.offset).toBe(2)
+    expect(t.entries()).toEqual([['b', 2]])
+  })
+
+  it('publishes its own changelog with before filled in, and nothing for a delete of an absent key', () => {
+    const t = new Table<string, number>()
+    const seen: Change<string, number>[] = []
+    t.changes.subscribe((c) => seen.push(c))
+    t.apply(upsert('a', 1))
+    t.apply(upsert('a', 2))
+    t.apply(remove('b'))
+    t.apply(remove('a'))
+    expect(seen).toEqual([
+      { op: 'upsert', key: 'a', after: 1 },
+      { op: 'upsert', key: 'a', before: 1, after: 2 },
+      { op: 'delete', key: 'a', before: 2 },
+    ])
+  })
+
+  it('ignores a redelivered change whose offset is already applied', () => {
+    const t = new Table<string, number>()
+    expect(t.apply(upsert('a', 1, undefined, 0))).toBeDefined()
+    expect(t.apply(upsert('a', 2, undefined, 1))).toBeDefined()
+    expect(t.apply(upsert('a', 1, undefined, 0))).toBeUndefined()
+    expect(t.get('a')).toBe(2)
+    expect(t.offset).toBe(1)
+  })
+
+  it('restores from a snapshot that went through JSON', () => {
+    const t = Table.from([upsert('a', { n: 1 }, undefined, 3), upsert('b', { n: 2 }, undefined, 4)])
+    const u = new Table<string, { n: number }>()
+    u.restore(JSON.parse(JSON.stringify(t.snapshot())))
+    expect(u.entries()).toEqual(t.entries())
+    expect(u.offset).toBe(4)
+    expect(u.apply(upsert('a', { n: 9 }, undefined, 4))).toBeUndefined()
+  })
+})
+
+describe('waitFor (read-your-writes)', () => {
+  it('emits at once when the offset is already applied', () => {
+    const t = Table.from([upsert('a', 1, undefined, 5)])
+    const got: number[] = []
+    t.waitFor(3).subscribe((o) => got.push(o))
+    expect(got).toEqual([5])
+  })
+
+  it('emits exactly when a lagging view applies the offset, in virtual time', () => {
+    const clock = new VirtualClock(0)
+    const log = new EventLog<{ account: string; amount: number }>()
+    const fast = new ReadView<{ account: string; amount: number }, string, number>((e: { account: string; amount: number }, v) => upsert(e.account, (v.get(e.account) ?? 0) + e.amount), { scheduler: clock })
+    const slow = new ReadView((e: { account: string; amount: number }) => upsert(e.account, e.amount), { scheduler: clock })
+    fast.follow(log.read().pipe(delay(10, clock)))
+    slow.follow(log.read().pipe(delay(250, clock)))
+
+    clock.advanceTo(100)
+    const at = log.append({ account: 'a', amount: 5 })
+    const seen: Array<[string, number, number | undefined]> = []
+    fast.waitFor(at).subscribe(() => seen.push(['fast', clock.now(), fast.get('a')]))
+    slow.waitFor(at).subscribe(() => seen.push(['slow', clock.now(), slow.get('a')]))
+
+    clock.advanceTo(109)
+    expect(seen).toEqual([])
+    expect(fast.offset).toBe(-1)
+    clock.advanceTo(110)
+    expect(seen).toEqual([['fast', 110, 5]])
+    clock.advanceTo(349)
+    expect(seen).toHaveLength(1)
+    clock.advanceTo(350)
+    expect(seen).toEqual([
+      ['fast', 110, 5],
+      ['slow', 350, 5],
+    ])
+  })
+
+  it('errors with WaitTimeoutError when the view does not catch up in time', () => {
+    const clock = new VirtualClock(0)
+    const t = new Table<string, number>({ scheduler: clock })
+    let error: unknown
+    let value: number | undefined
+    t.waitFor(7, { timeout: '1s' }).subscribe({ next: (o) => (value = o), error: (e) => (error = e) })
+    clock.advanceTo(999)
+    expect(error).toBeUndefined()
+    clock.advanceTo(1000)
+    expect(error).toBeInstanceOf(WaitTimeoutError)
+    t.apply(upsert('a', 1, undefined, 7))
+    expect(value).toBeUndefined()
+  })
+
+  it('a record the projection ignores still advances the view, so its writer is not kept waiting', () => {
+    const v = new ReadView((e: { kind: string; id: string }) => (e.kind === 'created' ? upsert(e.id, e.kind) : undefined))
+    v.handle({ offset: 0, event: { kind: 'created', id: 'x' } })
+    v.handle({ offset: 1, event: { kind: 'noise', id: 'y' } })
+    let got = -1
+    v.waitFor(1).subscribe((o) => (got = o))
+    expect(got).toBe(1)
+    expect(v.entries()).toEqual([['x', 'created']])
+  })
+})
+
+type AccountEvent =
+  | { readonly _tag: 'Opened'; readonly id: string }
+  | { readonly _tag: 'Deposited'; readonly id: string; readonly amount: number }
+  | { readonly _tag: 'Closed'; readonly id: string }
+
+const balances = (e: AccountEvent): Change<string, number> | readonly Change<string, number>[] | undefined =>
+  e._tag === 'Opened' ? upsert(e.id, 0) : e._tag === 'Closed' ? remove(e.id) : undefined
+
+describe('event sourcing and CQRS', () => {
+  const events: AccountEvent[] = [
+    { _tag: 'Opened', id: 'a' },
+    { _tag: 'Deposited', id: 'a', amount: 10 },
+    { _tag: 'Opened', id: 'b' },
+    { _tag: 'Deposited', id: 'b', amount: 3 },
+    { _tag: 'Deposited', id: 'a', amount: 5 },
+    { _tag: 'Closed', id: 'b' },
+  ]
+  const total = (s: number, e: AccountEvent) => (e._tag === 'Deposited' ? s + e.amount : s)
+
+  it('folds the log with a typed reducer, and rebuilding by replay gives the same state', () => {
+    const log = new EventLog<AccountEvent>()
+    const live = new Aggregate(total, 0)
+    live.follow(log.read())
+    for (const e of events) log.append(e)
+    expect(live.state).toBe(18)
+    expect(live.offset).toBe(5)
+    const rebuilt = Aggregate.rebuild(log, total, 0)
+    expect(rebuilt.state).toBe(live.state)
+    expect(rebuilt.offset).toBe(live.offset)
+  })
+
+  it('derives independent read views from one log; a late follower catches up from the start', () => {
+    const log = new EventLog<AccountEvent>()
+    const open = new ReadView(balances)
+    const perAccount = new ReadView<AccountEvent, string, number>((e, v) =>
+      e._tag === 'Deposited' ? upsert(e.id, (v.get(e.id) ?? 0) + e.amount) : undefined,
+    )
+    open.follow(log.read())
+    for (const e of events.slice(0, 3)) log.append(e)
+    perAccount.follow(log.read())
+    for (const e of events.slice(3)) log.append(e)
+    expect(open.entries()).toEqual([['a', 0]])
+    expect(perAccount.entries()).toEqual([
+      ['a', 15],
+      ['b', 3],
+    ])
+    expect([open.offset, perAccount.offset]).toEqual([5, 5])
+  })
+
+  it('a redelivered suffix of the log leaves aggregate and views as one clean delivery', () => {
+    const logged = events.map((event, offset) => ({ offset, event }))
+    const redelivered = [...logged.slice(0, 4), ...logged.slice(1)]
+    const agg = new Aggregate(total, 0)
+    const view = new ReadView(balances)
+    for (const r of redelivered) {
+      agg.handle(r)
+      view.handle(r)
+    }
+    expect(agg.state).toBe(18)
+    expect(view.entries()).toEqual(Table.from([upsert('a', 0)]).entries())
+  })
+
+  it('a throwing reducer leaves state and offset unchanged', () => {
+    const agg = new Aggregate((s: number, e: number) => {
+      if (e < 0) throw new Error('negative')
+      return s + e
+    }, 0)
+    agg.handle({ offset: 0, event: 2 })
+    expect(() => agg.handle({ offset: 1, event: -1 })).toThrow('negative')
+    expect([agg.state, agg.offset]).toEqual([2, 0])
+  })
+})
+
+describe('table() stage', () => {
+  type Price = { sku: string; amount: number | null; offset: number }
+  const toChange = (p: Price): Change<string, number> =>
+    p.amount === null ? remove<string, number>(p.sku, undefined, p.offset) : upsert(p.sku, p.amount, undefined, p.offset)
+
+  it('continues as the changelog of its own updates, keyed by the change key, and fills the given table', async () => {
+    const into = new Table<string, number>()
+    const p = pipeline({ eventTime: (p: Price) => p.offset }, (s) => pipe(s, map(toChange), table({ into })))
+    const input: Price[] = [
+      { sku: 'x', amount: 1, offset: 0 },
+      { sku: 'y', amount: 2, offset: 1 },
+      { sku: 'x', amount: 3, offset: 2 },
+      { sku: 'x', amount: 1, offset: 0 },
+      { sku: 'z', amount: null, offset: 3 },
+      { sku: 'y', amount: null, offset: 4 },
+    ]
+    const r = await runPipeline(p, input)
+    expect(r.values).toEqual([
+      { op: 'upsert', key: 'x', after: 1, offset: 0 },
+      { op: 'upsert', key: 'y', after: 2, offset: 1 },
+      { op: 'upsert', key: 'x', before: 1, after: 3, offset: 2 },
+      { op: 'delete', key: 'y', before: 2, offset: 4 },
+    ])
+    expect(r.elements.filter((e) => e._tag === 'Data').map((e) => (e as { key: unknown }).key)).toEqual(['x', 'y', 'x', 'y'])
+    expect(into.entries()).toEqual([['x', 3]])
+    expect(into.offset).toBe(4)
+  })
+
+  it('snapshot mid-stream, restore into a fresh machine and continue: same output as uninterrupted', () => {
+    const changes: Change<string, number>[] = [upsert('a', 1, undefined, 0), upsert('b', 2, undefined, 1), remove<string, number>('a', undefined, 2), upsert('b', 3, undefined, 3)]
+    const run = (cut: number | undefined) => {
+      const out: unknown[] = []
+      let m = tableMachine(new Table(), (d) => out.push(d.value))
+      changes.forEach((value, pos) => {
+        if (pos === cut) {
+          const s = JSON.parse(JSON.stringify(m.snapshot!()))
+          m = tableMachine(new Table(), (d) => out.push(d.value))
+          m.restore!(s)
+        }
+        m.data({ _tag: 'Data', value, time: pos, key: undefined, pos })
+      })
+      return out
+    }
+    expect(run(2)).toEqual(run(undefined))
+  })
+})
