@@ -2,11 +2,15 @@ import type { Observable } from 'rxjs'
 import type { Element } from './element.ts'
 import type { OperatorNode } from './stream.ts'
 import type { RunContext } from '../operators/core/context.ts'
+import type { MatchSpec } from './patterns.ts'
+import { matchOperator, matchQueriesOperator } from '../operators/patterns/interpret.ts'
+import type { MatchQueriesSpec } from '../operators/patterns/queryIndex.ts'
 import type { AsyncMapSpec, BufferSpec, MicrobatchSpec } from './flow.ts'
 import { asyncMapOperator } from '../operators/flow/asyncMap.ts'
 import { bufferOperator } from '../operators/flow/buffer.ts'
 import { microbatchOperator } from '../operators/flow/microbatch.ts'
 import { tableAndJoinInterpreters } from '../operators/joins/interpreters.ts'
+import { windowInterpreter } from '../operators/windows/interpret.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -20,7 +24,10 @@ export type Interpreter = (
  * its interpreter here, so the description modules never import RxJS.
  */
 export const interpreters: Record<string, Interpreter> = {
+  Match: (n, [input], ctx) => input.pipe(matchOperator(n.spec as MatchSpec, ctx)),
+  MatchQueries: (n, [input], ctx) => input.pipe(matchQueriesOperator(n.spec as MatchQueriesSpec, ctx)),
   ...tableAndJoinInterpreters,
+  Window: windowInterpreter,
   AsyncMap: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)),
   Buffer: (n, [input], ctx) => input.pipe(bufferOperator(n.spec as BufferSpec, ctx)),
   Microbatch: (n, [input], ctx) => input.pipe(microbatchOperator(n.spec as MicrobatchSpec, ctx)) as Observable<Element<unknown>>,

@@ -179,7 +179,7 @@ export interface WindowSpec {
 }
 
 /** The node kind the window interpreter is registered under. */
-export const WINDOW_KIND = 'window'
+export const WINDOW_KIND = 'Window'
 
 /**
  * Aggregates each window of a `window(...)` stage. `spec` is one aggregation (`count`, `sum(f)`,

@@ -1,0 +1,134 @@
+import type { Monoid } from 'fp-ts/lib/Monoid.js'
+import {
+  STAGED,
+  isAggregator,
+  isMonoid,
+  type AggregateSpec,
+  type AggregationLike,
+  type Aggregator,
+  type Staged,
+} from '../../dsl/aggregations.ts'
+
+/**
+ * An aggregation spec ready to run. `read(a)` runs the user's functions on one event (the only part
+ * that throws for built-ins) and keeps what it read; `fold(acc)` adds that event to one window's
+ * accumulator. An event in several windows (hopping, sliding) is read once and folded into each.
+ */
+export interface CompiledAggregator {
+  init(): unknown
+  read(a: unknown): void
+  fold(acc: unknown): unknown
+  merge(x: unknown, y: unknown): unknown
+  result(acc: unknown): unknown
+}
+
+type AnyFn = (...a: any[]) => any
+
+/** One field, in two-phase form: `input` undefined means the step ignores the event (count). */
+interface Field {
+  readonly input: AnyFn | undefined
+  readonly step: AnyFn
+  readonly init: AnyFn
+  readonly merge: AnyFn | undefined
+  readonly result: AnyFn
+}
+
+const identity = (x: unknown) => x
+
+function field(a: AggregationLike): Field {
+  if (isMonoid(a)) {
+    const M = a as Monoid<unknown>
+    const concat = (x: unknown, y: unknown) => M.concat(x, y)
+    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity }
+  }
+  const agg = a as Aggregator<unknown, unknown, unknown>
+  const staged = (agg as { [STAGED]?: Staged<unknown, unknown, unknown> })[STAGED]
+  return staged !== undefined
+    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result }
+    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result }
+}
+
+const noMerge = (): never => {
+  throw new TypeError('aggregate: this aggregation has no merge (session windows need one)')
+}
+
+class SingleAggregator implements CompiledAggregator {
+  private x: unknown = undefined
+  constructor(private readonly f: Field) {}
+  init(): unknown {
+    return this.f.init()
+  }
+  read(a: unknown): void {
+    const input = this.f.input
+    this.x = input === undefined ? undefined : input(a)
+  }
+  fold(acc: unknown): unknown {
+    return this.f.step(acc, this.x)
+  }
+  merge(x: unknown, y: unknown): unknown {
+    return (this.f.merge ?? noMerge)(x, y)
+  }
+  result(acc: unknown): unknown {
+    return this.f.result(acc)
+  }
+}
+
+/** A record of aggregations: the accumulator is an array with one slot per field. */
+class RecordAggregator implements CompiledAggregator {
+  private readonly n: number
+  private readonly names: string[]
+  private readonly inputs: (AnyFn | undefined)[]
+  private readonly steps: AnyFn[]
+  private readonly inits: AnyFn[]
+  private readonly merges: (AnyFn | undefined)[]
+  private readonly results: AnyFn[]
+  private readonly xs: unknown[]
+
+  constructor(fields: readonly (readonly [string, Field])[]) {
+    this.n = fields.length
+    this.names = fields.map(([k]) => k)
+    this.inputs = fields.map(([, f]) => f.input)
+    this.steps = fields.map(([, f]) => f.step)
+    this.inits = fields.map(([, f]) => f.init)
+    this.merges = fields.map(([, f]) => f.merge)
+    this.results = fields.map(([, f]) => f.result)
+    this.xs = fields.map(() => undefined)
+  }
+  init(): unknown {
+    const acc = new Array<unknown>(this.n)
+    for (let i = 0; i < this.n; i++) acc[i] = this.inits[i]()
+    return acc
+  }
+  read(a: unknown): void {
+    // Every field reads before any accumulator changes, so a throwing `f` leaves no partial update.
+    const { inputs, xs } = this
+    for (let i = 0; i < this.n; i++) {
+      const input = inputs[i]
+      xs[i] = input === undefined ? undefined : input(a)
+    }
+  }
+  fold(acc: unknown): unknown {
+    const a = acc as unknown[]
+    const { steps, xs } = this
+    for (let i = 0; i < this.n; i++) a[i] = steps[i](a[i], xs[i])
+    return a
+  }
+  merge(x: unknown, y: unknown): unknown {
+    const a = x as unknown[]
+    const b = y as unknown[]
+    for (let i = 0; i < this.n; i++) a[i] = (this.merges[i] ?? noMerge)(a[i], b[i])
+    return a
+  }
+  result(acc: unknown): unknown {
+    const a = acc as unknown[]
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < this.n; i++) out[this.names[i]] = this.results[i](a[i])
+    return out
+  }
+}
+
+/** Compiles `aggregate`'s spec: one aggregation, or a record of them giving a record per window. */
+export function compileAggregator(spec: AggregateSpec): CompiledAggregator {
+  if (isAggregator(spec) || isMonoid(spec)) return new SingleAggregator(field(spec))
+  return new RecordAggregator(Object.entries(spec).map(([k, a]) => [k, field(a)] as const))
+}

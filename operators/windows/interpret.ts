@@ -1,0 +1,34 @@
+import type { Observable } from 'rxjs'
+import type { Element } from '../../dsl/element.ts'
+import type { Interpreter } from '../../dsl/interpreters.ts'
+import type { Key } from '../../dsl/stream.ts'
+import type { WindowAssigner, WindowSpec } from '../../dsl/windows.ts'
+import type { RunContext } from '../core/context.ts'
+import { fromMachine, type Emit } from '../core/operate.ts'
+import { hoppingKind } from './hopping.ts'
+import { WindowCore, type WindowKind } from './machine.ts'
+import { sessionKind } from './session.ts'
+import { slidingKind } from './sliding.ts'
+import { tumblingKind } from './tumbling.ts'
+
+/** The window kind (assigner plus per-key state) for an assigner. */
+export function windowKind(a: WindowAssigner): WindowKind<any> {
+  switch (a._tag) {
+    case 'Tumbling':
+      return tumblingKind(a)
+    case 'Hopping':
+      return hoppingKind(a)
+    case 'Sliding':
+      return slidingKind(a)
+    case 'Session':
+      return sessionKind(a)
+  }
+}
+
+/** Builds the windowing machine of a `window` + `aggregate` stage, emitting its results to `emit`. */
+export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<unknown> =>
+  new WindowCore(windowKind(spec.assigner), spec, ctx, emit)
+
+/** Interprets a `'window'` node: one machine over its keyed input, no per-key or per-window subscription. */
+export const windowInterpreter: Interpreter = (node, inputs, ctx): Observable<Element<unknown>> =>
+  (inputs[0] as Observable<Element<unknown, Key>>).pipe(fromMachine((emit) => windowMachine(node.spec as WindowSpec, ctx, emit)))

@@ -1,0 +1,341 @@
+import type { Data } from '../../dsl/element.ts'
+import { deadLetter, errorMessage, type WindowBounds } from '../../dsl/sides.ts'
+import type { Key } from '../../dsl/stream.ts'
+import { windowId, type WindowResult, type WindowSpec } from '../../dsl/windows.ts'
+import type { Change } from '../../dsl/change.ts'
+import type { RunContext } from '../core/context.ts'
+import type { Emit, Machine } from '../core/operate.ts'
+import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
+import { DueQueue, type Timed } from './DueQueue.ts'
+
+/**
+ * One open window of one key. Mutable: sessions grow and merge in place, and the accumulator is
+ * folded in place, so an in-order event allocates nothing.
+ */
+export class Win implements Timed {
+  /** When the firing queue acts on it next: `end` until it fires (`'final'`), then `end + L`. */
+  due = Number.NaN
+  /** `'final'` mode: the current bounds have been emitted since `W` reached `end`. */
+  fired = false
+  /** Freed or merged away: its queue entries are stale. */
+  dead = false
+  /** `'updates'` mode: the bounds and value last emitted (`emittedEnd` NaN: never emitted). */
+  emittedStart = Number.NaN
+  emittedEnd = Number.NaN
+  last: unknown = undefined
+
+  constructor(
+    readonly key: Key,
+    public start: number,
+    public end: number,
+    public acc: unknown,
+    /** Source position of the latest event folded in (for output records and dead letters). */
+    public pos: number,
+  ) {}
+}
+
+/** A per-key timer owned by a window kind (the sliding window's buffer pruning). */
+export interface KeyTimer extends Timed {
+  readonly key: Key
+}
+
+/**
+ * A window type: which windows an event belongs to, and the per-key state that finds them. The
+ * shared machine does the rest (lateness, firing, freeing, emission, checkpoints), so a new window
+ * type is one small file.
+ */
+export interface WindowKind<S> {
+  /** Fresh state for a key seen for the first time (or again, after all its windows were freed). */
+  newKey(key: Key): S
+  /**
+   * Adds the event just read by the aggregator (`core.fold`) to each of its windows still open,
+   * opening windows as needed (`core.open`), and reports each change (`core.touched`). Returns
+   * false, having changed nothing, when no window is left for it: the event is late.
+   */
+  add(core: WindowCore<S>, ks: S, t: number, value: unknown, pos: number): boolean
+  /** The windows an event at `t` belongs to, reported with a late event. */
+  windowsOf(t: number): WindowBounds[]
+  /** True when the key holds no window and nothing else, so its state can go. */
+  isEmpty(ks: S): boolean
+  /** Forgets a freed window; true when the key holds nothing more, so its state can go. */
+  free(ks: S, w: Win): boolean
+  /** Puts a restored window back into its key's state. */
+  restore(ks: S, w: Win): void
+  /** Acts on a due per-key timer; true when the key holds nothing more. */
+  onKeyTimer?(core: WindowCore<S>, ks: S): boolean
+  /** Extra per-key state for checkpoints (plain data), and its inverse. */
+  snapshotKey?(ks: S): unknown
+  restoreKey?(core: WindowCore<S>, ks: S, state: unknown): void
+}
+
+interface WinState {
+  readonly key: Key
+  readonly start: number
+  readonly end: number
+  readonly acc: unknown
+  readonly pos: number
+  readonly fired: boolean
+  readonly emitted?: readonly [number, number, unknown]
+}
+
+interface MachineState {
+  readonly watermark: number
+  readonly windows: readonly WinState[]
+  readonly keys: readonly (readonly [Key, unknown])[]
+}
+
+/** Stage name on late events and dead letters. */
+const LATE_STAGE = 'window'
+const AGG_STAGE = 'aggregate'
+
+/**
+ * The windowing machine shared by every window type: per-key state, the lateness rule, the firing
+ * queue, emission (`'final'` results or an `'updates'` changelog), freeing, and checkpoints.
+ *
+ * Rules (DESIGN.md "Windows"): a window `[start, end)` fires when `W >= end` and is freed when
+ * `W >= end + L`. An event is judged against the watermark just before it (the machine sees the event
+ * before the watermark it advances); the kind decides which open windows it joins; an event that
+ * joins none goes to `ctx.late` with its windows. A change to a window whose `end <= W` is emitted at
+ * once (allowed lateness); otherwise `'final'` mode waits for the firing.
+ */
+export class WindowCore<S> implements Machine<unknown, Key> {
+  /** The current watermark. */
+  W = Number.NEGATIVE_INFINITY
+  /** Allowed lateness in ms. */
+  readonly L: number
+  readonly agg: CompiledAggregator
+  private readonly updates: boolean
+  private readonly keys = new Map<Key, S>()
+  private readonly queue = new DueQueue<Win | KeyTimer>()
+  private open_ = 0
+
+  constructor(
+    private readonly kind: WindowKind<S>,
+    spec: WindowSpec,
+    private readonly ctx: RunContext,
+    private readonly emit: Emit<unknown, Key>,
+  ) {
+    this.L = spec.allowedLateness
+    this.updates = spec.emit === 'updates'
+    this.agg = compileAggregator(spec.aggregation)
+  }
+
+  /** How many windows hold state right now (bounded by open windows, never by events). */
+  get openWindows(): number {
+    return this.open_
+  }
+
+  /** How many keys hold state right now. */
+  get openKeys(): number {
+    return this.keys.size
+  }
+
+  data(d: Data<unknown, Key>): void {
+    const { value, time, key, pos } = d
+    try {
+      this.agg.read(value)
+    } catch (e) {
+      this.ctx.deadLetter(deadLetter('user', AGG_STAGE, pos, errorMessage(e), value))
+      return
+    }
+    let ks = this.keys.get(key)
+    if (ks === undefined) this.keys.set(key, (ks = this.kind.newKey(key)))
+    let joined: boolean
+    try {
+      joined = this.kind.add(this, ks, time, value, pos)
+    } catch (e) {
+      // Only a user `add` or `merge` throws here (reads happened above): the event goes to dead letters.
+      if (this.kind.isEmpty(ks)) this.keys.delete(key)
+      this.ctx.deadLetter(deadLetter('user', AGG_STAGE, pos, errorMessage(e), value))
+      return
+    }
+    if (!joined) {
+      if (this.kind.isEmpty(ks)) this.keys.delete(key)
+      this.ctx.late({
+        _tag: 'Late',
+        value,
+        time,
+        key,
+        pos,
+        watermark: this.W,
+        stage: LATE_STAGE,
+        windows: this.kind.windowsOf(time),
+      })
+    }
+  }
+
+  watermark(w: number): void {
+    this.W = w
+    const q = this.queue
+    while (q.hasDue(w)) {
+      const due = q.next()
+      const items = q.pop()
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]
+        if (item.due !== due) continue
+        if (item instanceof Win) this.onDue(item)
+        else this.onKeyTimer(item)
+      }
+    }
+  }
+
+  /** Opens a window with a fresh accumulator (the kind folds events into it next). */
+  open(key: Key, start: number, end: number, pos: number): Win {
+    this.open_++
+    return new Win(key, start, end, this.agg.init(), pos)
+  }
+
+  /** Folds the event last read into `w`. */
+  fold(w: Win, pos: number): void {
+    w.acc = this.agg.fold(w.acc)
+    w.pos = pos
+  }
+
+  /** Reads another (buffered) event and folds it into `w`: for windows built from a buffer. */
+  readAndFold(w: Win, value: unknown): void {
+    this.agg.read(value)
+    w.acc = this.agg.fold(w.acc)
+  }
+
+  /** Merges `from` into `into` (sessions) and retires `from`: in `'updates'` mode it is retracted. */
+  mergeInto(into: Win, from: Win): void {
+    into.acc = this.agg.merge(into.acc, from.acc)
+    if (from.pos > into.pos) into.pos = from.pos
+    if (this.updates && !Number.isNaN(from.emittedEnd)) this.emitDelete(from)
+    from.dead = true
+    from.due = Number.NaN
+    this.open_--
+  }
+
+  /**
+   * Reports a change to `w` (an event added, bounds grown, sessions merged) and keeps its firing
+   * entry right. `'updates'`: an upsert now. `'final'`: if `W >= end` already, the window is
+   * (re-)emitted now; otherwise it waits for the firing at `end`.
+   */
+  touched(w: Win): void {
+    let due: number
+    if (this.updates) {
+      this.emitUpsert(w)
+      due = w.end + this.L
+    } else if (w.end <= this.W) {
+      w.fired = true
+      this.emitResult(w)
+      due = w.end + this.L
+    } else {
+      w.fired = false
+      due = w.end
+    }
+    if (w.due !== due) this.queue.add(due, w)
+  }
+
+  /** Queues a per-key timer of the kind at `due`. */
+  schedule(t: KeyTimer, due: number): void {
+    this.queue.add(due, t)
+  }
+
+  private onDue(w: Win): void {
+    if (w.dead) return
+    if (!w.fired && w.end <= this.W) {
+      w.fired = true
+      if (!this.updates) this.emitResult(w)
+    }
+    const freeAt = w.end + this.L
+    if (freeAt > this.W) {
+      this.queue.add(freeAt, w)
+      return
+    }
+    w.dead = true
+    w.due = Number.NaN
+    this.open_--
+    const ks = this.keys.get(w.key)!
+    if (this.kind.free(ks, w)) this.keys.delete(w.key)
+  }
+
+  private onKeyTimer(t: KeyTimer): void {
+    const ks = this.keys.get(t.key)
+    if (ks === undefined || ks !== (t as unknown)) return
+    if (this.kind.onKeyTimer!(this, ks)) this.keys.delete(t.key)
+  }
+
+  private result(w: Win): { ok: boolean; value: unknown } {
+    try {
+      return { ok: true, value: this.agg.result(w.acc) }
+    } catch (e) {
+      this.ctx.deadLetter(deadLetter('user', AGG_STAGE, w.pos, errorMessage(e), { key: w.key, window: { start: w.start, end: w.end } }))
+      return { ok: false, value: undefined }
+    }
+  }
+
+  /** Every output carries the window's key and the time `end - 1`, its last instant. */
+  private out(w: Win, end: number, value: unknown): void {
+    this.emit({ _tag: 'Data', value, time: end - 1, key: w.key, pos: w.pos })
+  }
+
+  private emitResult(w: Win): void {
+    const r = this.result(w)
+    if (!r.ok) return
+    const res: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value: r.value }
+    this.out(w, w.end, res)
+  }
+
+  private emitUpsert(w: Win): void {
+    const r = this.result(w)
+    if (!r.ok) return
+    const same = w.emittedStart === w.start && w.emittedEnd === w.end
+    if (!same && !Number.isNaN(w.emittedEnd)) this.emitDelete(w)
+    const after: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value: r.value }
+    const c: { op: 'upsert'; key: string; after: WindowResult<Key, unknown>; before?: WindowResult<Key, unknown> } = {
+      op: 'upsert',
+      key: windowId(w.key, after.window),
+      after,
+    }
+    if (same) c.before = w.last as WindowResult<Key, unknown>
+    w.emittedStart = w.start
+    w.emittedEnd = w.end
+    w.last = after
+    this.out(w, w.end, c)
+  }
+
+  private emitDelete(w: Win): void {
+    const before = w.last as WindowResult<Key, unknown>
+    const c: Change<string, WindowResult<Key, unknown>> = { op: 'delete', key: windowId(w.key, before.window), before }
+    w.emittedStart = Number.NaN
+    w.emittedEnd = Number.NaN
+    w.last = undefined
+    this.out(w, before.window.end, c)
+  }
+
+  snapshot(): MachineState {
+    const windows: WinState[] = []
+    const keys: [Key, unknown][] = []
+    for (const item of this.queue.live()) {
+      if (!(item instanceof Win)) continue
+      const emitted = Number.isNaN(item.emittedEnd) ? undefined : ([item.emittedStart, item.emittedEnd, item.last] as const)
+      windows.push({ key: item.key, start: item.start, end: item.end, acc: item.acc, pos: item.pos, fired: item.fired, ...(emitted ? { emitted } : {}) })
+    }
+    if (this.kind.snapshotKey) for (const [k, ks] of this.keys) keys.push([k, this.kind.snapshotKey(ks)])
+    // A deep copy: accumulators are folded in place after the snapshot is taken.
+    return structuredClone({ watermark: this.W, windows, keys })
+  }
+
+  restore(state: unknown): void {
+    const s = structuredClone(state) as MachineState
+    this.keys.clear()
+    this.open_ = 0
+    this.W = s.watermark === null ? Number.NEGATIVE_INFINITY : s.watermark
+    const keyOf = (k: Key): S => {
+      let ks = this.keys.get(k)
+      if (ks === undefined) this.keys.set(k, (ks = this.kind.newKey(k)))
+      return ks
+    }
+    for (const ws of s.windows) {
+      const w = new Win(ws.key, ws.start, ws.end, ws.acc, ws.pos)
+      w.fired = ws.fired
+      if (ws.emitted) [w.emittedStart, w.emittedEnd, w.last] = ws.emitted
+      this.open_++
+      this.kind.restore(keyOf(ws.key), w)
+      this.queue.add(this.updates || w.fired ? w.end + this.L : w.end, w)
+    }
+    for (const [k, extra] of s.keys) this.kind.restoreKey!(this, keyOf(k), extra)
+  }
+}

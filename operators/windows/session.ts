@@ -1,0 +1,75 @@
+import type { WindowBounds } from '../../dsl/sides.ts'
+import type { Key } from '../../dsl/stream.ts'
+import type { Session } from '../../dsl/windows.ts'
+import type { Win, WindowCore, WindowKind } from './machine.ts'
+
+/** A key's open sessions, sorted by start; they never overlap, so they are sorted by end too. */
+interface SessionKey {
+  readonly key: Key
+  readonly wins: Win[]
+}
+
+/** The first index whose session ends after `t` (the first that can contain or follow `t`). */
+const firstEndingAfter = (wins: readonly Win[], t: number): number => {
+  let lo = 0
+  let hi = wins.length
+  // In-order events land on the last session or after it: check there before searching.
+  if (hi === 0 || wins[hi - 1].end <= t) return hi
+  if (hi === 1 || wins[hi - 2].end <= t) return hi - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (wins[mid].end <= t) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Session windows: an event at `t` is the proto-session `[t, t + gap)`; it merges with every open
+ * session of its key that overlaps it (consecutive events less than `gap` apart), giving
+ * `[min start, max end)`. With no open session to merge it starts a new one if `t + gap + L > W`,
+ * else it is late. Freed sessions never merge again. A merge that spans sessions folds their
+ * accumulators with the aggregator's `merge`; in `'updates'` mode the merged-away ones are retracted.
+ */
+export function sessionKind(a: Session): WindowKind<SessionKey> {
+  const { gap } = a
+  return {
+    newKey: (key) => ({ key, wins: [] }),
+    add(core: WindowCore<SessionKey>, ks: SessionKey, t: number, _value: unknown, pos: number): boolean {
+      const wins = ks.wins
+      const i = firstEndingAfter(wins, t)
+      let j = i
+      while (j < wins.length && wins[j].start < t + gap) j++
+      if (i === j) {
+        // Joining an open session always passes the lateness test (its end + L > W), so only a new one is checked.
+        if (t + gap + core.L <= core.W) return false
+        const w = core.open(ks.key, t, t + gap, pos)
+        wins.splice(i, 0, w)
+        core.fold(w, pos)
+        core.touched(w)
+        return true
+      }
+      const w = wins[i]
+      core.fold(w, pos)
+      const end = Math.max(wins[j - 1].end, t + gap)
+      for (let m = i + 1; m < j; m++) core.mergeInto(w, wins[m])
+      if (j - i > 1) wins.splice(i + 1, j - i - 1)
+      if (t < w.start) w.start = t
+      w.end = end
+      core.touched(w)
+      return true
+    },
+    windowsOf: (t: number): WindowBounds[] => [{ start: t, end: t + gap }],
+    isEmpty: (ks) => ks.wins.length === 0,
+    free(ks, w) {
+      const i = ks.wins.indexOf(w)
+      if (i >= 0) ks.wins.splice(i, 1)
+      return ks.wins.length === 0
+    },
+    restore(ks, w) {
+      let i = ks.wins.length
+      while (i > 0 && ks.wins[i - 1].start > w.start) i--
+      ks.wins.splice(i, 0, w)
+    },
+  }
+}
