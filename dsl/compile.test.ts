@@ -9,6 +9,7 @@ import { boundedOutOfOrder } from './watermarks.ts'
 import { makeContext } from '../operators/core/context.ts'
 import type { DeadLetter } from './sides.ts'
 import type { Data } from './element.ts'
+import type { Stream } from './stream.ts'
 
 const Ev = t.type({ id: t.number, ts: t.number, user: t.string })
 type Ev = t.TypeOf<typeof Ev>
@@ -55,6 +56,27 @@ describe('compile', () => {
     ])
     expect(dead[0].message).toContain('id')
     expect(dead[1].message).toBe('boom')
+  })
+
+  it('goes on with the other outputs of a flatMap when a later stage throws on one of them', async () => {
+    const dead: DeadLetter[] = []
+    const p = pipeline({}, (s: Stream<number>) =>
+      pipe(
+        s,
+        flatMap((n) => [n, n + 1, n + 2]),
+        keyBy((n) => (n === 11 ? (null as unknown as string) : n)),
+        map((n) => {
+          if (n === 21) throw new Error(`bad ${n}`)
+          return n
+        }),
+      ),
+    )
+    const out = await lastValueFrom(from([10, 20]).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
+    expect(out).toEqual([10, 12, 20, 22])
+    expect(dead.map((d) => [d.stage, d.pos, d.message])).toEqual([
+      ['keyBy', 0, 'key must be a string or a number, got object'],
+      ['map', 1, 'bad 21'],
+    ])
   })
 
   it('fails fast into the error channel when asked', async () => {

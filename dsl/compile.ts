@@ -8,6 +8,7 @@ import { makeContext, type ContextOptions, type RunContext } from '../operators/
 import { chain, fused, type Cursor } from '../operators/core/fused.ts'
 import { ingest, admit, type Admitted } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
+import { stageSubscriber } from '../operators/core/subscriber.ts'
 
 /** Interprets the description graph over the ingested source stream. */
 function build(output: Node, root: Observable<Element<unknown>>, ctx: RunContext): Observable<Element<unknown>> {
@@ -108,6 +109,8 @@ function compileStateless<I, O>(
   stages: readonly StatelessNode[],
   options: CompileOptions,
 ): OperatorFunction<I, O> {
+  // Without a codec or event time there is nothing to admit: values go straight into the chain.
+  const bare = p.codec === undefined && p.eventTime === undefined
   return (input) =>
     new Observable<O>((subscriber) => {
       const ctx = makeContext(options)
@@ -115,20 +118,17 @@ function compileStateless<I, O>(
       const head = chain(stages, cur, ctx, (v) => subscriber.next(v as O))
       const slot: Admitted<I> = { value: undefined as I, time: 0 }
       let pos = 0
-      return input.subscribe({
-        next(value) {
-          try {
+      return input.subscribe(
+        stageSubscriber<I>(subscriber, {
+          next(value) {
             cur.pos = pos++
             cur.key = undefined
+            if (bare) return head(value)
             if (!admit(p, ctx, value, cur.pos, Number.NaN, slot)) return
             cur.time = slot.time
             head(slot.value)
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      })
+          },
+        }),
+      )
     })
 }

@@ -3,6 +3,7 @@ import type { Element } from '../../dsl/element.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { StatelessNode } from '../../dsl/stream.ts'
 import type { RunContext } from './context.ts'
+import { stageSubscriber } from './subscriber.ts'
 
 /** Pushes one bare value into the rest of a fused chain. */
 export type Push = (v: unknown) => void
@@ -15,91 +16,57 @@ export interface Cursor {
 }
 
 /**
- * Composes stateless stages (listed source-first) into one closure chain over bare values ending in
+ * Composes stateless stages (listed source-first) into one function over bare values ending in
  * `tail`. A throwing user function sends that value to dead letters with the cursor's position.
+ *
+ * The function is generated as straight-line code (as @most/core fuses map/filter): one call per
+ * user function and no closure hop between stages, and since every chain gets its own code, each
+ * call site sees one target and V8 can inline it. That is what keeps a long chain near a loop.
  */
 export function chain(stages: readonly StatelessNode[], cur: Cursor, ctx: RunContext, tail: Push): Push {
   const fail = (stage: string, e: unknown, value: unknown) =>
     ctx.deadLetter(deadLetter('user', stage, cur.pos, errorMessage(e), value))
-  let push = tail
-  for (let i = stages.length - 1; i >= 0; i--) {
-    const next = push
-    const s = stages[i]
+  const badKey = (v: unknown, k: unknown) =>
+    fail('keyBy', new TypeError(`key must be a string or a number, got ${typeof k}`), v)
+  const fns = stages.map((s) => s.f)
+  const lines: string[] = []
+  let open = 0 // flatMap loops still open around the rest of the chain
+  stages.forEach((s, i) => {
+    const call = (into: string) =>
+      `try { ${into} = f${i}(v); } catch (e) { fail(${JSON.stringify(stageName[s._tag])}, e, v); ${open > 0 ? 'continue' : 'return'}; }`
+    const skip = open > 0 ? 'continue' : 'return'
     switch (s._tag) {
-      case 'Map': {
-        const f = s.f
-        push = (v) => {
-          let out: unknown
-          try {
-            out = f(v)
-          } catch (e) {
-            return fail('map', e, v)
-          }
-          cur.key = undefined
-          next(out)
-        }
+      case 'Map':
+        lines.push(`{ let o; ${call('o')} v = o; } cur.key = undefined;`)
         break
-      }
-      case 'Filter': {
-        const f = s.f
-        push = (v) => {
-          let keep: boolean
-          try {
-            keep = f(v)
-          } catch (e) {
-            return fail('filter', e, v)
-          }
-          if (keep) next(v)
-        }
+      case 'Filter':
+        lines.push(`{ let keep; ${call('keep')} if (!keep) ${skip}; }`)
         break
-      }
-      case 'FlatMap': {
-        const f = s.f
-        push = (v) => {
-          let out: Iterable<unknown>
-          try {
-            out = f(v)
-          } catch (e) {
-            return fail('flatMap', e, v)
-          }
-          for (const o of out) {
-            cur.key = undefined
-            next(o)
-          }
-        }
+      case 'KeyBy':
+        lines.push(
+          `{ let k; ${call('k')} if (typeof k !== 'string' && typeof k !== 'number') { badKey(v, k); ${skip}; } cur.key = k; }`,
+        )
         break
-      }
-      case 'KeyBy': {
-        const f = s.f
-        push = (v) => {
-          let k: unknown
-          try {
-            k = f(v)
-          } catch (e) {
-            return fail('keyBy', e, v)
-          }
-          if (typeof k !== 'string' && typeof k !== 'number')
-            return fail('keyBy', new TypeError(`key must be a string or a number, got ${typeof k}`), v)
-          cur.key = k
-          next(v)
-        }
+      case 'Tap':
+        lines.push(`{ let u; ${call('u')} }`)
         break
-      }
-      case 'Tap': {
-        const f = s.f
-        push = (v) => {
-          try {
-            f(v)
-          } catch (e) {
-            return fail('tap', e, v)
-          }
-          next(v)
-        }
+      case 'FlatMap':
+        lines.push(`let it${i}; ${call(`it${i}`)} for (const o${i} of it${i}) { v = o${i}; cur.key = undefined;`)
+        open++
         break
-      }
     }
-  }
-  return push
+  })
+  const body = `return function fusedChain(v) {\n${lines.join('\n')}\ntail(v);\n${'}'.repeat(open)}\n}`
+  const params = [...fns.map((_, i) => `f${i}`), 'cur', 'tail', 'fail', 'badKey']
+  return new Function(...params, body)(...fns, cur, tail, fail, badKey) as Push
+}
+
+const stageName: Record<StatelessNode['_tag'], string> = {
+  Map: 'map',
+  Filter: 'filter',
+  FlatMap: 'flatMap',
+  KeyBy: 'keyBy',
+  Tap: 'tap',
 }
 
 /**
@@ -113,22 +80,16 @@ export function fused(stages: readonly StatelessNode[], ctx: RunContext): Operat
       const head = chain(stages, cur, ctx, (value) =>
         subscriber.next({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }),
       )
-      return source.subscribe({
-        next(e) {
-          try {
-            if (e._tag === 'Watermark') subscriber.next(e)
-            else {
-              cur.time = e.time
-              cur.key = e.key
-              cur.pos = e.pos
-              head(e.value)
-            }
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      })
+      return source.subscribe(
+        stageSubscriber<Element<unknown>>(subscriber, {
+          next(e) {
+            if (e._tag === 'Watermark') return subscriber.next(e)
+            cur.time = e.time
+            cur.key = e.key
+            cur.pos = e.pos
+            head(e.value)
+          },
+        }),
+      )
     })
 }

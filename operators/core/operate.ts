@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs'
 import type { Data, Element, Watermark } from '../../dsl/element.ts'
+import { stageSubscriber } from './subscriber.ts'
 
 /** Where a stateful machine sends its results. */
 export interface Emit<O, KO = unknown> {
@@ -37,23 +38,18 @@ export function fromMachine<I, K, O, KO = unknown>(
         (d) => subscriber.next(d),
         (w) => subscriber.next(w),
       )
-      const sub = source.subscribe({
-        next(e) {
-          // A throw here (fail-fast, or a bug) must reach the error channel, not RxJS's unhandled-error hook.
-          try {
+      const sub = source.subscribe(
+        stageSubscriber<Element<I, K>>(subscriber, {
+          next(e) {
             if (e._tag === 'Data') machine.data(e)
             else if (e.time > current) {
               current = e.time
               machine.watermark(e.time)
               subscriber.next(e)
             }
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      })
+          },
+        }),
+      )
       return () => {
         sub.unsubscribe()
         machine.dispose?.()
