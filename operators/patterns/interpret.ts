@@ -1,0 +1,45 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import type { Element } from '../../dsl/element.ts'
+import type { MatchSpec } from '../../dsl/patterns.ts'
+import type { Key } from '../../dsl/stream.ts'
+import type { RunContext } from '../core/context.ts'
+import { fromMachine } from '../core/operate.ts'
+import { PatternMatcher } from './matcher.ts'
+import type { MatchQueriesSpec } from './queryIndex.ts'
+
+/** The RxJS operator behind `match`: a `PatternMatcher` per run of the pipeline. */
+export function matchOperator(spec: MatchSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
+  // `match` only applies to keyed streams (a compile error otherwise), so every key is a Key.
+  return fromMachine<unknown, Key, unknown, Key>((emit) => new PatternMatcher(spec, ctx, emit)) as OperatorFunction<
+    Element<unknown>,
+    Element<unknown>
+  >
+}
+
+/**
+ * The RxJS operator behind `matchQueries`: each event becomes `{ event, ids }` with the ids of the
+ * standing queries it matches at that moment; events matching none are dropped (or kept with
+ * `ids: []` when asked). Watermarks pass through.
+ */
+export function matchQueriesOperator(spec: MatchQueriesSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
+  const { index, keepUnmatched } = spec
+  const onError = (pos: number, value: unknown, message: string) =>
+    ctx.deadLetter({ _tag: 'DeadLetter', reason: 'user', stage: 'matchQueries', pos, message, input: value })
+  return (source) =>
+    new Observable<Element<unknown>>((subscriber) =>
+      source.subscribe({
+        next(e) {
+          try {
+            if (e._tag === 'Watermark') return subscriber.next(e)
+            const ids = index.match(e.value, (message) => onError(e.pos, e.value, message))
+            if (ids.length > 0 || keepUnmatched)
+              subscriber.next({ _tag: 'Data', value: { event: e.value, ids }, time: e.time, key: e.key, pos: e.pos })
+          } catch (err) {
+            subscriber.error(err)
+          }
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    )
+}

@@ -1,0 +1,201 @@
+/**
+ * Standing queries over transient events: many `{ field: value, ... }` equality conditions (plus an
+ * optional predicate), registered and removed while the stream runs, each event tested only against
+ * the queries that can match it.
+ */
+import type { Stream } from '../../dsl/stream.ts'
+import { operatorNode, stream } from '../../dsl/stream.ts'
+
+/** A query's id, chosen by the caller. */
+export type QueryId = string | number
+
+/** What an equality condition compares with (`===`; so `NaN` never matches). */
+export type Scalar = string | number | boolean | null
+
+/**
+ * A standing query: every `where` field must equal (`===`) the event's top-level field of that name,
+ * and `predicate`, when given, must return true. A query with neither matches every event.
+ */
+export interface Query<T> {
+  readonly where?: { readonly [F in keyof T]?: T[F] & Scalar }
+  readonly predicate?: (event: T) => boolean
+}
+
+interface Entry {
+  readonly id: QueryId
+  readonly fields: readonly string[]
+  readonly values: readonly Scalar[]
+  readonly predicate: ((event: any) => boolean) | undefined
+  /** The condition the entry is filed under (undefined: no condition, checked for every event). */
+  readonly anchor: string | undefined
+  readonly anchorValue: Scalar
+  /** Position in its posting list, for O(1) removal. */
+  slot: number
+}
+
+const isScalar = (v: unknown): v is Scalar =>
+  v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+
+/**
+ * An index of standing queries. Each query is filed under one of its equality conditions, the
+ * `(field, value)` whose posting list is shortest when it is added; an event looks up its own value
+ * of each field some query is filed under and checks only the queries found there (all their
+ * conditions, then the predicate), plus the queries without conditions. Adding and removing are
+ * O(conditions); matching costs one map lookup per filed field plus the candidates found.
+ *
+ * The ids come back in a deterministic order (fixed by the history of adds and removes), not sorted.
+ * A throwing predicate counts as no match and is reported through `onError`.
+ *
+ * @example
+ * const idx = new QueryIndex<Trade>()
+ * idx.add('big-ibm', { where: { symbol: 'IBM' }, predicate: (t) => t.qty > 1000 })
+ * idx.match({ symbol: 'IBM', qty: 5000 }) // ['big-ibm']
+ */
+export class QueryIndex<T> {
+  private readonly entries = new Map<QueryId, Entry>()
+  private readonly byField = new Map<string, Map<Scalar, Entry[]>>()
+  /** The fields some query is filed under (probed for every event). */
+  private fields: string[] = []
+  private readonly unconditioned: Entry[] = []
+
+  /** Number of registered queries. */
+  get size(): number {
+    return this.entries.size
+  }
+
+  has(id: QueryId): boolean {
+    return this.entries.has(id)
+  }
+
+  /** Registers a query under `id`, replacing any query registered under it before. */
+  add(id: QueryId, query: Query<T>): void {
+    if (typeof id !== 'string' && typeof id !== 'number') throw new TypeError(`QueryIndex.add: id must be a string or a number, got ${typeof id}`)
+    const where = (query.where ?? {}) as Record<string, unknown>
+    const fields = Object.keys(where)
+    const values: Scalar[] = []
+    for (const f of fields) {
+      const v = where[f]
+      if (!isScalar(v))
+        throw new TypeError(`QueryIndex.add: query '${id}': where.${f} must be a string, number, boolean or null, got ${typeof v}`)
+      values.push(v)
+    }
+    if (query.predicate !== undefined && typeof query.predicate !== 'function')
+      throw new TypeError(`QueryIndex.add: query '${id}': predicate must be a function`)
+    this.remove(id)
+    let anchor: string | undefined
+    let anchorValue: Scalar = null
+    let best = Number.POSITIVE_INFINITY
+    for (let i = 0; i < fields.length; i++) {
+      const len = this.byField.get(fields[i])?.get(values[i])?.length ?? 0
+      // Shortest list first; on a tie prefer a field already probed, so events do no extra lookup.
+      if (len < best || (len === best && anchor !== undefined && !this.byField.has(anchor) && this.byField.has(fields[i]))) {
+        best = len
+        anchor = fields[i]
+        anchorValue = values[i]
+      }
+    }
+    const entry: Entry = { id, fields, values, predicate: query.predicate, anchor, anchorValue, slot: 0 }
+    let list: Entry[]
+    if (anchor === undefined) list = this.unconditioned
+    else {
+      let byValue = this.byField.get(anchor)
+      if (byValue === undefined) {
+        byValue = new Map()
+        this.byField.set(anchor, byValue)
+        this.fields.push(anchor)
+      }
+      list = byValue.get(anchorValue) ?? []
+      if (list.length === 0) byValue.set(anchorValue, list)
+    }
+    entry.slot = list.length
+    list.push(entry)
+    this.entries.set(id, entry)
+  }
+
+  /** Unregisters a query; returns whether it was registered. */
+  remove(id: QueryId): boolean {
+    const entry = this.entries.get(id)
+    if (entry === undefined) return false
+    this.entries.delete(id)
+    const byValue = entry.anchor === undefined ? undefined : this.byField.get(entry.anchor)!
+    const list = byValue === undefined ? this.unconditioned : byValue.get(entry.anchorValue)!
+    const last = list.pop()!
+    if (last !== entry) {
+      list[entry.slot] = last
+      last.slot = entry.slot
+    }
+    if (byValue !== undefined && list.length === 0) {
+      byValue.delete(entry.anchorValue)
+      if (byValue.size === 0) {
+        this.byField.delete(entry.anchor!)
+        this.fields = this.fields.filter((f) => f !== entry.anchor)
+      }
+    }
+    return true
+  }
+
+  /** The ids of the queries `event` matches (a new array). */
+  match(event: T, onError?: (message: string) => void): QueryId[] {
+    const out: QueryId[] = []
+    const e = event as Record<string, unknown>
+    const fields = this.fields
+    for (let f = 0; f < fields.length; f++) {
+      const v = e[fields[f]]
+      if (!isScalar(v)) continue
+      const list = this.byField.get(fields[f])!.get(v)
+      if (list === undefined) continue
+      for (let k = 0; k < list.length; k++) if (this.check(list[k], e, onError)) out.push(list[k].id)
+    }
+    const rest = this.unconditioned
+    for (let k = 0; k < rest.length; k++) if (this.check(rest[k], e, onError)) out.push(rest[k].id)
+    return out
+  }
+
+  private check(q: Entry, e: Record<string, unknown>, onError: ((message: string) => void) | undefined): boolean {
+    const fields = q.fields
+    const values = q.values
+    for (let i = 0; i < fields.length; i++) if (e[fields[i]] !== values[i]) return false
+    if (q.predicate === undefined) return true
+    try {
+      return q.predicate(e) ? true : false
+    } catch (err) {
+      onError?.(`query '${q.id}': ${err instanceof Error ? err.message : String(err)}`)
+      return false
+    }
+  }
+}
+
+/** An event with the ids of the standing queries it matched. */
+export interface QueryHits<A> {
+  readonly event: A
+  readonly ids: readonly QueryId[]
+}
+
+export interface MatchQueriesOptions {
+  /** Also pass on events that match no query (with `ids: []`). Default false. */
+  readonly keepUnmatched?: boolean
+}
+
+/** The plain spec of a `matchQueries` stage (the index itself is live, shared with the caller). */
+export interface MatchQueriesSpec {
+  readonly index: QueryIndex<any>
+  readonly keepUnmatched: boolean
+}
+
+/**
+ * Tests each event against the standing queries of `index` as they are at the moment the event
+ * passes (add and remove queries at any time, also while the stream runs) and emits
+ * `{ event, ids }` for the events that match at least one. Keeps the event's time and key, so a
+ * keyed stream stays keyed. A throwing query predicate sends the event to dead letters (reason
+ * 'user', stage 'matchQueries') for that query and the event still goes to the others.
+ *
+ * @example
+ * pipe(s, matchQueries(alerts), map(({ event, ids }) => ({ symbol: event.symbol, alerts: ids })))
+ */
+export const matchQueries =
+  <A>(index: QueryIndex<A>, options: MatchQueriesOptions = {}) =>
+  <K>(s: Stream<A, K>): Stream<QueryHits<A>, K> => {
+    if (!(index instanceof QueryIndex)) throw new TypeError('matchQueries: expected a QueryIndex')
+    const spec: MatchQueriesSpec = { index, keepUnmatched: options.keepUnmatched ?? false }
+    return stream(operatorNode('MatchQueries', 'matchQueries', [s.node], spec))
+  }
