@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Subject } from 'rxjs'
+import * as t from 'io-ts'
+import { pipe } from 'fp-ts/lib/function.js'
+import { run } from './run.ts'
+import { pipeline } from '../dsl/pipeline.ts'
+import { filter, map } from '../dsl/stages.ts'
+import { microbatch } from '../dsl/flow.ts'
+import type { Stream } from '../dsl/stream.ts'
+import { fromLog } from '../connectors/sources.ts'
+import { asyncSink, ndjsonSink } from '../connectors/sinks.ts'
+import { FailFastError } from '../operators/core/context.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'weir-run-'))
+const Ev = t.type({ n: t.number })
+const double = pipeline({ codec: Ev }, (s) => pipe(s, map((e) => e.n * 2)))
+
+describe('run', () => {
+  it('runs an array through a pipeline and collects outputs, dead letters and metrics', async () => {
+    const r = await run(double, [{ n: 1 }, { n: 'two' }, { n: 3 }])
+    expect(r.out).toEqual([2, 6])
+    expect(r.deadLetters).toMatchObject([{ reason: 'codec', stage: 'source', pos: 1 }])
+    expect(r.metrics).toMatchObject({ eventsIn: 3, eventsOut: 2, deadLetters: 1, late: 0 })
+  })
+
+  it('reads a recorded log as a stream: malformed lines are dead letters with their line number', async () => {
+    const path = join(dir, 'in.ndjson')
+    writeFileSync(
+      path,
+      ['{"offset":10,"arrival":1,"event":{"n":1}}', 'not json', '{"arrival":3,"event":{"n":"x"}}', '{"offset":12,"arrival":4,"event":{"n":4}}'].join('\n'),
+    )
+    const r = await run(double, fromLog(path))
+    expect(r.out).toEqual([2, 8])
+    expect(r.deadLetters.map((d) => [d.reason, d.pos])).toEqual([
+      ['parse', 2],
+      ['codec', 3],
+    ])
+  })
+
+  it('holds a fast source back while a slow async sink has no credit left', async () => {
+    let pulled = 0
+    let written = 0
+    let maxAhead = 0
+    function* numbers() {
+      for (let i = 0; i < 200; i++) {
+        pulled++
+        maxAhead = Math.max(maxAhead, pulled - written)
+        yield { n: i }
+      }
+    }
+    const r = await run(double, numbers(), {
+      highWaterMark: 8,
+      sink: asyncSink(async () => {
+        await new Promise((res) => setTimeout(res, 0))
+        written++
+      }),
+    })
+    expect(written).toBe(200)
+    expect(r.out).toEqual([]) // a sink was given, so nothing is kept in memory
+    expect(r.metrics.eventsOut).toBe(200)
+    expect(maxAhead).toBeLessThanOrEqual(8 + 1)
+  })
+
+  it('counts a block by its events in the credit window', async () => {
+    let pulled = 0
+    let written = 0
+    let maxAhead = 0
+    async function* numbers() {
+      for (let i = 0; i < 100; i++) {
+        pulled++
+        maxAhead = Math.max(maxAhead, pulled - written)
+        yield i
+      }
+    }
+    const p = pipeline({}, (s: Stream<number>) => pipe(s, microbatch(5, '1h')))
+    await run(p, numbers(), {
+      highWaterMark: 10,
+      sink: asyncSink(async (block: number[]) => {
+        await new Promise((res) => setTimeout(res, 1))
+        written += block.length
+      }),
+    })
+    expect(written).toBe(100)
+    expect(maxAhead).toBeLessThanOrEqual(10 + 5)
+  })
+
+  it('writes NDJSON with a file sink', async () => {
+    const out = join(dir, 'out.ndjson')
+    await run(double, [{ n: 1 }, { n: 2 }], { sink: ndjsonSink(out) })
+    expect(readFileSync(out, 'utf8')).toBe('2\n4\n')
+  })
+
+  it('takes a push-only Observable source', async () => {
+    const s = new Subject<unknown>()
+    const done = run(pipeline({}, (x: Stream<number>) => pipe(x, filter((n) => n % 2 === 0))), s)
+    for (let i = 0; i < 6; i++) s.next(i)
+    s.complete()
+    expect((await done).out).toEqual([0, 2, 4])
+  })
+
+  it('rejects with a FailFastError on the first bad record when asked', async () => {
+    await expect(run(double, [{ n: 1 }, { n: 'x' }], { failFast: true })).rejects.toBeInstanceOf(FailFastError)
+  })
+
+  it('fails the run when the sink throws', async () => {
+    const sink = asyncSink<number>(async () => {
+      throw new Error('disk full')
+    })
+    await expect(run(double, [{ n: 1 }], { sink })).rejects.toThrow('disk full')
+  })
+})
