@@ -16,9 +16,7 @@ export interface DedupeSpec {
  * @example
  * pipe(s, dedupe((o: Order) => o.id, '10m'))
  */
-export const dedupe =
-  <A>(by: (a: A) => Key, ttl: Duration) =>
-  <K>(s: Stream<A, K>): Stream<A, K> => {
-    const spec: DedupeSpec = { by: by as (a: unknown) => Key, ttl: toMillis(ttl, 'dedupe') }
-    return stream(operatorNode('Dedupe', `dedupe(${spec.ttl}ms)`, [s.node], spec))
-  }
+export const dedupe = <A>(by: (a: A) => Key, ttl: Duration) => {
+  const spec: DedupeSpec = { by: by as (a: unknown) => Key, ttl: toMillis(ttl, 'dedupe') }
+  return <K>(s: Stream<A, K>): Stream<A, K> => stream(operatorNode('Dedupe', `dedupe(${spec.ttl}ms)`, [s.node], spec))
+}
