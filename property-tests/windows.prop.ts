@@ -1,0 +1,267 @@
+/**
+ * Windows against the brute-force model of DESIGN.md (property-tests/windowOracle.ts), plus the
+ * structural laws of the issue: order-insensitivity within the watermark bound, exactly-one
+ * tumbling window, floor-or-ceil hopping windows, non-overlapping sessions, order-free session
+ * merging, and idempotent changelogs. Fixed seeds: a failure prints its seed and counterexample.
+ */
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { pipe } from 'fp-ts/lib/function.js'
+import { aggregate, hopping, session, sliding, tumbling, window, type WindowAssigner, type WindowResult } from '../dsl/windows.ts'
+import { aggregator, count, max, mean, min, sum } from '../dsl/aggregations.ts'
+import type { Change } from '../dsl/change.ts'
+import { runKeyed, type Ev, type Run } from '../operators/windows/testkit.ts'
+import { idOf, oracle, sessionsOf, type OEmission, type OLate, type OValue } from './windowOracle.ts'
+
+const RUNS = 150
+const opts = (seed: number) => ({ seed, numRuns: RUNS })
+
+const ids = aggregator({
+  init: (): number[] => [],
+  add: (acc: number[], e: Ev) => (acc.push(e.id), acc),
+  merge: (x: number[], y: number[]) => (x.push(...y), x),
+  result: (acc: number[]) => [...acc].sort((a, b) => a - b),
+})
+const AGG = { n: count, sum: sum((e: Ev) => e.v), min: min((e: Ev) => e.v), max: max((e: Ev) => e.v), mean: mean((e: Ev) => e.v), ids }
+
+const assignerArb: fc.Arbitrary<WindowAssigner> = fc.oneof(
+  fc.integer({ min: 1, max: 30 }).chain((size) => fc.integer({ min: 0, max: size - 1 }).map((offset) => tumbling(size, { offset }))),
+  fc.integer({ min: 1, max: 10 }).chain((hop) => fc.integer({ min: hop, max: 40 }).map((size) => hopping(size, hop))),
+  fc.integer({ min: 1, max: 30 }).map((size) => sliding(size)),
+  fc.integer({ min: 1, max: 20 }).map((gap) => session(gap)),
+)
+
+/**
+ * Logs with random keys, times, disorder (jitter up to 30 ms around a rising clock), duplicates
+ * (a delivered event delivered again a little later) and idle gaps (the clock jumping ahead).
+ */
+const logArb: fc.Arbitrary<Ev[]> = fc
+  .array(
+    fc.record({
+      k: fc.constantFrom('a', 'b', 'c'),
+      step: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.integer({ min: 20, max: 120 }) }),
+      jitter: fc.integer({ min: -30, max: 0 }),
+      v: fc.integer({ min: -9, max: 9 }),
+      dupAfter: fc.option(fc.integer({ min: 0, max: 5 }), { freq: 6 }),
+    }),
+    { maxLength: 60 },
+  )
+  .map((xs) => {
+    let clock = 50
+    const out: Omit<Ev, 'id'>[] = []
+    const pending: { at: number; e: Omit<Ev, 'id'> }[] = []
+    xs.forEach((x, i) => {
+      clock += x.step
+      const e = { k: x.k, t: Math.max(0, clock + x.jitter), v: x.v }
+      out.push(e)
+      if (x.dupAfter !== null) pending.push({ at: i + x.dupAfter, e })
+      for (const p of pending.filter((p) => p.at === i)) out.push(p.e)
+    })
+    for (const p of pending.filter((p) => p.at >= xs.length)) out.push(p.e)
+    return out.map((e, id) => ({ ...e, id }))
+  })
+
+const run = (a: WindowAssigner, L: number, d: number, log: Ev[], emit: 'final' | 'updates') =>
+  runKeyed(log, d, (s) => pipe(s, window(a, { allowedLateness: L, emit }), aggregate(AGG)))
+
+/** The operator's `'final'` output as oracle emissions: segment = watermarks forwarded before it. */
+const emissionsOf = (r: Run<unknown>): OEmission[] => {
+  const out: OEmission[] = []
+  let seg = 0
+  for (const e of r.out) {
+    if (e._tag === 'Watermark') seg++
+    else {
+      const res = e.value as WindowResult<string, OValue>
+      expect(e.time).toBe(res.window.end - 1)
+      expect(e.key).toBe(res.key)
+      out.push({ seg, key: res.key, start: res.window.start, end: res.window.end, value: res.value })
+    }
+  }
+  return out
+}
+
+/** Within a segment the order of results is not specified: compare segments as sorted lists. */
+const canonical = (es: readonly OEmission[]) => es.map((e) => JSON.stringify(e)).sort()
+
+const lateOf = (r: Run<unknown>): OLate[] =>
+  r.late.map((l) => ({ id: (l.value as Ev).id, watermark: l.watermark, windows: l.windows.map((w) => ({ start: w.start, end: w.end })) }))
+
+const changes = (r: Run<unknown>) =>
+  r.out.flatMap((e) => (e._tag === 'Data' ? [e.value as Change<string, WindowResult<string, OValue>>] : []))
+
+const apply = (table: Map<string, OValue>, log: readonly Change<string, WindowResult<string, OValue>>[]) => {
+  for (const c of log) c.op === 'upsert' ? table.set(c.key, c.after!.value) : table.delete(c.key)
+  return table
+}
+const tableOf = (log: readonly Change<string, WindowResult<string, OValue>>[]) => apply(new Map(), log)
+const sorted = (m: Map<string, OValue>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+/** The last result per window: what a `'final'` consumer ends up believing. */
+const lastPerWindow = (es: readonly OEmission[]) => {
+  const m = new Map<string, OValue>()
+  for (const e of es) m.set(idOf(e.key, e.start, e.end), e.value)
+  return m
+}
+
+/** Re-orders a sorted log so that every event arrives within `d` of the largest time seen: none is late. */
+const withinBound = (log: readonly Ev[], d: number) =>
+  fc.array(fc.integer({ min: 0, max: d }), { minLength: log.length, maxLength: log.length }).map((rs) =>
+    log
+      .map((e, i) => ({ e, key: e.t + rs[i] }))
+      .sort((x, y) => x.key - y.key)
+      .map((x) => x.e),
+  )
+
+const byTime = (log: readonly Ev[]) => [...log].sort((x, y) => x.t - y.t || x.id - y.id)
+
+describe('windows against the brute-force oracle', () => {
+  it("'final' mode: the same results in the same watermark segments, and the same late events", async () => {
+    await fc.assert(
+      fc.asyncProperty(assignerArb, fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 }), logArb, async (a, L, d, log) => {
+        const r = await run(a, L, d, log, 'final')
+        const o = oracle(a, L, d, log)
+        expect(canonical(emissionsOf(r))).toEqual(canonical(o.emissions))
+        expect(lateOf(r)).toEqual(o.late)
+        expect(r.dead).toEqual([])
+      }),
+      opts(3001),
+    )
+  })
+
+  it("'updates' mode: the changelog leaves the oracle's table, and the same late events", async () => {
+    await fc.assert(
+      fc.asyncProperty(assignerArb, fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 }), logArb, async (a, L, d, log) => {
+        const r = await run(a, L, d, log, 'updates')
+        const o = oracle(a, L, d, log)
+        expect(sorted(tableOf(changes(r)))).toEqual(sorted(o.table))
+        expect(lateOf(r)).toEqual(o.late)
+      }),
+      opts(3002),
+    )
+  })
+})
+
+describe('window laws', () => {
+  it('order-insensitivity: any arrival order with disorder within d gives the same final results', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        assignerArb,
+        fc.integer({ min: 0, max: 20 }),
+        logArb
+          .map(byTime)
+          .chain((log) => fc.integer({ min: 0, max: 25 }).chain((d) => fc.tuple(fc.constant(log), fc.constant(d), withinBound(log, d)))),
+        async (a, L, [log, d, shuffled]) => {
+          const inOrder = await run(a, L, d, log, 'final')
+          const disordered = await run(a, L, d, shuffled, 'final')
+          expect(disordered.late).toEqual([])
+          expect(sorted(lastPerWindow(emissionsOf(disordered)))).toEqual(sorted(lastPerWindow(emissionsOf(inOrder))))
+        },
+      ),
+      opts(3003),
+    )
+  })
+
+  it('every non-late event lands in exactly one tumbling window', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 20 }),
+        logArb,
+        async (size, L, d, log) => {
+          const r = await run(tumbling(size), L, d, log, 'updates')
+          const lateIds = new Set(lateOf(r).map((l) => l.id))
+          const placed = [...tableOf(changes(r)).values()].flatMap((v) => v.ids).sort((x, y) => x - y)
+          expect(placed).toEqual(log.map((e) => e.id).filter((id) => !lateIds.has(id)))
+        },
+      ),
+      opts(3004),
+    )
+  })
+
+  it('every event within the watermark bound lands in floor or ceil(size / hop) hopping windows', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 10 }).chain((hop) => fc.tuple(fc.constant(hop), fc.integer({ min: hop, max: 40 }))),
+        fc.integer({ min: 0, max: 10 }),
+        logArb.map(byTime).chain((log) => withinBound(log, 10)),
+        async ([hop, size], L, log) => {
+          const r = await run(hopping(size, hop), L, 10, log, 'updates')
+          expect(r.late).toEqual([])
+          const seen = new Map<number, number>()
+          for (const v of tableOf(changes(r)).values()) for (const id of v.ids) seen.set(id, (seen.get(id) ?? 0) + 1)
+          for (const e of log) expect([Math.floor(size / hop), Math.ceil(size / hop)]).toContain(seen.get(e.id))
+        },
+      ),
+      opts(3005),
+    )
+  })
+
+  // DESIGN: "a session whose state was freed never merges again", so an event arriving within `gap`
+  // of a freed session (behind the watermark, kept by the merge-then-check rule) starts a session
+  // beside it. With disorder within d no event reaches a freed session, and sessions never overlap.
+  it('session windows never overlap per key (disorder within d)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 20 }),
+        logArb.map(byTime).chain((log) => fc.integer({ min: 0, max: 25 }).chain((d) => fc.tuple(fc.constant(d), withinBound(log, d)))),
+        async (gap, L, [d, log]) => {
+          const r = await run(session(gap), L, d, log, 'updates')
+          const byKey = new Map<string, [number, number][]>()
+          for (const id of tableOf(changes(r)).keys()) {
+            const [k, start, end] = JSON.parse(id) as [string, number, number]
+            byKey.set(k, [...(byKey.get(k) ?? []), [start, end]])
+          }
+          for (const ws of byKey.values()) {
+            ws.sort((x, y) => x[0] - y[0])
+            for (let i = 1; i < ws.length; i++) expect(ws[i][0]).toBeGreaterThanOrEqual(ws[i - 1][1])
+          }
+          expect(sorted(tableOf(changes(r)))).toEqual(sorted(sessionsOf(log, gap)))
+        },
+      ),
+      opts(3006),
+    )
+  })
+
+  it('session merging is associative: the same events in any order give the same sessions', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        logArb.chain((log) => fc.tuple(fc.constant(log), fc.shuffledSubarray(log, { minLength: log.length, maxLength: log.length }))),
+        async (gap, [log, shuffled]) => {
+          // A bound larger than any disorder: nothing is late or freed before the end.
+          const d = 10_000
+          const a = await run(session(gap), 0, d, log, 'updates')
+          const b = await run(session(gap), 0, d, shuffled, 'updates')
+          expect(sorted(tableOf(changes(a)))).toEqual(sorted(sessionsOf(log, gap)))
+          expect(sorted(tableOf(changes(b)))).toEqual(sorted(sessionsOf(log, gap)))
+        },
+      ),
+      opts(3007),
+    )
+  })
+
+  it("idempotency: the 'updates' changelog applied twice, with redeliveries, or after a replayed prefix gives the same table", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        assignerArb,
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 20 }),
+        logArb,
+        fc.infiniteStream(fc.boolean()),
+        fc.nat(),
+        async (a, L, d, log, coin, cut) => {
+          const cl = changes(await run(a, L, d, log, 'updates'))
+          const once = sorted(tableOf(cl))
+          expect(sorted(tableOf([...cl, ...cl]))).toEqual(once)
+          const it = coin[Symbol.iterator]()
+          expect(sorted(tableOf(cl.flatMap((c) => (it.next().value ? [c, c] : [c]))))).toEqual(once)
+          const prefix = cl.slice(0, cl.length === 0 ? 0 : cut % cl.length)
+          expect(sorted(apply(tableOf(prefix), cl))).toEqual(once)
+        },
+      ),
+      opts(3008),
+    )
+  })
+})
