@@ -283,10 +283,18 @@ type AnyPattern<T, M extends string> = Pattern<T, M> | NegatedPattern<T, M>
  * Emits each match (`{ _tag: 'Match', key, start, end, events }`) once it is complete, stamped with
  * its last event's time; a match completed by a tail `notFollowedBy` is emitted when the watermark
  * passes `start + within` (stamped with that time), or at the end of input without `within`
- * (stamped with the later of its last event and the last finite watermark). With
- * `timeouts: true` the same stream also carries `{ _tag: 'Timeout', ... }` elements, stamped with
- * their deadline. Matches emitted at the same point come out ordered by first event, then by their
- * events' positions. Events later than the watermark go to the late side output; a throwing
+ * (stamped with the later of its last event and the last finite watermark).
+ *
+ * Timeouts: with `timeouts: true` the same stream also carries `{ _tag: 'Timeout', ... }` elements
+ * (the output type becomes `Match | Timeout`; filter on `_tag`), stamped with their deadline. A
+ * partial match times out when the watermark passes its deadline `start + within` (end of input
+ * included) while it could still take events, and it was not itself emitted as a match.
+ *
+ * Order, per key: results come out in event-time order of the point that completes them (an event,
+ * or a deadline after every event at or before it); at one point, matches before timeouts, each
+ * ordered by first event, then lexicographically by their events' `(position, step)` sequences.
+ * With `'skipPastLastEvent'` a result is dropped when its first event is at or before the last event
+ * of a match emitted before it. Events later than the watermark go to the late side output; a throwing
  * predicate sends its event to dead letters (reason 'user') and counts as false.
  *
  * Memory: partial matches older than `within` are dropped as soon as the watermark passes their

@@ -352,7 +352,7 @@ export class PatternMatcher implements Machine<unknown, Key> {
     return barrier
   }
 
-  /** Orders partial matches by first event, then by their `(index, step)` sequences. */
+  /** Orders partial matches by first event, then lexicographically by their `(index, step)` sequences. */
   private readonly canonical = (a: Run, b: Run): number => {
     if (a.startIndex !== b.startIndex) return a.startIndex - b.startIndex
     const la = this.chain(a.tail, [])
@@ -361,7 +361,7 @@ export class PatternMatcher implements Machine<unknown, Key> {
       if (la[i].index !== lb[j].index) return la[i].index - lb[j].index
       if (la[i].step !== lb[j].step) return la[i].step - lb[j].step
     }
-    return lb.length - la.length
+    return la.length - lb.length
   }
 
   /** The links of a partial match, last first. */
