@@ -1,0 +1,149 @@
+import type { Observer } from 'rxjs'
+import type { Element } from '../dsl/element.ts'
+import type { DeadLetter, Late } from '../dsl/sides.ts'
+import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
+
+/** Counters of one run. */
+export interface RunMetrics {
+  /** Source records read: records handed to the pipeline plus malformed records sent to dead letters. */
+  readonly eventsIn: number
+  /** Output values. */
+  readonly eventsOut: number
+  readonly deadLetters: number
+  readonly late: number
+  /** Wall-clock duration of the run, in ms (real time, even during a virtual-time replay). */
+  readonly wallMs: number
+  /** `eventsIn` per wall-clock second. */
+  readonly eventsPerSecond: number
+}
+
+/** What a run yields: the outputs and both side outputs, in the order they were produced, and counters. */
+export interface RunResult<O> {
+  readonly out: O[]
+  readonly late: Late[]
+  readonly deadLetters: DeadLetter[]
+  readonly metrics: RunMetrics
+}
+
+/** Options of a `Collector`. */
+export interface CollectorOptions<O> {
+  /** Keep output values in `out` (default true); turn off when `onOutput` streams them elsewhere. */
+  readonly keepOutput?: boolean
+  /** Called with each output value, in order. */
+  readonly onOutput?: (o: O) => void
+  /** Called with each in-band watermark reaching the end of the pipeline (`+Infinity` last). */
+  readonly onWatermark?: (time: number) => void
+  /** Called with each dead letter after it is recorded. */
+  readonly onDeadLetter?: (d: DeadLetter) => void
+  /** Called with each late event after it is recorded. */
+  readonly onLate?: (l: Late) => void
+}
+
+/**
+ * Gathers one run's results: give the pipeline the RunContext from `context()` (its dead letters and
+ * late events land here) and subscribe the collector itself to the pipeline's output elements. The
+ * source driving the run adds to `eventsIn`. Shared by `replay` and the live runner.
+ *
+ * @example
+ * const c = new Collector<number>()
+ * const ctx = c.context({ scheduler: clock })
+ * records$.pipe(compileElements(p, ctx)).subscribe(c)
+ * await c.done
+ * const { out, deadLetters, metrics } = c.result()
+ */
+export class Collector<O> implements Observer<Element<O, unknown>> {
+  readonly out: O[] = []
+  readonly late: Late[] = []
+  readonly deadLetters: DeadLetter[] = []
+  /** Source records read so far; the driver of the run increments it. */
+  eventsIn = 0
+  private eventsOut = 0
+  private readonly started = performance.now()
+  private finished = false
+  private errored = false
+  private cause: unknown
+  private resolve!: () => void
+  private reject!: (e: unknown) => void
+  /** Resolves when the output completes; rejects with the error that failed it. */
+  readonly done: Promise<void>
+
+  constructor(private readonly options: CollectorOptions<O> = {}) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    // Failure is also reported through `error`; an unobserved `done` must not crash the process.
+    this.done.catch(() => undefined)
+  }
+
+  /** A RunContext whose dead letters and late events are recorded here (`failFast` still throws first). */
+  context(options: Omit<ContextOptions, 'onDeadLetter' | 'onLate'> = {}): RunContext {
+    return makeContext({ ...options, onDeadLetter: (d) => this.deadLetter(d), onLate: (l) => this.lateEvent(l) })
+  }
+
+  /** Records a dead letter found outside the pipeline (a malformed source line). */
+  deadLetter(d: DeadLetter): void {
+    this.deadLetters.push(d)
+    this.options.onDeadLetter?.(d)
+  }
+
+  /** Records a late event. */
+  lateEvent(l: Late): void {
+    this.late.push(l)
+    this.options.onLate?.(l)
+  }
+
+  /** True once the output has completed or failed. */
+  get settled(): boolean {
+    return this.finished || this.errored
+  }
+
+  /** True if the output failed; `failure` is then the error. */
+  get failed(): boolean {
+    return this.errored
+  }
+
+  /** The error that failed the run, if it failed. */
+  get failure(): unknown {
+    return this.cause
+  }
+
+  next(e: Element<O, unknown>): void {
+    if (e._tag === 'Data') {
+      this.eventsOut++
+      if (this.options.keepOutput !== false) this.out.push(e.value)
+      this.options.onOutput?.(e.value)
+    } else this.options.onWatermark?.(e.time)
+  }
+
+  error(err: unknown): void {
+    if (this.settled) return
+    this.errored = true
+    this.cause = err
+    this.reject(err)
+  }
+
+  complete(): void {
+    if (this.settled) return
+    this.finished = true
+    this.resolve()
+  }
+
+  /** The results so far, with `wallMs` measured from the collector's creation to now. */
+  result(): RunResult<O> {
+    const wallMs = performance.now() - this.started
+    return {
+      out: this.out,
+      late: this.late,
+      deadLetters: this.deadLetters,
+      metrics: {
+        eventsIn: this.eventsIn,
+        eventsOut: this.eventsOut,
+        deadLetters: this.deadLetters.length,
+        late: this.late.length,
+        wallMs,
+        eventsPerSecond: wallMs > 0 ? (this.eventsIn * 1000) / wallMs : 0,
+      },
+    }
+  }
+}
