@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { pipe } from 'fp-ts/lib/function.js'
+import { aggregate, hopping, window } from '../../dsl/windows.ts'
+import { count } from '../../dsl/aggregations.ts'
+import { evs, runKeyed, values } from './testkit.ts'
+
+const at = (h: number, m: number, s = 0) => Date.UTC(2024, 0, 1, h, m, s)
+
+describe('hopping windows', () => {
+  it('a 5-minute hopping window with 1-minute hop covers 10:03:00–10:07:59 then 10:04:00–10:08:59', async () => {
+    const r = await runKeyed(evs([['a', at(10, 7, 59)], ['a', at(10, 8, 30)]]), 0, (s) =>
+      pipe(s, window(hopping('5m', '1m')), aggregate(count)),
+    )
+    const byStart = new Map(values(r).map((x) => [x.window.start, x]))
+    expect(byStart.get(at(10, 3))).toEqual({ key: 'a', window: { start: at(10, 3), end: at(10, 8) }, value: 1 })
+    expect(byStart.get(at(10, 4))).toEqual({ key: 'a', window: { start: at(10, 4), end: at(10, 9) }, value: 2 })
+  })
+
+  it('puts each event in size / hop windows when hop divides size', async () => {
+    const r = await runKeyed(evs([['a', 17]]), 0, (s) => pipe(s, window(hopping(30, 10)), aggregate(count)))
+    expect(values(r).map((x) => [x.window.start, x.window.end])).toEqual([
+      [-10, 20],
+      [0, 30],
+      [10, 40],
+    ])
+  })
+
+  it('an event joins the windows still open and is late only when none is left', async () => {
+    const r = await runKeyed(evs([['a', 25], ['a', 5]]), 0, (s) => pipe(s, window(hopping(20, 10)), aggregate(count)))
+    // W = 25: [-10, 10) and [0, 20) have passed, so the event at 5 is late with both.
+    expect(r.late.map((l) => l.windows)).toEqual([
+      [
+        { start: -10, end: 10 },
+        { start: 0, end: 20 },
+      ],
+    ])
+    const r2 = await runKeyed(evs([['a', 25], ['a', 15]]), 0, (s) => pipe(s, window(hopping(20, 10)), aggregate(count)))
+    // W = 25: [0, 20) has passed but [10, 30) is open, so the event at 15 joins it alone.
+    expect(r2.late).toEqual([])
+    expect(values(r2).find((x) => x.window.start === 10)?.value).toBe(2)
+    expect(values(r2).filter((x) => x.window.start === 0)).toEqual([])
+  })
+})

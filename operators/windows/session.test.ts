@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { pipe } from 'fp-ts/lib/function.js'
+import { aggregate, session, window, type WindowResult } from '../../dsl/windows.ts'
+import { count, sum } from '../../dsl/aggregations.ts'
+import type { Change } from '../../dsl/change.ts'
+import { evs, runKeyed, values, type Ev } from './testkit.ts'
+
+describe('session windows', () => {
+  it('groups runs of events less than gap apart into [first, last + gap)', async () => {
+    const r = await runKeyed(evs([['a', 0], ['a', 9], ['a', 19], ['a', 30]]), 0, (s) => pipe(s, window(session(10)), aggregate(count)))
+    expect(values(r).map((x) => [x.window.start, x.window.end, x.value])).toEqual([
+      [0, 19, 2],
+      [19, 29, 1],
+      [30, 40, 1],
+    ])
+  })
+
+  it('an out-of-order event that bridges two sessions merges them', async () => {
+    const r = await runKeyed(evs([['a', 0, 1], ['a', 12, 2], ['a', 6, 4]]), 20, (s) =>
+      pipe(s, window(session(10)), aggregate(sum((e: Ev) => e.v))),
+    )
+    expect(values(r)).toEqual([{ key: 'a', window: { start: 0, end: 22 }, value: 7 }])
+  })
+
+  it("in 'updates' mode, sessions merged away (or grown) are retracted with delete", async () => {
+    const r = await runKeyed(evs([['a', 0], ['a', 12], ['a', 6]]), 20, (s) =>
+      pipe(s, window(session(10), { emit: 'updates' }), aggregate(count)),
+    )
+    const log = values(r) as Change<string, WindowResult<string, number>>[]
+    expect(log.map((c) => [c.op, c.key, c.after?.value])).toEqual([
+      ['upsert', '["a",0,10]', 1],
+      ['upsert', '["a",12,22]', 1],
+      ['delete', '["a",12,22]', undefined],
+      ['delete', '["a",0,10]', undefined],
+      ['upsert', '["a",0,22]', 3],
+    ])
+    expect(log[2].before).toEqual({ key: 'a', window: { start: 12, end: 22 }, value: 1 })
+  })
+
+  it('a freed session never merges again: an event within gap of it starts a new session', async () => {
+    // d = 0, gap 3: the session [69, 72) is freed at W = 72; the event at 71 cannot reach it.
+    const r = await runKeyed(evs([['b', 69], ['a', 72], ['b', 71]]), 0, (s) => pipe(s, window(session(3)), aggregate(count)))
+    expect(values(r).map((x) => [x.key, x.window.start, x.window.end])).toEqual([
+      ['b', 69, 72],
+      ['b', 71, 74],
+      ['a', 72, 75],
+    ])
+  })
+
+  it('an event with no open session to join is late when t + gap + L <= W', async () => {
+    const r = await runKeyed(evs([['a', 100], ['a', 50]]), 0, (s) => pipe(s, window(session(10), { allowedLateness: 30 }), aggregate(count)))
+    expect(r.late.map((l) => [l.time, l.windows])).toEqual([[50, [{ start: 50, end: 60 }]]])
+  })
+
+  it('sessions are per key', async () => {
+    const r = await runKeyed(evs([['a', 0], ['b', 5], ['a', 8]]), 0, (s) => pipe(s, window(session(10)), aggregate(count)))
+    expect(values(r).map((x) => [x.key, x.value])).toEqual([
+      ['b', 1],
+      ['a', 2],
+    ])
+  })
+})

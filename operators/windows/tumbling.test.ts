@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { pipe } from 'fp-ts/lib/function.js'
+import { aggregate, tumbling, window } from '../../dsl/windows.ts'
+import { count, sum } from '../../dsl/aggregations.ts'
+import { evs, runKeyed, values, type Ev } from './testkit.ts'
+
+const at = (h: number, m: number, s = 0, ms = 0) => Date.UTC(2024, 0, 1, h, m, s, ms)
+const MIN = 60_000
+
+describe('tumbling windows', () => {
+  it('a 1-minute tumbling window puts 10:03:00–10:03:59 in one window', async () => {
+    const r = await runKeyed(evs([['a', at(10, 3, 0)], ['a', at(10, 3, 59, 999)], ['a', at(10, 4, 0)]]), 0, (s) =>
+      pipe(s, window(tumbling('1m')), aggregate(count)),
+    )
+    expect(values(r)).toEqual([
+      { key: 'a', window: { start: at(10, 3), end: at(10, 4) }, value: 2 },
+      { key: 'a', window: { start: at(10, 4), end: at(10, 5) }, value: 1 },
+    ])
+  })
+
+  it('aligns windows to the offset', async () => {
+    const r = await runKeyed(evs([['a', at(10, 14)], ['a', at(10, 15)], ['a', at(11, 14)]]), 0, (s) =>
+      pipe(s, window(tumbling('1h', { offset: '15m' })), aggregate(count)),
+    )
+    expect(values(r).map((x) => [x.window.start, x.value])).toEqual([
+      [at(9, 15), 1],
+      [at(10, 15), 2],
+    ])
+  })
+
+  it('fires a window when the watermark reaches its end: the result comes just before that watermark', async () => {
+    const r = await runKeyed(evs([['a', 10], ['a', 20], ['a', 59], ['a', 65]]), 5, (s) => pipe(s, window(tumbling(50)), aggregate(count)))
+    const trace = r.out.map((e) => (e._tag === 'Data' ? `r${(e.value as { value: number }).value}@${e.time}` : `w${e.time}`))
+    expect(trace).toEqual(['w5', 'w15', 'r2@49', 'w54', 'w60', 'r2@99', 'wInfinity'])
+  })
+
+  it('end of input fires every open window, for every key', async () => {
+    const r = await runKeyed(evs([['a', 1], ['b', 2], ['c', 3]]), 1000, (s) => pipe(s, window(tumbling(10)), aggregate(count)))
+    expect(values(r).map((x) => x.key)).toEqual(['a', 'b', 'c'])
+    expect(r.out[r.out.length - 1]).toEqual({ _tag: 'Watermark', time: Number.POSITIVE_INFINITY })
+  })
+
+  it('sends an event whose window has passed end + L to late, with the window and the watermark it was judged against', async () => {
+    const r = await runKeyed(evs([['a', 5], ['a', 30], ['a', 8]]), 0, (s) => pipe(s, window(tumbling(10)), aggregate(count)))
+    expect(values(r).map((x) => [x.window.start, x.value])).toEqual([
+      [0, 1],
+      [30, 1],
+    ])
+    expect(r.late).toHaveLength(1)
+    expect(r.late[0]).toMatchObject({ _tag: 'Late', stage: 'window', time: 8, key: 'a', pos: 2, watermark: 30, windows: [{ start: 0, end: 10 }] })
+  })
+
+  it('with allowed lateness, an event joining a fired window re-emits its updated result; after end + L it is late', async () => {
+    const r = await runKeyed(evs([['a', 5], ['a', 12], ['a', 6], ['a', 25], ['a', 7]]), 0, (s) =>
+      pipe(s, window(tumbling(10), { allowedLateness: 10 }), aggregate(count)),
+    )
+    expect(values(r).map((x) => [x.window.start, x.value])).toEqual([
+      [0, 1],
+      [0, 2],
+      [10, 1],
+      [20, 1],
+    ])
+    expect(r.late.map((l) => l.time)).toEqual([7])
+  })
+
+  it('keeps windows per key', async () => {
+    const r = await runKeyed(evs([['a', 1, 1], ['b', 2, 10], ['a', 3, 100]]), 0, (s) =>
+      pipe(s, window(tumbling(10)), aggregate(sum((e: Ev) => e.v))),
+    )
+    expect(values(r).map((x) => [x.key, x.value])).toEqual([
+      ['a', 101],
+      ['b', 10],
+    ])
+  })
+
+  it('sends an event whose aggregation throws to dead letters, leaving no field of the record half-updated', async () => {
+    const r = await runKeyed(evs([['a', 1, 1], ['a', 2, -1], ['a', 3, 2]]), 0, (s) =>
+      pipe(
+        s,
+        window(tumbling(MIN)),
+        aggregate({
+          n: count,
+          total: sum((e: Ev) => {
+            if (e.v < 0) throw new Error('negative')
+            return e.v
+          }),
+        }),
+      ),
+    )
+    expect(values(r).map((x) => x.value)).toEqual([{ n: 2, total: 3 }])
+    expect(r.dead.map((d) => [d.reason, d.stage, d.pos, d.message])).toEqual([['user', 'aggregate', 1, 'negative']])
+  })
+})
