@@ -173,3 +173,46 @@ describe('buffer', () => {
     expect(() => microbatch(10, '-1s' as never)).toThrow(/microbatch: expected a positive/)
   })
 })
+
+describe('time-driven flow on the virtual clock', () => {
+  it('microbatch flushes a partial block once maxWait of processing time has passed', async () => {
+    const { VirtualClock } = await import('../../harness/VirtualClock.ts')
+    const clock = new VirtualClock(0)
+    const p = pipeline({}, (s: Stream<number>) => pipe(s, microbatch(100, '10s')))
+    const input = new Subject<Data<unknown>>()
+    const out: string[] = []
+    input.pipe(compileElements(p, makeContext({ scheduler: clock }))).subscribe((e) => {
+      if (e._tag === 'Data') out.push(`${clock.now()}:${JSON.stringify(e.value)}`)
+    })
+    input.next(rec(1))
+    clock.advanceTo(4_000)
+    input.next(rec(2))
+    clock.advanceTo(9_999)
+    expect(out).toEqual([])
+    clock.advanceTo(10_000)
+    expect(out).toEqual(['10000:[1,2]'])
+    input.next(rec(3))
+    input.complete()
+    expect(out).toEqual(['10000:[1,2]', '10000:[3]'])
+  })
+
+  it('idleTimeout advances the watermark to now - d when input goes quiet, and again each period', async () => {
+    const { VirtualClock } = await import('../../harness/VirtualClock.ts')
+    const { boundedOutOfOrder, idleTimeout } = await import('../../dsl/watermarks.ts')
+    const clock = new VirtualClock(1_000)
+    const p = pipeline({ eventTime: (n: number) => n, watermark: [boundedOutOfOrder(100), idleTimeout('1s')] }, (s: Stream<number>) => s)
+    const input = new Subject<Data<unknown>>()
+    const marks: number[] = []
+    input.pipe(compileElements(p, makeContext({ scheduler: clock }))).subscribe((e) => e._tag === 'Watermark' && marks.push(e.time))
+    input.next(rec(1_000))
+    expect(marks).toEqual([900])
+    clock.advanceTo(1_500)
+    input.next(rec(1_200)) // resets the idle period
+    clock.advanceTo(2_499)
+    expect(marks).toEqual([900, 1_100])
+    clock.advanceTo(2_500) // quiet for 1s: W = 2500 - 100
+    expect(marks).toEqual([900, 1_100, 2_400])
+    clock.advanceTo(3_500)
+    expect(marks).toEqual([900, 1_100, 2_400, 3_400])
+  })
+})
