@@ -145,20 +145,21 @@ export interface Windowed<A, K extends Key, E extends EmitMode, N extends Aggreg
  * pipe(s, keyBy((f: Flight) => f.origin), window(tumbling('1h')), aggregate(count))
  * pipe(s, keyBy((f: Flight) => f.origin), window(session('30m'), { emit: 'updates', allowedLateness: '10m' }), aggregate(count))
  */
-export const window =
-  <W extends WindowAssigner, E extends EmitMode = 'final'>(assigner: W, options: WindowOptions<E> = {}) =>
-  <A, K extends Key>(s: Stream<A, K>): Windowed<A, K, E, NeedOf<W>> => {
-    const emit = (options.emit ?? 'final') as E
-    if (emit !== 'final' && emit !== 'updates') throw new TypeError(`window: emit must be 'final' or 'updates', got ${JSON.stringify(emit)}`)
-    return {
-      _tag: 'Windowed',
-      input: s.node,
-      assigner,
-      allowedLateness: options.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, 'window (allowedLateness)', { allowZero: true }),
-      emit,
-      needs: (assigner._tag === 'Session' ? 'an aggregator with merge' : 'any aggregator') as NeedOf<W>,
-    }
-  }
+export const window = <W extends WindowAssigner, E extends EmitMode = 'final'>(assigner: W, options: WindowOptions<E> = {}) => {
+  const emit = (options.emit ?? 'final') as E
+  if (emit !== 'final' && emit !== 'updates') throw new TypeError(`window: emit must be 'final' or 'updates', got ${JSON.stringify(emit)}`)
+  const allowedLateness =
+    options.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, 'window (allowedLateness)', { allowZero: true })
+  const needs = (assigner._tag === 'Session' ? 'an aggregator with merge' : 'any aggregator') as NeedOf<W>
+  return <A, K extends Key>(s: Stream<A, K>): Windowed<A, K, E, NeedOf<W>> => ({
+    _tag: 'Windowed',
+    input: s.node,
+    assigner,
+    allowedLateness,
+    emit,
+    needs,
+  })
+}
 
 /** One window's result: its key, its bounds `[start, end)` and the aggregated value. */
 export interface WindowResult<K, V> {

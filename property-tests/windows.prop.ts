@@ -11,6 +11,7 @@ import { aggregate, hopping, session, sliding, tumbling, window, type WindowAssi
 import { aggregator, count, max, mean, min, sum } from '../dsl/aggregations.ts'
 import type { Change } from '../dsl/change.ts'
 import { runKeyed, type Ev, type Run } from '../operators/windows/testkit.ts'
+import { Driver } from '../operators/windows/drive.ts'
 import { idOf, oracle, sessionsOf, type OEmission, type OLate, type OValue } from './windowOracle.ts'
 
 const RUNS = 150
@@ -262,6 +263,36 @@ describe('window laws', () => {
         },
       ),
       opts(3008),
+    )
+  })
+
+  it('checkpoints: snapshot at any point, restore into a fresh machine, continue: the same output as an uninterrupted run', async () => {
+    fc.assert(
+      fc.property(
+        assignerArb,
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.constantFrom('final' as const, 'updates' as const),
+        logArb,
+        fc.nat(),
+        (a, L, d, emit, log, c) => {
+          const spec = { assigner: a, allowedLateness: L, emit, aggregation: AGG }
+          const cut = log.length === 0 ? 0 : c % (log.length + 1)
+          const whole = new Driver(spec, d)
+          for (const e of log) whole.event(e.k, e.t, e, e.id)
+          whole.end()
+          const first = new Driver(spec, d)
+          for (const e of log.slice(0, cut)) first.event(e.k, e.t, e, e.id)
+          const second = new Driver(spec, d)
+          second.maxSeen = first.maxSeen
+          second.wm = first.wm
+          second.machine.restore(JSON.parse(JSON.stringify(first.machine.snapshot())))
+          for (const e of log.slice(cut)) second.event(e.k, e.t, e, e.id)
+          second.end()
+          expect([...first.trace, ...second.trace]).toEqual(whole.trace)
+        },
+      ),
+      opts(3009),
     )
   })
 })

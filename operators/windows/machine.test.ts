@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { hopping, session, sliding, tumbling, type WindowAssigner, type WindowSpec } from '../../dsl/windows.ts'
+import { count, mean, sum } from '../../dsl/aggregations.ts'
+import { DueQueue } from './DueQueue.ts'
+import { Driver } from './drive.ts'
+
+const spec = (assigner: WindowAssigner, allowedLateness = 0, emit: 'final' | 'updates' = 'final'): WindowSpec => ({
+  assigner,
+  allowedLateness,
+  emit,
+  aggregation: { n: count, total: sum((v: number) => v), avg: mean((v: number) => v) },
+})
+
+describe('DueQueue', () => {
+  it('pops buckets in due order, items in insertion order', () => {
+    const q = new DueQueue<{ due: number; id: string }>()
+    const a = { due: 0, id: 'a' }
+    const b = { due: 0, id: 'b' }
+    const c = { due: 0, id: 'c' }
+    q.add(30, a)
+    q.add(10, b)
+    q.add(30, c)
+    expect(q.hasDue(9)).toBe(false)
+    expect(q.hasDue(10)).toBe(true)
+    expect(q.pop().map((x) => x.id)).toEqual(['b'])
+    expect(q.next()).toBe(30)
+    expect(q.pop().map((x) => x.id)).toEqual(['a', 'c'])
+    expect(q.hasDue(Number.POSITIVE_INFINITY)).toBe(false)
+  })
+
+  it('lists each live item once, skipping entries left behind by rescheduling', () => {
+    const q = new DueQueue<{ due: number; id: string }>()
+    const a = { due: 0, id: 'a' }
+    const b = { due: 0, id: 'b' }
+    q.add(10, a)
+    q.add(20, b)
+    q.add(20, a)
+    q.add(10, a)
+    expect(q.live().map((x) => `${x.id}@${x.due}`)).toEqual(['a@10', 'b@20'])
+  })
+})
+
+describe('window state is bounded by open windows, never by events', () => {
+  const kinds: [string, WindowAssigner][] = [
+    ['tumbling', tumbling(1000)],
+    ['hopping', hopping(1000, 250)],
+    ['sliding', sliding(200)],
+    ['session', session(300)],
+  ]
+  for (const [name, a] of kinds)
+    it(`${name}: open windows stay bounded while 100k events stream through, and all state is freed at the end`, () => {
+      const keys = 50
+      const drv = new Driver(spec(a, 100), 50)
+      let peak = 0
+      for (let i = 0; i < 100_000; i++) {
+        // Keys go quiet in turns (every key is idle for 2 s out of every 20 s), so sessions close.
+        const t = i * 2
+        const k = i % keys
+        if (Math.floor(t / 2000) % 10 === k % 10) continue
+        drv.event(k, t - (i % 7) * 5, i % 13, i)
+        peak = Math.max(peak, drv.machine.openWindows)
+      }
+      expect(peak).toBeLessThanOrEqual(keys * 8)
+      expect(drv.machine.openWindows).toBeGreaterThan(0)
+      drv.end()
+      expect(drv.machine.openWindows).toBe(0)
+      expect(drv.machine.openKeys).toBe(0)
+    })
+})
+
+describe('checkpoints', () => {
+  it('a snapshot is plain JSON and a restored machine continues exactly as the original', () => {
+    const log: [string, number, number][] = [
+      ['a', 10, 1],
+      ['b', 12, 2],
+      ['a', 31, 3],
+      ['a', 18, 4],
+      ['b', 45, 5],
+      ['a', 50, 6],
+      ['b', 20, 7],
+      ['a', 49, 8],
+    ]
+    for (const a of [tumbling(20), hopping(20, 5), sliding(15), session(8)])
+      for (const emit of ['final', 'updates'] as const)
+        for (let cut = 0; cut <= log.length; cut++) {
+          const whole = new Driver(spec(a, 10, emit), 5)
+          log.forEach(([k, t, v], i) => whole.event(k, t, v, i))
+          whole.end()
+
+          const first = new Driver(spec(a, 10, emit), 5)
+          log.slice(0, cut).forEach(([k, t, v], i) => first.event(k, t, v, i))
+          const saved = JSON.parse(JSON.stringify(first.machine.snapshot()))
+          const second = new Driver(spec(a, 10, emit), 5)
+          second.maxSeen = first.maxSeen
+          second.wm = first.wm
+          second.machine.restore(saved)
+          log.slice(cut).forEach(([k, t, v], i) => second.event(k, t, v, cut + i))
+          second.end()
+          expect([...first.trace, ...second.trace], `${a._tag} ${emit} cut ${cut}`).toEqual(whole.trace)
+        }
+  })
+})
