@@ -36,3 +36,32 @@ export { fromLog } from './connectors/sources.ts'
 export type { Source, LogFileSource } from './connectors/sources.ts'
 export { ndjsonSink, asyncSink } from './connectors/sinks.ts'
 export type { Sink } from './connectors/sinks.ts'
+
+// Tables, changelogs and joins (Change is shared with windows and CDC)
+export { upsert, remove } from './dsl/change.ts'
+export type { Change } from './dsl/change.ts'
+export { table } from './dsl/tables.ts'
+export { windowJoin, tableJoin, lookupJoin, tableTableJoin } from './dsl/joins.ts'
+export type { Joined, JoinType, JoinedAs, TableSource, LookupJoinOptions } from './dsl/joins.ts'
+export { dedupe } from './dsl/dedupe.ts'
+export { Table, ReadView, Aggregate, EventLog, WaitTimeoutError } from './operators/tables/index.ts'
+export type { ReadonlyTable, TableOptions, TableSnapshot, Projection, AggregateSnapshot, Logged } from './operators/tables/index.ts'
+
+// Event-time windows and aggregations
+export { tumbling, hopping, sliding, session, window, aggregate, windowId } from './dsl/windows.ts'
+export type {
+  WindowAssigner,
+  Tumbling,
+  Hopping,
+  Sliding,
+  Session,
+  EmitMode,
+  WindowOptions,
+  Windowed,
+  WindowResult,
+  WindowOutput,
+} from './dsl/windows.ts'
+export { count, sum, min, max, mean, fromMonoid, aggregator } from './dsl/aggregations.ts'
+export type { Aggregator, MergeableAggregator, AggregateSpec, AggregationLike, InputOf, ResultOf } from './dsl/aggregations.ts'
+export { upsert, remove } from './dsl/change.ts'
+export type { Change } from './dsl/change.ts'

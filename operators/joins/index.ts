@@ -1,0 +1,7 @@
+export { windowJoinMachine, windowJoinOperator } from './windowJoin.ts'
+export { tableJoinMachine, tableJoinOperator } from './tableJoin.ts'
+export { lookupJoinOperator, LruTtl, MISS } from './lookupJoin.ts'
+export { tableTableJoinMachine, tableTableJoinOperator } from './tableTableJoin.ts'
+export { fromMachine2 } from './twoInputs.ts'
+export { tableAndJoinInterpreters } from './interpreters.ts'
+export type { Machine2 } from './twoInputs.ts'
