@@ -61,3 +61,18 @@ describe('record', () => {
     await expect(record(of(undefined), join(dir, 'undef.ndjson'))).rejects.toThrow(/event must not be undefined/)
   })
 })
+
+describe('record, failing on a synchronous source', () => {
+  it('stops the source at the first event it cannot write', async () => {
+    let emitted = 0
+    const src = new Observable<unknown>((s) => {
+      for (let i = 0; i < 5 && !s.closed; i++) {
+        emitted++
+        s.next(i === 1 ? undefined : i)
+      }
+      s.complete()
+    })
+    await expect(record(src, join(dir, 'sync.ndjson'), { now: ticks(1) })).rejects.toThrow(/event must not be undefined/)
+    expect(emitted).toBe(2)
+  })
+})

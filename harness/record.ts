@@ -1,4 +1,4 @@
-import { isObservable, type Observable } from 'rxjs'
+import { isObservable, Subscriber, type Observable } from 'rxjs'
 import { writeLog } from './log.ts'
 
 /** Options of `record`. */
@@ -44,23 +44,20 @@ export async function record<E>(
   try {
     if (isObservable(source)) {
       await new Promise<void>((resolve, reject) => {
-        let failed = false
-        const sub = source.subscribe({
+        // A Subscriber we own, so that even a synchronous source sees `closed` once we stop it.
+        const sink: Subscriber<E> = new Subscriber<E>({
           next(event) {
-            if (failed) return
             try {
               write(event)
             } catch (e) {
-              failed = true
+              sink.unsubscribe()
               reject(e)
-              sub?.unsubscribe()
             }
           },
           error: reject,
           complete: resolve,
         })
-        // A synchronous source may have failed before `sub` was assigned.
-        if (failed) sub.unsubscribe()
+        source.subscribe(sink)
       })
     } else {
       for await (const event of source) if (!write(event)) await writer.drained()
