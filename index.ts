@@ -63,5 +63,3 @@ export type {
 } from './dsl/windows.ts'
 export { count, sum, min, max, mean, fromMonoid, aggregator } from './dsl/aggregations.ts'
 export type { Aggregator, MergeableAggregator, AggregateSpec, AggregationLike, InputOf, ResultOf } from './dsl/aggregations.ts'
-export { upsert, remove } from './dsl/change.ts'
-export type { Change } from './dsl/change.ts'
