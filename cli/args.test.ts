@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { parseArgs, UsageError } from './args.ts'
+
+const usage = (argv: string[]) => {
+  try {
+    parseArgs(argv)
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError)
+    return (e as Error).message
+  }
+  throw new Error('expected a UsageError')
+}
+
+describe('parseArgs', () => {
+  it('parses run with every option (the docs example, plus flags)', () => {
+    expect(parseArgs(['run', 'job.ts', '--log', 'in.ndjson'])).toEqual({
+      command: 'run',
+      module: 'job.ts',
+      log: 'in.ndjson',
+      out: undefined,
+      failFast: false,
+      topic: undefined,
+    })
+    expect(parseArgs(['run', '--fail-fast', '--log=in.ndjson', 'job.ts', '--out', 'o.ndjson', '--topic', 'clicks'])).toEqual({
+      command: 'run',
+      module: 'job.ts',
+      log: 'in.ndjson',
+      out: 'o.ndjson',
+      failFast: true,
+      topic: 'clicks',
+    })
+  })
+
+  it('parses explain, with and without --mermaid', () => {
+    expect(parseArgs(['explain', 'job.ts'])).toEqual({ command: 'explain', module: 'job.ts', mermaid: false })
+    expect(parseArgs(['explain', 'job.ts', '--mermaid'])).toEqual({ command: 'explain', module: 'job.ts', mermaid: true })
+  })
+
+  it('asks for help with --help anywhere', () => {
+    expect(parseArgs(['--help'])).toEqual({ command: 'help' })
+    expect(parseArgs(['run', 'x.ts', '--help'])).toEqual({ command: 'help' })
+  })
+
+  it.each([
+    [[], /missing command/],
+    [['go'], /unknown command 'go' \(commands: run, explain\)/],
+    [['run', 'job.ts'], /run needs --log <file>/],
+    [['run', '--log', 'in.ndjson'], /run needs a <pipeline-module>/],
+    [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
+    [['run', 'job.ts', '--log'], /'--log' needs a value/],
+    [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic\)/],
+    [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
+    [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
+    [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],
+    [['run', 'job.ts', '--log', 'x', '--fail-fast=yes'], /'--fail-fast' takes no value/],
+  ])('rejects %j with one clear line', (argv, message) => {
+    const m = usage(argv as string[])
+    expect(m).toMatch(message)
+    expect(m).not.toContain('\n')
+  })
+})

@@ -1,0 +1,95 @@
+/** A mistake in how `weir` was called: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/** `weir run <pipeline-module> --log <file> [--out <file>] [--fail-fast] [--topic <t>]` */
+export interface RunCommand {
+  readonly command: 'run'
+  readonly module: string
+  readonly log: string
+  readonly out: string | undefined
+  readonly failFast: boolean
+  readonly topic: string | undefined
+}
+
+/** `weir explain <pipeline-module> [--mermaid]` */
+export interface ExplainCommand {
+  readonly command: 'explain'
+  readonly module: string
+  readonly mermaid: boolean
+}
+
+export interface HelpCommand {
+  readonly command: 'help'
+}
+
+export type Command = RunCommand | ExplainCommand | HelpCommand
+
+export const USAGE = `usage:
+  weir run <pipeline-module> --log <file> [--out <file>] [--fail-fast] [--topic <topic>]
+      replay a recorded NDJSON log through the module's default-exported pipeline in virtual time;
+      outputs go to --out (NDJSON) or stdout, a summary to stderr
+  weir explain <pipeline-module> [--mermaid]
+      print the pipeline's plan, as text or as a Mermaid flowchart
+  weir --help`
+
+type FlagKind = 'string' | 'boolean'
+
+const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string' },
+  explain: { mermaid: 'boolean' },
+}
+
+/**
+ * Parses `weir`'s arguments (without `node` and the script). Throws a `UsageError` with a one-line
+ * message for an unknown command or flag, a missing value or a missing argument.
+ *
+ * @example
+ * parseArgs(['run', 'job.ts', '--log', 'in.ndjson']) // { command: 'run', module: 'job.ts', log: 'in.ndjson', ... }
+ */
+export function parseArgs(argv: readonly string[]): Command {
+  const [command, ...rest] = argv
+  if (command === undefined) throw new UsageError('missing command (try: weir run <pipeline-module> --log <file>, or weir --help)')
+  if (command === '--help' || command === '-h' || command === 'help') return { command: 'help' }
+  if (command !== 'run' && command !== 'explain') throw new UsageError(`unknown command '${command}' (commands: run, explain)`)
+  const known = FLAGS[command]
+  const flags = new Map<string, string | true>()
+  const positional: string[] = []
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]
+    if (arg === '--help' || arg === '-h') return { command: 'help' }
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg)
+      continue
+    }
+    const eq = arg.indexOf('=')
+    const name = arg.slice(2, eq === -1 ? undefined : eq)
+    const kind = arg.startsWith('--') ? known[name] : undefined
+    if (kind === undefined) throw new UsageError(`unknown option '${eq === -1 ? arg : arg.slice(0, eq)}' for ${command} (options: ${Object.keys(known).map((k) => `--${k}`).join(', ')})`)
+    if (flags.has(name)) throw new UsageError(`option '--${name}' given twice`)
+    if (kind === 'boolean') {
+      if (eq !== -1) throw new UsageError(`option '--${name}' takes no value`)
+      flags.set(name, true)
+    } else {
+      const value = eq !== -1 ? arg.slice(eq + 1) : rest[++i]
+      if (value === undefined || value === '' || (eq === -1 && value.startsWith('--')))
+        throw new UsageError(`option '--${name}' needs a value`)
+      flags.set(name, value)
+    }
+  }
+  if (positional.length === 0) throw new UsageError(`${command} needs a <pipeline-module> (a .ts or .js file whose default export is a pipeline)`)
+  if (positional.length > 1) throw new UsageError(`${command} takes one <pipeline-module>, got ${positional.length}: ${positional.join(' ')}`)
+  const module = positional[0]
+  if (command === 'explain') return { command, module, mermaid: flags.has('mermaid') }
+  const log = flags.get('log')
+  if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
+  return {
+    command,
+    module,
+    log: log as string,
+    out: flags.get('out') as string | undefined,
+    failFast: flags.has('fail-fast'),
+    topic: flags.get('topic') as string | undefined,
+  }
+}

@@ -1,0 +1,44 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
+
+/** Writes NDJSON lines in blocks. */
+export interface LineWriter {
+  line(s: string): void
+  /** Writes what is buffered and releases the file. */
+  close(): void
+}
+
+const BLOCK = 64 * 1024
+
+/**
+ * A line writer over a synchronous `write`: lines are gathered into ~64 KiB blocks. Writing
+ * synchronously keeps memory flat without coordinating with the replay (stdout is synchronous on
+ * Linux for files and pipes, and `--out` files are written with `writeSync`).
+ */
+export function blockWriter(write: (s: string) => void, onClose: () => void = () => undefined): LineWriter {
+  let buf = ''
+  return {
+    line(s) {
+      buf += s + '\n'
+      if (buf.length >= BLOCK) {
+        write(buf)
+        buf = ''
+      }
+    },
+    close() {
+      if (buf.length > 0) write(buf)
+      buf = ''
+      onClose()
+    },
+  }
+}
+
+/** A line writer to a file (created or truncated). Throws the file system error if it cannot be opened. */
+export function fileWriter(path: string): LineWriter {
+  const fd = openSync(path, 'w')
+  return blockWriter(
+    (s) => {
+      writeSync(fd, s)
+    },
+    () => closeSync(fd),
+  )
+}

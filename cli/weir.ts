@@ -1,0 +1,139 @@
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
+import { explain } from '../dsl/explain.ts'
+import { errorMessage, type DeadLetter, type Late } from '../dsl/sides.ts'
+import { FailFastError } from '../operators/core/context.ts'
+import { replay } from '../harness/replay.ts'
+import type { RunMetrics } from '../harness/result.ts'
+import { parseArgs, UsageError, USAGE, type ExplainCommand, type RunCommand } from './args.ts'
+import { ProgressBar } from './progress.ts'
+import { blockWriter, fileWriter, type LineWriter } from './output.ts'
+
+/** Where the CLI reads and writes: the process by default, captured streams in tests. */
+export interface CliIO {
+  readonly stdout: { write(s: string): unknown }
+  readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
+  readonly cwd: string
+  /** `WEIR_DEBUG=1` adds stack traces to runtime errors. */
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env })
+
+/** How many dead letters and late events are shown before the summary. */
+const SHOWN = 3
+
+/**
+ * The `weir` command. Returns the exit code: 0 on success, 2 for a usage mistake (unknown command
+ * or flag, missing file, a module without a pipeline as its default export), 1 when the run itself
+ * fails (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
+ *
+ * @example
+ * process.exitCode = await main(['run', 'examples/flightAirports.ts', '--log', 'examples/data/flights.ndjson'])
+ */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  try {
+    const cmd = parseArgs(argv)
+    if (cmd.command === 'help') {
+      io.stdout.write(USAGE + '\n')
+      return 0
+    }
+    if (cmd.command === 'explain') return await explainCommand(cmd, io)
+    return await runCommand(cmd, io)
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`weir: ${e.message}\n`)
+      return 2
+    }
+    if (e instanceof FailFastError) {
+      io.stderr.write(`weir: failed fast: ${e.message}\n`)
+      return 1
+    }
+    io.stderr.write(`weir: ${errorMessage(e)}\n`)
+    if (io.env.WEIR_DEBUG && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n')
+    return 1
+  }
+}
+
+/** Imports a module and returns its default-exported pipeline, or throws a UsageError saying what is wrong. */
+export async function loadPipeline(module: string, cwd: string): Promise<Pipeline<unknown, unknown, unknown>> {
+  const path = resolve(cwd, module)
+  if (!existsSync(path)) throw new UsageError(`no such pipeline module: ${module}`)
+  let mod: { default?: unknown }
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
+  } catch (e) {
+    throw new UsageError(`could not load ${module}: ${errorMessage(e).split('\n')[0]}`)
+  }
+  if (!isPipeline(mod.default))
+    throw new UsageError(`${module} does not default-export a pipeline (add: export default pipeline({ ... }, (s) => ...))`)
+  return mod.default
+}
+
+async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
+  const p = await loadPipeline(cmd.module, io.cwd)
+  io.stdout.write(explain(p, { format: cmd.mermaid ? 'mermaid' : 'text' }) + '\n')
+  return 0
+}
+
+async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
+  const p = await loadPipeline(cmd.module, io.cwd)
+  const logPath = resolve(io.cwd, cmd.log)
+  if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new UsageError(`no such log file: ${cmd.log}`)
+  let out: LineWriter
+  if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s))
+  else {
+    try {
+      out = fileWriter(resolve(io.cwd, cmd.out))
+    } catch (e) {
+      throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
+    }
+  }
+  const bar = io.stderr.isTTY ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
+  const dead: DeadLetter[] = []
+  const late: Late[] = []
+  try {
+    const { metrics } = await replay(p, logPath, {
+      failFast: cmd.failFast,
+      topic: cmd.topic,
+      keepOutput: false,
+      onOutput: (o) => out.line(JSON.stringify(o) ?? 'null'),
+      onDeadLetter: (d) => {
+        if (dead.length < SHOWN) dead.push(d)
+      },
+      onLate: (l) => {
+        if (late.length < SHOWN) late.push(l)
+      },
+      onProgress: bar && ((pr) => bar.update(pr.bytesRead, pr.eventsIn)),
+    })
+    bar?.clear()
+    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
+    const more = (k: number, what: string) => io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'}\n`)
+    if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter')
+    for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${l.time} < watermark ${l.watermark}\n`)
+    if (metrics.late > late.length) more(metrics.late - late.length, 'late event')
+    io.stderr.write(summary(p.name, metrics) + '\n')
+    return 0
+  } finally {
+    bar?.clear()
+    out.close()
+  }
+}
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US')
+
+/**
+ * The one-line summary printed at the end of `weir run`.
+ *
+ * @example
+ * summary('flights', metrics) // 'weir: flights: 20,000 events in, 19,998 out, 2 dead letters, 0 late, 412,345 events/s (48 ms)'
+ */
+export function summary(name: string, m: RunMetrics): string {
+  const s = (k: number, one: string, many: string) => `${n(k)} ${k === 1 ? one : many}`
+  return (
+    `weir: ${name}: ${s(m.eventsIn, 'event', 'events')} in, ${n(m.eventsOut)} out, ` +
+    `${s(m.deadLetters, 'dead letter', 'dead letters')}, ${n(m.late)} late, ${n(m.eventsPerSecond)} events/s (${n(m.wallMs)} ms)`
+  )
+}
