@@ -1,0 +1,149 @@
+import fc from 'fast-check'
+import { formatRecord, isDeadLetter, parseLine, type LogRecord } from '../harness/log.ts'
+
+/** The event of a generated log: an id (unique per original event), a key and an event time in ms. */
+export interface LogEvent {
+  readonly id: number
+  readonly key: string
+  readonly time: number
+}
+
+/** A generated recorded log: its lines (what `replay` reads) and what they contain. */
+export interface EventLog {
+  /** Every line of the log, malformed ones included, in log order. */
+  readonly lines: string[]
+  /** The well-formed records in log order (redeliveries included). */
+  readonly records: LogRecord<LogEvent>[]
+  /** How many lines are malformed (each becomes a `'parse'` dead letter). */
+  readonly malformed: number
+  /** How many records are redeliveries of an earlier record (same offset and event). */
+  readonly duplicates: number
+}
+
+/** Options of `eventLog`. */
+export interface EventLogOptions {
+  /** The keys events are spread over (default `['a', 'b', 'c']`). */
+  readonly keys?: readonly string[]
+  /** Number of original events (default 0 to 60). */
+  readonly minLength?: number
+  readonly maxLength?: number
+  /** Arrival of the first record (default 1_700_000_000_000). */
+  readonly start?: number
+  /** Largest gap between consecutive arrivals, in ms (default 1000; gaps of 0 happen too). */
+  readonly maxStep?: number
+  /**
+   * Bounded disorder: each event's time is up to this many ms before its arrival (default 0:
+   * event time = arrival). Then no event is more than `maxDisorder` behind the largest event time
+   * seen before it, so a pipeline with `boundedOutOfOrder(maxDisorder)` finds none late.
+   */
+  readonly maxDisorder?: number
+  /** Also produce idle gaps: now and then the arrival jumps by this many ms (default: none). */
+  readonly idleGap?: number
+  /** Redeliver some earlier records later in the log, as at-least-once sources do (default false). */
+  readonly duplicates?: boolean
+  /** Insert malformed lines among the records (default false). */
+  readonly malformed?: boolean
+  /** Topic of every record (default: none written, so `'default'`). */
+  readonly topic?: string
+}
+
+/**
+ * Lines that are not log records: not JSON at all, or JSON of the wrong shape. Never blank (blank
+ * lines are skipped, not dead letters).
+ *
+ * @example
+ * fc.sample(malformedLine, 3) // e.g. ['{"arrival":"soon","event":1}', '{x', '[1,2]']
+ */
+export const malformedLine: fc.Arbitrary<string> = fc
+  .oneof(
+    fc.constantFrom('garbage', '{', '{"arrival":', '[1,2]', '42', 'null', '"text"', '{"event":1}', '{"arrival":1}'),
+    fc.constantFrom('{"arrival":"soon","event":1}', '{"arrival":1,"event":1,"offset":-3}', '{"arrival":1,"event":1,"topic":7}'),
+    fc.string({ minLength: 1, maxLength: 20 }).map((s) => `{${s}`),
+    fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+  )
+  .filter((line) => {
+    const e = parseLine(line, 1)
+    return e !== undefined && isDeadLetter(e)
+  })
+
+/** `a` about one time in ten, `undefined` otherwise. */
+const sometimes = <A>(a: fc.Arbitrary<A>): fc.Arbitrary<A | undefined> =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: a, weight: 1 })
+
+interface Step {
+  readonly key: string
+  readonly step: number
+  readonly lag: number
+  readonly idle: boolean
+  readonly redeliver: number | undefined
+  readonly junk: string | undefined
+}
+
+/**
+ * Recorded event logs: keys, event times with bounded disorder, and on request redeliveries, idle
+ * gaps and malformed lines. Arrivals never decrease. Shrinks towards short, in-order logs.
+ *
+ * @example
+ * fc.assert(fc.asyncProperty(eventLog({ maxDisorder: 500, malformed: true }), async (log) => {
+ *   await everyLineIsAccountedFor(myPipeline, log.lines)
+ * }), { seed: 42 })
+ */
+export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
+  const keys = opts.keys ?? ['a', 'b', 'c']
+  const start = opts.start ?? 1_700_000_000_000
+  const maxDisorder = opts.maxDisorder ?? 0
+  const step: fc.Arbitrary<Step> = fc.record({
+    key: fc.constantFrom(...keys),
+    step: fc.nat(opts.maxStep ?? 1000),
+    lag: fc.nat(maxDisorder),
+    idle: opts.idleGap !== undefined ? sometimes(fc.constant(true)).map((x) => x === true) : fc.constant(false),
+    // Which earlier record to redeliver after this one (an index scaled into the records so far).
+    redeliver: opts.duplicates ? sometimes(fc.nat(1_000)) : fc.constant(undefined),
+    junk: opts.malformed ? sometimes(malformedLine) : fc.constant(undefined),
+  })
+  return fc.array(step, { minLength: opts.minLength ?? 0, maxLength: opts.maxLength ?? 60, size: 'medium' }).map((steps) => {
+    const lines: string[] = []
+    const records: LogRecord<LogEvent>[] = []
+    let arrival = start
+    let malformed = 0
+    let duplicates = 0
+    const originals: LogRecord<LogEvent>[] = []
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]
+      arrival += s.idle ? opts.idleGap! : s.step
+      if (s.junk !== undefined) {
+        lines.push(s.junk)
+        malformed++
+      }
+      const r: LogRecord<LogEvent> = {
+        offset: lines.length + 1,
+        arrival,
+        topic: opts.topic ?? 'default',
+        event: { id: i, key: s.key, time: arrival - s.lag },
+      }
+      originals.push(r)
+      records.push(r)
+      lines.push(formatRecord({ offset: r.offset, arrival, topic: opts.topic, event: r.event }))
+      if (s.redeliver !== undefined) {
+        const again = originals[s.redeliver % originals.length]
+        const dup: LogRecord<LogEvent> = { ...again, arrival }
+        records.push(dup)
+        lines.push(formatRecord({ offset: dup.offset, arrival, topic: opts.topic, event: dup.event }))
+        duplicates++
+      }
+    }
+    return { lines, records, malformed, duplicates }
+  })
+}
+
+/**
+ * The same log delivered in another order: its lines permuted (so arrivals no longer increase), for
+ * laws that must hold for any arrival order.
+ *
+ * @example
+ * eventLog().chain(shuffled)
+ */
+export function shuffled(log: EventLog): fc.Arbitrary<EventLog> {
+  const n = log.lines.length
+  return fc.shuffledSubarray(log.lines, { minLength: n, maxLength: n }).map((lines) => ({ ...log, lines }))
+}

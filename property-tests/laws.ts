@@ -1,0 +1,74 @@
+import type { Pipeline } from '../dsl/pipeline.ts'
+import { parseLine } from '../harness/log.ts'
+import { replay, type ReplayOptions } from '../harness/replay.ts'
+
+/** A violated law: the message says which law and how it failed. */
+export class LawViolation extends Error {
+  override readonly name = 'LawViolation'
+}
+
+/** What a law may pass on to `replay` (callbacks are the law's own). */
+export type LawOptions = Pick<ReplayOptions<unknown>, 'highWaterMark' | 'topic' | 'batchSize'>
+
+type AnyPipeline = Pipeline<any, any, any>
+
+const firstDifference = (a: string, b: string): string => {
+  let i = 0
+  while (i < a.length && a[i] === b[i]) i++
+  return `first difference at character ${i}: ${JSON.stringify(a.slice(Math.max(0, i - 40), i + 40))} vs ${JSON.stringify(b.slice(Math.max(0, i - 40), i + 40))}`
+}
+
+/**
+ * Replay determinism: replaying the same log through the same pipeline `runs` times gives
+ * byte-identical `out`, `late` and `deadLetters` (serialized as JSON). Throws a `LawViolation`
+ * naming the first difference.
+ *
+ * @example
+ * await replayIsDeterministic(sessions, log.lines)
+ */
+export async function replayIsDeterministic(p: AnyPipeline, lines: readonly string[], opts: LawOptions & { runs?: number } = {}): Promise<void> {
+  const runs = opts.runs ?? 2
+  let first: string | undefined
+  for (let i = 0; i < runs; i++) {
+    const r = await replay(p, lines, opts)
+    const bytes = JSON.stringify({ out: r.out, late: r.late, deadLetters: r.deadLetters })
+    if (first === undefined) first = bytes
+    else if (bytes !== first) throw new LawViolation(`replay is not deterministic: run ${i + 1} differs from run 1, ${firstDifference(first, bytes)}`)
+  }
+}
+
+/**
+ * Watermarks are monotone: the watermarks reaching the end of the pipeline strictly increase,
+ * whatever order the log delivers events in, and the last one is the end of input (`+Infinity`).
+ *
+ * @example
+ * await watermarksAreMonotone(sessions, shuffledLog.lines)
+ */
+export async function watermarksAreMonotone(p: AnyPipeline, lines: readonly string[], opts: LawOptions = {}): Promise<void> {
+  const marks: number[] = []
+  await replay(p, lines, { ...opts, keepOutput: false, onWatermark: (w) => marks.push(w) })
+  for (let i = 1; i < marks.length; i++)
+    if (!(marks[i] > marks[i - 1]))
+      throw new LawViolation(`watermarks went from ${marks[i - 1]} to ${marks[i]} (watermark #${i + 1} of ${marks.length})`)
+  if (marks.at(-1) !== Number.POSITIVE_INFINITY)
+    throw new LawViolation(`the last watermark is ${String(marks.at(-1))}, not +Infinity (end of input)`)
+}
+
+/**
+ * Every input line is accounted for: outputs + dead letters + late events = non-blank lines of the
+ * log. Holds for pipelines that turn each accepted event into exactly one output (no `filter`,
+ * `flatMap` or aggregation); a bad line, a codec failure, a throwing user function or a late event
+ * each account for their line.
+ *
+ * @example
+ * await everyLineIsAccountedFor(enrich, log.lines)
+ */
+export async function everyLineIsAccountedFor(p: AnyPipeline, lines: readonly string[], opts: LawOptions = {}): Promise<void> {
+  const input = lines.reduce((n, l, i) => n + (parseLine(l, i + 1) === undefined ? 0 : 1), 0)
+  const { metrics } = await replay(p, lines, { ...opts, keepOutput: false })
+  const accounted = metrics.eventsOut + metrics.deadLetters + metrics.late
+  if (accounted !== input || metrics.eventsIn !== input)
+    throw new LawViolation(
+      `${input} input lines, but ${metrics.eventsOut} out + ${metrics.deadLetters} dead letters + ${metrics.late} late = ${accounted} (eventsIn ${metrics.eventsIn})`,
+    )
+}
