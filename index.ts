@@ -63,3 +63,26 @@ export type {
 } from './dsl/windows.ts'
 export { count, sum, min, max, mean, fromMonoid, aggregator } from './dsl/aggregations.ts'
 export type { Aggregator, MergeableAggregator, AggregateSpec, AggregationLike, InputOf, ResultOf } from './dsl/aggregations.ts'
+
+// Complex event processing: patterns and standing queries
+export { pattern, match, MAX_PATTERN_STEPS } from './dsl/patterns.ts'
+export type {
+  Pattern,
+  NegatedPattern,
+  PatternStart,
+  PatternSpec,
+  PatternStep,
+  PositiveStep,
+  NegativeStep,
+  StepPredicate,
+  Matched,
+  Contiguity,
+  QuantifierOptions,
+  SkipStrategy,
+  Match,
+  Timeout,
+  MatchOptions,
+  MatchSpec,
+} from './dsl/patterns.ts'
+export { QueryIndex, matchQueries } from './operators/patterns/queryIndex.ts'
+export type { Query, QueryId, Scalar, QueryHits, MatchQueriesOptions } from './operators/patterns/queryIndex.ts'

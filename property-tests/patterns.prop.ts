@@ -78,7 +78,7 @@ const stepArb = (j: number, opts: { strictOnly: boolean; negations: boolean; sam
     how: opts.strictOnly ? fc.constant('next' as const) : fc.constantFrom('next' as const, 'followedBy' as const),
     pred: predArb(j, opts.sameRefs),
     q: quantArb,
-    optional: fc.boolean({ trueWeight: 1 }).chain((b) => (b ? fc.boolean() : fc.constant(false))),
+    optional: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
     repeat: opts.strictOnly ? fc.constant('strict' as const) : fc.constantFrom('strict' as const, 'relaxed' as const),
     negs: opts.negations ? fc.array(predArb(j, opts.sameRefs), { maxLength: 1 }) : fc.constant([]),
   }).map(({ how, pred, q, optional, repeat, negs }) => ({ how, pred, min: q.min, max: q.max, optional, repeat, negs }))
@@ -118,7 +118,7 @@ const inputArb = (maxLen: number) =>
 
 // ---- The brute-force oracle, written from the definitions in dsl/patterns.ts ------------------
 
-interface Partial {
+interface PartialMatch {
   readonly idx: number[]
   readonly step: number[]
 }
@@ -136,9 +136,9 @@ const negsBetween = (d: PatDesc, from: number, to: number): PredDesc[] => d.step
 const countOk = (s: PosDesc, c: number) => (c === 0 ? s.optional : c >= s.min && c <= s.max)
 
 /** Every sequence of (event, step) pairs, steps non-decreasing, that is a partial match. */
-function partials(d: PatDesc, evs: readonly Ev[]): Partial[] {
+function partials(d: PatDesc, evs: readonly Ev[]): PartialMatch[] {
   const n = d.steps.length
-  const out: Partial[] = []
+  const out: PartialMatch[] = []
   const idx: number[] = []
   const step: number[] = []
   const valid = (): boolean => {
@@ -187,12 +187,12 @@ function partials(d: PatDesc, evs: readonly Ev[]): Partial[] {
 
 interface OracleOut {
   readonly kind: 'M' | 'T'
-  readonly p: Partial
+  readonly p: PartialMatch
   /** Event-time point that completes it, then phase (0: at an event, 1: at a deadline), then order. */
   readonly at: readonly number[]
 }
 
-const lex = (a: Partial, b: Partial): number => {
+const lex = (a: PartialMatch, b: PartialMatch): number => {
   for (let k = 0; k < Math.min(a.idx.length, b.idx.length); k++) {
     if (a.idx[k] !== b.idx[k]) return a.idx[k] - b.idx[k]
     if (a.step[k] !== b.step[k]) return a.step[k] - b.step[k]
