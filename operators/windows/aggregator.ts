@@ -77,41 +77,27 @@ class SingleAggregator implements CompiledAggregator {
 class RecordAggregator implements CompiledAggregator {
   private readonly n: number
   private readonly names: string[]
-  private readonly inputs: (AnyFn | undefined)[]
-  private readonly steps: AnyFn[]
   private readonly inits: AnyFn[]
   private readonly merges: (AnyFn | undefined)[]
   private readonly results: AnyFn[]
-  private readonly xs: unknown[]
+  /** Every field reads before any accumulator changes, so a throwing `f` leaves no partial update. */
+  readonly read: (a: unknown) => void
+  readonly fold: (acc: unknown) => unknown
 
   constructor(fields: readonly (readonly [string, Field])[]) {
     this.n = fields.length
     this.names = fields.map(([k]) => k)
-    this.inputs = fields.map(([, f]) => f.input)
-    this.steps = fields.map(([, f]) => f.step)
     this.inits = fields.map(([, f]) => f.init)
     this.merges = fields.map(([, f]) => f.merge)
     this.results = fields.map(([, f]) => f.result)
-    this.xs = fields.map(() => undefined)
+    const fast = straightLine(fields.map(([, f]) => f))
+    this.read = fast.read
+    this.fold = fast.fold
   }
   init(): unknown {
     const acc = new Array<unknown>(this.n)
     for (let i = 0; i < this.n; i++) acc[i] = this.inits[i]()
     return acc
-  }
-  read(a: unknown): void {
-    // Every field reads before any accumulator changes, so a throwing `f` leaves no partial update.
-    const { inputs, xs } = this
-    for (let i = 0; i < this.n; i++) {
-      const input = inputs[i]
-      xs[i] = input === undefined ? undefined : input(a)
-    }
-  }
-  fold(acc: unknown): unknown {
-    const a = acc as unknown[]
-    const { steps, xs } = this
-    for (let i = 0; i < this.n; i++) a[i] = steps[i](a[i], xs[i])
-    return a
   }
   merge(x: unknown, y: unknown): unknown {
     const a = x as unknown[]
@@ -125,6 +111,28 @@ class RecordAggregator implements CompiledAggregator {
     for (let i = 0; i < this.n; i++) out[this.names[i]] = this.results[i](a[i])
     return out
   }
+}
+
+/**
+ * A record's `read` and `fold` as straight-line code (one statement per field, each call site
+ * calling one function), generated once per stage: the per-event loop over fields otherwise costs
+ * as much as the aggregation itself.
+ */
+function straightLine(fields: readonly Field[]): Pick<CompiledAggregator, 'read' | 'fold'> {
+  const n = fields.length
+  const idx = [...Array(n).keys()]
+  const body = [
+    `const ${idx.map((i) => `s${i} = steps[${i}], i${i} = inputs[${i}]`).join(', ')};`,
+    `let ${idx.map((i) => `x${i}`).join(', ')};`,
+    'return {',
+    `  read(a) { ${idx.map((i) => (fields[i].input === undefined ? '' : `x${i} = i${i}(a);`)).join(' ')} },`,
+    `  fold(acc) { ${idx.map((i) => `acc[${i}] = s${i}(acc[${i}], x${i});`).join(' ')} return acc },`,
+    '}',
+  ].join('\n')
+  return new Function('steps', 'inputs', body)(
+    fields.map((f) => f.step),
+    fields.map((f) => f.input),
+  ) as Pick<CompiledAggregator, 'read' | 'fold'>
 }
 
 /** Compiles `aggregate`'s spec: one aggregation, or a record of them giving a record per window. */

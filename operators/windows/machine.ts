@@ -75,6 +75,7 @@ interface WinState {
   readonly acc: unknown
   readonly pos: number
   readonly fired: boolean
+  readonly due: number
   readonly emitted?: readonly [number, number, unknown]
 }
 
@@ -173,7 +174,7 @@ export class WindowCore<S> implements Machine<unknown, Key> {
       for (let i = 0; i < items.length; i++) {
         const item = items[i]
         if (item.due !== due) continue
-        if (item instanceof Win) this.onDue(item)
+        if (item instanceof Win) this.onDue(item, due)
         else this.onKeyTimer(item)
       }
     }
@@ -225,7 +226,10 @@ export class WindowCore<S> implements Machine<unknown, Key> {
       w.fired = false
       due = w.end
     }
-    if (w.due !== due) this.queue.add(due, w)
+    // Only an earlier time needs a new entry. A later one (a session growing with every event) keeps
+    // the entry it has: when that comes due, `onDue` finds the window not ready and queues it once at
+    // its time then, so a growing window costs one queue operation per gap, not one per event.
+    if (!(w.due <= due)) this.queue.add(due, w)
   }
 
   /** Queues a per-key timer of the kind at `due`. */
@@ -233,11 +237,17 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     this.queue.add(due, t)
   }
 
-  private onDue(w: Win): void {
+  private onDue(w: Win, due: number): void {
     if (w.dead) return
-    if (!w.fired && w.end <= this.W) {
+    if (!this.updates && !w.fired) {
+      // An entry older than the window's end (it grew): requeue at the end, even when W has passed
+      // it, so windows released by one watermark still fire in end order.
+      if (w.end > due) {
+        this.queue.add(w.end, w)
+        return
+      }
       w.fired = true
-      if (!this.updates) this.emitResult(w)
+      this.emitResult(w)
     }
     const freeAt = w.end + this.L
     if (freeAt > this.W) {
@@ -311,7 +321,7 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     for (const item of this.queue.live()) {
       if (!(item instanceof Win)) continue
       const emitted = Number.isNaN(item.emittedEnd) ? undefined : ([item.emittedStart, item.emittedEnd, item.last] as const)
-      windows.push({ key: item.key, start: item.start, end: item.end, acc: item.acc, pos: item.pos, fired: item.fired, ...(emitted ? { emitted } : {}) })
+      windows.push({ key: item.key, start: item.start, end: item.end, acc: item.acc, pos: item.pos, fired: item.fired, due: item.due, ...(emitted ? { emitted } : {}) })
     }
     if (this.kind.snapshotKey) for (const [k, ks] of this.keys) keys.push([k, this.kind.snapshotKey(ks)])
     // A deep copy: accumulators are folded in place after the snapshot is taken.
@@ -334,7 +344,8 @@ export class WindowCore<S> implements Machine<unknown, Key> {
       if (ws.emitted) [w.emittedStart, w.emittedEnd, w.last] = ws.emitted
       this.open_++
       this.kind.restore(keyOf(ws.key), w)
-      this.queue.add(this.updates || w.fired ? w.end + this.L : w.end, w)
+      // The entry's own time, which may be earlier than the window's (see `touched`): same firing order as before.
+      this.queue.add(ws.due, w)
     }
     for (const [k, extra] of s.keys) this.kind.restoreKey!(this, keyOf(k), extra)
   }

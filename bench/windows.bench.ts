@@ -1,0 +1,193 @@
+import { Observable, concat, defer, filter as rxFilter, groupBy, map as rxMap, mergeMap, of, scan } from 'rxjs'
+import { pipe } from 'fp-ts/lib/function.js'
+import { compileElements } from '../dsl/compile.ts'
+import type { Data } from '../dsl/element.ts'
+import { pipeline } from '../dsl/pipeline.ts'
+import { keyBy } from '../dsl/stages.ts'
+import type { Stream } from '../dsl/stream.ts'
+import { boundedOutOfOrder } from '../dsl/watermarks.ts'
+import { aggregate, session, tumbling, window, type WindowAssigner, type WindowSpec } from '../dsl/windows.ts'
+import { count, sum } from '../dsl/aggregations.ts'
+import { makeContext } from '../operators/core/context.ts'
+import { windowMachine } from '../operators/windows/interpret.ts'
+import { gc, timeBest, type Report } from './util.ts'
+
+interface Ev {
+  readonly key: number
+  readonly amount: number
+  readonly t: number
+}
+
+const KEYS = 1000
+const MINUTE = 60_000
+const N = 10_000_000
+
+/**
+ * Event `i`: key `i % 1000`, one event per ms, in order, with a 60 s pause after every 5 minutes
+ * (so 30 s sessions close). Generated on the fly, the same way for every contender, so the heap
+ * holds open windows only, not the input.
+ */
+const timeOf = (i: number) => i + Math.floor(i / 300_000) * MINUTE
+const eventAt = (i: number): Ev => ({ key: i % KEYS, amount: i & 255, t: timeOf(i) })
+
+let heapPeak = 0
+const sampleHeap = () => {
+  const h = process.memoryUsage().heapUsed
+  if (h > heapPeak) heapPeak = h
+}
+
+/** Source records (the pipeline's input format) for `n` events, sampling the heap as it goes. */
+const records = (n: number) =>
+  new Observable<Data<unknown>>((s) => {
+    for (let i = 0; i < n; i++) {
+      if ((i & 0xffff) === 0) sampleHeap()
+      s.next({ _tag: 'Data', value: eventAt(i), time: Number.NaN, key: undefined, pos: i })
+    }
+    s.complete()
+  })
+
+const windowed = (a: WindowAssigner) =>
+  pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(0) }, (s: Stream<Ev>) =>
+    pipe(
+      s,
+      keyBy((e: Ev) => e.key),
+      window(a),
+      aggregate({ n: count, total: sum((e: Ev) => e.amount) }),
+    ),
+  )
+
+/** Runs a compiled pipeline over `n` generated events; returns the number of window results. */
+const runPipeline = (a: WindowAssigner, n: number): number => {
+  let results = 0
+  records(n)
+    .pipe(compileElements(windowed(a), makeContext()))
+    .subscribe((e) => {
+      if (e._tag === 'Data') results++
+    })
+  return results
+}
+
+/** The windowing machine alone, fed Data records and a watermark per event (what the pipeline adds is ingest and keyBy). */
+const runMachine = (a: WindowAssigner, n: number): number => {
+  let results = 0
+  const spec: WindowSpec = { assigner: a, allowedLateness: 0, emit: 'final', aggregation: { n: count, total: sum((e: Ev) => e.amount) } }
+  const m = windowMachine(spec, makeContext(), () => results++)
+  let wm = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < n; i++) {
+    const value = eventAt(i)
+    m.data({ _tag: 'Data', value, time: value.t, key: value.key, pos: i })
+    if (value.t > wm) m.watermark((wm = value.t))
+  }
+  m.watermark(Number.POSITIVE_INFINITY)
+  return results
+}
+
+/** The same computation as a plain for-loop with a Map: in-order only, no watermarks, no late data. */
+const runLoop = (n: number): number => {
+  let results = 0
+  const open = new Map<number, { start: number; n: number; total: number }>()
+  const emit = (_k: number, _w: { start: number; n: number; total: number }) => results++
+  for (let i = 0; i < n; i++) {
+    const e = eventAt(i)
+    const start = Math.floor(e.t / MINUTE) * MINUTE
+    let w = open.get(e.key)
+    if (w === undefined) open.set(e.key, (w = { start, n: 0, total: 0 }))
+    else if (w.start !== start) {
+      emit(e.key, { start: w.start, n: w.n, total: w.total })
+      w.start = start
+      w.n = 0
+      w.total = 0
+    }
+    w.n++
+    w.total += e.amount
+  }
+  for (const [k, w] of open) emit(k, { start: w.start, n: w.n, total: w.total })
+  return results
+}
+
+/** The idiomatic RxJS version: a group per key, a scan per group closing a window when the minute changes. */
+const runRx = (n: number): number => {
+  let results = 0
+  const values = new Observable<Ev>((s) => {
+    for (let i = 0; i < n; i++) s.next(eventAt(i))
+    s.complete()
+  })
+  values
+    .pipe(
+      groupBy((e) => e.key),
+      mergeMap((g) => {
+        const st = { start: Number.NaN, n: 0, total: 0, closed: undefined as { start: number; n: number; total: number } | undefined }
+        return concat(
+          g.pipe(
+            scan((s, e) => {
+              const start = Math.floor(e.t / MINUTE) * MINUTE
+              s.closed = undefined
+              if (start !== s.start) {
+                if (!Number.isNaN(s.start)) s.closed = { start: s.start, n: s.n, total: s.total }
+                s.start = start
+                s.n = 0
+                s.total = 0
+              }
+              s.n++
+              s.total += e.amount
+              return s
+            }, st),
+            rxFilter((s) => s.closed !== undefined),
+            rxMap((s) => s.closed!),
+          ),
+          defer(() => of({ start: st.start, n: st.n, total: st.total })),
+        )
+      }),
+    )
+    .subscribe(() => results++)
+  return results
+}
+
+/** Only generating the events: the share of every figure that is the input, not the windowing. */
+const runGenerate = (n: number): number => {
+  let s = 0
+  for (let i = 0; i < n; i++) s += eventAt(i).amount
+  return s
+}
+
+export default async function (r: Report): Promise<void> {
+  const M = N / 1e6
+  r.section(`windows: keyed tumbling 1-minute count + sum, ${M}M events, ${KEYS} keys (in order)`)
+  const expected = runLoop(N)
+  const check = (name: string, got: number) => {
+    if (got !== expected) throw new Error(`windows bench: ${name} gave ${got} windows, the loop ${expected}`)
+  }
+  check('pipeline', runPipeline(tumbling('1m'), N))
+  check('rxjs', runRx(N))
+
+  const gen = await timeBest(() => runGenerate(N), 2)
+  const loop = await timeBest(() => runLoop(N), 2)
+  const ours = await timeBest(() => runPipeline(tumbling('1m'), N), 2)
+  const machine = await timeBest(() => runMachine(tumbling('1m'), N), 2)
+  const rx = await timeBest(() => runRx(N), 1)
+  r.figure('weir pipeline (compileElements: ingest, keyBy, window)', (N / ours) * 1000, 'events/s')
+  r.figure('window machine alone (Data + watermark per event)', (N / machine) * 1000, 'events/s')
+  r.figure('plain for-loop with a Map', (N / loop) * 1000, 'events/s')
+  r.figure('RxJS groupBy + scan', (N / rx) * 1000, 'events/s')
+  r.figure('generating the events alone', (N / gen) * 1000, 'events/s')
+  r.ratio('weir pipeline / for-loop', ours, loop, '<= 1.5, at least <= 2.5')
+  r.ratio('window machine / for-loop', machine, loop)
+  r.ratio('weir pipeline / for-loop, event generation subtracted', ours - gen, loop - gen)
+  r.ratio('RxJS groupBy + scan / weir pipeline', rx, ours, '>= 3')
+  r.figure(`window results`, expected, 'windows')
+
+  r.section(`windows: keyed session (gap 30 s) count + sum, same ${M}M events`)
+  const sess = await timeBest(() => runPipeline(session('30s'), N), 2)
+  r.figure('weir pipeline, session windows', (N / sess) * 1000, 'events/s')
+  r.figure('session results', runPipeline(session('30s'), N), 'windows')
+
+  r.section('windows: peak heap while streaming (tumbling 1 m, count + sum)')
+  for (const n of [1_000_000, 10_000_000]) {
+    gc()
+    const base = process.memoryUsage().heapUsed
+    heapPeak = base
+    runPipeline(tumbling('1m'), n)
+    sampleHeap()
+    r.figure(`peak heap above baseline, ${n / 1e6}M events`, (heapPeak - base) / 2 ** 20, 'MiB')
+  }
+}
