@@ -1,0 +1,180 @@
+import { Observable, VirtualTimeScheduler, type Subscriber } from 'rxjs'
+import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pipe } from 'fp-ts/lib/function.js'
+import { pipeline } from '../dsl/pipeline.ts'
+import { filter, keyBy, map } from '../dsl/stages.ts'
+import { boundedOutOfOrder } from '../dsl/watermarks.ts'
+import { compileElements } from '../dsl/compile.ts'
+import type { Data } from '../dsl/element.ts'
+import { makeContext } from '../operators/core/context.ts'
+import { VirtualClock } from '../harness/VirtualClock.ts'
+import { formatRecord, readLog, type LogRecord } from '../harness/log.ts'
+import { replay } from '../harness/replay.ts'
+import { gc, timeBest, type Report } from './util.ts'
+
+/**
+ * Harness benchmarks: replay against feeding the same events straight into the compiled pipeline,
+ * replay of a 1M-record NDJSON file (parsing included), and VirtualClock against RxJS's
+ * VirtualTimeScheduler on the same timers.
+ */
+
+interface Trip {
+  readonly id: number
+  readonly zone: string
+  readonly ts: number
+  readonly fare: number
+}
+
+const START = 1_700_000_000_000
+
+const trips = pipeline({ name: 'trips', eventTime: (t: Trip) => t.ts, watermark: boundedOutOfOrder('10s') }, (s) =>
+  pipe(
+    s,
+    filter((t) => t.fare > 3),
+    keyBy((t) => t.zone),
+    map((t) => t.fare * 1.1),
+  ),
+)
+
+const trip = (i: number): Trip => ({ id: i, zone: `z${i % 263}`, ts: START + i * 3 - (i % 7) * 50, fare: (i % 50) + 0.5 })
+const arrivalOf = (i: number) => START + i * 3
+
+/** The baseline: the same records pushed straight into the compiled pipeline, no log, no clock. */
+function direct(records: readonly LogRecord<Trip>[]): number {
+  let out = 0
+  let sink!: Subscriber<Data<unknown>>
+  const input = new Observable<Data<unknown>>((s) => {
+    sink = s
+  })
+  input.pipe(compileElements(trips, makeContext({ onDeadLetter: () => undefined }))).subscribe((e) => {
+    if (e._tag === 'Data') out++
+  })
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    sink.next({ _tag: 'Data', value: r.event, time: r.arrival, key: undefined, pos: r.offset })
+  }
+  sink.complete()
+  return out
+}
+
+/** Deterministic pseudo-random delays, the same for both schedulers. */
+function delays(n: number): Float64Array {
+  const d = new Float64Array(n)
+  let seed = 12345
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    d[i] = seed % 100_000
+  }
+  return d
+}
+
+function scheduleAndFlushClock(ds: Float64Array): number {
+  const clock = new VirtualClock(0)
+  let fired = 0
+  const work = () => {
+    fired++
+  }
+  for (let i = 0; i < ds.length; i++) clock.schedule(work, ds[i])
+  clock.flush()
+  return fired
+}
+
+function scheduleAndFlushVts(ds: Float64Array): number {
+  const vts = new VirtualTimeScheduler()
+  let fired = 0
+  const work = () => {
+    fired++
+  }
+  for (let i = 0; i < ds.length; i++) vts.schedule(work, ds[i])
+  vts.flush()
+  return fired
+}
+
+async function writeTripLog(path: string, n: number): Promise<void> {
+  const out = createWriteStream(path)
+  let buf = ''
+  for (let i = 1; i <= n; i++) {
+    buf += formatRecord({ offset: i, arrival: arrivalOf(i), topic: 'trips', event: trip(i) }) + '\n'
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await new Promise((r) => out.once('drain', r))
+      buf = ''
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    out.once('error', reject)
+    out.end(buf, () => resolve())
+  })
+}
+
+export default async function (r: Report): Promise<void> {
+  // Replay vs direct feed, in memory.
+  const N = 500_000
+  r.section(`harness: replay vs feeding the same ${N.toLocaleString('en-US')} events directly (filter/keyBy/map, watermarks)`)
+  const records: LogRecord<Trip>[] = Array.from({ length: N }, (_, k) => ({ offset: k + 1, arrival: arrivalOf(k + 1), topic: 'trips', event: trip(k + 1) }))
+  const lines = records.map((rec) => formatRecord(rec))
+  const expected = direct(records)
+  const check = (got: number) => {
+    if (got !== expected) throw new Error(`bench: replay gave ${got} outputs, direct ${expected}`)
+  }
+  gc()
+  const tDirect = await timeBest(() => direct(records))
+  gc()
+  const tReplayRecords = await timeBest(async () => check((await replay(trips, records, { keepOutput: false, batchSize: 4096 })).metrics.eventsOut))
+  gc()
+  const tReplayLines = await timeBest(async () => check((await replay(trips, lines, { keepOutput: false, batchSize: 4096 })).metrics.eventsOut))
+  r.figure('direct feed into compileElements', (N / tDirect) * 1000, 'events/s')
+  r.figure('replay of parsed records (virtual clock, credit)', (N / tReplayRecords) * 1000, 'events/s')
+  r.figure('replay of NDJSON lines in memory (parse included)', (N / tReplayLines) * 1000, 'events/s')
+  r.ratio('replay(records) / direct', tReplayRecords, tDirect, '<= 1.5x')
+  r.ratio('replay(lines) / direct (JSON.parse included)', tReplayLines, tDirect)
+  records.length = 0
+  lines.length = 0
+
+  // Replay of a 1M-record file.
+  const M = 1_000_000
+  r.section(`harness: replay of a ${M.toLocaleString('en-US')}-record NDJSON log file, parsing included`)
+  const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'))
+  try {
+    const path = join(dir, 'trips.ndjson')
+    await writeTripLog(path, M)
+    const parseLoop = async () => {
+      let n = 0
+      for await (const batch of readLog(path)) n += batch.length
+      if (n !== M) throw new Error(`bench: read ${n} records`)
+    }
+    gc()
+    const tRead = await timeBest(parseLoop, 2)
+    gc()
+    const tFile = await timeBest(async () => {
+      const res = await replay(trips, path, { keepOutput: false })
+      if (res.metrics.eventsIn !== M) throw new Error(`bench: replayed ${res.metrics.eventsIn} records`)
+    }, 2)
+    r.figure('read + split + JSON.parse only (readLog)', (M / tRead) * 1000, 'records/s')
+    r.figure('replay of the file through the pipeline', (M / tFile) * 1000, 'records/s (goal >= 1,000,000)')
+    r.ratio('replay(file) / readLog alone', tFile, tRead)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+
+  // VirtualClock vs VirtualTimeScheduler.
+  r.section('harness: schedule N timers, then flush (VirtualClock: binary heap; RxJS VirtualTimeScheduler: sort per schedule)')
+  for (const n of [1e4, 1e5, 1e6]) {
+    const ds = delays(n)
+    gc()
+    const t = await timeBest(() => scheduleAndFlushClock(ds))
+    r.figure(`VirtualClock, ${n.toExponential(0)} timers`, t, 'ms')
+  }
+  for (const n of [8e3, 1.6e4]) {
+    const ds = delays(n)
+    if (scheduleAndFlushClock(ds) !== n || scheduleAndFlushVts(ds) !== n) throw new Error('bench: timers lost')
+    gc()
+    const tClock = await timeBest(() => scheduleAndFlushClock(ds))
+    gc()
+    const tVts = await timeBest(() => scheduleAndFlushVts(ds), 1)
+    r.figure(`VirtualClock, ${n.toExponential(1)} timers`, tClock, 'ms')
+    r.figure(`RxJS VirtualTimeScheduler, ${n.toExponential(1)} timers`, tVts, 'ms')
+    r.ratio(`VirtualTimeScheduler / VirtualClock at ${n.toExponential(1)}`, tVts, tClock)
+  }
+}
