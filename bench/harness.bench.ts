@@ -98,7 +98,7 @@ async function writeTripLog(path: string, n: number): Promise<void> {
   for (let i = 1; i <= n; i++) {
     buf += formatRecord({ offset: i, arrival: arrivalOf(i), topic: 'trips', event: trip(i) }) + '\n'
     if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise((r) => out.once('drain', r))
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()))
       buf = ''
     }
   }

@@ -103,6 +103,25 @@ describe('VirtualClock', () => {
     expect(fired).toEqual(expected)
   })
 
+  it('drops cancelled timers in bulk: thousands cancelled and rescheduled, the rest still fire in order', () => {
+    const clock = new VirtualClock()
+    const fired: number[] = []
+    const subs = Array.from({ length: 5000 }, (_, i) =>
+      clock.schedule(function (this: SchedulerAction<number>, s?: number) {
+        fired.push(s!)
+      }, 10_000 - i, i) as unknown as SchedulerAction<number>,
+    )
+    for (let i = 0; i < 5000; i++) if (i % 5 !== 0) subs[i].unsubscribe()
+    expect(clock.pending).toBe(1000)
+    for (let i = 0; i < 5000; i += 10) subs[i].schedule(-i, 1)
+    expect(clock.pending).toBe(1000)
+    clock.flush()
+    const moved = Array.from({ length: 500 }, (_, k) => -k * 10)
+    const stayed = Array.from({ length: 500 }, (_, k) => 4995 - k * 10)
+    expect(fired).toEqual([...moved, ...stayed])
+    expect(clock.pending).toBe(0)
+  })
+
   it('a closed action ignores schedule()', () => {
     const clock = new VirtualClock()
     let runs = 0
