@@ -86,3 +86,14 @@ export type {
 } from './dsl/patterns.ts'
 export { QueryIndex, matchQueries } from './operators/patterns/queryIndex.ts'
 export type { Query, QueryId, Scalar, QueryHits, MatchQueriesOptions } from './operators/patterns/queryIndex.ts'
+
+// Harness: virtual time, the recorded-log format, record / replay, run results
+export { VirtualClock } from './harness/VirtualClock.ts'
+export { readLog, parseLine, toLogEntry, formatRecord, writeLog, isDeadLetter, DEFAULT_TOPIC } from './harness/log.ts'
+export type { LogRecord, LogRecordInput, LogEntry, LogSource, ReadLogOptions, LogWriter, WriteLogOptions } from './harness/log.ts'
+export { replay } from './harness/replay.ts'
+export type { ReplayOptions, ReplayProgress } from './harness/replay.ts'
+export { record } from './harness/record.ts'
+export type { RecordOptions, RecordResult } from './harness/record.ts'
+export { Collector } from './harness/result.ts'
+export type { RunResult, RunMetrics, CollectorOptions } from './harness/result.ts'
