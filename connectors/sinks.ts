@@ -8,6 +8,11 @@ import { once } from 'node:events'
  */
 export interface Sink<O> {
   write(value: O): void | Promise<void>
+  /**
+   * Makes every value written so far durable (a sink that buffers writes, e.g. a Redis pipeline).
+   * The runner calls it before acknowledging source records whose outputs those writes hold.
+   */
+  flush?(): Promise<void>
   /** Flushes and releases the sink after the last value. */
   close?(): void | Promise<void>
 }

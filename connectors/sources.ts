@@ -13,7 +13,37 @@ export interface LogFileSource {
  * backpressure), a recorded log (`fromLog`), or an RxJS Observable (push-only: it cannot be slowed
  * down, so put a `buffer` stage before slow async stages).
  */
-export type Source<T> = Iterable<T> | AsyncIterable<T> | Observable<T> | LogFileSource
+export type Source<T> = Iterable<T> | AsyncIterable<T> | Observable<T> | LogFileSource | PulledSource<T>
+
+/** One record pulled from a broker: the event, its position (for side outputs) and its acknowledgement token. */
+export interface PulledRecord<T> {
+  readonly value: T
+  readonly pos: number
+  readonly token: unknown
+}
+
+/**
+ * A source that is pulled in batches and told when its records are fully handled: a Redis Streams
+ * consumer, a CDC replication stream. `run` asks for at most as many records as it has credit for,
+ * and calls `ack` with a record's token only after every output derived from it has been written by
+ * the sink (stateless pipelines) or a completed checkpoint covers it (stateful pipelines), see `run`.
+ * Tokens reach `ack` in the order their records were pulled.
+ */
+export interface PulledSource<T> {
+  readonly _tag: 'Pulled'
+  /**
+   * Up to `max` records. An empty array means nothing right now (the runner asks again);
+   * `undefined` means end of input.
+   */
+  pull(max: number): Promise<readonly PulledRecord<T>[] | undefined>
+  /** The records of these tokens are handled: the source may forget them (XACK, LSN feedback). */
+  ack(tokens: readonly unknown[]): Promise<void>
+  /** Releases connections after the run. */
+  close(): Promise<void>
+}
+
+export const isPulledSource = (s: unknown): s is PulledSource<unknown> =>
+  typeof s === 'object' && s !== null && (s as { _tag?: unknown })._tag === 'Pulled'
 
 /**
  * Reads the events of a recorded NDJSON log (`{ offset, arrival, topic, event }` per line) as a

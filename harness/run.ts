@@ -3,7 +3,11 @@ import type { Data } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import { compileElements } from '../dsl/compile.ts'
 import type { Credit } from '../operators/core/credit.ts'
-import { isLogFileSource, type Source } from '../connectors/sources.ts'
+import { isLogFileSource, isPulledSource, type PulledSource, type Source } from '../connectors/sources.ts'
+import type { Node } from '../dsl/stream.ts'
+import { isStateless } from '../dsl/plan.ts'
+import { collectMachines, type Stateful } from '../operators/core/operate.ts'
+import type { Checkpoint, CheckpointOptions } from './checkpoint.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { isDeadLetter, readLog } from './log.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
@@ -17,6 +21,11 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
   readonly highWaterMark?: number
   /** Processing time for idle timeouts and microbatches (default: RxJS's asyncScheduler, real time). */
   readonly scheduler?: SchedulerLike
+  /**
+   * Take checkpoints (operator state + source offset) and restore from the latest one at start:
+   * a replayable source skips the records the checkpoint covers, a pulled source re-acknowledges them.
+   */
+  readonly checkpoint?: CheckpointOptions
 }
 
 /** How many source events an output stands for in the credit window: a block counts its events. */
@@ -29,6 +38,12 @@ class SinkQueue<O> {
   private failed: unknown
   private idle: Promise<void> = Promise.resolve()
   private markIdle: () => void = () => undefined
+  /** Values handed to `push` so far. */
+  enqueued = 0
+  /** Values whose write has completed (in order, so these are the first `written` values). */
+  private written = 0
+  /** `flushThrough` callers waiting for `written` to grow. */
+  private progress: Array<() => void> = []
 
   constructor(
     private readonly sink: Sink<O>,
@@ -37,6 +52,7 @@ class SinkQueue<O> {
   ) {}
 
   push(o: O): void {
+    this.enqueued++
     if (this.writing) {
       this.credit.acquire(weight(o))
       this.queue.push(o)
@@ -50,14 +66,27 @@ class SinkQueue<O> {
       return this.onError(e)
     }
     if (r !== undefined) this.wait(r, weight(o))
+    else this.wrote()
+  }
+
+  private wrote(): void {
+    this.written++
+    if (this.progress.length === 0) return
+    const ws = this.progress
+    this.progress = []
+    for (const w of ws) w()
   }
 
   private wait(p: Promise<void>, w: number): void {
     this.credit.acquire(w)
-    this.writing = true
-    this.idle = new Promise((resolve) => (this.markIdle = resolve))
+    // One idle promise per busy period: a write chained from `next` keeps the one already awaited.
+    if (!this.writing) {
+      this.writing = true
+      this.idle = new Promise((resolve) => (this.markIdle = resolve))
+    }
     p.then(
       () => {
+        this.wrote()
         this.credit.release(w)
         this.next()
       },
@@ -67,6 +96,7 @@ class SinkQueue<O> {
         this.writing = false
         this.onError(e)
         this.markIdle()
+        this.wake()
       },
     )
   }
@@ -83,6 +113,7 @@ class SinkQueue<O> {
         this.failed = e
         this.writing = false
         this.onError(e)
+        this.wake()
         return this.markIdle()
       }
       if (r !== undefined) {
@@ -90,10 +121,24 @@ class SinkQueue<O> {
         this.credit.release(w)
         return this.wait(r, w)
       }
+      this.wrote()
       this.credit.release(w)
     }
     this.writing = false
     this.markIdle()
+  }
+
+  private wake(): void {
+    const ws = this.progress
+    this.progress = []
+    for (const w of ws) w()
+  }
+
+  /** Resolves once the first `n` values are written and flushed (durable); rejects if a write failed. */
+  async flushThrough(n: number): Promise<void> {
+    while (this.written < n && this.failed === undefined) await new Promise<void>((resolve) => this.progress.push(resolve))
+    if (this.failed !== undefined) throw this.failed
+    await this.sink.flush?.()
   }
 
   /** Resolves when every value has been written and the sink is closed; rejects if a write failed. */
@@ -116,28 +161,114 @@ class SinkQueue<O> {
 export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
   const { sink } = opts
   let sinkQueue: SinkQueue<O> | undefined
+  let outputs = 0
   const collector = new Collector<O>({
     ...opts,
     keepOutput: opts.keepOutput ?? sink === undefined,
-    onOutput: sink ? (o) => sinkQueue!.push(o) : undefined,
+    onOutput: (o) => {
+      outputs++
+      if (sinkQueue !== undefined) sinkQueue.push(o)
+    },
   })
   const ctx = collector.context({ scheduler: opts.scheduler, highWaterMark: opts.highWaterMark, failFast: opts.failFast })
   if (sink) sinkQueue = new SinkQueue(sink, ctx.credit, (e) => collector.error(e))
 
   let input!: Subscriber<Data<unknown>>
-  const subscription = new Observable<Data<unknown>>((s) => {
-    input = s
-  })
-    .pipe(compileElements(p, ctx))
-    .subscribe(collector)
+  const { result: subscription, machines } = collectMachines(() =>
+    new Observable<Data<unknown>>((s) => {
+      input = s
+    })
+      .pipe(compileElements(p, ctx))
+      .subscribe(collector),
+  )
   const credit = ctx.credit
+  /** Source records consumed, the offset a checkpoint records. */
+  let consumed = 0
   const push = (value: unknown, pos: number) => {
     collector.eventsIn++
     input.next({ _tag: 'Data', value, time: Number.NaN, key: undefined, pos })
   }
 
+  const cp = opts.checkpoint
+  const pulled = isPulledSource(source) ? source : undefined
+  // Acknowledgement rule (see `run`): tokens are released at a checkpoint, after the sink's writes
+  // (stateless pipelines), or at the end of the run.
+  const ackMode = pulled === undefined ? 'none' : cp !== undefined ? 'checkpoint' : statelessPipeline(p.output.node) ? 'sink' : 'end'
+  let heldTokens: unknown[] = []
+  let ackChain: Promise<void> = Promise.resolve()
+  let ackFailure: { e: unknown } | undefined
+  const ackAfterSink = (tokens: unknown[]) => {
+    const barrier = sinkQueue?.enqueued ?? 0
+    ackChain = ackChain
+      .then(async () => {
+        if (sinkQueue !== undefined) await sinkQueue.flushThrough(barrier)
+        await pulled!.ack(tokens)
+      })
+      .catch((e) => {
+        ackFailure ??= { e }
+      })
+  }
+
+  let skip = 0
+  let lastOffset = 0
+  let lastAt = ctx.scheduler.now()
+  const everyEvents = cp?.everyEvents ?? (cp?.everyMs === undefined ? 10_000 : Number.POSITIVE_INFINITY)
+  const checkpointDue = () =>
+    cp !== undefined && (consumed - lastOffset >= everyEvents || (cp.everyMs !== undefined && ctx.scheduler.now() - lastAt >= cp.everyMs))
+  const takeCheckpoint = async () => {
+    await credit.drained()
+    if (sinkQueue !== undefined) await sinkQueue.flushThrough(sinkQueue.enqueued)
+    if (collector.settled) return
+    const c: Checkpoint = {
+      version: 1,
+      pipeline: p.name,
+      offset: consumed,
+      outputs,
+      operators: machines.map((m) => m.snapshot!()),
+      acked: heldTokens,
+    }
+    await cp!.store.save(c)
+    lastOffset = consumed
+    lastAt = ctx.scheduler.now()
+    if (pulled !== undefined && heldTokens.length > 0) {
+      const tokens = heldTokens
+      heldTokens = []
+      await pulled.ack(tokens)
+    }
+  }
+
   try {
-    if (isObservable(source)) {
+    if (cp !== undefined) {
+      checkpointable(machines)
+      const saved = await cp.store.load()
+      if (saved !== undefined) {
+        restoreCheckpoint(saved, p.name, machines)
+        skip = consumed = lastOffset = saved.offset
+        outputs = saved.outputs
+        if (pulled !== undefined && saved.acked.length > 0) await pulled.ack(saved.acked)
+      }
+    }
+    if (pulled !== undefined) {
+      let pos = 0
+      while (!collector.settled) {
+        if (!credit.available) await credit.whenAvailable()
+        if (checkpointDue()) await takeCheckpoint()
+        if (collector.settled) break
+        const batch = await pulled.pull(Math.max(1, credit.highWaterMark - credit.outstanding))
+        if (batch === undefined) break
+        if (batch.length === 0) continue
+        const tokens: unknown[] = []
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i]
+          consumed++
+          push(r.value, pos++)
+          tokens.push(r.token)
+        }
+        if (ackMode === 'sink') ackAfterSink(tokens)
+        else for (let i = 0; i < tokens.length; i++) heldTokens.push(tokens[i])
+      }
+      input.complete()
+    } else if (isObservable(source)) {
       let pos = 0
       const sub = source.subscribe({
         next: (v) => push(v, pos++),
@@ -157,23 +288,43 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
               continue
             }
             if (source.topic !== undefined && e.topic !== source.topic) continue
+            if (consumed < skip) {
+              consumed++
+              continue
+            }
             if (!credit.available) await credit.whenAvailable()
+            if (checkpointDue()) await takeCheckpoint()
             if (collector.settled) break read
+            consumed++
             push(e.event, e.offset)
           }
         }
       } else if (Symbol.asyncIterator in source) {
         let pos = 0
         for await (const v of source as AsyncIterable<unknown>) {
+          if (consumed < skip) {
+            consumed++
+            pos++
+            continue
+          }
           if (!credit.available) await credit.whenAvailable()
+          if (checkpointDue()) await takeCheckpoint()
           if (collector.settled) break
+          consumed++
           push(v, pos++)
         }
       } else {
         let pos = 0
         for (const v of source as Iterable<unknown>) {
+          if (consumed < skip) {
+            consumed++
+            pos++
+            continue
+          }
           if (!credit.available) await credit.whenAvailable()
+          if (checkpointDue()) await takeCheckpoint()
           if (collector.settled) break
+          consumed++
           push(v, pos++)
         }
       }
@@ -182,11 +333,41 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
     await collector.done
     await credit.drained()
     await sinkQueue?.close()
+    if (pulled !== undefined) {
+      await ackChain
+      if (ackFailure !== undefined) throw ackFailure.e
+      // Everything is written and closed: what was held for a checkpoint or the end is handled now.
+      if (heldTokens.length > 0) await pulled.ack(heldTokens)
+    }
   } catch (e) {
     // A fail-fast dead letter thrown while reading, the pipeline's own failure, or the sink's.
     subscription.unsubscribe()
+    await pulled?.close()
     throw collector.failed ? collector.failure : e
   }
   subscription.unsubscribe()
+  await pulled?.close()
   return collector.result()
+}
+
+/** True when the pipeline holds no events between records: only fused stateless stages and merges. */
+function statelessPipeline(n: Node): boolean {
+  if (n._tag === 'Source') return true
+  if (isStateless(n)) return statelessPipeline(n.input)
+  if (n._tag === 'Merge') return n.inputs.every(statelessPipeline)
+  return false
+}
+
+function checkpointable(machines: readonly Stateful[]): void {
+  for (const m of machines)
+    if (typeof m.snapshot !== 'function' || typeof m.restore !== 'function')
+      throw new Error(`run: checkpoint: a stage of this pipeline (${m.constructor?.name ?? 'machine'}) has no snapshot/restore`)
+}
+
+function restoreCheckpoint(c: Checkpoint, name: string, machines: readonly Stateful[]): void {
+  if (c.version !== 1 || c.pipeline !== name || c.operators.length !== machines.length)
+    throw new Error(
+      `run: checkpoint is for pipeline '${c.pipeline}' with ${c.operators.length} stateful stages, not '${name}' with ${machines.length}`,
+    )
+  for (let i = 0; i < machines.length; i++) machines[i].restore!(c.operators[i])
 }

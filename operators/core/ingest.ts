@@ -6,6 +6,7 @@ import { END_OF_INPUT, type Data, type Element } from '../../dsl/element.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
+import { registerMachine } from './operate.ts'
 
 export interface IngestSpec<I> {
   readonly codec: t.Decoder<unknown, I> | undefined
@@ -59,6 +60,9 @@ export function admit<I>(
   return true
 }
 
+/** -Infinity is not JSON: a checkpoint stores it as null. */
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
+
 /**
  * The head of every compiled pipeline: decodes each source record with the codec, stamps its event
  * time and generates watermarks (`boundedOutOfOrder`, `idleTimeout`). Records arrive as `Data`
@@ -74,6 +78,15 @@ export function ingest<I>(spec: IngestSpec<I>, ctx: RunContext): OperatorFunctio
       let lastArrival = ctx.scheduler.now()
       let idleTimer: Subscription | undefined
       const slot: Admitted<I> = { value: undefined as I, time: 0 }
+      // The watermark generator's state is part of a checkpoint like any operator's.
+      registerMachine({
+        snapshot: () => ({ maxSeen: finite(maxSeen), wm: finite(wm) }),
+        restore: (s) => {
+          const st = s as { maxSeen: number | null; wm: number | null }
+          maxSeen = st.maxSeen ?? Number.NEGATIVE_INFINITY
+          wm = st.wm ?? Number.NEGATIVE_INFINITY
+        },
+      })
 
       const advance = (w: number) => {
         if (w > wm) {

@@ -24,6 +24,33 @@ export interface Machine<I, K> {
   restore?(state: unknown): void
 }
 
+/** Anything whose state a checkpoint can take and give back. */
+export interface Stateful {
+  snapshot?(): unknown
+  restore?(state: unknown): void
+}
+
+let registrar: ((m: Stateful) => void) | undefined
+
+/**
+ * Calls `subscribe` and returns, with its result, every stateful machine created while it ran, in
+ * creation order. Subscribing a compiled pipeline creates its machines synchronously and in the same
+ * order for the same pipeline, so checkpoints can snapshot and restore them by index.
+ */
+export function collectMachines<T>(subscribe: () => T): { readonly result: T; readonly machines: Stateful[] } {
+  const machines: Stateful[] = []
+  const outer = registrar
+  registrar = (m) => machines.push(m)
+  try {
+    return { result: subscribe(), machines }
+  } finally {
+    registrar = outer
+  }
+}
+
+/** Makes a machine known to the enclosing `collectMachines`, if any (operators call this on creation). */
+export const registerMachine = (m: Stateful): void => registrar?.(m)
+
 /**
  * Wraps a machine as an RxJS operator: subscribe, feed, forward, tear down. Shared by every
  * single-input stateful operator so none repeats the subscription plumbing.
@@ -38,6 +65,7 @@ export function fromMachine<I, K, O, KO = unknown>(
         (d) => subscriber.next(d),
         (w) => subscriber.next(w),
       )
+      registerMachine(machine)
       const sub = source.subscribe(
         stageSubscriber<Element<I, K>>(subscriber, {
           next(e) {

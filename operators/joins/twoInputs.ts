@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs'
 import type { Data, Element } from '../../dsl/element.ts'
+import { registerMachine } from '../core/operate.ts'
 
 /** A two-input stateful machine: data from either side, and advances of the minimum watermark. */
 export interface Machine2<L, R> {
@@ -26,6 +27,7 @@ export function fromMachine2<L, R, O>(
 ): Observable<Element<O, unknown>> {
   return new Observable<Element<O, unknown>>((subscriber) => {
     const machine = make((d) => subscriber.next(d))
+    registerMachine(machine)
     let wl = Number.NEGATIVE_INFINITY
     let wr = Number.NEGATIVE_INFINITY
     let current = Number.NEGATIVE_INFINITY

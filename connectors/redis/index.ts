@@ -1,0 +1,6 @@
+export { redisSource } from './source.ts'
+export { redisSink, redisUpsertSink } from './sink.ts'
+export { createTopic, listTopics, topicsMatching, streamKey, TOPICS_KEY } from './topic.ts'
+export type { RedisSourceOptions, RedisToken } from './source.ts'
+export type { RedisSinkOptions, RedisUpsertSinkOptions } from './sink.ts'
+export type { Topic } from './topic.ts'

@@ -1,0 +1,200 @@
+import type { Redis } from 'ioredis'
+import type { PulledRecord, PulledSource } from '../sources.ts'
+import { streamKey, topicsMatching, type Topic } from './topic.ts'
+
+/** Options of `redisSource`. */
+export interface RedisSourceOptions {
+  /** Topics to read (by name; their partition counts are looked up), or ... */
+  readonly topics?: readonly string[]
+  /** ... a glob over topic names, re-resolved every heartbeat (new matching topics join the subscription). */
+  readonly pattern?: string
+  /** The consumer group: each group sees every message (fan-out); its members share them (load balancing). */
+  readonly group: string
+  /** This member's name, unique within the group. */
+  readonly consumer: string
+  /**
+   * How members share a group's work. `'partitions'` (default): each live member owns a disjoint
+   * set of partition streams (round-robin over the sorted live members), so every key is handled by
+   * one member and per-key state stays whole. `'shared'`: every member reads every partition and
+   * Redis hands each message to one of them (for stateless pipelines).
+   */
+  readonly assignment?: 'partitions' | 'shared'
+  /** Where a new group starts: `'0'` (default) the beginning of each stream, `'$'` only new messages. */
+  readonly start?: '0' | '$'
+  /** Longest wait of one XREADGROUP for new messages, in ms (default 100). */
+  readonly blockMs?: number
+  /** Members announce themselves this often, in ms (default 250). */
+  readonly heartbeatMs?: number
+  /** A member silent for this long is dead: its partitions move and its pending messages are claimed (default 2000). */
+  readonly sessionTimeoutMs?: number
+  /** A dead member's pending message is claimed once it has been idle this long, in ms (default 1000). */
+  readonly claimIdleMs?: number
+  /**
+   * Read nothing until this many members are live (so partitions are not reassigned while workers
+   * start); once reading has started, members leaving do not stop the others.
+   */
+  readonly minMembers?: number
+  /**
+   * End of input after this long with no new message and nothing left to claim from dead members;
+   * default: never (read until `signal` aborts).
+   */
+  readonly stopWhenIdleMs?: number
+  /** Aborting ends the input at the next pull. */
+  readonly signal?: AbortSignal
+}
+
+/** Acknowledgement token of one stream entry: its stream key and entry id. */
+export type RedisToken = readonly [stream: string, id: string]
+
+type Entries = [id: string, fields: string[] | null][]
+
+const decode = (fields: string[] | null): unknown => {
+  if (fields === null) return undefined
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') return JSON.parse(fields[i + 1])
+  return undefined
+}
+
+/**
+ * Reads Redis Streams topics as a member of a consumer group, as a source `run` pulls with its
+ * credit: each pull is one XREADGROUP of at most as many entries as the pipeline has room for, so
+ * Redis is read only as fast as the pipeline drains. Entries are acknowledged (XACK) only when `run`
+ * says their outputs are handled (see `run` for the rule). Members heartbeat into a sorted set; a
+ * member silent for `sessionTimeoutMs` is dead: its partitions go to the survivors and its pending
+ * (read, never acknowledged) entries are claimed by them once idle for `claimIdleMs`, so nothing is
+ * lost when a worker dies. Entries are `{ e: JSON }` as written by `redisSink`.
+ *
+ * Reads use their own connection (a blocking XREADGROUP would stall acknowledgements); `redis` is
+ * used for the rest and is not closed by the source.
+ *
+ * @example
+ * await run(p, redisSource(redis, { topics: ['flights'], group: 'delays', consumer: 'w1', stopWhenIdleMs: 1000 }), { sink })
+ */
+export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): PulledSource<T> {
+  if ((o.topics === undefined) === (o.pattern === undefined)) throw new TypeError('redisSource: give exactly one of topics or pattern')
+  const { group, consumer } = o
+  const assignment = o.assignment ?? 'partitions'
+  const blockMs = o.blockMs ?? 100
+  const heartbeatMs = o.heartbeatMs ?? 250
+  const sessionTimeoutMs = o.sessionTimeoutMs ?? 2000
+  const claimIdleMs = o.claimIdleMs ?? 1000
+  const membersKey = `weir:members:${group}`
+  const reader = redis.duplicate()
+  const grouped = new Set<string>()
+  let live: string[] = []
+  let owned: string[] = []
+  let lastBeat = Number.NEGATIVE_INFINITY
+  let lastData = Date.now()
+  let claimable = false
+  let started = (o.minMembers ?? 1) <= 1
+
+  const ensureGroup = async (key: string) => {
+    if (grouped.has(key)) return
+    try {
+      await redis.xgroup('CREATE', key, group, o.start ?? '0', 'MKSTREAM')
+    } catch (e) {
+      if (!String((e as Error).message).includes('BUSYGROUP')) throw e
+    }
+    grouped.add(key)
+  }
+
+  const heartbeat = async () => {
+    const now = Date.now()
+    lastBeat = now
+    await redis.zadd(membersKey, now, consumer)
+    live = await redis.zrangebyscore(membersKey, now - sessionTimeoutMs, '+inf')
+    const topics: Topic[] =
+      o.pattern !== undefined
+        ? await topicsMatching(redis, o.pattern)
+        : await Promise.all(
+            o.topics!.map(async (name) => {
+              const n = Number(await redis.hget('weir:topics', name))
+              if (!(n >= 1)) throw new Error(`redisSource: topic '${name}' is not declared (createTopic, or write to it first)`)
+              return { name, partitions: n }
+            }),
+          )
+    const streams: string[] = []
+    for (const t of topics) for (let p = 0; p < t.partitions; p++) streams.push(streamKey(t.name, p))
+    streams.sort()
+    const me = live.indexOf(consumer)
+    owned = assignment === 'shared' ? streams : streams.filter((_, i) => i % live.length === me)
+    for (const s of owned) await ensureGroup(s)
+    await claimFromDead()
+  }
+
+  /** Claims entries pending at consumers that are no longer live, once idle long enough. */
+  let claimed: PulledRecord<T>[] = []
+  const claimFromDead = async () => {
+    claimable = false
+    const alive = new Set(live)
+    for (const stream of owned) {
+      const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][]
+      for (const c of consumers) {
+        const name = String(c[c.indexOf('name') + 1])
+        const pending = Number(c[c.indexOf('pending') + 1])
+        if (pending === 0 || alive.has(name)) continue
+        claimable = true
+        const ids = (await redis.xpending(stream, group, 'IDLE', claimIdleMs, '-', '+', 1000, name)) as [string, string, number, number][]
+        if (ids.length === 0) continue
+        const got = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]))) as Entries
+        for (const [id, fields] of got) {
+          // An entry deleted from the stream while pending comes back without fields: nothing to redo.
+          if (fields === null) await redis.xack(stream, group, id)
+          else claimed.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
+        }
+      }
+    }
+  }
+
+  return {
+    _tag: 'Pulled',
+    async pull(max) {
+      if (o.signal?.aborted) return undefined
+      if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()
+      if (claimed.length > 0) {
+        lastData = Date.now()
+        return claimed.splice(0, max)
+      }
+      if (!started && live.length >= o.minMembers!) started = true
+      if (!started || owned.length === 0) {
+        await new Promise((r) => setTimeout(r, Math.min(blockMs, heartbeatMs)))
+        return []
+      }
+      const res = (await reader.xreadgroup(
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        max,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        ...owned,
+        ...owned.map(() => '>'),
+      )) as [string, Entries][] | null
+      if (res === null) {
+        if (o.stopWhenIdleMs !== undefined && !claimable && Date.now() - lastData >= o.stopWhenIdleMs) return undefined
+        return []
+      }
+      lastData = Date.now()
+      const out: PulledRecord<T>[] = []
+      for (const [stream, entries] of res)
+        for (const [id, fields] of entries) out.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
+      return out
+    },
+    async ack(tokens) {
+      const byStream = new Map<string, string[]>()
+      for (const t of tokens as readonly RedisToken[]) {
+        const ids = byStream.get(t[0])
+        if (ids === undefined) byStream.set(t[0], [t[1]])
+        else ids.push(t[1])
+      }
+      const pipe = redis.pipeline()
+      for (const [stream, ids] of byStream) pipe.xack(stream, group, ...ids)
+      await pipe.exec()
+    },
+    async close() {
+      await redis.zrem(membersKey, consumer)
+      reader.disconnect()
+    },
+  }
+}
