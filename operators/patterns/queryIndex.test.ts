@@ -40,13 +40,15 @@ describe('QueryIndex', () => {
     expect(idx.size).toBe(2)
   })
 
-  it('compares with ===, so 1 does not match "1" and NaN matches nothing', () => {
-    const idx = new QueryIndex<{ v: unknown }>()
+  it('compares with ===, so 1 does not match "1", and rejects a NaN condition that could never match', () => {
+    const idx = new QueryIndex<{ v: unknown; w: unknown }>()
     idx.add('one', { where: { v: 1 } as never })
-    idx.add('nan', { where: { v: Number.NaN } as never })
-    expect(idx.match({ v: '1' })).toEqual([])
-    expect(idx.match({ v: 1 })).toEqual(['one'])
-    expect(idx.match({ v: Number.NaN })).toEqual([])
+    idx.add('zero', { where: { v: 'x', w: 0 } as never })
+    expect(idx.match({ v: '1', w: 0 })).toEqual([])
+    expect(idx.match({ v: 1, w: 0 })).toEqual(['one'])
+    expect(idx.match({ v: 'x', w: -0 })).toEqual(['zero'])
+    expect(idx.match({ v: Number.NaN, w: Number.NaN })).toEqual([])
+    expect(() => idx.add('nan', { where: { v: Number.NaN } as never })).toThrow(/where.v is NaN, which equals nothing/)
   })
 
   it('rejects conditions that are not scalars, naming the query and the field', () => {
