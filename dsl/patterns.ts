@@ -32,7 +32,9 @@
  * `notFollowedBy` with no event before it (after a skipped optional `begin`) constrains nothing.
  *
  * Quantifiers are not greedy by themselves: each count the quantifier allows gives its own match
- * (`a b+ c` over `a b b c` gives `a b c` and `a b b c` with `'noSkip'`). A match is emitted as soon as
+ * (`a b+ c` over `a b b c` gives `a b b c` and `a b c` with `'noSkip'`). With `'skipPastLastEvent'`,
+ * of the matches completed by the same event the first in result order wins: the earliest start,
+ * then the one taking the earliest events, which makes it greedy there (`a b b c`). A match is emitted as soon as
  * it is complete, so a trailing `oneOrMore` reports each extension with `'noSkip'` and only its first
  * event with `'skipPastLastEvent'` (put a step after it to bound it).
  */
@@ -75,6 +77,7 @@ export interface NegativeStep {
   readonly predicate: StepPredicate<any, string>
 }
 
+/** One step of a pattern description, in declaration order. */
 export type PatternStep = PositiveStep | NegativeStep
 
 /** The plain description of a pattern, as `match` and the NFA compiler read it. */
@@ -258,6 +261,7 @@ export interface Timeout<T, M extends string, K = Key> {
   readonly events: Matched<T, M>
 }
 
+/** Options of `match`. */
 export interface MatchOptions {
   /**
    * `'skipPastLastEvent'` (default): once a match is emitted, every partial match that started at or

@@ -1,8 +1,10 @@
 import type { PatternSpec, PositiveStep, StepPredicate } from '../../dsl/patterns.ts'
 
-/** Where a transition goes: repeat the current step, enter a later step, or complete the match. */
+/** Transition kind: take the event into the current step again. */
 export const LOOP = 0
+/** Transition kind: take the event into a later step (past optional ones). */
 export const ENTER = 1
+/** Transition kind: the partial match is complete (once its tail `notFollowedBy` holds). */
 export const ACCEPT = 2
 
 /** A predicate with what the matcher needs to call it cheaply. */

@@ -215,6 +215,7 @@ export interface QueryHits<A> {
   readonly ids: readonly QueryId[]
 }
 
+/** Options of `matchQueries`. */
 export interface MatchQueriesOptions {
   /** Also pass on events that match no query (with `ids: []`). Default false. */
   readonly keepUnmatched?: boolean
