@@ -32,8 +32,9 @@ export interface ReplayOptions<O> extends CollectorOptions<O> {
   readonly topic?: string
   /** Called after each batch of records, e.g. to draw a progress bar. */
   readonly onProgress?: (p: ReplayProgress) => void
-  /** Records per batch for iterable logs; bytes per read for files (see `readLog`). */
+  /** Records per batch for iterable logs (default 1024, see `readLog`). */
   readonly batchSize?: number
+  /** Bytes per read for log files (default 256 KiB, see `readLog`). */
   readonly chunkSize?: number
 }
 
