@@ -39,3 +39,17 @@ export function globToRegExp(glob: string): RegExp {
   }
   return new RegExp(`^${re}$`)
 }
+
+/**
+ * The owner of partition `p` in a consumer group: `all[p % all.length]` when that member is alive,
+ * else `live[p % live.length]`. `all` is every member that has joined (dead ones included) and
+ * `live` the live ones, both sorted by name. So members share the partitions evenly, and when one
+ * dies only its partitions move (the survivors keep theirs, and their per-key state stays whole).
+ *
+ * @example
+ * ownerOf(1, ['a', 'b'], ['a'], (m) => m === 'a') // 'a': b's partition 1 moved to a
+ */
+export function ownerOf<M>(p: number, all: readonly M[], live: readonly M[], alive: (m: M) => boolean): M {
+  const home = all[p % all.length]
+  return alive(home) ? home : live[p % live.length]
+}

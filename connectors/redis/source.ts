@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { PulledRecord, PulledSource } from '../sources.ts'
 import { streamKey, topicsMatching, type Topic } from './topic.ts'
+import { ownerOf } from '../partition.ts'
 
 /** Options of `redisSource`. */
 export interface RedisSourceOptions {
@@ -14,8 +15,8 @@ export interface RedisSourceOptions {
   readonly consumer: string
   /**
    * How members share a group's work. `'partitions'` (default): each live member owns a disjoint
-   * set of partition streams (round-robin over the sorted live members), so every key is handled by
-   * one member and per-key state stays whole. `'shared'`: every member reads every partition and
+   * set of partition streams (`ownerOf` over the sorted stream keys: a dead member's streams move,
+   * the others stay), so every key is handled by one member and per-key state stays whole. `'shared'`: every member reads every partition and
    * Redis hands each message to one of them (for stateless pipelines).
    */
   readonly assignment?: 'partitions' | 'shared'
@@ -101,7 +102,16 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     const now = Date.now()
     lastBeat = now
     await redis.zadd(membersKey, now, consumer)
-    live = await redis.zrangebyscore(membersKey, now - sessionTimeoutMs, '+inf')
+    const scored = await redis.zrangebyscore(membersKey, '-inf', '+inf', 'WITHSCORES')
+    const all: string[] = []
+    live = []
+    for (let i = 0; i < scored.length; i += 2) {
+      all.push(scored[i])
+      if (Number(scored[i + 1]) >= now - sessionTimeoutMs) live.push(scored[i])
+    }
+    all.sort()
+    live.sort()
+    const alive = new Set(live)
     const topics: Topic[] =
       o.pattern !== undefined
         ? await topicsMatching(redis, o.pattern)
@@ -115,8 +125,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     const streams: string[] = []
     for (const t of topics) for (let p = 0; p < t.partitions; p++) streams.push(streamKey(t.name, p))
     streams.sort()
-    const me = live.indexOf(consumer)
-    owned = assignment === 'shared' ? streams : streams.filter((_, i) => i % live.length === me)
+    owned = assignment === 'shared' ? streams : streams.filter((_, i) => ownerOf(i, all, live, (m) => alive.has(m)) === consumer)
     for (const s of owned) await ensureGroup(s)
     await claimFromDead()
   }
