@@ -1,4 +1,4 @@
-import { Observable, Subject, share, type OperatorFunction } from 'rxjs'
+import { Observable, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
@@ -9,6 +9,7 @@ import { chain, fused, type Cursor } from '../operators/core/fused.ts'
 import { ingest, admit, type Admitted } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
+import { Hub } from '../operators/core/hub.ts'
 
 /** Interprets the description graph over the ingested source stream. */
 function build(output: Node, root: Observable<Element<unknown>>, ctx: RunContext): Observable<Element<unknown>> {
@@ -47,7 +48,7 @@ export function compileElements<I, O, K>(
 ): OperatorFunction<Data<unknown>, Element<O, K>> {
   return (input) =>
     new Observable<Element<O, K>>((subscriber) => {
-      const root = new Subject<Element<unknown>>()
+      const root = new Hub<Element<unknown>>()
       const out = build(p.output.node, root, ctx) as Observable<Element<O, K>>
       const outSub = out.subscribe(subscriber)
       const inSub = input.pipe(ingest(p, ctx)).subscribe(root)

@@ -6,6 +6,7 @@ import { END_OF_INPUT, type Data, type Element } from '../../dsl/element.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
+import { stageSubscriber } from './subscriber.ts'
 import { registerMachine } from './operate.ts'
 
 export interface IngestSpec<I> {
@@ -108,29 +109,27 @@ export function ingest<I>(spec: IngestSpec<I>, ctx: RunContext): OperatorFunctio
       }
       if (idle !== undefined) armIdle(idle)
 
-      const sub = source.subscribe({
-        next(d) {
-          try {
-            lastArrival = ctx.scheduler.now()
+      const sub = source.subscribe(
+        stageSubscriber<Data<unknown>>(subscriber, {
+          next(d) {
+            // Reading the clock costs as much as the rest of ingest: only idle timeouts need it.
+            if (idle !== undefined) lastArrival = ctx.scheduler.now()
             if (!admit(spec, ctx, d.value, d.pos, d.time, slot)) return
-            const { value, time } = slot
-            subscriber.next({ _tag: 'Data', value, time, key: undefined, pos: d.pos })
+            const time = slot.time
+            subscriber.next({ _tag: 'Data', value: slot.value, time, key: undefined, pos: d.pos })
             if (time > maxSeen) {
               maxSeen = time
               advance(time - maxDelay)
             }
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          idleTimer?.unsubscribe()
-          idleTimer = undefined
-          advance(END_OF_INPUT.time)
-          subscriber.complete()
-        },
-      })
+          },
+          complete() {
+            idleTimer?.unsubscribe()
+            idleTimer = undefined
+            advance(END_OF_INPUT.time)
+            subscriber.complete()
+          },
+        }),
+      )
       return () => {
         idleTimer?.unsubscribe()
         sub.unsubscribe()
