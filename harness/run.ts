@@ -209,6 +209,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
       })
   }
 
+  /** Records a replayable source skips because the restored checkpoint covers them. */
   let skip = 0
   let lastOffset = 0
   let lastAt = ctx.scheduler.now()
@@ -288,8 +289,8 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
               continue
             }
             if (source.topic !== undefined && e.topic !== source.topic) continue
-            if (consumed < skip) {
-              consumed++
+            if (skip > 0) {
+              skip--
               continue
             }
             if (!credit.available) await credit.whenAvailable()
@@ -302,8 +303,8 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
       } else if (Symbol.asyncIterator in source) {
         let pos = 0
         for await (const v of source as AsyncIterable<unknown>) {
-          if (consumed < skip) {
-            consumed++
+          if (skip > 0) {
+            skip--
             pos++
             continue
           }
@@ -316,8 +317,8 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
       } else {
         let pos = 0
         for (const v of source as Iterable<unknown>) {
-          if (consumed < skip) {
-            consumed++
+          if (skip > 0) {
+            skip--
             pos++
             continue
           }
