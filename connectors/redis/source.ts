@@ -36,8 +36,10 @@ export interface RedisSourceOptions {
    */
   readonly minMembers?: number
   /**
-   * End of input after this long with no new message and nothing left to claim from dead members;
-   * default: never (read until `signal` aborts).
+   * End of input once this member has had no new message for this long and the group is drained:
+   * every entry of every subscribed stream delivered, and no entry pending at another member
+   * unless that member is live and itself drained (so a dead member's entries are claimed first).
+   * Default: never (read until `signal` aborts).
    */
   readonly stopWhenIdleMs?: number
   /** Aborting ends the input at the next pull. */
@@ -79,14 +81,26 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
   const sessionTimeoutMs = o.sessionTimeoutMs ?? 2000
   const claimIdleMs = o.claimIdleMs ?? 1000
   const membersKey = `weir:members:${group}`
+  const idleKey = `weir:idle:${group}`
   const reader = redis.duplicate()
   const grouped = new Set<string>()
   let live: string[] = []
   let owned: string[] = []
   let lastBeat = Number.NEGATIVE_INFINITY
   let lastData = Date.now()
-  let claimable = false
+  let alive = new Set<string>()
+  let streams: string[] = []
+  let announcedIdle = false
   let started = (o.minMembers ?? 1) <= 1
+
+  const got = async (records: PulledRecord<T>[]): Promise<PulledRecord<T>[]> => {
+    lastData = Date.now()
+    if (announcedIdle) {
+      announcedIdle = false
+      await redis.srem(idleKey, consumer)
+    }
+    return records
+  }
 
   const ensureGroup = async (key: string) => {
     if (grouped.has(key)) return
@@ -111,7 +125,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     }
     all.sort()
     live.sort()
-    const alive = new Set(live)
+    alive = new Set(live)
     const topics: Topic[] =
       o.pattern !== undefined
         ? await topicsMatching(redis, o.pattern)
@@ -122,7 +136,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
               return { name, partitions: n }
             }),
           )
-    const streams: string[] = []
+    streams = []
     for (const t of topics) for (let p = 0; p < t.partitions; p++) streams.push(streamKey(t.name, p))
     streams.sort()
     owned = assignment === 'shared' ? streams : streams.filter((_, i) => ownerOf(i, all, live, (m) => alive.has(m)) === consumer)
@@ -133,15 +147,12 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
   /** Claims entries pending at consumers that are no longer live, once idle long enough. */
   let claimed: PulledRecord<T>[] = []
   const claimFromDead = async () => {
-    claimable = false
-    const alive = new Set(live)
     for (const stream of owned) {
       const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][]
       for (const c of consumers) {
         const name = String(c[c.indexOf('name') + 1])
         const pending = Number(c[c.indexOf('pending') + 1])
         if (pending === 0 || alive.has(name)) continue
-        claimable = true
         const ids = (await redis.xpending(stream, group, 'IDLE', claimIdleMs, '-', '+', 1000, name)) as [string, string, number, number][]
         if (ids.length === 0) continue
         const got = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]))) as Entries
@@ -154,15 +165,32 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     }
   }
 
+  const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) + 1]
+  /** True when nothing is left for this group: see `stopWhenIdleMs`. */
+  const drained = async (): Promise<boolean> => {
+    const idle = new Set(await redis.smembers(idleKey))
+    for (const stream of streams) {
+      const info = (await redis.xinfo('STREAM', stream)) as unknown[]
+      if (Number(field(info, 'length')) === 0) continue
+      const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][]
+      const g = groups.find((x) => field(x, 'name') === group)
+      if (g === undefined || field(g, 'last-delivered-id') !== field(info, 'last-generated-id')) return false
+      if (Number(field(g, 'pending')) === 0) continue
+      for (const c of (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][]) {
+        const name = String(field(c, 'name'))
+        if (name === consumer || Number(field(c, 'pending')) === 0) continue
+        if (!alive.has(name) || !idle.has(name)) return false
+      }
+    }
+    return true
+  }
+
   return {
     _tag: 'Pulled',
     async pull(max) {
       if (o.signal?.aborted) return undefined
       if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()
-      if (claimed.length > 0) {
-        lastData = Date.now()
-        return claimed.splice(0, max)
-      }
+      if (claimed.length > 0) return got(claimed.splice(0, max))
       if (!started && live.length >= o.minMembers!) started = true
       if (!started || owned.length === 0) {
         await new Promise((r) => setTimeout(r, Math.min(blockMs, heartbeatMs)))
@@ -181,14 +209,19 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         ...owned.map(() => '>'),
       )) as [string, Entries][] | null
       if (res === null) {
-        if (o.stopWhenIdleMs !== undefined && !claimable && Date.now() - lastData >= o.stopWhenIdleMs) return undefined
-        return []
+        if (o.stopWhenIdleMs === undefined || Date.now() - lastData < o.stopWhenIdleMs) return []
+        if (!announcedIdle) {
+          await redis.sadd(idleKey, consumer)
+          announcedIdle = true
+        }
+        if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()
+        if (claimed.length > 0) return got(claimed.splice(0, max))
+        return (await drained()) ? undefined : []
       }
-      lastData = Date.now()
       const out: PulledRecord<T>[] = []
       for (const [stream, entries] of res)
         for (const [id, fields] of entries) out.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
-      return out
+      return got(out)
     },
     async ack(tokens) {
       const byStream = new Map<string, string[]>()
@@ -203,6 +236,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     },
     async close() {
       await redis.zrem(membersKey, consumer)
+      await redis.srem(idleKey, consumer)
       reader.disconnect()
     },
   }
