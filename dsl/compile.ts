@@ -11,25 +11,33 @@ import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
 import { Hub } from '../operators/core/hub.ts'
 
-/** Interprets the description graph over the ingested source stream. */
-function build(output: Node, root: Observable<Element<unknown>>, ctx: RunContext): Observable<Element<unknown>> {
+/**
+ * Interprets the description graph. `source(stages)` gives the ingested source stream, with the
+ * stateless stages right after the source fused into ingest itself when the source has just that
+ * one reader (no intermediate record per event).
+ */
+function build(
+  output: Node,
+  source: (stages: readonly StatelessNode[]) => Observable<Element<unknown>>,
+  ctx: RunContext,
+): Observable<Element<unknown>> {
   const counts = consumerCounts(output)
   const memo = new Map<Node, Observable<Element<unknown>>>()
   const go = (n: Node): Observable<Element<unknown>> => {
     const hit = memo.get(n)
     if (hit) return hit
     let obs: Observable<Element<unknown>>
-    if (n._tag === 'Source') obs = root
+    if (n._tag === 'Source') obs = source([])
     else if (isStateless(n)) {
       const { stages, from } = fusedChainAt(n, counts)
-      obs = go(from).pipe(fused(stages, ctx))
+      obs = from._tag === 'Source' && counts.get(from) === 1 ? source(stages) : go(from).pipe(fused(stages, ctx))
     } else if (n._tag === 'Merge') obs = mergeElements(n.inputs.map(go))
     else {
       const interpret = interpreters[n.kind]
       if (!interpret) throw new Error(`compile: no interpreter for stage '${n.kind}' (${n.label})`)
       obs = interpret(n, n.inputs.map(go), ctx)
     }
-    // The root is fed only after every branch has subscribed, so sharing loses nothing.
+    // The source is fed only after every branch has subscribed, so sharing loses nothing.
     if ((counts.get(n) ?? 0) > 1 && n._tag !== 'Source') obs = obs.pipe(share())
     memo.set(n, obs)
     return obs
@@ -48,12 +56,18 @@ export function compileElements<I, O, K>(
 ): OperatorFunction<Data<unknown>, Element<O, K>> {
   return (input) =>
     new Observable<Element<O, K>>((subscriber) => {
-      const root = new Hub<Element<unknown>>()
-      const out = build(p.output.node, root, ctx) as Observable<Element<O, K>>
+      // A source read by several branches is multicast through a hub, fed once all have subscribed.
+      let hub: Hub<Element<unknown>> | undefined
+      const source = (stages: readonly StatelessNode[]): Observable<Element<unknown>> => {
+        if (stages.length > 0) return input.pipe(ingest(p, ctx, stages))
+        hub ??= new Hub<Element<unknown>>()
+        return hub
+      }
+      const out = build(p.output.node, source, ctx) as Observable<Element<O, K>>
       const outSub = out.subscribe(subscriber)
-      const inSub = input.pipe(ingest(p, ctx)).subscribe(root)
+      const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : undefined
       return () => {
-        inSub.unsubscribe()
+        inSub?.unsubscribe()
         outSub.unsubscribe()
       }
     })

@@ -7,6 +7,8 @@ import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
+import { chain, type Cursor } from './fused.ts'
+import type { StatelessNode } from '../../dsl/stream.ts'
 import { registerMachine } from './operate.ts'
 
 export interface IngestSpec<I> {
@@ -70,7 +72,11 @@ const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
  * whose `time` is their processing (arrival) time and whose `pos` is their source position.
  * Completion emits the end-of-input watermark (`+Infinity`) first.
  */
-export function ingest<I>(spec: IngestSpec<I>, ctx: RunContext): OperatorFunction<Data<unknown>, Element<I>> {
+export function ingest<I>(
+  spec: IngestSpec<I>,
+  ctx: RunContext,
+  stages: readonly StatelessNode[] = [],
+): OperatorFunction<Data<unknown>, Element<I>> {
   const { maxDelay, idle } = spec.watermarks
   return (source) =>
     new Observable<Element<I>>((subscriber) => {
@@ -79,6 +85,12 @@ export function ingest<I>(spec: IngestSpec<I>, ctx: RunContext): OperatorFunctio
       let lastArrival = ctx.scheduler.now()
       let idleTimer: Subscription | undefined
       const slot: Admitted<I> = { value: undefined as I, time: 0 }
+      // Stateless stages right after the source run inside ingest, on bare values.
+      const cur: Cursor = { time: 0, key: undefined, pos: 0 }
+      const head =
+        stages.length > 0
+          ? chain(stages, cur, ctx, (value) => subscriber.next({ _tag: 'Data', value: value as I, time: cur.time, key: cur.key, pos: cur.pos }))
+          : undefined
       // The watermark generator's state is part of a checkpoint like any operator's.
       registerMachine({
         snapshot: () => ({ maxSeen: finite(maxSeen), wm: finite(wm) }),
@@ -116,7 +128,13 @@ export function ingest<I>(spec: IngestSpec<I>, ctx: RunContext): OperatorFunctio
             if (idle !== undefined) lastArrival = ctx.scheduler.now()
             if (!admit(spec, ctx, d.value, d.pos, d.time, slot)) return
             const time = slot.time
-            subscriber.next({ _tag: 'Data', value: slot.value, time, key: undefined, pos: d.pos })
+            if (head === undefined) subscriber.next({ _tag: 'Data', value: slot.value, time, key: undefined, pos: d.pos })
+            else {
+              cur.time = time
+              cur.key = undefined
+              cur.pos = d.pos
+              head(slot.value)
+            }
             if (time > maxSeen) {
               maxSeen = time
               advance(time - maxDelay)
