@@ -49,7 +49,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
     [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],
@@ -58,5 +58,25 @@ describe('parseArgs', () => {
     const m = usage(argv as string[])
     expect(m).toMatch(message)
     expect(m).not.toContain('\n')
+  })
+})
+
+describe('parseArgs: run --redis', () => {
+  it('reads the consumer-group option set instead of --log', () => {
+    const cmd = parseArgs(['run', 'job.ts', '--redis', 'redis://h:1', '--from', 'a,b', '--group', 'g', '--consumer', 'w1', '--upsert', 'view', '--key', 'id', '--idle-exit', '500'])
+    expect(cmd).toMatchObject({
+      command: 'run',
+      log: undefined,
+      redis: { url: 'redis://h:1', from: 'a,b', group: 'g', consumer: 'w1', upsert: 'view', to: undefined, key: 'id', partitions: 1, idleExitMs: 500 },
+    })
+  })
+
+  it.each([
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g'], /run --redis needs --consumer/],
+    [['run', 'job.ts', '--group', 'g', '--log', 'x'], /--group needs --redis <url>/],
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--log', 'x'], /--log <file> or --redis <url>, not both/],
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--partitions', '0'], /--partitions must be a positive integer/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message)
   })
 })

@@ -1,3 +1,5 @@
+import { REDIS_FLAGS, redisRunOf, type RedisRun } from './redis.ts'
+
 /** A mistake in how `weir` was called: printed as one line, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
@@ -7,7 +9,10 @@ export class UsageError extends Error {
 export interface RunCommand {
   readonly command: 'run'
   readonly module: string
-  readonly log: string
+  /** The log to replay; undefined when reading Redis (`redis`). */
+  readonly log: string | undefined
+  /** `--redis ...`: run live as a member of a Redis Streams consumer group instead of replaying a log. */
+  readonly redis?: RedisRun
   readonly out: string | undefined
   readonly failFast: boolean
   readonly topic: string | undefined
@@ -30,6 +35,10 @@ export const USAGE = `usage:
   weir run <pipeline-module> --log <file> [--out <file>] [--fail-fast] [--topic <topic>]
       replay a recorded NDJSON log through the module's default-exported pipeline in virtual time;
       outputs go to --out (NDJSON) or stdout, a summary to stderr
+  weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
+           [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>]
+      run live as one member of a Redis Streams consumer group (start several to scale out);
+      outputs go to a topic, an upsert hash keyed by --key, or stdout
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --help`
@@ -37,7 +46,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string' },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
 }
 
@@ -83,6 +92,11 @@ export function parseArgs(argv: readonly string[]): Command {
   const module = positional[0]
   if (command === 'explain') return { command, module, mermaid: flags.has('mermaid') }
   const log = flags.get('log')
+  const redis = redisRunOf(flags)
+  if (redis !== undefined) {
+    if (log !== undefined) throw new UsageError('run takes --log <file> or --redis <url>, not both')
+    return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
+  }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
   return {
     command,

@@ -9,6 +9,7 @@ import { replay } from '../harness/replay.ts'
 import type { RunMetrics } from '../harness/result.ts'
 import { parseArgs, UsageError, USAGE, type ExplainCommand, type RunCommand } from './args.ts'
 import { ProgressBar } from './progress.ts'
+import { redisRunCommand } from './redis.ts'
 import { blockWriter, fileWriter, type LineWriter } from './output.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
@@ -80,7 +81,8 @@ async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
 
 async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
-  const logPath = resolve(io.cwd, cmd.log)
+  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io)
+  const logPath = resolve(io.cwd, cmd.log!)
   if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new UsageError(`no such log file: ${cmd.log}`)
   let out: LineWriter
   if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s))

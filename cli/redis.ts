@@ -1,0 +1,117 @@
+import { Redis } from 'ioredis'
+import type { Pipeline } from '../dsl/pipeline.ts'
+import type { Key } from '../dsl/stream.ts'
+import { run } from '../harness/run.ts'
+import type { Sink } from '../connectors/sinks.ts'
+import { redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
+import { UsageError } from './args.ts'
+
+/** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
+export interface RedisRun {
+  readonly url: string
+  /** Comma-separated topic names, or one glob (`*`, `?`). */
+  readonly from: string
+  readonly group: string
+  readonly consumer: string
+  /** Append outputs to this topic (with `partitions`) ... */
+  readonly to: string | undefined
+  readonly partitions: number
+  /** ... or upsert them into this Redis hash; with neither, outputs go to stdout as NDJSON. */
+  readonly upsert: string | undefined
+  /** The output field that keys the sink (a `Change`'s own key is used for changelogs). */
+  readonly key: string
+  /** Exit once idle this long and the group is drained (ms); without it, run until SIGINT/SIGTERM. */
+  readonly idleExitMs: number | undefined
+}
+
+/** The `--redis` option set of `weir run`: the flags it adds and how they are read. */
+export const REDIS_FLAGS = {
+  redis: 'string',
+  from: 'string',
+  group: 'string',
+  consumer: 'string',
+  to: 'string',
+  partitions: 'string',
+  upsert: 'string',
+  key: 'string',
+  'idle-exit': 'string',
+} as const
+
+const positiveInt = (name: string, v: string | undefined, dflt: number): number => {
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`)
+  return n
+}
+
+/** Reads the `--redis` option set from parsed flags, or undefined when `--redis` is absent. */
+export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun | undefined {
+  const get = (k: string) => flags.get(k) as string | undefined
+  const url = get('redis')
+  const used = Object.keys(REDIS_FLAGS).filter((k) => k !== 'redis' && flags.has(k))
+  if (url === undefined) {
+    if (used.length > 0) throw new UsageError(`--${used[0]} needs --redis <url>`)
+    return undefined
+  }
+  for (const k of ['from', 'group', 'consumer'] as const) if (!flags.has(k)) throw new UsageError(`run --redis needs --${k}`)
+  if (flags.has('to') && flags.has('upsert')) throw new UsageError('run --redis takes --to <topic> or --upsert <hash>, not both')
+  return {
+    url,
+    from: get('from')!,
+    group: get('group')!,
+    consumer: get('consumer')!,
+    to: get('to'),
+    partitions: positiveInt('partitions', get('partitions'), 1),
+    upsert: get('upsert'),
+    key: get('key') ?? 'key',
+    idleExitMs: flags.has('idle-exit') ? positiveInt('idle-exit', get('idle-exit'), 0) : undefined,
+  }
+}
+
+const isChange = (o: unknown): o is { op: 'upsert' | 'delete'; key: Key; after?: unknown } =>
+  typeof o === 'object' && o !== null && ((o as { op?: unknown }).op === 'upsert' || (o as { op?: unknown }).op === 'delete') && 'key' in o
+
+/**
+ * Runs a pipeline as one member of a Redis Streams consumer group: start several with the same
+ * `--group` and they split the partitions; kill one and the others claim its pending entries.
+ * Returns the exit code.
+ */
+export async function redisRunCommand(
+  p: Pipeline<unknown, unknown, unknown>,
+  o: RedisRun,
+  io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
+): Promise<number> {
+  const redis = new Redis(o.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+  } catch (e) {
+    throw new UsageError(`cannot connect to --redis ${o.url}: ${(e as Error).message}`)
+  }
+  const keyOf = (v: unknown): Key => (isChange(v) ? v.key : ((v as Record<string, Key>)[o.key] ?? ''))
+  let sink: Sink<unknown>
+  if (o.to !== undefined) sink = redisSink(redis, { topic: o.to, partitions: o.partitions, key: keyOf })
+  else if (o.upsert !== undefined)
+    sink = redisUpsertSink(redis, { hash: o.upsert, key: keyOf, value: (v) => (isChange(v) ? (v.op === 'delete' ? undefined : v.after) : v) })
+  else sink = { write: (v) => void io.stdout.write(JSON.stringify(v) + '\n') }
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const glob = /[*?]/.test(o.from)
+  try {
+    const source = redisSource(redis, {
+      ...(glob ? { pattern: o.from } : { topics: o.from.split(',') }),
+      group: o.group,
+      consumer: o.consumer,
+      stopWhenIdleMs: o.idleExitMs,
+      signal: stop.signal,
+    })
+    const { metrics } = await run(p, source, { sink })
+    io.stderr.write(`weir: ${p.name} (${o.group}/${o.consumer}): ${metrics.eventsIn} events in, ${metrics.eventsOut} out, ${metrics.deadLetters} dead letters, ${metrics.late} late\n`)
+    return 0
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    redis.disconnect()
+  }
+}

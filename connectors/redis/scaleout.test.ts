@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { run } from '../../harness/run.ts'
+import { pipeline } from '../../dsl/pipeline.ts'
+import type { Stream } from '../../dsl/stream.ts'
+import { missing, REDIS_URL, unique } from '../testing/servers.ts'
+import { redisSink } from './sink.ts'
+import { createTopic } from './topic.ts'
+import { square, type Ev } from './fixtures/slowSquare.ts'
+
+const bin = fileURLToPath(new URL('../../bin/weir.mjs', import.meta.url))
+const fixture = fileURLToPath(new URL('./fixtures/slowSquare.ts', import.meta.url))
+const exited = (c: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    c.exitCode !== null || c.signalCode !== null ? resolve({ code: c.exitCode, signal: c.signalCode }) : c.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+
+describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (real server)', () => {
+  let redis: Redis
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL!)
+  })
+  afterAll(() => redis.disconnect())
+
+  it('splits the work; a worker killed with SIGKILL loses nothing and the upsert view equals a clean single run', async () => {
+    const n = 3000
+    const topic = unique('scale')
+    const group = unique('g')
+    const view = unique('view')
+    const events: Ev[] = Array.from({ length: n }, (_, id) => ({ id, k: `k${id % 50}` }))
+    await createTopic(redis, topic, 4)
+    await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 4, key: (e) => e.k }) })
+
+    const worker = (name: string) =>
+      spawn(process.execPath, [bin, 'run', fixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', name,
+        '--upsert', view, '--key', 'id', '--idle-exit', '3000'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const workers = [worker('w1'), worker('w2'), worker('w3')]
+    const stderr = workers.map((w) => {
+      let s = ''
+      w.stderr!.on('data', (d) => (s += d))
+      return () => s
+    })
+
+    // Kill w2 once the work is well under way (and before it can be done).
+    while ((await redis.hlen(view)) < n / 6) await new Promise((r) => setTimeout(r, 20))
+    const beforeKill = await redis.hlen(view)
+    workers[1].kill('SIGKILL')
+    const results = await Promise.all(workers.map(exited))
+    expect(results[1].signal).toBe('SIGKILL')
+    expect(results[0].code, stderr[0]()).toBe(0)
+    expect(results[2].code, stderr[2]()).toBe(0)
+    expect(beforeKill).toBeLessThan(n)
+
+    const clean = Object.fromEntries(events.map((e) => [String(e.id), JSON.stringify(square(e))]))
+    expect(await redis.hgetall(view)).toEqual(clean)
+    // Both survivors took part, and nothing is left pending in the group.
+    for (const i of [0, 2]) expect(stderr[i]()).toMatch(/[1-9]\d* events in/)
+    for (let p = 0; p < 4; p++) expect(Number((await redis.xpending(`${topic}:${p}`, group))[0])).toBe(0)
+  }, 60_000)
+})
