@@ -4,6 +4,7 @@ import type { WindowJoinSpec } from '../../dsl/joins.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
 import { fromMachine2, type Machine2 } from './twoInputs.ts'
+import { MinHeap } from '../core/MinHeap.ts'
 
 /** One buffered event of either side. */
 interface Entry {
@@ -25,50 +26,6 @@ interface WindowJoinState {
   readonly entries: EntryState[]
 }
 
-const before = (a: Entry, b: Entry): boolean => a.time < b.time || (a.time === b.time && a.seq < b.seq)
-
-/** A binary min-heap of entries by (time, arrival): the eviction schedule. */
-class EntryHeap {
-  readonly items: Entry[] = []
-
-  push(e: Entry): void {
-    const h = this.items
-    let i = h.push(e) - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(e, h[p])) break
-      h[i] = h[p]
-      i = p
-    }
-    h[i] = e
-  }
-
-  peek(): Entry | undefined {
-    return this.items[0]
-  }
-
-  pop(): Entry {
-    const h = this.items
-    const top = h[0]
-    const last = h.pop()!
-    if (h.length > 0) {
-      let i = 0
-      const n = h.length
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        const c = r < n && before(h[r], h[l]) ? r : l
-        if (!before(h[c], last)) break
-        h[i] = h[c]
-        i = c
-      }
-      h[i] = last
-    }
-    return top
-  }
-}
-
 /**
  * The interval join's state machine (see `windowJoin` in dsl/joins.ts). Per side, a Map from key to
  * that key's buffered events; one heap orders all of them by time, so a watermark advance pops
@@ -82,7 +39,8 @@ export function windowJoinMachine(
 ): Machine2<unknown, unknown> {
   const { within, type } = spec
   const buckets: [Map<Key, Entry[]>, Map<Key, Entry[]>] = [new Map(), new Map()]
-  const heap = new EntryHeap()
+  // The eviction schedule: every buffered entry by (time, arrival), so eviction order is deterministic.
+  const heap = new MinHeap<Entry>()
   const emitLeft = type !== 'inner'
   const emitRight = type === 'outer'
   let w = Number.NEGATIVE_INFINITY
@@ -94,7 +52,7 @@ export function windowJoinMachine(
     const bucket = own.get(key)
     if (bucket === undefined) own.set(key, [e])
     else bucket.push(e)
-    heap.push(e)
+    heap.push(time, e.seq, e)
   }
 
   const arrive = (side: 0 | 1, d: Data<unknown, unknown>): void => {
@@ -126,8 +84,8 @@ export function windowJoinMachine(
     watermark(wm) {
       w = wm
       const horizon = wm - within
-      for (let top = heap.peek(); top !== undefined && top.time < horizon; top = heap.peek()) {
-        heap.pop()
+      while (heap.peek() < horizon) {
+        const top = heap.pop()
         const own = buckets[top.side]
         const bucket = own.get(top.key)!
         if (bucket.length === 1) own.delete(top.key)
@@ -138,7 +96,7 @@ export function windowJoinMachine(
       }
     },
     snapshot(): WindowJoinState {
-      const entries = [...heap.items].sort((a, b) => a.seq - b.seq)
+      const entries = [...heap.values()].sort((a, b) => a.seq - b.seq)
       return {
         watermark: Number.isFinite(w) ? w : null,
         entries: entries.map((e): EntryState => [e.side, e.key, e.value, e.time, e.pos, e.matched]),
@@ -148,7 +106,7 @@ export function windowJoinMachine(
       const s = state as WindowJoinState
       buckets[0].clear()
       buckets[1].clear()
-      heap.items.length = 0
+      heap.clear()
       seq = 0
       w = s.watermark ?? Number.NEGATIVE_INFINITY
       for (const [side, key, value, time, pos, matched] of s.entries) add(side, key, value, time, pos, matched)

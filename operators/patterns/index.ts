@@ -1,6 +1,6 @@
 export { PatternMatcher } from './matcher.ts'
 export { compileNfa } from './nfa.ts'
-export { MinHeap } from './heap.ts'
+export { MinHeap } from '../core/MinHeap.ts'
 export { QueryIndex, matchQueries } from './queryIndex.ts'
 export { matchOperator, matchQueriesOperator } from './interpret.ts'
 export type { MatcherStateSize } from './matcher.ts'

@@ -4,7 +4,7 @@ import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
 import type { Emit, Machine } from '../core/operate.ts'
-import { MinHeap } from './heap.ts'
+import { MinHeap } from '../core/MinHeap.ts'
 import { ACCEPT, compileNfa, countClass, LOOP, type CompiledPredicate, type Nfa, type State } from './nfa.ts'
 
 /**

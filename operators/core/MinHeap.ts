@@ -17,6 +17,22 @@ export class MinHeap<P> {
     return this.items.length === 0 ? Number.POSITIVE_INFINITY : this.pri[0]
   }
 
+  /** The smallest entry's payload, or `undefined` when empty. */
+  peekItem(): P | undefined {
+    return this.items[0]
+  }
+
+  /** Every payload, in heap order (not sorted). */
+  values(): readonly P[] {
+    return this.items
+  }
+
+  clear(): void {
+    this.pri.length = 0
+    this.tie.length = 0
+    this.items.length = 0
+  }
+
   push(priority: number, tie: number, item: P): void {
     const pri = this.pri
     const ti = this.tie
