@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { replay } from '../harness/replay.ts'
-import { dataFile, enrichFlights, loadAirports } from './flightAirports.ts'
+import { enrichFlights, loadAirports } from './flightAirports.ts'
+import { dataFile } from './data.ts'
 
 const records = (name: string) =>
   readFileSync(dataFile(name), 'utf8')

@@ -6,8 +6,8 @@
  * Run it: `npx tsx examples/flightAirports.ts`
  */
 import { fileURLToPath } from 'node:url'
-import * as t from 'io-ts'
 import { pipe } from 'fp-ts/lib/function.js'
+import { dataFile, Flight } from './data.ts'
 import { upsert } from '../dsl/change.ts'
 import { tableJoin } from '../dsl/joins.ts'
 import { pipeline } from '../dsl/pipeline.ts'
@@ -17,15 +17,6 @@ import { isDeadLetter, readLog } from '../harness/log.ts'
 import { replay } from '../harness/replay.ts'
 import { Table, type ReadonlyTable } from '../operators/tables/table.ts'
 
-export const Flight = t.type({
-  id: t.number,
-  scheduled: t.number,
-  delay: t.number,
-  distance: t.number,
-  origin: t.string,
-  destination: t.string,
-})
-export type Flight = t.TypeOf<typeof Flight>
 
 export interface Airport {
   readonly iata: string
@@ -50,8 +41,6 @@ export interface EnrichedFlight {
   /** Origin and destination are in different states. */
   readonly interstate: boolean
 }
-
-export const dataFile = (name: string): string => fileURLToPath(new URL(`./data/${name}`, import.meta.url))
 
 /** Loads the airports log into a table keyed by IATA code; each record's offset is kept. */
 export async function loadAirports(path = dataFile('airports.ndjson')): Promise<Table<string, Airport>> {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { replay } from '../harness/replay.ts'
 import { windowId } from '../dsl/windows.ts'
-import { dataFile, departuresPerHour, finalResults, rollingDelay, type Flight } from './flightRates.ts'
+import { departuresPerHour, finalResults, rollingDelay } from './flightRates.ts'
+import { dataFile, type Flight } from './data.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

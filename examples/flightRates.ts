@@ -13,8 +13,8 @@
  * Run it: `npx tsx examples/flightRates.ts`
  */
 import { fileURLToPath } from 'node:url'
-import * as t from 'io-ts'
 import { pipe } from 'fp-ts/lib/function.js'
+import { dataFile, Flight } from './data.ts'
 import { count, mean } from '../dsl/aggregations.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { keyBy } from '../dsl/stages.ts'
@@ -23,17 +23,6 @@ import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import { aggregate, sliding, tumbling, window, windowId, type WindowResult } from '../dsl/windows.ts'
 import { replay } from '../harness/replay.ts'
 
-export const Flight = t.type({
-  id: t.number,
-  scheduled: t.number,
-  delay: t.number,
-  distance: t.number,
-  origin: t.string,
-  destination: t.string,
-})
-export type Flight = t.TypeOf<typeof Flight>
-
-export const dataFile = (name: string): string => fileURLToPath(new URL(`./data/${name}`, import.meta.url))
 
 /** Watermarks trail the latest scheduled departure by an hour; later departures are kept by allowed lateness. */
 const source = { codec: Flight, eventTime: (f: Flight) => f.scheduled, watermark: boundedOutOfOrder('1h') }

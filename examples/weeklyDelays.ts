@@ -10,16 +10,14 @@
  *
  * Run it: `npm start`, or `npx weir run examples/weeklyDelays.ts --log examples/data/flights.ndjson`.
  */
-import * as t from 'io-ts'
 import { pipe } from 'fp-ts/lib/function.js'
+import { Flight } from './data.ts'
 import { count, mean } from '../dsl/aggregations.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { filter, keyBy, map } from '../dsl/stages.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import { aggregate, tumbling, window } from '../dsl/windows.ts'
 
-const Flight = t.type({ id: t.number, scheduled: t.number, delay: t.number, origin: t.string, destination: t.string }, 'Flight')
-type Flight = t.TypeOf<typeof Flight>
 
 export const BUSIEST = ['ORD', 'ATL', 'DFW', 'LAX', 'PHX'] as const
 
