@@ -9,6 +9,7 @@ import { count } from '../../dsl/aggregations.ts'
 import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { asyncSink } from '../sinks.ts'
+import { redisCheckpoints, type Checkpoint } from '../../harness/checkpoint.ts'
 import type { PulledSource } from '../sources.ts'
 import { partitionOf } from '../partition.ts'
 import { missing, REDIS_URL, unique } from '../testing/servers.ts'
@@ -182,6 +183,47 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors (real server)', 
     })
     expect(written).toBe(200)
     expect(maxAhead).toBeLessThanOrEqual(8 + 1)
+  })
+
+  it('with checkpoints, a stateful pipeline acknowledges what each saved checkpoint covers, and a checkpoint in Redis resumes the group', async () => {
+    const topic = unique('cp')
+    await produce(topic, 2, events(120))
+    const group = unique('g')
+    const store = redisCheckpoints(redis, unique('weir:cp'))
+    const pending = async () =>
+      Number((await redis.xpending(streamKey(topic, 0), group))[0]) + Number((await redis.xpending(streamKey(topic, 1), group))[0])
+    const perWindow = pipeline({ name: 'perWindow', eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(10_000) }, (s: Stream<Ev>) =>
+      pipe(s, keyBy((e) => e.k), window(tumbling(100), { emit: 'updates' }), aggregate(count)),
+    )
+    const savedAt: number[] = []
+    const counting = { load: () => store.load(), save: async (c: Checkpoint) => {
+      await store.save(c)
+      savedAt.push(c.offset)
+    } }
+    const pendingAfterSave: number[] = []
+    const first = await run(perWindow, consume(topic, { group, consumer: 'a' }), {
+      highWaterMark: 16,
+      checkpoint: { store: counting, everyEvents: 30 },
+      sink: asyncSink(async () => {
+        if (savedAt.length > pendingAfterSave.length) pendingAfterSave.push(await pending())
+      }),
+    })
+    expect(first.metrics.eventsIn).toBe(120)
+    expect(savedAt.length).toBeGreaterThan(1)
+    // After a checkpoint, at most the records read since it are pending.
+    for (const n of pendingAfterSave) expect(n).toBeLessThan(120)
+    expect(await pending()).toBe(0)
+    expect((await store.load())!.offset).toBe(120)
+
+    // Ten more events: a new worker restores the windows from Redis and continues them.
+    const more = Array.from({ length: 10 }, (_, i) => ({ id: 120 + i, k: 'k0', t: 1195 + i }))
+    await run(pipeline({}, (s: Stream<Ev>) => s), more, { sink: redisSink(redis, { topic, partitions: 2, key: (e) => e.k }) })
+    const second = await run(perWindow, consume(topic, { group, consumer: 'b' }), { checkpoint: { store, everyEvents: 30 } })
+    expect(second.metrics.eventsIn).toBe(10)
+    const last = new Map((second.out as { key: string; after: { value: number } }[]).map((c) => [c.key, c.after.value]))
+    // k0's window [1100, 1200) had events 112 and 120 (t=1120, 1200 is outside): now also t=1195..1199.
+    const inWindow = [...events(120), ...more].filter((e) => e.k === 'k0' && e.t >= 1100 && e.t < 1200).length
+    expect(last.get(JSON.stringify(['k0', 1100, 1200]))).toBe(inWindow)
   })
 
   it('an upsert sink is idempotent: writing outputs twice leaves the same hash', async () => {
