@@ -49,7 +49,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
     [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],
@@ -67,7 +67,7 @@ describe('parseArgs: run --redis', () => {
     expect(cmd).toMatchObject({
       command: 'run',
       log: undefined,
-      redis: { url: 'redis://h:1', from: 'a,b', group: 'g', consumer: 'w1', upsert: 'view', to: undefined, key: 'id', partitions: 1, idleExitMs: 500 },
+      redis: { url: 'redis://h:1', from: 'a,b', group: 'g', consumer: 'w1', upsert: 'view', to: undefined, key: 'id', partitions: 1, idleExitMs: 500, members: 1 },
     })
   })
 

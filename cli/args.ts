@@ -36,7 +36,7 @@ export const USAGE = `usage:
       replay a recorded NDJSON log through the module's default-exported pipeline in virtual time;
       outputs go to --out (NDJSON) or stdout, a summary to stderr
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
-           [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>]
+           [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout
   weir explain <pipeline-module> [--mermaid]

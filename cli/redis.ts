@@ -22,6 +22,8 @@ export interface RedisRun {
   readonly key: string
   /** Exit once idle this long and the group is drained (ms); without it, run until SIGINT/SIGTERM. */
   readonly idleExitMs: number | undefined
+  /** Start reading only once this many members of the group are live (default 1). */
+  readonly members: number
 }
 
 /** The `--redis` option set of `weir run`: the flags it adds and how they are read. */
@@ -35,6 +37,7 @@ export const REDIS_FLAGS = {
   upsert: 'string',
   key: 'string',
   'idle-exit': 'string',
+  members: 'string',
 } as const
 
 const positiveInt = (name: string, v: string | undefined, dflt: number): number => {
@@ -65,6 +68,7 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
     upsert: get('upsert'),
     key: get('key') ?? 'key',
     idleExitMs: flags.has('idle-exit') ? positiveInt('idle-exit', get('idle-exit'), 0) : undefined,
+    members: positiveInt('members', get('members'), 1),
   }
 }
 
@@ -104,6 +108,7 @@ export async function redisRunCommand(
       group: o.group,
       consumer: o.consumer,
       stopWhenIdleMs: o.idleExitMs,
+      minMembers: o.members,
       signal: stop.signal,
     })
     const { metrics } = await run(p, source, { sink })

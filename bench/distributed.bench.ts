@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { pipe } from 'fp-ts/lib/function.js'
+import type { Report } from './util.ts'
+import { run } from '../harness/run.ts'
+import { pipeline } from '../dsl/pipeline.ts'
+import { table } from '../dsl/tables.ts'
+import type { Key, Stream } from '../dsl/stream.ts'
+import type { Change } from '../dsl/change.ts'
+import { redisSink } from '../connectors/redis/sink.ts'
+import { createTopic, streamKey } from '../connectors/redis/topic.ts'
+import { createCdc, dropCdc, pgChanges, type RowChange } from '../connectors/postgres/cdc.ts'
+import hourlyDelays, { type Flight } from './fixtures/hourlyDelays.ts'
+
+const N = 100_000
+const PARTITIONS = 4
+const bin = fileURLToPath(new URL('../bin/weir.mjs', import.meta.url))
+const module = fileURLToPath(new URL('./fixtures/hourlyDelays.ts', import.meta.url))
+const airports = Array.from({ length: 60 }, (_, i) => `A${i}`)
+const flights: Flight[] = Array.from({ length: N }, (_, id) => ({ id, origin: airports[(id * 7) % 60], t: 1_000_000 + id * 30_000, delay: (id * 13) % 90 }))
+const tag = `${process.pid}_${Date.now().toString(36)}`
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Time for `workers` processes of `weir run --redis` to consume the topic, from the moment all are live. */
+async function workersRun(redis: Redis, workers: number): Promise<{ ms: number; produceMs: number }> {
+  const topic = `bench_in_${tag}_${workers}`
+  const group = `bench_g_${tag}_${workers}`
+  await createTopic(redis, topic, PARTITIONS)
+  const t0 = performance.now()
+  await run(pipeline({}, (s: Stream<Flight>) => s), flights, { sink: redisSink(redis, { topic, partitions: PARTITIONS, key: (f) => f.origin, batch: 1000 }) })
+  const produceMs = performance.now() - t0
+  const procs = Array.from({ length: workers }, (_, i) =>
+    spawn(process.execPath, [bin, 'run', module, '--redis', process.env.REDIS_URL!, '--from', topic, '--group', group, '--consumer', `w${i}`,
+      '--to', `bench_out_${tag}_${workers}`, '--partitions', String(PARTITIONS), '--members', String(workers), '--idle-exit', '500'], { stdio: 'ignore' }),
+  )
+  const exited = procs.map((p) => new Promise((resolve) => p.once('exit', resolve)))
+  // Start the clock once every worker is live (process start-up is not throughput).
+  while ((await redis.zcard(`weir:members:${group}`)) < workers) await sleep(5)
+  const start = performance.now()
+  // Done when the group has read every entry of every partition. Each worker reads at most its
+  // credit window (1024) ahead of what it has processed, which is under 1% of N per worker.
+  for (;;) {
+    let lag = 0
+    for (let p = 0; p < PARTITIONS; p++) {
+      const groups = (await redis.xinfo('GROUPS', streamKey(topic, p))) as unknown[][]
+      const g = groups.find((x) => x[x.indexOf('name') + 1] === group)
+      lag += g === undefined ? N : Number(g[g.indexOf('lag') + 1])
+    }
+    if (lag === 0) break
+    await sleep(5)
+  }
+  const ms = performance.now() - start
+  await Promise.all(exited)
+  for (let p = 0; p < PARTITIONS; p++) await redis.del(streamKey(topic, p), streamKey(`bench_out_${tag}_${workers}`, p))
+  return { ms, produceMs }
+}
+
+async function cdc(r: Report): Promise<void> {
+  const url = process.env.DATABASE_URL!
+  const sql = new pg.Client({ connectionString: url })
+  await sql.connect()
+  const name = `bench_cdc_${tag}`
+  await sql.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v int NOT NULL)`)
+  await createCdc(url, { slot: name, publication: name, tables: [name] })
+  const rows = new Map<Key, unknown>()
+  let seen = 0
+  let onSeen: (() => void) | undefined
+  const view = pipeline({ name: 'cdcView' }, (s: Stream<RowChange>) => pipe(s as unknown as Stream<Change<Key, unknown>>, table()))
+  const stop = new AbortController()
+  const running = run(view, pgChanges({ connection: url, slot: name, publication: name, signal: stop.signal }), {
+    sink: {
+      write(c: Change<Key, unknown>) {
+        if (c.op === 'delete') rows.delete(c.key)
+        else rows.set(c.key, c.after)
+        seen++
+        onSeen?.()
+      },
+    },
+  })
+  const until = (n: number) =>
+    new Promise<void>((resolve) => {
+      if (seen >= n) return resolve()
+      onSeen = () => {
+        if (seen >= n) {
+          onSeen = undefined
+          resolve()
+        }
+      }
+    })
+  const M = 100_000
+  // Bulk: one statement of M inserts (one transaction), then M updates in transactions of 1000.
+  let t0 = performance.now()
+  await sql.query(`INSERT INTO ${name} SELECT g, 0 FROM generate_series(1, ${M}) g`)
+  await until(M)
+  const insertMs = performance.now() - t0
+  t0 = performance.now()
+  for (let i = 0; i < M; i += 1000) await sql.query(`UPDATE ${name} SET v = v + 1 WHERE id > ${i} AND id <= ${i + 1000}`)
+  await until(2 * M)
+  const updateMs = performance.now() - t0
+  // Latency: single-row commits, one at a time, until the view has the change.
+  const lat: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const s = performance.now()
+    await sql.query(`UPDATE ${name} SET v = v + 1 WHERE id = ${i + 1}`)
+    await until(2 * M + i + 1)
+    lat.push(performance.now() - s)
+  }
+  lat.sort((a, b) => a - b)
+  stop.abort()
+  await running
+  await dropCdc(url, { slot: name, publication: name })
+  await sql.query(`DROP TABLE ${name}`)
+  await sql.end()
+  r.figure(`CDC: ${M.toLocaleString('en-US')} inserts in one transaction, commit to view`, (M * 1000) / insertMs, 'changes/s')
+  r.figure('CDC: updates in transactions of 1,000 rows, commit to view', (M * 1000) / updateMs, 'changes/s')
+  r.figure('CDC: single-row commit to view, p50', lat[lat.length >> 1], 'ms')
+  r.figure('CDC: single-row commit to view, p99', lat[Math.floor(lat.length * 0.99)], 'ms')
+}
+
+export default async function (r: Report): Promise<void> {
+  r.section('distributed: Redis Streams and PostgreSQL CDC (real servers)')
+  if (!process.env.REDIS_URL) r.figure('skipped: REDIS_URL not set (eval "$(.ci/services.sh up)")', 0, '')
+  else {
+    const redis = new Redis(process.env.REDIS_URL)
+    const t0 = performance.now()
+    const local = await run(hourlyDelays, flights)
+    const localMs = performance.now() - t0
+    const one = await workersRun(redis, 1)
+    const two = await workersRun(redis, 2)
+    redis.disconnect()
+    r.figure(`in-process baseline: ${N.toLocaleString('en-US')} events, same pipeline, no Redis`, (N * 1000) / localMs, 'events/s')
+    r.figure('redisSink: XADD, pipelined batches of 1000', (N * 1000) / one.produceMs, 'events/s')
+    r.figure('Redis -> hourly windows -> Redis, 1 worker process', (N * 1000) / one.ms, 'events/s')
+    r.figure('Redis -> hourly windows -> Redis, 2 worker processes', (N * 1000) / two.ms, 'events/s')
+    r.ratio('2 workers vs 1 (speed-up; the machine has 2 cores, Redis shares them)', one.ms, two.ms)
+    r.ratio('in-process vs 1 worker (cost of the broker round trips)', one.ms, localMs)
+    void local
+  }
+  if (!process.env.DATABASE_URL) r.figure('skipped: DATABASE_URL not set (eval "$(.ci/services.sh up)")', 0, '')
+  else await cdc(r)
+}
