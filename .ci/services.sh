@@ -81,6 +81,7 @@ services_down() {
     $(cat "$WEIR_SVC_DIR/pg.runas") "$(cat "$WEIR_SVC_DIR/pg.bin")/pg_ctl" -D "$WEIR_SVC_DIR/pg/data" -m fast -w stop >/dev/null 2>&1
     rm -f "$WEIR_SVC_DIR/pg.bin"
   fi
+  case "$WEIR_SVC_DIR" in /tmp/weir-*) rm -rf "$WEIR_SVC_DIR" ;; esac
   return 0
 }
 
