@@ -74,11 +74,13 @@ services_up() {
 services_down() {
   if [ -f "$WEIR_SVC_DIR/redis.pid" ]; then
     local pid; pid=$(cat "$WEIR_SVC_DIR/redis.pid")
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null || true
+    # `wait` only works for our own child (the sourced CI case); `down` from another shell polls.
+    wait "$pid" 2>/dev/null || while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
     rm -f "$WEIR_SVC_DIR/redis.pid"
   fi
   if [ -f "$WEIR_SVC_DIR/pg.bin" ]; then
-    $(cat "$WEIR_SVC_DIR/pg.runas") "$(cat "$WEIR_SVC_DIR/pg.bin")/pg_ctl" -D "$WEIR_SVC_DIR/pg/data" -m fast -w stop >/dev/null 2>&1
+    $(cat "$WEIR_SVC_DIR/pg.runas") "$(cat "$WEIR_SVC_DIR/pg.bin")/pg_ctl" -D "$WEIR_SVC_DIR/pg/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -f "$WEIR_SVC_DIR/pg.bin"
   fi
   case "$WEIR_SVC_DIR" in /tmp/weir-*) rm -rf "$WEIR_SVC_DIR" ;; esac
