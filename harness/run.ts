@@ -2,13 +2,13 @@ import { Observable, isObservable, type Subscriber, type SchedulerLike } from 'r
 import type { Data } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import { compileElements } from '../dsl/compile.ts'
-import type { Credit } from '../operators/core/credit.ts'
-import { isLogFileSource, isPulledSource, type PulledSource, type Source } from '../connectors/sources.ts'
+import { isLogFileSource, isPulledSource, type Source } from '../connectors/sources.ts'
 import type { Node } from '../dsl/stream.ts'
 import { isStateless } from '../dsl/plan.ts'
 import { collectMachines, type Stateful } from '../operators/core/operate.ts'
 import type { Checkpoint, CheckpointOptions } from './checkpoint.ts'
 import type { Sink } from '../connectors/sinks.ts'
+import { SinkQueue } from './sinkQueue.ts'
 import { isDeadLetter, readLog } from './log.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
 
@@ -26,127 +26,6 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
    * a replayable source skips the records the checkpoint covers, a pulled source re-acknowledges them.
    */
   readonly checkpoint?: CheckpointOptions
-}
-
-/** How many source events an output stands for in the credit window: a block counts its events. */
-const weight = (o: unknown): number => (Array.isArray(o) ? Math.max(1, o.length) : 1)
-
-/** Feeds a sink one value at a time, in order, holding credit while a write is pending. */
-class SinkQueue<O> {
-  private readonly queue: O[] = []
-  private writing = false
-  private failed: unknown
-  private idle: Promise<void> = Promise.resolve()
-  private markIdle: () => void = () => undefined
-  /** Values handed to `push` so far. */
-  enqueued = 0
-  /** Values whose write has completed (in order, so these are the first `written` values). */
-  private written = 0
-  /** `flushThrough` callers waiting for `written` to grow. */
-  private progress: Array<() => void> = []
-
-  constructor(
-    private readonly sink: Sink<O>,
-    private readonly credit: Credit,
-    private readonly onError: (e: unknown) => void,
-  ) {}
-
-  push(o: O): void {
-    this.enqueued++
-    if (this.writing) {
-      this.credit.acquire(weight(o))
-      this.queue.push(o)
-      return
-    }
-    let r: void | Promise<void>
-    try {
-      r = this.sink.write(o)
-    } catch (e) {
-      this.failed = e
-      return this.onError(e)
-    }
-    if (r !== undefined) this.wait(r, weight(o))
-    else this.wrote()
-  }
-
-  private wrote(): void {
-    this.written++
-    if (this.progress.length === 0) return
-    const ws = this.progress
-    this.progress = []
-    for (const w of ws) w()
-  }
-
-  private wait(p: Promise<void>, w: number): void {
-    this.credit.acquire(w)
-    // One idle promise per busy period: a write chained from `next` keeps the one already awaited.
-    if (!this.writing) {
-      this.writing = true
-      this.idle = new Promise((resolve) => (this.markIdle = resolve))
-    }
-    p.then(
-      () => {
-        this.wrote()
-        this.credit.release(w)
-        this.next()
-      },
-      (e) => {
-        this.credit.release(w)
-        this.failed = e
-        this.writing = false
-        this.onError(e)
-        this.markIdle()
-        this.wake()
-      },
-    )
-  }
-
-  private next(): void {
-    while (this.queue.length > 0) {
-      const o = this.queue.shift()!
-      const w = weight(o)
-      let r: void | Promise<void>
-      try {
-        r = this.sink.write(o)
-      } catch (e) {
-        this.credit.release(w)
-        this.failed = e
-        this.writing = false
-        this.onError(e)
-        this.wake()
-        return this.markIdle()
-      }
-      if (r !== undefined) {
-        // Its credit was taken when it was queued; hand it over to the pending write.
-        this.credit.release(w)
-        return this.wait(r, w)
-      }
-      this.wrote()
-      this.credit.release(w)
-    }
-    this.writing = false
-    this.markIdle()
-  }
-
-  private wake(): void {
-    const ws = this.progress
-    this.progress = []
-    for (const w of ws) w()
-  }
-
-  /** Resolves once the first `n` values are written and flushed (durable); rejects if a write failed. */
-  async flushThrough(n: number): Promise<void> {
-    while (this.written < n && this.failed === undefined) await new Promise<void>((resolve) => this.progress.push(resolve))
-    if (this.failed !== undefined) throw this.failed
-    await this.sink.flush?.()
-  }
-
-  /** Resolves when every value has been written and the sink is closed; rejects if a write failed. */
-  async close(): Promise<void> {
-    while (this.writing) await this.idle
-    if (this.failed !== undefined) throw this.failed
-    await this.sink.close?.()
-  }
 }
 
 /**
