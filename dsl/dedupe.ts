@@ -1,5 +1,5 @@
 import { operatorNode, stream, type Key, type Stream } from './stream.ts'
-import { toMillis, type Duration } from './time.ts'
+import { toMillis, type Duration, formatDuration } from './time.ts'
 
 export interface DedupeSpec {
   readonly by: (a: unknown) => Key
@@ -18,5 +18,5 @@ export interface DedupeSpec {
  */
 export const dedupe = <A>(by: (a: A) => Key, ttl: Duration) => {
   const spec: DedupeSpec = { by: by as (a: unknown) => Key, ttl: toMillis(ttl, 'dedupe') }
-  return <K>(s: Stream<A, K>): Stream<A, K> => stream(operatorNode('Dedupe', `dedupe(${spec.ttl}ms)`, [s.node], spec))
+  return <K>(s: Stream<A, K>): Stream<A, K> => stream(operatorNode('Dedupe', `dedupe(${formatDuration(spec.ttl)})`, [s.node], spec))
 }

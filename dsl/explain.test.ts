@@ -28,9 +28,9 @@ describe('explain', () => {
     expect(explain(delayed)).toBe(
       [
         'pipeline delayed',
-        '  1. source (codec Flight), watermarks: boundedOutOfOrder 7200000ms, idleTimeout 600000ms',
+        '  1. source (codec Flight), watermarks: boundedOutOfOrder 2h, idleTimeout 10m',
         '  2. fused[filter(late) → map → keyBy]  <- 1',
-        '  3. microbatch(100, 1000ms)  <- 2',
+        '  3. microbatch(100, 1s)  <- 2',
       ].join('\n'),
     )
   })
@@ -39,9 +39,9 @@ describe('explain', () => {
     expect(explain(delayed, { format: 'mermaid' })).toBe(
       [
         'flowchart LR',
-        '  n1["source (codec Flight), watermarks: boundedOutOfOrder 7200000ms, idleTimeout 600000ms"]',
+        '  n1["source (codec Flight), watermarks: boundedOutOfOrder 2h, idleTimeout 10m"]',
         '  n2["fused[filter(late) → map → keyBy]"]',
-        '  n3["microbatch(100, 1000ms)"]',
+        '  n3["microbatch(100, 1s)"]',
         '  n1 --> n2',
         '  n2 --> n3',
         '  n3 --> out(("out"))',

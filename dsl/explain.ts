@@ -1,4 +1,5 @@
 import type { AnyPipeline } from './pipeline.ts'
+import { formatDuration } from './time.ts'
 import type { Node, StatelessNode } from './stream.ts'
 import { consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 
@@ -26,7 +27,7 @@ export function plan(p: AnyPipeline): PlanStep[] {
     let inputs: number[]
     if (n._tag === 'Source') {
       const w = p.watermarks
-      const wm = `boundedOutOfOrder ${w.maxDelay}ms${w.idle !== undefined ? `, idleTimeout ${w.idle}ms` : ''}`
+      const wm = `boundedOutOfOrder ${formatDuration(w.maxDelay)}${w.idle !== undefined ? `, idleTimeout ${formatDuration(w.idle)}` : ''}`
       label = `source${p.codec ? ` (codec ${(p.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
       inputs = []
     } else if (isStateless(n)) {

@@ -1,5 +1,5 @@
 import { operatorNode, stream, type Stream, type Unkeyed } from './stream.ts'
-import { toMillis, type Duration } from './time.ts'
+import { toMillis, type Duration, formatDuration } from './time.ts'
 
 export interface AsyncMapSpec {
   readonly f: (a: unknown) => Promise<unknown>
@@ -41,7 +41,7 @@ export const microbatch = (size: number, maxWait: Duration) => {
   if (!Number.isInteger(size) || size < 1) throw new TypeError(`microbatch: size must be a positive integer, got ${size}`)
   const spec: MicrobatchSpec = { size, maxWait: toMillis(maxWait, 'microbatch') }
   return <A, K>(s: Stream<A, K>): Stream<A[], Unkeyed> =>
-    stream(operatorNode('Microbatch', `microbatch(${size}, ${spec.maxWait}ms)`, [s.node], spec))
+    stream(operatorNode('Microbatch', `microbatch(${size}, ${formatDuration(spec.maxWait)})`, [s.node], spec))
 }
 
 /** What a full buffer does with one more event. */

@@ -1,6 +1,6 @@
 import type { Change } from './change.ts'
 import { operatorNode, stream, type Key, type Stream } from './stream.ts'
-import { toMillis, type Duration } from './time.ts'
+import { toMillis, type Duration, formatDuration } from './time.ts'
 import type { ReadonlyTable } from '../operators/tables/table.ts'
 
 /** One joined result: the left and the right side. */
@@ -54,7 +54,7 @@ export const windowJoin =
     checkType('windowJoin', type, JOIN_TYPES)
     const spec: WindowJoinSpec = { within: toMillis(options.within, 'windowJoin', { allowZero: true }), type }
     return <A>(left: Stream<A, K>): Stream<JoinedAs<A, B, T>, K> =>
-      stream(operatorNode('WindowJoin', `windowJoin(${type}, within ${spec.within}ms)`, [left.node, right.node], spec))
+      stream(operatorNode('WindowJoin', `windowJoin(${type}, within ${formatDuration(spec.within)})`, [left.node, right.node], spec))
   }
 
 /** A table to enrich from: a standalone `Table` / read view, or a changelog stream of the same pipeline. */

@@ -40,7 +40,7 @@
  */
 import type { Key, Stream } from './stream.ts'
 import { operatorNode, stream } from './stream.ts'
-import { toMillis, type Duration } from './time.ts'
+import { toMillis, type Duration, formatDuration } from './time.ts'
 
 /** The events a (partial) match has taken so far, by step name, in event-time order. */
 export type Matched<T, M extends string> = { readonly [P in M]: readonly T[] }
@@ -328,7 +328,7 @@ export function match<T, M extends string>(p: AnyPattern<T, M>, options: MatchOp
     fail('match', 'timeouts need a pattern with within(d): without it a partial match never times out')
   const matchSpec: MatchSpec = { pattern: spec, skip, timeouts }
   const label = `match(${spec.steps.map((s) => (s._tag === 'Step' ? s.name : `!${s.name}`)).join(' → ')}${
-    spec.within === undefined ? '' : ` within ${spec.within}ms`
+    spec.within === undefined ? '' : ` within ${formatDuration(spec.within)}`
   })`
   return <K extends Key>(s: Stream<T, K>) => stream<unknown, K>(operatorNode('Match', label, [s.node], matchSpec))
 }

@@ -32,3 +32,15 @@ export function toMillis(d: Duration, who: string, opts: { allowZero?: boolean }
   }
   return ms
 }
+
+/**
+ * Renders milliseconds as the largest whole unit, the inverse of `toMillis` for plans and messages.
+ *
+ * @example
+ * formatDuration(32_400_000) // '9h'
+ * formatDuration(90_000) // '90s'
+ */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`
+  return `${ms}ms`
+}

@@ -39,7 +39,7 @@ describe('window description', () => {
       ),
     )
     const out: Stream<WindowResult<string, { readonly n: number; readonly avgDelay: number }>, string> = p.output
-    expect((out.node as OperatorNode).label).toBe('window tumbling 3600000ms → aggregate { n, avgDelay }')
+    expect((out.node as OperatorNode).label).toBe('window tumbling 1h → aggregate { n, avgDelay }')
   })
 
   it("'updates' mode gives a changelog of window results keyed by string", () => {

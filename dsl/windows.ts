@@ -8,7 +8,7 @@ import type { Change } from './change.ts'
 import type { WindowBounds } from './sides.ts'
 import type { Key, Node, Stream } from './stream.ts'
 import { operatorNode, stream } from './stream.ts'
-import { toMillis, type Duration } from './time.ts'
+import { toMillis, type Duration, formatDuration } from './time.ts'
 import {
   describe,
   isAggregator,
@@ -216,7 +216,7 @@ export function aggregate<S extends AggregateSpec>(
       throw new TypeError('aggregate: session windows merge sessions, so every aggregator needs merge (or use a Monoid)')
     const node: WindowSpec = { assigner: w.assigner, allowedLateness: w.allowedLateness, emit: w.emit, aggregation: spec }
     const names = fields.map(([n]) => n).filter((n) => n !== '')
-    const label = `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${w.allowedLateness}ms` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate${names.length > 0 ? ` { ${names.join(', ')} }` : ''}`
+    const label = `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${formatDuration(w.allowedLateness)}` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate${names.length > 0 ? ` { ${names.join(', ')} }` : ''}`
     return stream(operatorNode(WINDOW_KIND, label, [w.input], node))
   }
 }
@@ -233,13 +233,13 @@ export const windowId = (key: Key, w: WindowBounds): string => JSON.stringify([k
 export const describeAssigner = (a: WindowAssigner): string => {
   switch (a._tag) {
     case 'Tumbling':
-      return `tumbling ${a.size}ms${a.offset !== 0 ? ` offset ${a.offset}ms` : ''}`
+      return `tumbling ${formatDuration(a.size)}${a.offset !== 0 ? ` offset ${formatDuration(a.offset)}` : ''}`
     case 'Hopping':
-      return `hopping ${a.size}ms every ${a.hop}ms`
+      return `hopping ${formatDuration(a.size)} every ${formatDuration(a.hop)}`
     case 'Sliding':
-      return `sliding ${a.size}ms`
+      return `sliding ${formatDuration(a.size)}`
     case 'Session':
-      return `session gap ${a.gap}ms`
+      return `session gap ${formatDuration(a.gap)}`
   }
 }
 

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { formatDuration, toMillis } from './time.ts'
+
+describe('durations', () => {
+  it('parses numbers and unit strings to milliseconds', () => {
+    expect([toMillis(250, 'x'), toMillis('250ms', 'x'), toMillis('10s', 'x'), toMillis('5m', 'x'), toMillis('1h', 'x'), toMillis('1d', 'x')]).toEqual([
+      250, 250, 10_000, 300_000, 3_600_000, 86_400_000,
+    ])
+    expect(toMillis('1.5s', 'x')).toBe(1500)
+  })
+
+  it('fails at definition time naming the caller and the value', () => {
+    expect(() => toMillis('-5m' as never, 'tumbling')).toThrow(/^tumbling: expected a positive whole-millisecond duration .* got "-5m"$/)
+    expect(() => toMillis('5 minutes' as never, 'session')).toThrow(/^session: /)
+    expect(() => toMillis(0, 'hopping')).toThrow(/hopping: expected a positive/)
+    expect(toMillis(0, 'boundedOutOfOrder', { allowZero: true })).toBe(0)
+    expect(() => toMillis(0.5, 'x')).toThrow(/whole-millisecond/)
+  })
+
+  it('formats milliseconds back in the largest whole unit', () => {
+    expect([32_400_000, 90_000, 86_400_000, 1500, 0].map(formatDuration)).toEqual(['9h', '90s', '1d', '1500ms', '0ms'])
+  })
+})
