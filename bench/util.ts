@@ -20,7 +20,7 @@ const fmt = (n: number): string =>
   Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(Math.abs(n) >= 10 ? 1 : 3)
 
 /** Wall time of `fn` in ms: the best of `runs` after one warm-up (best-of damps a noisy, shared machine). */
-export async function timeBest(fn: () => unknown, runs = 3): Promise<number> {
+export async function timeBest(fn: () => unknown, runs = 5): Promise<number> {
   await fn()
   let best = Number.POSITIVE_INFINITY
   for (let i = 0; i < runs; i++) {
