@@ -49,7 +49,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
     [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],
@@ -67,13 +67,15 @@ describe('parseArgs: run --redis', () => {
     expect(cmd).toMatchObject({
       command: 'run',
       log: undefined,
-      redis: { url: 'redis://h:1', from: 'a,b', group: 'g', consumer: 'w1', upsert: 'view', to: undefined, key: 'id', partitions: 1, idleExitMs: 500, members: 1 },
+      redis: { url: 'redis://h:1', from: 'a,b', group: 'g', consumer: 'w1', upsert: 'view', to: undefined, key: 'id', partitions: 1, idleExitMs: 500, members: 1, checkpoint: undefined, checkpointEvery: 10_000 },
     })
   })
 
   it.each([
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g'], /run --redis needs --consumer/],
     [['run', 'job.ts', '--group', 'g', '--log', 'x'], /--group needs --redis <url>/],
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--checkpoint-every', '5'], /--checkpoint-every needs --checkpoint <file>/],
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--checkpoint', 'cp.json', '--checkpoint-every', 'x'], /--checkpoint-every must be a positive integer/],
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--log', 'x'], /--log <file> or --redis <url>, not both/],
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--partitions', '0'], /--partitions must be a positive integer/],
   ])('rejects %j', (argv, message) => {

@@ -37,8 +37,10 @@ export const USAGE = `usage:
       outputs go to --out (NDJSON) or stdout, a summary to stderr
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
+           [--checkpoint <file> [--checkpoint-every <records>]]
       run live as one member of a Redis Streams consumer group (start several to scale out);
-      outputs go to a topic, an upsert hash keyed by --key, or stdout
+      outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
+      state is saved atomically every N records and a restarted member resumes from it
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --help`

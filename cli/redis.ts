@@ -2,6 +2,7 @@ import { Redis } from 'ioredis'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import type { Key } from '../dsl/stream.ts'
 import { run } from '../harness/run.ts'
+import { fileCheckpoints } from '../harness/checkpoint.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
 import { UsageError } from './args.ts'
@@ -24,6 +25,10 @@ export interface RedisRun {
   readonly idleExitMs: number | undefined
   /** Start reading only once this many members of the group are live (default 1). */
   readonly members: number
+  /** Keep checkpoints (operator state + acknowledged entries) in this file, and resume from it. */
+  readonly checkpoint: string | undefined
+  /** Records between checkpoints (default 10,000). */
+  readonly checkpointEvery: number
 }
 
 /** The `--redis` option set of `weir run`: the flags it adds and how they are read. */
@@ -38,6 +43,8 @@ export const REDIS_FLAGS = {
   key: 'string',
   'idle-exit': 'string',
   members: 'string',
+  checkpoint: 'string',
+  'checkpoint-every': 'string',
 } as const
 
 const positiveInt = (name: string, v: string | undefined, dflt: number): number => {
@@ -58,6 +65,7 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
   }
   for (const k of ['from', 'group', 'consumer'] as const) if (!flags.has(k)) throw new UsageError(`run --redis needs --${k}`)
   if (flags.has('to') && flags.has('upsert')) throw new UsageError('run --redis takes --to <topic> or --upsert <hash>, not both')
+  if (flags.has('checkpoint-every') && !flags.has('checkpoint')) throw new UsageError('--checkpoint-every needs --checkpoint <file>')
   return {
     url,
     from: get('from')!,
@@ -69,6 +77,8 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
     key: get('key') ?? 'key',
     idleExitMs: flags.has('idle-exit') ? positiveInt('idle-exit', get('idle-exit'), 0) : undefined,
     members: positiveInt('members', get('members'), 1),
+    checkpoint: get('checkpoint'),
+    checkpointEvery: positiveInt('checkpoint-every', get('checkpoint-every'), 10_000),
   }
 }
 
@@ -111,7 +121,8 @@ export async function redisRunCommand(
       minMembers: o.members,
       signal: stop.signal,
     })
-    const { metrics } = await run(p, source, { sink })
+    const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
+    const { metrics } = await run(p, source, { sink, checkpoint })
     io.stderr.write(`weir: ${p.name} (${o.group}/${o.consumer}): ${metrics.eventsIn} events in, ${metrics.eventsOut} out, ${metrics.deadLetters} dead letters, ${metrics.late} late\n`)
     return 0
   } finally {
