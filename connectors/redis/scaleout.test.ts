@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { run } from '../../harness/run.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
@@ -12,6 +15,7 @@ import { square, type Ev } from './fixtures/slowSquare.ts'
 
 const bin = fileURLToPath(new URL('../../bin/weir.mjs', import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/slowSquare.ts', import.meta.url))
+const countFixture = fileURLToPath(new URL('./fixtures/slowCount.ts', import.meta.url))
 const exited = (c: ChildProcess) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     c.exitCode !== null || c.signalCode !== null ? resolve({ code: c.exitCode, signal: c.signalCode }) : c.once('exit', (code, signal) => resolve({ code, signal })),
@@ -58,5 +62,46 @@ describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (re
     // Both survivors took part, and nothing is left pending in the group.
     for (const i of [0, 2]) expect(stderr[i]()).toMatch(/[1-9]\d* events in/)
     for (let p = 0; p < 4; p++) expect(Number((await redis.xpending(`${topic}:${p}`, group))[0])).toBe(0)
+  }, 60_000)
+
+  it('a stateful worker killed with SIGKILL and restarted from its --checkpoint file ends with the counts of a clean run', async () => {
+    const n = 3000
+    const topic = unique('cp')
+    const group = unique('g')
+    const view = unique('view')
+    const cp = join(mkdtempSync(join(tmpdir(), 'weir-cp-')), 'checkpoint.json')
+    const events: Ev[] = Array.from({ length: n }, (_, id) => ({ id, k: `k${id % 7}` }))
+    await createTopic(redis, topic, 2)
+    await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 2, key: (e) => e.k }) })
+
+    const worker = () =>
+      spawn(process.execPath, [bin, 'run', countFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
+        '--upsert', view, '--idle-exit', '1500', '--checkpoint', cp, '--checkpoint-every', '100'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const first = worker()
+    let firstErr = ''
+    first.stderr!.on('data', (d) => (firstErr += d))
+    // Kill it once a few checkpoints are behind it and much is left to do.
+    while (!existsSync(cp)) await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, 300))
+    first.kill('SIGKILL')
+    expect((await exited(first)).signal, firstErr).toBe('SIGKILL')
+
+    const second = worker()
+    let err = ''
+    second.stderr!.on('data', (d) => (err += d))
+    expect((await exited(second)).code, err).toBe(0)
+    // The restarted worker did not start over: the checkpoint covered part of the log.
+    const consumed = Number(/(\d+) events in/.exec(err)?.[1])
+    expect(consumed).toBeGreaterThan(0)
+    expect(consumed).toBeLessThan(n)
+
+    const counts = Object.fromEntries(Object.values(await redis.hgetall(view)).map((v) => {
+      const r = JSON.parse(v) as { key: string; value: number }
+      return [r.key, r.value]
+    }))
+    const clean: Record<string, number> = {}
+    for (const e of events) clean[e.k] = (clean[e.k] ?? 0) + 1
+    expect(counts).toEqual(clean)
+    for (let p = 0; p < 2; p++) expect(Number((await redis.xpending(`${topic}:${p}`, group))[0])).toBe(0)
   }, 60_000)
 })

@@ -165,6 +165,29 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     }
   }
 
+  /**
+   * A consumer that restarts under its old name finds the entries it had read but not acknowledged
+   * still pending at itself: nobody else claims them (it is live again), so it reads them back
+   * first (XREADGROUP from id 0 returns a consumer's own pending history).
+   */
+  let recovered = false
+  const recoverOwnPending = async () => {
+    recovered = true
+    for (const stream of owned) {
+      let from = '0'
+      for (;;) {
+        const res = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 1000, 'STREAMS', stream, from)) as [string, Entries][] | null
+        const entries = res?.[0]?.[1] ?? []
+        if (entries.length === 0) break
+        for (const [id, fields] of entries) {
+          if (fields === null) await redis.xack(stream, group, id)
+          else claimed.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
+        }
+        from = entries[entries.length - 1][0]
+      }
+    }
+  }
+
   const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) + 1]
   /** True when nothing is left for this group: see `stopWhenIdleMs`. */
   const drained = async (): Promise<boolean> => {
@@ -195,6 +218,10 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
       if (!started || owned.length === 0) {
         await new Promise((r) => setTimeout(r, Math.min(blockMs, heartbeatMs)))
         return []
+      }
+      if (!recovered) {
+        await recoverOwnPending()
+        if (claimed.length > 0) return got(claimed.splice(0, max))
       }
       const res = (await reader.xreadgroup(
         'GROUP',
