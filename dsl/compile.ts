@@ -2,7 +2,7 @@ import { Observable, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
-import { interpreters } from './interpreters.ts'
+import { interpreters, machineInterpreters } from './interpreters.ts'
 import { consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { chain, fused, type Cursor } from '../operators/core/fused.ts'
@@ -10,27 +10,45 @@ import { ingest, admit, type Admitted } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
 import { Hub } from '../operators/core/hub.ts'
+import type { Segment } from '../operators/core/chained.ts'
 
 /**
- * Interprets the description graph. `source(stages)` gives the ingested source stream, with the
- * stateless stages right after the source fused into ingest itself when the source has just that
- * one reader (no intermediate record per event).
+ * Interprets the description graph. `source(segments)` gives the ingested source stream with the
+ * given segments chained into ingest itself: stateless stages and machine-based stateful stages
+ * (windows, patterns) that read only from the source, or only from each other, one after another,
+ * run as direct calls inside one operator (see `link`). Anything else (a merge, a join, a stream
+ * read by two stages) is an RxJS operator of its own.
  */
 function build(
   output: Node,
-  source: (stages: readonly StatelessNode[]) => Observable<Element<unknown>>,
+  source: (segments: readonly Segment[]) => Observable<Element<unknown>>,
   ctx: RunContext,
 ): Observable<Element<unknown>> {
   const counts = consumerCounts(output)
   const memo = new Map<Node, Observable<Element<unknown>>>()
+  /** The segments from the source to `n`, when every link is single-reader and chainable. */
+  const chainTo = (n: Node): Segment[] | undefined => {
+    if (n._tag === 'Source') return counts.get(n) === 1 ? [] : undefined
+    if (isStateless(n)) {
+      const { stages, from } = fusedChainAt(n, counts)
+      const up = counts.get(from) === 1 ? chainTo(from) : undefined
+      return up && [...up, { _tag: 'Stateless', stages }]
+    }
+    const make = n._tag === 'Operator' && n.inputs.length === 1 ? machineInterpreters[n.kind] : undefined
+    if (make === undefined || n._tag !== 'Operator' || counts.get(n.inputs[0]) !== 1) return undefined
+    const up = chainTo(n.inputs[0])
+    return up && [...up, { _tag: 'Machine', node: n, make }]
+  }
   const go = (n: Node): Observable<Element<unknown>> => {
     const hit = memo.get(n)
     if (hit) return hit
     let obs: Observable<Element<unknown>>
-    if (n._tag === 'Source') obs = source([])
+    const chained = chainTo(n)
+    if (chained !== undefined) obs = source(chained)
+    else if (n._tag === 'Source') obs = source([])
     else if (isStateless(n)) {
       const { stages, from } = fusedChainAt(n, counts)
-      obs = from._tag === 'Source' && counts.get(from) === 1 ? source(stages) : go(from).pipe(fused(stages, ctx))
+      obs = go(from).pipe(fused(stages, ctx))
     } else if (n._tag === 'Merge') obs = mergeElements(n.inputs.map(go))
     else {
       const interpret = interpreters[n.kind]
@@ -58,8 +76,8 @@ export function compileElements<I, O, K>(
     new Observable<Element<O, K>>((subscriber) => {
       // A source read by several branches is multicast through a hub, fed once all have subscribed.
       let hub: Hub<Element<unknown>> | undefined
-      const source = (stages: readonly StatelessNode[]): Observable<Element<unknown>> => {
-        if (stages.length > 0) return input.pipe(ingest(p, ctx, stages))
+      const source = (segments: readonly Segment[]): Observable<Element<unknown>> => {
+        if (segments.length > 0) return input.pipe(ingest(p, ctx, segments))
         hub ??= new Hub<Element<unknown>>()
         return hub
       }

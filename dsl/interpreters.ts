@@ -10,7 +10,10 @@ import { asyncMapOperator } from '../operators/flow/asyncMap.ts'
 import { bufferOperator } from '../operators/flow/buffer.ts'
 import { microbatchOperator } from '../operators/flow/microbatch.ts'
 import { tableAndJoinInterpreters } from '../operators/joins/interpreters.ts'
-import { windowInterpreter } from '../operators/windows/interpret.ts'
+import { windowInterpreter, windowMachine } from '../operators/windows/interpret.ts'
+import type { WindowSpec } from './windows.ts'
+import { PatternMatcher } from '../operators/patterns/matcher.ts'
+import type { MachineFactory } from '../operators/core/chained.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -31,4 +34,13 @@ export const interpreters: Record<string, Interpreter> = {
   AsyncMap: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)),
   Buffer: (n, [input], ctx) => input.pipe(bufferOperator(n.spec as BufferSpec, ctx)),
   Microbatch: (n, [input], ctx) => input.pipe(microbatchOperator(n.spec as MicrobatchSpec, ctx)) as Observable<Element<unknown>>,
+}
+
+/**
+ * The single-input stateful kinds built on a `Machine`: `compile` chains these straight after the
+ * source (no RxJS between them) when nothing else reads the stream in between.
+ */
+export const machineInterpreters: Record<string, MachineFactory> = {
+  Window: (n, ctx, emit) => windowMachine(n.spec as WindowSpec, ctx, emit) as ReturnType<MachineFactory>,
+  Match: (n, ctx, emit) => new PatternMatcher(n.spec as MatchSpec, ctx, emit) as ReturnType<MachineFactory>,
 }

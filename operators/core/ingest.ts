@@ -8,7 +8,7 @@ import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
 import { chain, type Cursor } from './fused.ts'
-import type { StatelessNode } from '../../dsl/stream.ts'
+import { link, type Downstream, type Segment } from './chained.ts'
 import { registerMachine } from './operate.ts'
 
 export interface IngestSpec<I> {
@@ -75,7 +75,7 @@ const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
 export function ingest<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
-  stages: readonly StatelessNode[] = [],
+  segments: readonly Segment[] = [],
 ): OperatorFunction<Data<unknown>, Element<I>> {
   const { maxDelay, idle } = spec.watermarks
   return (source) =>
@@ -85,12 +85,20 @@ export function ingest<I>(
       let lastArrival = ctx.scheduler.now()
       let idleTimer: Subscription | undefined
       const slot: Admitted<I> = { value: undefined as I, time: 0 }
-      // Stateless stages right after the source run inside ingest, on bare values.
+      // The stages chained after the source run inside ingest (see `link`); stateless stages
+      // right after the source work on bare values, with no record until they are done.
+      const end: Downstream = {
+        data: (d) => subscriber.next(d as Data<I>),
+        watermark: (w) => subscriber.next({ _tag: 'Watermark', time: w }),
+      }
+      const first = segments[0]
+      const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
+      const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
       const cur: Cursor = { time: 0, key: undefined, pos: 0 }
       const head =
-        stages.length > 0
-          ? chain(stages, cur, ctx, (value) => subscriber.next({ _tag: 'Data', value: value as I, time: cur.time, key: cur.key, pos: cur.pos }))
-          : undefined
+        leading === undefined
+          ? undefined
+          : chain(leading, cur, ctx, (value) => out.data({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }))
       // The watermark generator's state is part of a checkpoint like any operator's.
       registerMachine({
         snapshot: () => ({ maxSeen: finite(maxSeen), wm: finite(wm) }),
@@ -104,7 +112,7 @@ export function ingest<I>(
       const advance = (w: number) => {
         if (w > wm) {
           wm = w
-          subscriber.next({ _tag: 'Watermark', time: w })
+          out.watermark(w)
         }
       }
       // One timer, re-armed lazily: events only move `lastArrival`, so a busy stream costs no
@@ -128,7 +136,7 @@ export function ingest<I>(
             if (idle !== undefined) lastArrival = ctx.scheduler.now()
             if (!admit(spec, ctx, d.value, d.pos, d.time, slot)) return
             const time = slot.time
-            if (head === undefined) subscriber.next({ _tag: 'Data', value: slot.value, time, key: undefined, pos: d.pos })
+            if (head === undefined) out.data({ _tag: 'Data', value: slot.value, time, key: undefined, pos: d.pos })
             else {
               cur.time = time
               cur.key = undefined
@@ -151,6 +159,7 @@ export function ingest<I>(
       return () => {
         idleTimer?.unsubscribe()
         sub.unsubscribe()
+        for (const m of machines) m.dispose?.()
       }
     })
 }

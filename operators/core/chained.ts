@@ -1,0 +1,63 @@
+import type { Data } from '../../dsl/element.ts'
+import type { OperatorNode, StatelessNode } from '../../dsl/stream.ts'
+import type { RunContext } from './context.ts'
+import { chain, type Cursor } from './fused.ts'
+import { registerMachine, type Emit, type Machine } from './operate.ts'
+
+/** Builds the machine of a single-input stateful stage, emitting its results to `emit`. */
+export type MachineFactory = (node: OperatorNode, ctx: RunContext, emit: Emit<unknown, unknown>) => Machine<unknown, unknown>
+
+/** One link of a chain that runs inside a single operator: fused stateless stages, or a machine. */
+export type Segment =
+  | { readonly _tag: 'Stateless'; readonly stages: readonly StatelessNode[] }
+  | { readonly _tag: 'Machine'; readonly node: OperatorNode; readonly make: MachineFactory }
+
+/** What a chain link hands its output to: data, and watermark advances as bare numbers. */
+export interface Downstream {
+  data(d: Data<unknown>): void
+  watermark(w: number): void
+}
+
+/**
+ * Links segments into direct calls, Flink's operator chaining: between chained stages there is no
+ * RxJS subscriber and no watermark record, only a function call, so a source, its stateless stages
+ * and the windows or patterns after them cost one operator. Each machine still sees every watermark
+ * advance after the data before it and before its results go on, as `fromMachine` guarantees.
+ * Returns the head of the chain and the machines it made (to dispose of on teardown).
+ */
+export function link(segments: readonly Segment[], ctx: RunContext, end: Downstream): { head: Downstream; machines: Machine<unknown, unknown>[] } {
+  let next = end
+  const machines: Machine<unknown, unknown>[] = []
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const s = segments[i]
+    const to = next
+    if (s._tag === 'Stateless') {
+      const cur: Cursor = { time: 0, key: undefined, pos: 0 }
+      const push = chain(s.stages, cur, ctx, (value) => to.data({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }))
+      next = {
+        data(d) {
+          cur.time = d.time
+          cur.key = d.key
+          cur.pos = d.pos
+          push(d.value)
+        },
+        watermark: (w) => to.watermark(w),
+      }
+    } else {
+      const machine = s.make(s.node, ctx, (d) => to.data(d))
+      registerMachine(machine)
+      machines.push(machine)
+      let current = Number.NEGATIVE_INFINITY
+      next = {
+        data: (d) => machine.data(d),
+        watermark(w) {
+          if (w <= current) return
+          current = w
+          machine.watermark(w)
+          to.watermark(w)
+        },
+      }
+    }
+  }
+  return { head: next, machines }
+}
