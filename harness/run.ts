@@ -205,33 +205,29 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
             push(e.event, e.offset)
           }
         }
-      } else if (Symbol.asyncIterator in source) {
-        let pos = 0
-        for await (const v of source as AsyncIterable<unknown>) {
-          if (skip > 0) {
-            skip--
-            pos++
-            continue
-          }
-          if (!credit.available) await credit.whenAvailable()
-          if (checkpointDue()) await takeCheckpoint()
-          if (collector.settled) break
-          consumed++
-          push(v, pos++)
-        }
       } else {
-        let pos = 0
-        for (const v of source as Iterable<unknown>) {
+        // One loop for sync and async iterables: a sync iterator's values are not awaited, so an
+        // array costs no microtask per value.
+        const it =
+          Symbol.asyncIterator in source
+            ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+            : (source as Iterable<unknown>)[Symbol.iterator]()
+        for (let pos = 0; ; pos++) {
+          let r = it.next()
+          if (r instanceof Promise) r = await r
+          if (r.done) break
           if (skip > 0) {
             skip--
-            pos++
             continue
           }
           if (!credit.available) await credit.whenAvailable()
           if (checkpointDue()) await takeCheckpoint()
-          if (collector.settled) break
+          if (collector.settled) {
+            await it.return?.()
+            break
+          }
           consumed++
-          push(v, pos++)
+          push(r.value, pos)
         }
       }
       input.complete()
