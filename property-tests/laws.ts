@@ -1,4 +1,5 @@
 import type { Pipeline } from '../dsl/pipeline.ts'
+import type { Change } from '../dsl/change.ts'
 import { parseLine } from '../harness/log.ts'
 import { replay, type ReplayOptions } from '../harness/replay.ts'
 
@@ -71,4 +72,73 @@ export async function everyLineIsAccountedFor(p: AnyPipeline, lines: readonly st
     throw new LawViolation(
       `${input} input lines, but ${metrics.eventsOut} out + ${metrics.deadLetters} dead letters + ${metrics.late} late = ${accounted} (eventsIn ${metrics.eventsIn})`,
     )
+}
+
+/** How a law compares two runs' outputs: by default as a multiset of JSON values (order ignored). */
+export type Finalize = (out: readonly unknown[]) => unknown
+
+const asMultiset: Finalize = (out) => out.map((o) => JSON.stringify(o)).sort()
+
+/**
+ * Order-insensitivity: two arrival orders of the same events (e.g. a log and
+ * `reorderedWithin(log, d)`) give the same final results, and the same late events, with nothing
+ * late when the disorder stays within the pipeline's bound. `finalize` reduces outputs to what must
+ * agree: by default the multiset of outputs (right for `'final'` windows); for a changelog, the
+ * table it leaves (`changelogTable`).
+ *
+ * @example
+ * await orderInsensitive(perMinute, log.lines, reordered.lines)
+ */
+export async function orderInsensitive(
+  p: AnyPipeline,
+  lines: readonly string[],
+  reordered: readonly string[],
+  opts: LawOptions & { finalize?: Finalize } = {},
+): Promise<void> {
+  const finalize = opts.finalize ?? asMultiset
+  const [a, b] = [await replay(p, lines, opts), await replay(p, reordered, opts)]
+  const late = (r: typeof a) => r.late.map((l) => JSON.stringify(l.value)).sort()
+  const [fa, fb] = [JSON.stringify(finalize(a.out)), JSON.stringify(finalize(b.out))]
+  if (fa !== fb) throw new LawViolation(`another arrival order changed the results: ${firstDifference(fa, fb)}`)
+  const [la, lb] = [JSON.stringify(late(a)), JSON.stringify(late(b))]
+  if (la !== lb) throw new LawViolation(`another arrival order changed the late events: ${la} vs ${lb}`)
+}
+
+/**
+ * The table a changelog leaves: the latest `after` per key, deleted keys removed, as a plain object
+ * with sorted keys (so two tables compare as JSON).
+ *
+ * @example
+ * changelogTable([upsert('a', 1), upsert('b', 2), remove('a', 1)]) // { '"b"': 2 }
+ */
+export function changelogTable(changes: readonly unknown[]): Record<string, unknown> {
+  const t = new Map<string, unknown>()
+  for (const c of changes as readonly Change<unknown, unknown>[]) {
+    const k = JSON.stringify(c.key)
+    if (c.op === 'delete') t.delete(k)
+    else t.set(k, c.after)
+  }
+  return Object.fromEntries([...t.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+}
+
+/**
+ * A changelog converges to the final results: the table that a pipeline's `'updates'` changelog
+ * leaves (applied to an upsert sink, any number of times) equals the last result per key of the
+ * same pipeline in `'final'` mode, where `keyOf` gives a final result's changelog key (for windows:
+ * `windowId(r.key, r.window)`).
+ *
+ * @example
+ * await changelogMatchesFinal(sessionsUpdates, sessionsFinal, log.lines, (r) => windowId(r.key, r.window))
+ */
+export async function changelogMatchesFinal(
+  updates: AnyPipeline,
+  final: AnyPipeline,
+  lines: readonly string[],
+  keyOf: (result: any) => unknown,
+  opts: LawOptions = {},
+): Promise<void> {
+  const [u, f] = [await replay(updates, lines, opts), await replay(final, lines, opts)]
+  const table = JSON.stringify(changelogTable(u.out))
+  const expected = JSON.stringify(changelogTable(f.out.map((r) => ({ op: 'upsert', key: keyOf(r), after: r }))))
+  if (table !== expected) throw new LawViolation(`the changelog's table differs from the final results: ${firstDifference(expected, table)}`)
 }
