@@ -64,6 +64,8 @@ export function toLogEntry(o: unknown, line: number, input: unknown = o): LogEnt
     return malformed(line, `not a log record: offset must be a non-negative integer, got ${JSON.stringify(offset)}`, input)
   if (topic !== undefined && typeof topic !== 'string')
     return malformed(line, `not a log record: topic must be a string, got ${JSON.stringify(topic)}`, input)
+  // A complete record is used as it is (it is only ever read): no copy per record on the hot path.
+  if (offset !== undefined && topic !== undefined) return o as LogRecord
   return record(offset === undefined ? line : offset, arrival, topic === undefined ? DEFAULT_TOPIC : topic, event)
 }
 
