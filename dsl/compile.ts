@@ -3,7 +3,7 @@ import type { Data, Element } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
 import { interpreters, machineInterpreters } from './interpreters.ts'
-import { consumerCounts, fusedChainAt, isStateless } from './plan.ts'
+import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { chain, fused, type Cursor } from '../operators/core/fused.ts'
 import { ingest, admit, type Admitted } from '../operators/core/ingest.ts'
@@ -26,24 +26,14 @@ function build(
 ): Observable<Element<unknown>> {
   const counts = consumerCounts(output)
   const memo = new Map<Node, Observable<Element<unknown>>>()
-  /** The segments from the source to `n`, when every link is single-reader and chainable. */
-  const chainTo = (n: Node): Segment[] | undefined => {
-    if (n._tag === 'Source') return counts.get(n) === 1 ? [] : undefined
-    if (isStateless(n)) {
-      const { stages, from } = fusedChainAt(n, counts)
-      const up = counts.get(from) === 1 ? chainTo(from) : undefined
-      return up && [...up, { _tag: 'Stateless', stages }]
-    }
-    const make = n._tag === 'Operator' && n.inputs.length === 1 ? machineInterpreters[n.kind] : undefined
-    if (make === undefined || n._tag !== 'Operator' || counts.get(n.inputs[0]) !== 1) return undefined
-    const up = chainTo(n.inputs[0])
-    return up && [...up, { _tag: 'Machine', node: n, make }]
-  }
+  /** The links from the source to `n` as segments, when they all run inside the source's operator. */
+  const segmentsTo = (n: Node): Segment[] | undefined =>
+    chainTo(n, counts)?.map((l) => (l._tag === 'Stateless' ? l : { _tag: 'Machine', node: l.node, make: machineInterpreters[l.node.kind] }))
   const go = (n: Node): Observable<Element<unknown>> => {
     const hit = memo.get(n)
     if (hit) return hit
     let obs: Observable<Element<unknown>>
-    const chained = chainTo(n)
+    const chained = segmentsTo(n)
     if (chained !== undefined) obs = source(chained)
     else if (n._tag === 'Source') obs = source([])
     else if (isStateless(n)) {

@@ -6,6 +6,8 @@ import { pipeline } from './pipeline.ts'
 import { filter, keyBy, map, merge } from './stages.ts'
 import { boundedOutOfOrder, idleTimeout } from './watermarks.ts'
 import { microbatch } from './flow.ts'
+import { aggregate, tumbling, window } from './windows.ts'
+import { count } from './aggregations.ts'
 
 const Flight = t.type({ origin: t.string, delay: t.number, scheduled: t.number }, 'Flight')
 
@@ -29,7 +31,7 @@ describe('explain', () => {
       [
         'pipeline delayed',
         '  1. source (codec Flight), watermarks: boundedOutOfOrder 2h, idleTimeout 10m',
-        '  2. fused[filter(late) → map → keyBy]  <- 1',
+        '  2. fused[filter(late) → map → keyBy]  <- 1  (chained into 1)',
         '  3. microbatch(100, 1s)  <- 2',
       ].join('\n'),
     )
@@ -47,6 +49,24 @@ describe('explain', () => {
         '  n3 --> out(("out"))',
       ].join('\n'),
     )
+  })
+
+  it('marks the windows and patterns that run chained inside the source operator', () => {
+    const p = pipeline({ codec: Flight, eventTime: (f) => f.scheduled }, (s) =>
+      pipe(s, keyBy((f) => f.origin), window(tumbling('1h')), aggregate(count), map((r) => r.value)),
+    )
+    expect(plan(p).map((x) => x.chained)).toEqual([false, true, true, true])
+    const broken = pipeline({ codec: Flight, eventTime: (f) => f.scheduled }, (s) =>
+      pipe(s, keyBy((f) => f.origin), merge(pipe(s, keyBy((f) => String(f.delay)))), window(tumbling('1h')), aggregate(count)),
+    )
+    // A source read twice is multicast and a merge is its own operator: nothing is chained.
+    expect(plan(broken).map((x) => `${x.label}${x.chained ? '*' : ''}`)).toEqual([
+      'source (codec Flight), watermarks: boundedOutOfOrder 0ms',
+      'keyBy',
+      'keyBy',
+      'merge (min watermark)',
+      'window tumbling 1h → aggregate',
+    ])
   })
 
   it('does not fuse across a stream read by two stages, and shows it once', () => {

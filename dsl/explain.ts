@@ -1,13 +1,15 @@
 import type { AnyPipeline } from './pipeline.ts'
 import { formatDuration } from './time.ts'
 import type { Node, StatelessNode } from './stream.ts'
-import { consumerCounts, fusedChainAt, isStateless } from './plan.ts'
+import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 
 /** One step of the physical plan: what runs as one operator, and what feeds it. */
 export interface PlanStep {
   readonly id: number
   readonly label: string
   readonly inputs: readonly number[]
+  /** True when the step runs inside the source's operator (fused or chained), not as its own. */
+  readonly chained: boolean
 }
 
 const stageLabel = (s: StatelessNode): string => {
@@ -18,6 +20,13 @@ const stageLabel = (s: StatelessNode): string => {
 /** The plan as `compile` will run it: stateless chains fused into one step, shared steps once. */
 export function plan(p: AnyPipeline): PlanStep[] {
   const counts = consumerCounts(p.output.node)
+  const chained = new Set<Node>()
+  const markChains = (n: Node): void => {
+    const links = chainTo(n, counts)
+    if (links !== undefined) for (const l of links) chained.add(l._tag === 'Machine' ? l.node : l.stages[l.stages.length - 1])
+    else for (const i of n._tag === 'Source' ? [] : n._tag === 'Merge' || n._tag === 'Operator' ? n.inputs : [n.input]) markChains(i)
+  }
+  markChains(p.output.node)
   const steps: PlanStep[] = []
   const ids = new Map<Node, number>()
   const go = (n: Node): number => {
@@ -42,7 +51,7 @@ export function plan(p: AnyPipeline): PlanStep[] {
       label = n.label
     }
     const id = steps.length + 1
-    steps.push({ id, label, inputs })
+    steps.push({ id, label, inputs, chained: chained.has(n) })
     ids.set(n, id)
     return id
   }
@@ -68,6 +77,7 @@ export function explain(p: AnyPipeline, options: { format?: 'text' | 'mermaid' }
     return lines.join('\n')
   }
   const lines = [`pipeline ${p.name}`]
-  for (const s of steps) lines.push(`  ${s.id}. ${s.label}${s.inputs.length ? `  <- ${s.inputs.join(', ')}` : ''}`)
+  for (const s of steps)
+    lines.push(`  ${s.id}. ${s.label}${s.inputs.length ? `  <- ${s.inputs.join(', ')}` : ''}${s.chained ? '  (chained into 1)' : ''}`)
   return lines.join('\n')
 }

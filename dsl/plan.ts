@@ -1,4 +1,4 @@
-import type { Node, StatelessNode } from './stream.ts'
+import type { Node, OperatorNode, StatelessNode } from './stream.ts'
 
 /** Whether a node is a stateless stage that fuses with its neighbours. */
 export const isStateless = (n: Node): n is StatelessNode =>
@@ -34,3 +34,29 @@ export function fusedChainAt(n: StatelessNode, counts: Map<Node, number>): { sta
   return { stages, from }
 }
 
+
+/**
+ * The single-input stateful kinds built on a machine, which `compile` can chain (see
+ * `machineInterpreters`, whose keys these are).
+ */
+export const CHAINABLE_KINDS: ReadonlySet<string> = new Set(['Window', 'Match'])
+
+/** One link of a chain from the source: fused stateless stages, or a chainable stateful stage. */
+export type ChainLink = { readonly _tag: 'Stateless'; readonly stages: StatelessNode[] } | { readonly _tag: 'Machine'; readonly node: OperatorNode }
+
+/**
+ * The links from the source to `n` when all of them run inside the source's operator: every node
+ * on the way is read by one stage only, and each is stateless or a chainable stateful stage.
+ * Undefined when the chain is broken (a merge, a join, a stream read twice) before the source.
+ */
+export function chainTo(n: Node, counts: Map<Node, number>): ChainLink[] | undefined {
+  if (n._tag === 'Source') return counts.get(n) === 1 ? [] : undefined
+  if (isStateless(n)) {
+    const { stages, from } = fusedChainAt(n, counts)
+    const up = counts.get(from) === 1 ? chainTo(from, counts) : undefined
+    return up && [...up, { _tag: 'Stateless', stages }]
+  }
+  if (n._tag !== 'Operator' || n.inputs.length !== 1 || !CHAINABLE_KINDS.has(n.kind) || counts.get(n.inputs[0]) !== 1) return undefined
+  const up = chainTo(n.inputs[0], counts)
+  return up && [...up, { _tag: 'Machine', node: n }]
+}

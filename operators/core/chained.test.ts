@@ -14,6 +14,8 @@ import { explain } from '../../dsl/explain.ts'
 import type { Data, Element } from '../../dsl/element.ts'
 import { makeContext } from './context.ts'
 import { collectMachines } from './operate.ts'
+import { CHAINABLE_KINDS } from '../../dsl/plan.ts'
+import { machineInterpreters } from '../../dsl/interpreters.ts'
 
 type Ev = { k: string; t: number; n: number }
 
@@ -80,11 +82,15 @@ describe('operator chaining', () => {
       )
     })
 
+  it('chains exactly the kinds that have a machine interpreter', () => {
+    expect([...CHAINABLE_KINDS].sort()).toEqual(Object.keys(machineInterpreters).sort())
+  })
+
   it('registers chained machines for checkpoints, and explain still shows each stage', () => {
     const { chained } = cases['keyBy, tumbling window, map']
     const { machines } = collectMachines(() => from([]).pipe(compileElements(chained, makeContext())).subscribe())
     // The window machine and the watermark generator.
     expect(machines.length).toBe(2)
-    expect(explain(chained)).toContain('window tumbling 10ms')
+    expect(explain(chained)).toContain('window tumbling 10ms → aggregate { n, total }  <- 2  (chained into 1)')
   })
 })
