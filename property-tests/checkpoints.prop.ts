@@ -11,6 +11,7 @@ import { windowJoin } from '../dsl/joins.ts'
 import { match, pattern } from '../dsl/patterns.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import type { Stream } from '../dsl/stream.ts'
+import { microbatch } from '../dsl/flow.ts'
 
 /** One event of a random log: a key, an event time with bounded disorder, a kind and an amount. */
 interface Ev {
@@ -35,6 +36,9 @@ const pipelines: Record<string, AnyPipeline> = {
     const bs = pipe(s, filter((e) => e.kind === 'b'), keyBy((e) => e.k))
     return pipe(as, windowJoin(bs, { within: 15, type: 'outer' }))
   }),
+  'microbatches (a block open at the checkpoint)': pipeline({ name: 'microbatch', ...opts }, (s: Stream<Ev>) =>
+    pipe(s, filter((e) => e.kind === 'a'), microbatch(4, '1h')),
+  ),
   'a pattern': pipeline({ name: 'pattern', ...opts }, (s: Stream<Ev>) =>
     pipe(
       s,

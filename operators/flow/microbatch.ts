@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
 import type { Element } from '../../dsl/element.ts'
 import type { MicrobatchSpec } from '../../dsl/flow.ts'
 import type { RunContext } from '../core/context.ts'
+import { registerMachine } from '../core/operate.ts'
 
 /** Size-or-time blocks (see `microbatch` in dsl/flow.ts); the timer runs on `ctx.scheduler`. */
 export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown[]>> {
@@ -13,6 +14,26 @@ export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): Opera
       let firstPos = 0
       let heldWatermark = Number.NEGATIVE_INFINITY
       let timer: Subscription | undefined
+      // The open block is state like any window's: a checkpoint taken while it is open must carry
+      // its events, or a restored run would lose them (their source offsets are already covered).
+      registerMachine({
+        snapshot: () => ({
+          block,
+          maxTime: Number.isFinite(maxTime) ? maxTime : null,
+          firstPos,
+          held: Number.isFinite(heldWatermark) ? heldWatermark : null,
+        }),
+        restore: (state) => {
+          const st = state as { block: unknown[]; maxTime: number | null; firstPos: number; held: number | null }
+          timer?.unsubscribe()
+          block = st.block
+          maxTime = st.maxTime ?? Number.NEGATIVE_INFINITY
+          firstPos = st.firstPos
+          heldWatermark = st.held ?? Number.NEGATIVE_INFINITY
+          // The block's wait restarts from the restore: the processing time before the crash is gone.
+          timer = block.length > 0 ? ctx.scheduler.schedule(flush, maxWait) : undefined
+        },
+      })
 
       const flush = () => {
         timer?.unsubscribe()
