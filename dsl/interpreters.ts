@@ -14,6 +14,12 @@ import { windowInterpreter, windowMachine } from '../operators/windows/interpret
 import type { WindowSpec } from './windows.ts'
 import { PatternMatcher } from '../operators/patterns/matcher.ts'
 import type { MachineFactory } from '../operators/core/chained.ts'
+import { dedupeMachine } from '../operators/dedupe.ts'
+import type { DedupeSpec } from './dedupe.ts'
+import { tableMachine } from '../operators/tables/tableStage.ts'
+import { Table } from '../operators/tables/table.ts'
+import type { TableSpec } from './tables.ts'
+import type { Key } from './stream.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -43,4 +49,6 @@ export const interpreters: Record<string, Interpreter> = {
 export const machineInterpreters: Record<string, MachineFactory> = {
   Window: (n, ctx, emit) => windowMachine(n.spec as WindowSpec, ctx, emit) as ReturnType<MachineFactory>,
   Match: (n, ctx, emit) => new PatternMatcher(n.spec as MatchSpec, ctx, emit) as ReturnType<MachineFactory>,
+  Dedupe: (n, ctx, emit) => dedupeMachine(n.spec as DedupeSpec, ctx, emit),
+  Table: (n, _ctx, emit) => tableMachine((n.spec as TableSpec).into ?? new Table<Key, unknown>(), emit) as ReturnType<MachineFactory>,
 }

@@ -39,7 +39,7 @@ export function fusedChainAt(n: StatelessNode, counts: Map<Node, number>): { sta
  * The single-input stateful kinds built on a machine, which `compile` can chain (see
  * `machineInterpreters`, whose keys these are).
  */
-export const CHAINABLE_KINDS: ReadonlySet<string> = new Set(['Window', 'Match'])
+export const CHAINABLE_KINDS: ReadonlySet<string> = new Set(['Window', 'Match', 'Dedupe', 'Table'])
 
 /** One link of a chain from the source: fused stateless stages, or a chainable stateful stage. */
 export type ChainLink = { readonly _tag: 'Stateless'; readonly stages: StatelessNode[] } | { readonly _tag: 'Machine'; readonly node: OperatorNode }

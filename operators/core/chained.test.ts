@@ -11,6 +11,9 @@ import { aggregate, session, tumbling, window } from '../../dsl/windows.ts'
 import { count, sum } from '../../dsl/aggregations.ts'
 import { pattern, match } from '../../dsl/patterns.ts'
 import { explain } from '../../dsl/explain.ts'
+import { dedupe } from '../../dsl/dedupe.ts'
+import { table } from '../../dsl/tables.ts'
+import { upsert } from '../../dsl/change.ts'
 import type { Data, Element } from '../../dsl/element.ts'
 import { makeContext } from './context.ts'
 import { collectMachines } from './operate.ts'
@@ -61,6 +64,14 @@ describe('operator chaining', () => {
         keyBy((r) => r.key),
         window(session(12), { emit: 'updates' }),
         aggregate(count),
+      ),
+    ),
+    'dedupe, then a table from the changelog': both((s) =>
+      pipe(
+        s,
+        dedupe((e: Ev) => `${e.k}:${e.n}`, 20),
+        map((e) => upsert(e.k, e.n)),
+        table(),
       ),
     ),
     'a pattern': both((s) =>
