@@ -40,7 +40,7 @@ const generated = <A>(n: number, at: (i: number) => A) =>
 function runCounting<I, O, K>(p: Pipeline<I, O, K>, n: number, at: (i: number) => unknown): number {
   let out = 0
   generated(n, at)
-    .pipe(compileElements(p, makeContext()))
+    .pipe(compileElements(p, makeContext(), { watermarks: false }))
     .subscribe((e) => {
       if (e._tag === 'Data') out++
     })

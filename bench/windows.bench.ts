@@ -64,7 +64,7 @@ const runKeyedOnly = (n: number): number => {
   let out = 0
   const p = pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(0) }, (s: Stream<Ev>) => pipe(s, keyBy((e: Ev) => e.key)))
   records(n)
-    .pipe(compileElements(p, makeContext()))
+    .pipe(compileElements(p, makeContext(), { watermarks: false }))
     .subscribe(() => out++)
   return out
 }
@@ -73,7 +73,7 @@ const runKeyedOnly = (n: number): number => {
 const runPipeline = (a: WindowAssigner, n: number): number => {
   let results = 0
   records(n)
-    .pipe(compileElements(windowed(a), makeContext()))
+    .pipe(compileElements(windowed(a), makeContext(), { watermarks: false }))
     .subscribe((e) => {
       if (e._tag === 'Data') results++
     })

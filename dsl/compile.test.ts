@@ -103,6 +103,18 @@ describe('compile', () => {
     ])
   })
 
+  it('leaves watermarks out of the output when asked, for chained and unchained outputs alike', async () => {
+    const recs: Data<unknown>[] = evs.map((value, i) => ({ _tag: 'Data', value, time: Number.NaN, key: undefined, pos: i }))
+    const chained = pipeline({ codec: Ev, eventTime: (e) => e.ts }, (s) => pipe(s, keyBy((e) => e.user)))
+    const unchained = pipeline({ codec: Ev, eventTime: (e) => e.ts }, (s) => pipe(s, keyBy((e) => e.user), merge(pipe(s, filter(() => false), keyBy((e) => e.user)))))
+    for (const p of [chained, unchained]) {
+      const all = await lastValueFrom(from(recs).pipe(compileElements(p, makeContext()), toArray()))
+      const dataOnly = await lastValueFrom(from(recs).pipe(compileElements(p, makeContext(), { watermarks: false }), toArray()))
+      expect(all.some((e) => e._tag === 'Watermark')).toBe(true)
+      expect(dataOnly).toEqual(all.filter((e) => e._tag === 'Data'))
+    }
+  })
+
   it('merges branches of one source with the minimum watermark, each event once per branch', async () => {
     const p = pipeline({ codec: Ev, eventTime: (e) => e.ts }, (s) => {
       const a = pipe(s, filter((e) => e.user === 'a'))

@@ -1,4 +1,4 @@
-import { Observable, share, type OperatorFunction } from 'rxjs'
+import { Observable, filter, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
@@ -21,7 +21,7 @@ import type { Segment } from '../operators/core/chained.ts'
  */
 function build(
   output: Node,
-  source: (segments: readonly Segment[]) => Observable<Element<unknown>>,
+  source: (segments: readonly Segment[], isOutput: boolean) => Observable<Element<unknown>>,
   ctx: RunContext,
 ): Observable<Element<unknown>> {
   const counts = consumerCounts(output)
@@ -34,8 +34,8 @@ function build(
     if (hit) return hit
     let obs: Observable<Element<unknown>>
     const chained = segmentsTo(n)
-    if (chained !== undefined) obs = source(chained)
-    else if (n._tag === 'Source') obs = source([])
+    if (chained !== undefined) obs = source(chained, n === output)
+    else if (n._tag === 'Source') obs = source([], false)
     else if (isStateless(n)) {
       const { stages, from } = fusedChainAt(n, counts)
       obs = go(from).pipe(fused(stages, ctx))
@@ -53,6 +53,15 @@ function build(
   return go(output)
 }
 
+export interface ElementsOptions {
+  /**
+   * Whether the output carries watermarks (default true). A consumer that only wants data (a sink,
+   * `compile`, a run without `onWatermark`) says so: stages inside still see every watermark, but
+   * none is built or delivered at the output, which saves a record and a hop per in-order event.
+   */
+  readonly watermarks?: boolean
+}
+
 /**
  * Compiles a pipeline to an operator over source records (`Data` whose `time` is the arrival time
  * and `pos` the source position) that yields data and in-band watermarks. The harness and the
@@ -61,17 +70,24 @@ function build(
 export function compileElements<I, O, K>(
   p: Pipeline<I, O, K>,
   ctx: RunContext,
+  options: ElementsOptions = {},
 ): OperatorFunction<Data<unknown>, Element<O, K>> {
+  const watermarks = options.watermarks ?? true
   return (input) =>
     new Observable<Element<O, K>>((subscriber) => {
       // A source read by several branches is multicast through a hub, fed once all have subscribed.
       let hub: Hub<Element<unknown>> | undefined
-      const source = (segments: readonly Segment[]): Observable<Element<unknown>> => {
-        if (segments.length > 0) return input.pipe(ingest(p, ctx, segments))
+      let outputChained = false
+      const source = (segments: readonly Segment[], isOutput: boolean): Observable<Element<unknown>> => {
+        if (segments.length > 0) {
+          outputChained ||= isOutput
+          return input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput }))
+        }
         hub ??= new Hub<Element<unknown>>()
         return hub
       }
-      const out = build(p.output.node, source, ctx) as Observable<Element<O, K>>
+      let out = build(p.output.node, source, ctx) as Observable<Element<O, K>>
+      if (!watermarks && !outputChained) out = out.pipe(filter((e): e is Data<O, K> => e._tag === 'Data'))
       const outSub = out.subscribe(subscriber)
       const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : undefined
       return () => {
@@ -117,7 +133,7 @@ export function compile<I, O, K>(p: Pipeline<I, O, K>, options: CompileOptions =
           complete: () => s.complete(),
         }),
       )
-      return records.pipe(compileElements(p, ctx)).subscribe({
+      return records.pipe(compileElements(p, ctx, { watermarks: false })).subscribe({
         next: (e) => {
           if (e._tag === 'Data') subscriber.next(e.value)
         },

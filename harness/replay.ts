@@ -78,7 +78,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
     const input = new Observable<Data<unknown>>((s) => {
       sink = s
     })
-    subscription = input.pipe(compileElements(p, ctx)).subscribe(collector)
+    subscription = input.pipe(compileElements(p, ctx, { watermarks: opts.onWatermark !== undefined })).subscribe(collector)
   }
   const rejectMalformed = (e: DeadLetter) => {
     collector.eventsIn++

@@ -78,7 +78,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
     new Observable<Data<unknown>>((s) => {
       input = s
     })
-      .pipe(compileElements(p, ctx))
+      .pipe(compileElements(p, ctx, { watermarks: opts.onWatermark !== undefined }))
       .subscribe(collector),
   )
   const credit = ctx.credit

@@ -76,7 +76,9 @@ export function ingest<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
   segments: readonly Segment[] = [],
+  options: { watermarks?: boolean } = {},
 ): OperatorFunction<Data<unknown>, Element<I>> {
+  const emitWatermarks = options.watermarks ?? true
   const { maxDelay, idle } = spec.watermarks
   return (source) =>
     new Observable<Element<I>>((subscriber) => {
@@ -89,7 +91,7 @@ export function ingest<I>(
       // right after the source work on bare values, with no record until they are done.
       const end: Downstream = {
         data: (d) => subscriber.next(d as Data<I>),
-        watermark: (w) => subscriber.next({ _tag: 'Watermark', time: w }),
+        watermark: emitWatermarks ? (w) => subscriber.next({ _tag: 'Watermark', time: w }) : () => undefined,
       }
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
