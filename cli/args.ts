@@ -32,9 +32,9 @@ export interface HelpCommand {
 export type Command = RunCommand | ExplainCommand | HelpCommand
 
 export const USAGE = `usage:
-  weir run <pipeline-module> --log <file> [--out <file>] [--fail-fast] [--topic <topic>]
-      replay a recorded NDJSON log through the module's default-exported pipeline in virtual time;
-      outputs go to --out (NDJSON) or stdout, a summary to stderr
+  weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>]
+      replay a recorded NDJSON log (- for standard input) through the module's default-exported
+      pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]]

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { Readable } from 'node:stream'
 import { main, summary, type CliIO } from './weir.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -14,7 +15,7 @@ const FIXTURE = 'cli/fixtures/flightDelays.ts'
 const FLIGHTS = 'examples/data/flights.ndjson'
 
 /** Runs `weir` in-process with captured streams. */
-async function weir(argv: string[], opts: { tty?: boolean } = {}) {
+async function weir(argv: string[], opts: { tty?: boolean; stdin?: string } = {}) {
   let stdout = ''
   let stderr = ''
   const io: CliIO = {
@@ -22,6 +23,7 @@ async function weir(argv: string[], opts: { tty?: boolean } = {}) {
     stderr: { write: (s: string) => (stderr += s), isTTY: opts.tty ?? false, columns: 100 },
     cwd: root,
     env: {},
+    stdin: opts.stdin === undefined ? undefined : Readable.from([opts.stdin]),
   }
   const code = await main(argv, io)
   return { code, stdout, stderr }
@@ -38,6 +40,14 @@ describe('weir run', () => {
     expect(lines).toHaveLength(20_000)
     expect(JSON.parse(lines[0])).toEqual({ id: 3, origin: 'LAS', delayed: false })
     expect(stderr).toMatch(/^weir: flightDelays: 20,000 events in, 20,000 out, 0 dead letters, 0 late, [\d,]+ events\/s \([\d,]+ ms\)\n$/)
+  })
+
+  it('reads the log from standard input with --log -, giving the same output as from the file', async () => {
+    const fromFile = await weir(['run', FIXTURE, '--log', FLIGHTS])
+    const fromStdin = await weir(['run', FIXTURE, '--log', '-'], { stdin: readFileSync(join(root, FLIGHTS), 'utf8') })
+    expect(fromStdin.code).toBe(0)
+    expect(fromStdin.stdout).toBe(fromFile.stdout)
+    expect(fromStdin.stderr).toMatch(/^weir: flightDelays: 20,000 events in, 20,000 out/)
   })
 
   it('writes outputs to --out and nothing to stdout', async () => {
@@ -135,7 +145,7 @@ describe('weir usage mistakes: one line on stderr, exit 2, no stack trace', () =
   it('--help prints the usage on stdout and exits 0', async () => {
     const { code, stdout } = await weir(['--help'])
     expect(code).toBe(0)
-    expect(stdout).toMatch(/^usage:\n  weir run <pipeline-module> --log <file>/)
+    expect(stdout).toMatch(/^usage:\n  weir run <pipeline-module> --log <file\|->/)
   })
 })
 

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
@@ -17,6 +18,8 @@ export interface CliIO {
   readonly stdout: { write(s: string): unknown }
   readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
   readonly cwd: string
+  /** Where `--log -` reads from (default: the process's standard input). */
+  readonly stdin?: NodeJS.ReadableStream
   /** `WEIR_DEBUG=1` adds stack traces to runtime errors. */
   readonly env: Readonly<Record<string, string | undefined>>
 }
@@ -82,8 +85,10 @@ async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
 async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
   if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io)
-  const logPath = resolve(io.cwd, cmd.log!)
-  if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new UsageError(`no such log file: ${cmd.log}`)
+  // `--log -` reads the log from standard input, so weir sits in a shell pipe (`zcat log.gz | weir run ...`).
+  const fromStdin = cmd.log === '-'
+  const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
+  if (!fromStdin && (!existsSync(logPath) || !statSync(logPath).isFile())) throw new UsageError(`no such log file: ${cmd.log}`)
   let out: LineWriter
   if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s))
   else {
@@ -93,11 +98,12 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
     }
   }
-  const bar = io.stderr.isTTY ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
+  const bar = io.stderr.isTTY && !fromStdin ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
   const dead: DeadLetter[] = []
   const late: Late[] = []
   try {
-    const { metrics } = await replay(p, logPath, {
+    const log = fromStdin ? createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY }) : logPath
+    const { metrics } = await replay(p, log, {
       failFast: cmd.failFast,
       topic: cmd.topic,
       keepOutput: false,
