@@ -4,18 +4,8 @@ import type { LookupJoinSpec } from '../../dsl/joins.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
-
-const PENDING = 0
-const READY = 1
-const FAILED = 2
-
-/** An input waiting for its turn: an event (with its lookup's outcome) or a watermark. */
-interface Slot {
-  readonly d: Data<unknown, unknown> | undefined
-  readonly w: number
-  state: 0 | 1 | 2
-  result: unknown
-}
+import { InOrder, type Slot } from '../core/InOrder.ts'
+import { stageSubscriber } from '../core/subscriber.ts'
 
 interface Cached {
   readonly value: unknown
@@ -69,8 +59,15 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
   return (source) =>
     new Observable<Element<unknown>>((subscriber) => {
       const cache = spec.cache ? new LruTtl(spec.cache.max, spec.cache.ttl) : undefined
-      const queue: Slot[] = []
-      let head = 0
+      const out = (d: Data<unknown, unknown>, right: unknown) => {
+        if (right === undefined && inner) return
+        subscriber.next({ _tag: 'Data', value: { left: d.value, right }, time: d.time, key: d.key, pos: d.pos })
+      }
+      const queue = new InOrder(ctx.credit, {
+        ok: out,
+        failed: (d, e) => ctx.deadLetter(deadLetter('lookup', 'lookupJoin', d.pos, errorMessage(e), d.value)),
+        watermark: (time) => subscriber.next({ _tag: 'Watermark', time }),
+      })
       /** Slots waiting on each key's lookup in flight (or waiting for a free lookup). */
       const byKey = new Map<Key, Slot[]>()
       const waitingKeys: Key[] = []
@@ -79,47 +76,22 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
       let completed = false
       let closed = false
 
-      const out = (d: Data<unknown, unknown>, right: unknown) => {
-        if (right === undefined && inner) return
-        subscriber.next({ _tag: 'Data', value: { left: d.value, right }, time: d.time, key: d.key, pos: d.pos })
+      const release = () => {
+        queue.flush()
+        if (completed && queue.empty) subscriber.complete()
       }
 
-      const flush = () => {
-        while (head < queue.length) {
-          const s = queue[head]
-          if (s.state === PENDING) break
-          queue[head++] = undefined as unknown as Slot
-          if (s.d === undefined) subscriber.next({ _tag: 'Watermark', time: s.w })
-          else {
-            ctx.credit.release()
-            if (s.state === READY) out(s.d, s.result)
-            else ctx.deadLetter(deadLetter('lookup', 'lookupJoin', s.d.pos, errorMessage(s.result), s.d.value))
-          }
-        }
-        // Compact now and then so the array does not grow with the run.
-        if (head === queue.length) {
-          queue.length = 0
-          head = 0
-        } else if (head > 1024 && head * 2 > queue.length) {
-          queue.splice(0, head)
-          head = 0
-        }
-        if (completed && head === queue.length) subscriber.complete()
-      }
-
-      const settle = (key: Key, state: 1 | 2, result: unknown) => {
+      const settle = (key: Key, ok: boolean, result: unknown) => {
         running--
         if (closed) return
         try {
-          if (state === READY && cache) cache.set(key, result, ctx.scheduler.now())
+          if (ok && cache) cache.set(key, result, ctx.scheduler.now())
           const slots = byKey.get(key)!
           byKey.delete(key)
-          for (const s of slots) {
-            s.state = state
-            s.result = result
-          }
+          for (const s of slots) if (ok) queue.succeed(s, result)
+          else queue.fail(s, result)
           startWaiting()
-          flush()
+          release()
         } catch (err) {
           subscriber.error(err)
         }
@@ -134,8 +106,8 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
           p = Promise.reject(e)
         }
         Promise.resolve(p).then(
-          (r) => settle(key, READY, r),
-          (e) => settle(key, FAILED, e),
+          (r) => settle(key, true, r),
+          (e) => settle(key, false, e),
         )
       }
 
@@ -147,43 +119,31 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
         }
       }
 
-      const sub = source.subscribe({
-        next(e) {
-          try {
-            if (e._tag === 'Watermark') {
-              if (head === queue.length) subscriber.next(e)
-              else queue.push({ d: undefined, w: e.time, state: READY, result: undefined })
-              return
-            }
+      const sub = source.subscribe(
+        stageSubscriber<Element<unknown>>(subscriber, {
+          next(e) {
+            if (e._tag === 'Watermark') return queue.watermark(e.time)
             const key = e.key as Key
             const hit = cache === undefined ? MISS : cache.get(key, ctx.scheduler.now())
-            if (hit !== MISS && head === queue.length) return out(e, hit)
-            ctx.credit.acquire()
-            const slot: Slot = { d: e, w: 0, state: hit === MISS ? PENDING : READY, result: hit === MISS ? undefined : hit }
-            queue.push(slot)
-            if (hit !== MISS) return
+            if (hit !== MISS && queue.empty) return out(e, hit)
+            const slot = queue.event(e)
+            if (hit !== MISS) return queue.succeed(slot, hit)
             const waiting = byKey.get(key)
             if (waiting !== undefined) return void waiting.push(slot)
             byKey.set(key, [slot])
             if (running < concurrency) start(key)
             else waitingKeys.push(key)
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          completed = true
-          flush()
-        },
-      })
+          },
+          complete() {
+            completed = true
+            release()
+          },
+        }),
+      )
       return () => {
         closed = true
         sub.unsubscribe()
-        // Give back what unfinished events held, so a cancelled run does not starve the source.
-        for (let i = head; i < queue.length; i++) if (queue[i].d !== undefined) ctx.credit.release()
-        queue.length = 0
-        head = 0
+        queue.dispose()
       }
     })
 }
