@@ -19,7 +19,7 @@ export type { Pipeline, PipelineOptions, AnyPipeline } from './dsl/pipeline.ts'
 export { explain, plan } from './dsl/explain.ts'
 export type { PlanStep } from './dsl/explain.ts'
 export { compile, compileElements } from './dsl/compile.ts'
-export type { CompileOptions } from './dsl/compile.ts'
+export type { CompileOptions, ElementsOptions } from './dsl/compile.ts'
 export { pipe, flow } from 'fp-ts/lib/function.js'
 
 // Runtime context and flow control
