@@ -47,17 +47,28 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
       const machine = s.make(s.node, ctx, (d) => to.data(d))
       registerMachine(machine)
       machines.push(machine)
-      let current = Number.NEGATIVE_INFINITY
-      next = {
-        data: (d) => machine.data(d),
-        watermark(w) {
-          if (w <= current) return
-          current = w
-          machine.watermark(w)
-          to.watermark(w)
-        },
-      }
+      next = machineLink(machine, to)
     }
   }
   return { head: next, machines }
 }
+
+/**
+ * A machine's link, as code of its own for every link (`new Function`), so that its calls to the
+ * machine and to the next link each see one target even when a process runs many pipelines.
+ */
+const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downstream =>
+  new Function(
+    'machine',
+    'to',
+    `let current = -Infinity
+    return {
+      data(d) { machine.data(d) },
+      watermark(w) {
+        if (w <= current) return
+        current = w
+        machine.watermark(w)
+        to.watermark(w)
+      },
+    }`,
+  )(machine, to) as Downstream
