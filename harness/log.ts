@@ -154,9 +154,16 @@ async function* readIterable(
 ): AsyncGenerator<LogEntry[], void, undefined> {
   let batch: LogEntry[] = []
   let lineNo = 0
-  // A sync iterable is walked synchronously: awaiting each item would cost a microtask per line.
-  if (Symbol.iterator in source) {
-    for (const item of source) {
+  // One loop for both kinds: a sync iterator's items are not awaited (a microtask per line would
+  // cost more than parsing it); the iterator is closed if the reader stops early.
+  const it: Iterator<string | LogRecordInput> | AsyncIterator<string | LogRecordInput> =
+    Symbol.iterator in source ? source[Symbol.iterator]() : source[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      let r = it.next()
+      if (r instanceof Promise) r = await r
+      if (r.done) break
+      const item = r.value
       const e = typeof item === 'string' ? parseLine(item, ++lineNo) : toLogEntry(item, ++lineNo)
       if (e === undefined) continue
       batch.push(e)
@@ -165,16 +172,8 @@ async function* readIterable(
         batch = []
       }
     }
-  } else {
-    for await (const item of source) {
-      const e = typeof item === 'string' ? parseLine(item, ++lineNo) : toLogEntry(item, ++lineNo)
-      if (e === undefined) continue
-      batch.push(e)
-      if (batch.length >= batchSize) {
-        yield batch
-        batch = []
-      }
-    }
+  } finally {
+    await it.return?.()
   }
   if (batch.length > 0) yield batch
 }
