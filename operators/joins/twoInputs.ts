@@ -1,6 +1,8 @@
 import { Observable } from 'rxjs'
 import type { Data, Element } from '../../dsl/element.ts'
 import { registerMachine } from '../core/operate.ts'
+import { MinWatermark } from '../core/MinWatermark.ts'
+import { stageSubscriber } from '../core/subscriber.ts'
 
 /** A two-input stateful machine: data from either side, and advances of the minimum watermark. */
 export interface Machine2<L, R> {
@@ -28,56 +30,30 @@ export function fromMachine2<L, R, O>(
   return new Observable<Element<O, unknown>>((subscriber) => {
     const machine = make((d) => subscriber.next(d))
     registerMachine(machine)
-    let wl = Number.NEGATIVE_INFINITY
-    let wr = Number.NEGATIVE_INFINITY
-    let current = Number.NEGATIVE_INFINITY
+    const marks = new MinWatermark(2)
     let forwarded = Number.NEGATIVE_INFINITY
     let open = 2
-    const onWatermark = () => {
-      const w = wl < wr ? wl : wr
-      if (w <= current) return
-      current = w
-      machine.watermark(w)
-      const out = outputWatermark(w)
-      if (out > forwarded) {
-        forwarded = out
-        subscriber.next({ _tag: 'Watermark', time: out })
-      }
-    }
-    const done = () => {
-      if (--open === 0) subscriber.complete()
-    }
-    // A throw inside the machine (fail-fast, or a bug) must reach the error channel.
-    const subL = left.subscribe({
-      next(e) {
-        try {
-          if (e._tag === 'Data') machine.left(e)
-          else if (e.time > wl) {
-            wl = e.time
-            onWatermark()
-          }
-        } catch (err) {
-          subscriber.error(err)
-        }
-      },
-      error: (err) => subscriber.error(err),
-      complete: done,
-    })
-    const subR = right.subscribe({
-      next(e) {
-        try {
-          if (e._tag === 'Data') machine.right(e)
-          else if (e.time > wr) {
-            wr = e.time
-            onWatermark()
-          }
-        } catch (err) {
-          subscriber.error(err)
-        }
-      },
-      error: (err) => subscriber.error(err),
-      complete: done,
-    })
+    const side = <T>(input: Observable<Element<T, unknown>>, i: 0 | 1, data: (d: Data<T, unknown>) => void) =>
+      input.subscribe(
+        stageSubscriber<Element<T, unknown>>(subscriber, {
+          next(e) {
+            if (e._tag === 'Data') return data(e)
+            const w = marks.advance(i, e.time)
+            if (w === undefined) return
+            machine.watermark(w)
+            const out = outputWatermark(w)
+            if (out > forwarded) {
+              forwarded = out
+              subscriber.next({ _tag: 'Watermark', time: out })
+            }
+          },
+          complete: () => {
+            if (--open === 0) subscriber.complete()
+          },
+        }),
+      )
+    const subL = side(left, 0, (d) => machine.left(d))
+    const subR = side(right, 1, (d) => machine.right(d))
     return () => {
       subL.unsubscribe()
       subR.unsubscribe()
