@@ -18,6 +18,8 @@ export interface InOrderOutput {
   ok(d: Data<unknown, unknown>, result: unknown): void
   failed(d: Data<unknown, unknown>, error: unknown): void
   watermark(w: number): void
+  /** The input has ended and everything queued has left. */
+  complete(): void
 }
 
 /**
@@ -30,6 +32,8 @@ export interface InOrderOutput {
 export class InOrder {
   private readonly slots: Slot[] = []
   private head = 0
+  private ended = false
+  private completed = false
 
   constructor(
     private readonly credit: Credit,
@@ -65,6 +69,12 @@ export class InOrder {
     s.result = error
   }
 
+  /** The input has ended: completes once everything queued has left. */
+  end(): void {
+    this.ended = true
+    this.flush()
+  }
+
   /** Releases, in order, everything up to the first event still pending. */
   flush(): void {
     const slots = this.slots
@@ -86,6 +96,10 @@ export class InOrder {
     } else if (this.head > 1024 && this.head * 2 > slots.length) {
       slots.splice(0, this.head)
       this.head = 0
+    }
+    if (this.ended && !this.completed && this.empty) {
+      this.completed = true
+      this.out.complete()
     }
   }
 

@@ -15,21 +15,13 @@ export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorF
         ok: (d, value) => subscriber.next({ _tag: 'Data', value, time: d.time, key: undefined, pos: d.pos }),
         failed: (d, e) => ctx.deadLetter(deadLetter('user', 'asyncMap', d.pos, errorMessage(e), d.value)),
         watermark: (time) => subscriber.next({ _tag: 'Watermark', time }),
+        complete: () => subscriber.complete(),
       })
       /** Queued events whose call has not started yet, in order. */
       const waiting: Slot[] = []
       let running = 0
-      let completed = false
       let closed = false
 
-      const release = () => {
-        try {
-          queue.flush()
-          if (completed && queue.empty) subscriber.complete()
-        } catch (err) {
-          subscriber.error(err)
-        }
-      }
       const startNext = () => {
         while (running < concurrency && waiting.length > 0) {
           const s = waiting.shift()!
@@ -43,8 +35,13 @@ export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorF
             .then(() => {
               running--
               if (closed) return
-              startNext()
-              release()
+              // Settled outside any subscriber: a throw downstream (fail-fast) must reach the error channel.
+              try {
+                startNext()
+                queue.flush()
+              } catch (err) {
+                subscriber.error(err)
+              }
             })
         }
       }
@@ -55,10 +52,7 @@ export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorF
             waiting.push(queue.event(e))
             startNext()
           },
-          complete() {
-            completed = true
-            release()
-          },
+          complete: () => queue.end(),
         }),
       )
       return () => {

@@ -67,19 +67,14 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
         ok: out,
         failed: (d, e) => ctx.deadLetter(deadLetter('lookup', 'lookupJoin', d.pos, errorMessage(e), d.value)),
         watermark: (time) => subscriber.next({ _tag: 'Watermark', time }),
+        complete: () => subscriber.complete(),
       })
       /** Slots waiting on each key's lookup in flight (or waiting for a free lookup). */
       const byKey = new Map<Key, Slot[]>()
       const waitingKeys: Key[] = []
       let waitingHead = 0
       let running = 0
-      let completed = false
       let closed = false
-
-      const release = () => {
-        queue.flush()
-        if (completed && queue.empty) subscriber.complete()
-      }
 
       const settle = (key: Key, ok: boolean, result: unknown) => {
         running--
@@ -91,7 +86,7 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
           for (const s of slots) if (ok) queue.succeed(s, result)
           else queue.fail(s, result)
           startWaiting()
-          release()
+          queue.flush()
         } catch (err) {
           subscriber.error(err)
         }
@@ -134,10 +129,7 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
             if (running < concurrency) start(key)
             else waitingKeys.push(key)
           },
-          complete() {
-            completed = true
-            release()
-          },
+          complete: () => queue.end(),
         }),
       )
       return () => {
