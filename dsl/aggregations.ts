@@ -16,6 +16,9 @@ import type { Monoid } from 'fp-ts/lib/Monoid.js'
  *
  * For checkpoints, accumulators should be plain JSON data. An `add` that throws sends the event to
  * dead letters (reason `'user'`, stage `'aggregate'`); it must not update `acc` before throwing.
+ * In a record of aggregations, user aggregations are folded before the built-ins (which cannot
+ * throw), so the event then counts nowhere; with two or more user aggregations in one record, one
+ * that throws after another succeeded leaves that other's update in place.
  *
  * @example
  * const distinctOrigins: Aggregator<Flight, string[], number> = {

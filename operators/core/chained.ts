@@ -15,6 +15,11 @@ export type Segment =
 /** What a chain link hands its output to: data, and watermark advances as bare numbers. */
 export interface Downstream {
   data(d: Data<unknown>): void
+  /**
+   * The same as `data` for an element not yet in a record: links pass its parts as arguments, so an
+   * event crossing a chain (source, stateless stages, window) allocates nothing on the way.
+   */
+  push(value: unknown, time: number, key: unknown, pos: number): void
   watermark(w: number): void
 }
 
@@ -33,13 +38,19 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
     const to = next
     if (s._tag === 'Stateless') {
       const cur: Cursor = { time: 0, key: undefined, pos: 0 }
-      const push = chain(s.stages, cur, ctx, (value) => to.data({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }))
+      const push = chain(s.stages, cur, ctx, to)
       next = {
         data(d) {
           cur.time = d.time
           cur.key = d.key
           cur.pos = d.pos
           push(d.value)
+        },
+        push(value, time, key, pos) {
+          cur.time = time
+          cur.key = key
+          cur.pos = pos
+          push(value)
         },
         watermark: (w) => to.watermark(w),
       }
@@ -64,6 +75,9 @@ const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downst
     `let current = -Infinity
     return {
       data(d) { machine.data(d) },
+      push: machine.push === undefined
+        ? (value, time, key, pos) => machine.data({ _tag: 'Data', value, time, key, pos })
+        : (value, time, key, pos) => machine.push(value, time, key, pos),
       watermark(w) {
         if (w <= current) return
         current = w

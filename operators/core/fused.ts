@@ -8,6 +8,11 @@ import { stageSubscriber } from './subscriber.ts'
 /** Pushes one bare value into the rest of a fused chain. */
 export type Push = (v: unknown) => void
 
+/** A chain's end that takes an element in parts (a chained link, see `chained.ts`). */
+export interface PushTarget {
+  push(value: unknown, time: number, key: unknown, pos: number): void
+}
+
 /** The element being processed by a fused chain: its metadata, held once instead of per stage. */
 export interface Cursor {
   time: number
@@ -17,13 +22,15 @@ export interface Cursor {
 
 /**
  * Composes stateless stages (listed source-first) into one function over bare values ending in
- * `tail`. A throwing user function sends that value to dead letters with the cursor's position.
+ * `tail`: a function of the value, or a link whose `push` gets the value with the cursor's metadata,
+ * called from the generated code itself so that call site too sees one target. A throwing user
+ * function sends that value to dead letters with the cursor's position.
  *
  * The function is generated as straight-line code (as @most/core fuses map/filter): one call per
  * user function and no closure hop between stages, and since every chain gets its own code, each
  * call site sees one target and V8 can inline it. That is what keeps a long chain near a loop.
  */
-export function chain(stages: readonly StatelessNode[], cur: Cursor, ctx: RunContext, tail: Push): Push {
+export function chain(stages: readonly StatelessNode[], cur: Cursor, ctx: RunContext, tail: Push | PushTarget): Push {
   const fail = (stage: string, e: unknown, value: unknown) =>
     ctx.deadLetter(deadLetter('user', stage, cur.pos, errorMessage(e), value))
   const badKey = (v: unknown, k: unknown) =>
@@ -56,7 +63,8 @@ export function chain(stages: readonly StatelessNode[], cur: Cursor, ctx: RunCon
         break
     }
   })
-  const body = `return function fusedChain(v) {\n${lines.join('\n')}\ntail(v);\n${'}'.repeat(open)}\n}`
+  const end = typeof tail === 'function' ? 'tail(v);' : 'tail.push(v, cur.time, cur.key, cur.pos);'
+  const body = `return function fusedChain(v) {\n${lines.join('\n')}\n${end}\n${'}'.repeat(open)}\n}`
   const params = [...fns.map((_, i) => `f${i}`), 'cur', 'tail', 'fail', 'badKey']
   return new Function(...params, body)(...fns, cur, tail, fail, badKey) as Push
 }

@@ -8,6 +8,7 @@ import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
 import { chain, type Cursor } from './fused.ts'
+import type { StatelessNode } from '../../dsl/stream.ts'
 import { link, type Downstream, type Segment } from './chained.ts'
 import { registerMachine } from './operate.ts'
 
@@ -63,6 +64,70 @@ export function admit<I>(
   return true
 }
 
+/** The watermark generator's state, and when the last record arrived (for idle timeouts). */
+interface IngestState {
+  maxSeen: number
+  wm: number
+  lastArrival: number
+}
+
+/**
+ * What ingest does with one source record, generated as code of its own for every pipeline
+ * (`new Function`): admit it (decode, event time), run the stateless stages chained after the
+ * source, hand the result to the first chained link, and raise the watermark. It does what `admit`
+ * does, inline, so that every call here (the codec, the user's event time, the chain, the next
+ * link) sees one target even when a process runs many pipelines, and V8 can inline them.
+ */
+function ingestStep<I>(
+  spec: IngestSpec<I>,
+  ctx: RunContext,
+  st: IngestState,
+  leading: readonly StatelessNode[] | undefined,
+  out: Downstream,
+): (d: Data<unknown>) => void {
+  const { maxDelay, idle } = spec.watermarks
+  const cur: Cursor = { time: 0, key: undefined, pos: 0 }
+  const head = leading === undefined ? undefined : chain(leading, cur, ctx, out)
+  const codecFailed = (r: t.Validation<I>, pos: number, raw: unknown) =>
+    ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw))
+  const timeThrew = (e: unknown, pos: number, value: unknown) =>
+    ctx.deadLetter(deadLetter('user', 'eventTime', pos, errorMessage(e), value))
+  const timeInvalid = (time: unknown, pos: number, value: unknown) =>
+    ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value))
+  const body = `
+    return function ingest(d) {
+      ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
+      const pos = d.pos
+      let v = d.value
+      ${spec.codec !== undefined ? "const r = codec.decode(v); if (r._tag === 'Left') { codecFailed(r, pos, v); return } v = r.right" : ''}
+      let time
+      ${
+        spec.eventTime !== undefined
+          ? `try { time = eventTime(v) } catch (e) { timeThrew(e, pos, v); return }
+             if (typeof time !== 'number' || !Number.isFinite(time)) { timeInvalid(time, pos, v); return }`
+          : 'time = Number.isFinite(d.time) ? d.time : scheduler.now()'
+      }
+      ${head !== undefined ? 'cur.time = time; cur.key = undefined; cur.pos = pos; head(v)' : 'out.push(v, time, undefined, pos)'}
+      if (time > st.maxSeen) {
+        st.maxSeen = time
+        const w = time - ${maxDelay}
+        if (w > st.wm) { st.wm = w; out.watermark(w) }
+      }
+    }`
+  return new Function('st', 'scheduler', 'codec', 'eventTime', 'cur', 'head', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', body)(
+    st,
+    ctx.scheduler,
+    spec.codec,
+    spec.eventTime,
+    cur,
+    head,
+    out,
+    codecFailed,
+    timeThrew,
+    timeInvalid,
+  ) as (d: Data<unknown>) => void
+}
+
 /** -Infinity is not JSON: a checkpoint stores it as null. */
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
 
@@ -82,38 +147,32 @@ export function ingest<I>(
   const { maxDelay, idle } = spec.watermarks
   return (source) =>
     new Observable<Element<I>>((subscriber) => {
-      let maxSeen = Number.NEGATIVE_INFINITY
-      let wm = Number.NEGATIVE_INFINITY
-      let lastArrival = ctx.scheduler.now()
+      const st: IngestState = { maxSeen: Number.NEGATIVE_INFINITY, wm: Number.NEGATIVE_INFINITY, lastArrival: ctx.scheduler.now() }
       let idleTimer: Subscription | undefined
-      const slot: Admitted<I> = { value: undefined as I, time: 0 }
       // The stages chained after the source run inside ingest (see `link`); stateless stages
       // right after the source work on bare values, with no record until they are done.
       const end: Downstream = {
         data: (d) => subscriber.next(d as Data<I>),
+        push: (value, time, key, pos) => subscriber.next({ _tag: 'Data', value: value as I, time, key, pos }),
         watermark: emitWatermarks ? (w) => subscriber.next({ _tag: 'Watermark', time: w }) : () => undefined,
       }
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
-      const cur: Cursor = { time: 0, key: undefined, pos: 0 }
-      const head =
-        leading === undefined
-          ? undefined
-          : chain(leading, cur, ctx, (value) => out.data({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }))
+      const step = ingestStep(spec, ctx, st, leading, out)
       // The watermark generator's state is part of a checkpoint like any operator's.
       registerMachine({
-        snapshot: () => ({ maxSeen: finite(maxSeen), wm: finite(wm) }),
+        snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
         restore: (s) => {
-          const st = s as { maxSeen: number | null; wm: number | null }
-          maxSeen = st.maxSeen ?? Number.NEGATIVE_INFINITY
-          wm = st.wm ?? Number.NEGATIVE_INFINITY
+          const saved = s as { maxSeen: number | null; wm: number | null }
+          st.maxSeen = saved.maxSeen ?? Number.NEGATIVE_INFINITY
+          st.wm = saved.wm ?? Number.NEGATIVE_INFINITY
         },
       })
 
       const advance = (w: number) => {
-        if (w > wm) {
-          wm = w
+        if (w > st.wm) {
+          st.wm = w
           out.watermark(w)
         }
       }
@@ -122,7 +181,7 @@ export function ingest<I>(
       const armIdle = (delay: number) => {
         idleTimer = ctx.scheduler.schedule(() => {
           const now = ctx.scheduler.now()
-          const quietFor = now - lastArrival
+          const quietFor = now - st.lastArrival
           if (quietFor >= idle!) {
             advance(now - maxDelay)
             armIdle(idle!)
@@ -133,23 +192,7 @@ export function ingest<I>(
 
       const sub = source.subscribe(
         stageSubscriber<Data<unknown>>(subscriber, {
-          next(d) {
-            // Reading the clock costs as much as the rest of ingest: only idle timeouts need it.
-            if (idle !== undefined) lastArrival = ctx.scheduler.now()
-            if (!admit(spec, ctx, d.value, d.pos, d.time, slot)) return
-            const time = slot.time
-            if (head === undefined) out.data({ _tag: 'Data', value: slot.value, time, key: undefined, pos: d.pos })
-            else {
-              cur.time = time
-              cur.key = undefined
-              cur.pos = d.pos
-              head(slot.value)
-            }
-            if (time > maxSeen) {
-              maxSeen = time
-              advance(time - maxDelay)
-            }
-          },
+          next: step,
           complete() {
             idleTimer?.unsubscribe()
             idleTimer = undefined

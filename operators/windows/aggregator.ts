@@ -15,6 +15,9 @@ import {
  * accumulator. An event in several windows (hopping, sliding) is read once and folded into each.
  */
 export interface CompiledAggregator {
+  /** The fields, for code generated per stage (see `fastPath.ts`); `single`: the accumulator is the one field's own. */
+  readonly fields: readonly Field[]
+  readonly single: boolean
   init(): unknown
   read(a: unknown): void
   fold(acc: unknown): unknown
@@ -25,12 +28,23 @@ export interface CompiledAggregator {
 type AnyFn = (...a: any[]) => any
 
 /** One field, in two-phase form: `input` undefined means the step ignores the event (count). */
-interface Field {
+export interface Field {
   readonly input: AnyFn | undefined
   readonly step: AnyFn
   readonly init: AnyFn
   readonly merge: AnyFn | undefined
   readonly result: AnyFn
+  /** The step is a built-in's, which cannot throw (only user `add`s and monoids can). */
+  readonly safe: boolean
+}
+
+/**
+ * The order to fold a record's fields in: those whose step may throw first, so that with at most one
+ * such field a throwing `add` leaves every accumulator as it was.
+ */
+export const foldOrder = (fields: readonly Field[]): number[] => {
+  const idx = [...fields.keys()]
+  return [...idx.filter((i) => !fields[i].safe), ...idx.filter((i) => fields[i].safe)]
 }
 
 const identity = (x: unknown) => x
@@ -39,13 +53,13 @@ function field(a: AggregationLike): Field {
   if (isMonoid(a)) {
     const M = a as Monoid<unknown>
     const concat = (x: unknown, y: unknown) => M.concat(x, y)
-    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity }
+    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity, safe: false }
   }
   const agg = a as Aggregator<unknown, unknown, unknown>
   const staged = (agg as { [STAGED]?: Staged<unknown, unknown, unknown> })[STAGED]
   return staged !== undefined
-    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result }
-    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result }
+    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result, safe: true }
+    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result, safe: false }
 }
 
 const noMerge = (): never => {
@@ -54,7 +68,11 @@ const noMerge = (): never => {
 
 class SingleAggregator implements CompiledAggregator {
   private x: unknown = undefined
-  constructor(private readonly f: Field) {}
+  readonly fields: readonly Field[]
+  readonly single = true
+  constructor(private readonly f: Field) {
+    this.fields = [f]
+  }
   init(): unknown {
     return this.f.init()
   }
@@ -75,6 +93,7 @@ class SingleAggregator implements CompiledAggregator {
 
 /** A record of aggregations: the accumulator is an array with one slot per field. */
 class RecordAggregator implements CompiledAggregator {
+  readonly single = false
   private readonly n: number
   private readonly names: string[]
   private readonly inits: AnyFn[]
@@ -84,7 +103,9 @@ class RecordAggregator implements CompiledAggregator {
   readonly read: (a: unknown) => void
   readonly fold: (acc: unknown) => unknown
 
+  readonly fields: readonly Field[]
   constructor(fields: readonly (readonly [string, Field])[]) {
+    this.fields = fields.map(([, f]) => f)
     this.n = fields.length
     this.names = fields.map(([k]) => k)
     this.inits = fields.map(([, f]) => f.init)
@@ -126,7 +147,7 @@ function straightLine(fields: readonly Field[]): Pick<CompiledAggregator, 'read'
     `let ${idx.map((i) => `x${i}`).join(', ')};`,
     'return {',
     `  read(a) { ${idx.map((i) => (fields[i].input === undefined ? '' : `x${i} = i${i}(a);`)).join(' ')} },`,
-    `  fold(acc) { ${idx.map((i) => `acc[${i}] = s${i}(acc[${i}], x${i});`).join(' ')} return acc },`,
+    `  fold(acc) { ${foldOrder(fields).map((i) => `acc[${i}] = s${i}(acc[${i}], x${i});`).join(' ')} return acc },`,
     '}',
   ].join('\n')
   return new Function('steps', 'inputs', body)(

@@ -29,9 +29,10 @@ export function hoppingKind(a: Hopping): WindowKind<HoppingKey> {
           const end = start + size
           if (end + core.L <= core.W) continue
           w = core.open(ks.key, start, end, pos)
+          // Folded before it is kept: an `add` that throws leaves no window behind.
+          core.fold(w, pos)
           ks.wins.set(start, w)
-        }
-        core.fold(w, pos)
+        } else core.fold(w, pos)
         core.touched(w)
         joined = true
       }

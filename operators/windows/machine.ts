@@ -7,6 +7,7 @@ import type { RunContext } from '../core/context.ts'
 import type { Emit, Machine } from '../core/operate.ts'
 import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
 import { DueQueue, type Timed } from './DueQueue.ts'
+import { inOrderPush, type Push } from './fastPath.ts'
 
 /**
  * One open window of one key. Mutable: sessions grow and merge in place, and the accumulator is
@@ -45,6 +46,12 @@ export interface KeyTimer extends Timed {
  * type is one small file.
  */
 export interface WindowKind<S> {
+  /**
+   * Present when the key's state keeps `cur`, the window its latest in-order event went to, and an
+   * event with `cur.start <= t < cur.end` belongs to `cur` alone: then such events take the
+   * generated in-order path (`inOrderPush`), which also grows `cur.end` to `t + extend`.
+   */
+  readonly inOrder?: { readonly extend: number }
   /** Fresh state for a key seen for the first time (or again, after all its windows were freed). */
   newKey(key: Key): S
   /**
@@ -109,6 +116,11 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   private readonly keys = new Map<Key, S>()
   private readonly queue = new DueQueue<Win | KeyTimer>()
   private open_ = 0
+  /**
+   * One event, in parts (`data` is the same for a record): the generated in-order path when the kind
+   * has one and emission is `'final'`, else `pushSlow`.
+   */
+  readonly push: Push
 
   constructor(
     private readonly kind: WindowKind<S>,
@@ -119,6 +131,13 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     this.L = spec.allowedLateness
     this.updates = spec.emit === 'updates'
     this.agg = compileAggregator(spec.aggregation)
+    const slow: Push = (value, time, key, pos) => this.pushSlow(value, time, key, pos)
+    this.push =
+      kind.inOrder !== undefined && !this.updates
+        ? inOrderPush(this.keys as Map<Key, never>, this, this.agg, kind.inOrder.extend, slow, (e, value, pos) =>
+            this.ctx.deadLetter(deadLetter('user', AGG_STAGE, pos, errorMessage(e), value)),
+          )
+        : slow
   }
 
   /** How many windows hold state right now (bounded by open windows, never by events). */
@@ -132,7 +151,11 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   }
 
   data(d: Data<unknown, Key>): void {
-    const { value, time, key, pos } = d
+    this.push(d.value, d.time, d.key, d.pos)
+  }
+
+  /** The general path: any event, any window kind, either emission mode. */
+  pushSlow(value: unknown, time: number, key: Key, pos: number): void {
     try {
       this.agg.read(value)
     } catch (e) {
@@ -180,9 +203,11 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     }
   }
 
-  /** Opens a window with a fresh accumulator (the kind folds events into it next). */
+  /**
+   * A new window with a fresh accumulator, for the kind to fold into and then keep; it counts as
+   * open from its first `touched` (a fold that throws first leaves nothing to count or free).
+   */
   open(key: Key, start: number, end: number, pos: number): Win {
-    this.open_++
     return new Win(key, start, end, this.agg.init(), pos)
   }
 
@@ -214,6 +239,8 @@ export class WindowCore<S> implements Machine<unknown, Key> {
    * (re-)emitted now; otherwise it waits for the firing at `end`.
    */
   touched(w: Win): void {
+    // Never queued yet: a window just opened (freed and merged-away windows are never touched again).
+    if (Number.isNaN(w.due)) this.open_++
     let due: number
     if (this.updates) {
       this.emitUpsert(w)

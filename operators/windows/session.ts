@@ -3,10 +3,18 @@ import type { Key } from '../../dsl/stream.ts'
 import type { Session } from '../../dsl/windows.ts'
 import type { Win, WindowCore, WindowKind } from './machine.ts'
 
-/** A key's open sessions, sorted by start; they never overlap, so they are sorted by end too. */
+/**
+ * A key's open sessions, sorted by start; they never overlap, so they are sorted by end too. `cur`
+ * is the last one, where in-order events land (the in-order path reads it).
+ */
 interface SessionKey {
   readonly key: Key
   readonly wins: Win[]
+  cur: Win | undefined
+}
+
+const last = (ks: SessionKey): void => {
+  ks.cur = ks.wins[ks.wins.length - 1]
 }
 
 /** The first index whose session ends after `t` (the first that can contain or follow `t`). */
@@ -34,7 +42,9 @@ const firstEndingAfter = (wins: readonly Win[], t: number): number => {
 export function sessionKind(a: Session): WindowKind<SessionKey> {
   const { gap } = a
   return {
-    newKey: (key) => ({ key, wins: [] }),
+    // An event inside the last session is in no other (earlier sessions end at or before its start).
+    inOrder: { extend: gap },
+    newKey: (key) => ({ key, wins: [], cur: undefined }),
     add(core: WindowCore<SessionKey>, ks: SessionKey, t: number, _value: unknown, pos: number): boolean {
       const wins = ks.wins
       const i = firstEndingAfter(wins, t)
@@ -44,8 +54,10 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
         // Joining an open session always passes the lateness test (its end + L > W), so only a new one is checked.
         if (t + gap + core.L <= core.W) return false
         const w = core.open(ks.key, t, t + gap, pos)
-        wins.splice(i, 0, w)
+        // Folded before it is kept: an `add` that throws leaves no session behind.
         core.fold(w, pos)
+        wins.splice(i, 0, w)
+        last(ks)
         core.touched(w)
         return true
       }
@@ -54,6 +66,7 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
       const end = Math.max(wins[j - 1].end, t + gap)
       for (let m = i + 1; m < j; m++) core.mergeInto(w, wins[m])
       if (j - i > 1) wins.splice(i + 1, j - i - 1)
+      last(ks)
       if (t < w.start) w.start = t
       w.end = end
       core.touched(w)
@@ -64,12 +77,14 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
     free(ks, w) {
       const i = ks.wins.indexOf(w)
       if (i >= 0) ks.wins.splice(i, 1)
+      last(ks)
       return ks.wins.length === 0
     },
     restore(ks, w) {
       let i = ks.wins.length
       while (i > 0 && ks.wins[i - 1].start > w.start) i--
       ks.wins.splice(i, 0, w)
+      last(ks)
     },
   }
 }

@@ -85,6 +85,20 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       let j = i
       while (j < wins.length && wins[j].end <= t + size) j++
       if (!own && i === j) return false
+      for (let m = i; m < j; m++) {
+        core.fold(wins[m], pos)
+        core.touched(wins[m])
+      }
+      let w: Win | undefined
+      if (own && !(i < j && wins[i].end === t + 1)) {
+        w = core.open(ks.key, t - size + 1, t + 1, pos)
+        // Built from the buffer, then this event, the latest in its own window. Reading the buffered
+        // events reuses the aggregator's read slot, so this comes after the folds above.
+        const { times, values } = ks
+        for (let k = upperBound(times, ks.head, t - size); k < times.length && times[k] <= t; k++) core.readAndFold(w, values[k])
+        core.readAndFold(w, value)
+      }
+      // Buffered and kept only once every fold succeeded: an `add` that throws leaves no trace.
       const at = upperBound(ks.times, ks.head, t)
       if (at === ks.times.length) {
         ks.times.push(t)
@@ -93,15 +107,7 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
         ks.times.splice(at, 0, t)
         ks.values.splice(at, 0, value)
       }
-      for (let m = i; m < j; m++) {
-        core.fold(wins[m], pos)
-        core.touched(wins[m])
-      }
-      if (own && !(i < j && wins[i].end === t + 1)) {
-        const w = core.open(ks.key, t - size + 1, t + 1, pos)
-        // Built last: reading the buffered events reuses the aggregator's read slot.
-        const { times, values } = ks
-        for (let k = upperBound(times, ks.head, t - size); k < times.length && times[k] <= t; k++) core.readAndFold(w, values[k])
+      if (w !== undefined) {
         wins.splice(i, 0, w)
         core.touched(w)
       }

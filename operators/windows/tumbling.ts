@@ -19,6 +19,7 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
   const { size, offset } = a
   const startOf = (t: number) => Math.floor((t - offset) / size) * size + offset
   return {
+    inOrder: { extend: 0 },
     newKey: (key) => ({ key, cur: undefined, wins: new Map() }),
     add(core: WindowCore<TumblingKey>, ks: TumblingKey, t: number, _value: unknown, pos: number): boolean {
       const start = startOf(t)
@@ -30,7 +31,12 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
           // Open windows always satisfy end + L > W (they are freed otherwise), so only a new one is checked.
           if (end + core.L <= core.W) return false
           w = core.open(ks.key, start, end, pos)
+          // Folded before it is kept: an `add` that throws leaves no window behind.
+          core.fold(w, pos)
           ks.wins.set(start, w)
+          ks.cur = w
+          core.touched(w)
+          return true
         }
         ks.cur = w
       }
