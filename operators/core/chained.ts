@@ -21,6 +21,8 @@ export interface Downstream {
    */
   push(value: unknown, time: number, key: unknown, pos: number): void
   watermark(w: number): void
+  /** True when `watermark` does nothing (an output without watermarks): links then skip the call. */
+  readonly ignoresWatermarks?: boolean
 }
 
 /**
@@ -53,6 +55,7 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
           push(value)
         },
         watermark: (w) => to.watermark(w),
+        ignoresWatermarks: to.ignoresWatermarks,
       }
     } else {
       const machine = s.make(s.node, ctx, (d) => to.data(d))
@@ -82,7 +85,7 @@ const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downst
         if (w <= current) return
         current = w
         machine.watermark(w)
-        to.watermark(w)
+        ${to.ignoresWatermarks === true ? '' : 'to.watermark(w)'}
       },
     }`,
   )(machine, to) as Downstream

@@ -155,6 +155,7 @@ export function ingest<I>(
         data: (d) => subscriber.next(d as Data<I>),
         push: (value, time, key, pos) => subscriber.next({ _tag: 'Data', value: value as I, time, key, pos }),
         watermark: emitWatermarks ? (w) => subscriber.next({ _tag: 'Watermark', time: w }) : () => undefined,
+        ignoresWatermarks: !emitWatermarks,
       }
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined

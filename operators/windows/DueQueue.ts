@@ -13,6 +13,8 @@ export interface Timed {
 export class DueQueue<T extends Timed> {
   private readonly heap: number[] = []
   private readonly buckets = new Map<number, T[]>()
+  /** The earliest due time queued, NaN when empty (so no watermark, not even +Infinity, finds it due). */
+  first = Number.NaN
 
   /** Sets `item.due` and queues it under that time. */
   add(due: number, item: T): void {
@@ -33,11 +35,12 @@ export class DueQueue<T extends Timed> {
       i = p
     }
     h[i] = due
+    this.first = h[0]
   }
 
   /** True when something is queued at a time `<= w`. */
   hasDue(w: number): boolean {
-    return this.heap.length > 0 && this.heap[0] <= w
+    return this.first <= w
   }
 
   /** The earliest due time queued (call only when something is queued). */
@@ -64,6 +67,7 @@ export class DueQueue<T extends Timed> {
       }
       h[i] = last
     }
+    this.first = h.length > 0 ? h[0] : Number.NaN
     const b = this.buckets.get(top)!
     this.buckets.delete(top)
     return b

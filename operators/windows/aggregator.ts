@@ -116,8 +116,9 @@ class RecordAggregator implements CompiledAggregator {
     this.fold = fast.fold
   }
   init(): unknown {
-    const acc = new Array<unknown>(this.n)
-    for (let i = 0; i < this.n; i++) acc[i] = this.inits[i]()
+    // Built by push, not `new Array(n)`: a holey array makes every fold check for holes.
+    const acc: unknown[] = []
+    for (let i = 0; i < this.n; i++) acc.push(this.inits[i]())
     return acc
   }
   merge(x: unknown, y: unknown): unknown {

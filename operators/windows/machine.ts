@@ -14,25 +14,39 @@ import { inOrderPush, type Push } from './fastPath.ts'
  * folded in place, so an in-order event allocates nothing.
  */
 export class Win implements Timed {
+  // Fields are `declare`d and set in the constructor, in one order: class-field initializers would
+  // first define every field as undefined, and the hot path then reads fields of a generic kind
+  // (measured: about a third slower per in-order event).
   /** When the firing queue acts on it next: `end` until it fires (`'final'`), then `end + L`. */
-  due = Number.NaN
+  declare due: number
   /** `'final'` mode: the current bounds have been emitted since `W` reached `end`. */
-  fired = false
+  declare fired: boolean
   /** Freed or merged away: its queue entries are stale. */
-  dead = false
+  declare dead: boolean
   /** `'updates'` mode: the bounds and value last emitted (`emittedEnd` NaN: never emitted). */
-  emittedStart = Number.NaN
-  emittedEnd = Number.NaN
-  last: unknown = undefined
+  declare emittedStart: number
+  declare emittedEnd: number
+  declare last: unknown
+  declare readonly key: Key
+  declare start: number
+  declare end: number
+  declare acc: unknown
+  /** Source position of the latest event folded in (for output records and dead letters). */
+  declare pos: number
 
-  constructor(
-    readonly key: Key,
-    public start: number,
-    public end: number,
-    public acc: unknown,
-    /** Source position of the latest event folded in (for output records and dead letters). */
-    public pos: number,
-  ) {}
+  constructor(key: Key, start: number, end: number, acc: unknown, pos: number) {
+    this.key = key
+    this.start = start
+    this.end = end
+    this.acc = acc
+    this.pos = pos
+    this.due = Number.NaN
+    this.fired = false
+    this.dead = false
+    this.emittedStart = Number.NaN
+    this.emittedEnd = Number.NaN
+    this.last = undefined
+  }
 }
 
 /** A per-key timer owned by a window kind (the sliding window's buffer pruning). */
