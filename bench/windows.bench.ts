@@ -1,7 +1,7 @@
 import { Observable, concat, defer, filter as rxFilter, groupBy, map as rxMap, mergeMap, of, scan } from 'rxjs'
 import { pipe } from 'fp-ts/lib/function.js'
 import { compileElements } from '../dsl/compile.ts'
-import type { Data } from '../dsl/element.ts'
+import type { Batch, Data, SourceRecord } from '../dsl/element.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { keyBy } from '../dsl/stages.ts'
 import type { Stream } from '../dsl/stream.ts'
@@ -49,6 +49,19 @@ const records = (n: number) =>
     s.complete()
   })
 
+/** The same events in batches of 1,024 (`Batch`), as `run` sends arrays, iterables and broker reads. */
+const batches = (n: number) =>
+  new Observable<Batch>((s) => {
+    for (let i = 0; i < n; ) {
+      if ((i & (liveSampling ? 0xfffff : 0xffff)) === 0) sampleHeap()
+      const values: Ev[] = []
+      const pos = i
+      for (const end = Math.min(n, i + 1024); i < end; i++) values.push(eventAt(i))
+      s.next({ _tag: 'Batch', values, time: Number.NaN, pos })
+    }
+    s.complete()
+  })
+
 const windowed = (a: WindowAssigner) =>
   pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(0) }, (s: Stream<Ev>) =>
     pipe(
@@ -69,10 +82,11 @@ const runKeyedOnly = (n: number): number => {
   return out
 }
 
-/** Runs a compiled pipeline over `n` generated events; returns the number of window results. */
-const runPipeline = (a: WindowAssigner, n: number): number => {
+/** Runs a compiled pipeline over `n` generated events, one record each or in batches; returns the number of window results. */
+const runPipeline = (a: WindowAssigner, n: number, batched = false): number => {
   let results = 0
-  records(n)
+  const input: Observable<SourceRecord> = batched ? batches(n) : records(n)
+  input
     .pipe(compileElements(windowed(a), makeContext(), { watermarks: false }))
     .subscribe((e) => {
       if (e._tag === 'Data') results++
@@ -172,25 +186,30 @@ export default async function (r: Report): Promise<void> {
     if (got !== expected) throw new Error(`windows bench: ${name} gave ${got} windows, the loop ${expected}`)
   }
   check('pipeline', runPipeline(tumbling('1m'), 1_000_000))
+  check('pipeline, batched', runPipeline(tumbling('1m'), 1_000_000, true))
   check('machine', runMachine(tumbling('1m'), 1_000_000))
   check('rxjs', runRx(1_000_000))
 
   const gen = await timeBest(() => runGenerate(N), 2)
   const loop = await timeBest(() => runLoop(N), 2)
   const ours = await timeBest(() => runPipeline(tumbling('1m'), N), 1)
+  const oursBatched = await timeBest(() => runPipeline(tumbling('1m'), N, true), 2)
   const machine = await timeBest(() => runMachine(tumbling('1m'), N), 2)
   const core = await timeBest(() => runKeyedOnly(N), 1)
   const rx = await timeBest(() => runRx(N), 1)
   r.figure('weir pipeline (compileElements: ingest, keyBy, window)', (N / ours) * 1000, 'events/s')
+  r.figure('weir pipeline, records in batches of 1,024 (as run feeds)', (N / oursBatched) * 1000, 'events/s')
   r.figure('window machine alone (Data + watermark per event)', (N / machine) * 1000, 'events/s')
   r.figure('same pipeline without the window (ingest + keyBy only)', (N / core) * 1000, 'events/s')
   r.figure('plain for-loop with a Map', (N / loop) * 1000, 'events/s')
   r.figure('RxJS groupBy + scan', (N / rx) * 1000, 'events/s')
   r.figure('generating the events alone', (N / gen) * 1000, 'events/s')
   r.ratio('weir pipeline / for-loop', ours, loop, '<= 1.5, at least <= 2.5')
+  r.ratio('weir pipeline, batched / for-loop', oursBatched, loop, '<= 1.5, at least <= 2.5')
   r.ratio('window machine / for-loop', machine, loop)
   r.ratio('weir pipeline / for-loop, event generation subtracted', ours - gen, loop - gen)
   r.ratio('RxJS groupBy + scan / weir pipeline', rx, ours, '>= 3')
+  r.ratio('RxJS groupBy + scan / weir pipeline, batched', rx, oursBatched, '>= 3')
   r.ratio('RxJS groupBy + scan / window machine alone', rx, machine)
 
   r.section(`windows: keyed session (gap 30 s) count + sum, same ${M}M events`)

@@ -1,5 +1,5 @@
 import { Observable, filter, share, type OperatorFunction } from 'rxjs'
-import type { Data, Element } from './element.ts'
+import type { Data, Element, SourceRecord } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
 import { interpreters, machineInterpreters } from './interpreters.ts'
@@ -64,14 +64,14 @@ export interface ElementsOptions {
 
 /**
  * Compiles a pipeline to an operator over source records (`Data` whose `time` is the arrival time
- * and `pos` the source position) that yields data and in-band watermarks. The harness and the
- * connectors use this form; most users want `compile` or `run`.
+ * and `pos` the source position, or a `Batch` of them) that yields data and in-band watermarks. The
+ * harness and the connectors use this form; most users want `compile` or `run`.
  */
 export function compileElements<I, O, K>(
   p: Pipeline<I, O, K>,
   ctx: RunContext,
   options: ElementsOptions = {},
-): OperatorFunction<Data<unknown>, Element<O, K>> {
+): OperatorFunction<SourceRecord, Element<O, K>> {
   const watermarks = options.watermarks ?? true
   return (input) =>
     new Observable<Element<O, K>>((subscriber) => {

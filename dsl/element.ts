@@ -18,6 +18,23 @@ export interface Watermark {
   readonly time: Time
 }
 
+/**
+ * Source records sent as one: `values[i]` is the record at source position `pos + i`, and they all
+ * arrived at `time` (NaN: now). Ingest takes each in turn exactly as if it had come alone (same
+ * event times, same watermark after each), so batching changes how records travel, never what a
+ * pipeline computes; it saves a record object and an RxJS call per event. `run` sends arrays and
+ * iterables this way.
+ */
+export interface Batch<A = unknown> {
+  readonly _tag: 'Batch'
+  readonly values: readonly A[]
+  readonly time: Time
+  readonly pos: number
+}
+
+/** What a compiled pipeline reads: source records, alone (`Data` with arrival time and position) or in batches. */
+export type SourceRecord = Data<unknown> | Batch
+
 /** What flows through a compiled pipeline: data and in-band watermarks. */
 export type Element<A, K = unknown> = Data<A, K> | Watermark
 

@@ -1,5 +1,5 @@
 import { Observable, isObservable, type Subscriber, type SchedulerLike } from 'rxjs'
-import type { Data } from '../dsl/element.ts'
+import type { SourceRecord } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import { compileElements } from '../dsl/compile.ts'
 import { isLogFileSource, isPulledSource, type Source } from '../connectors/sources.ts'
@@ -11,6 +11,9 @@ import type { Sink } from '../connectors/sinks.ts'
 import { SinkQueue } from './sinkQueue.ts'
 import { isDeadLetter, readLog } from './log.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
+
+/** The most records `run` sends in one batch. */
+const MAX_BATCH = 1024
 
 export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
   /** Where outputs go; without one they are kept in `out`. With one, `out` stays empty unless `keepOutput`. */
@@ -73,9 +76,9 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
   const ctx = collector.context({ scheduler: opts.scheduler, highWaterMark: opts.highWaterMark, failFast: opts.failFast })
   if (sink) sinkQueue = new SinkQueue(sink, ctx.credit, (e) => collector.error(e))
 
-  let input!: Subscriber<Data<unknown>>
+  let input!: Subscriber<SourceRecord>
   const { result: subscription, machines } = collectMachines(() =>
-    new Observable<Data<unknown>>((s) => {
+    new Observable<SourceRecord>((s) => {
       input = s
     })
       .pipe(compileElements(p, ctx, { watermarks: opts.onWatermark !== undefined }))
@@ -87,6 +90,11 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
   const push = (value: unknown, pos: number) => {
     collector.eventsIn++
     input.next({ _tag: 'Data', value, time: Number.NaN, key: undefined, pos })
+  }
+  /** Sends records at positions `pos`, `pos + 1`, ... as one batch. */
+  const pushBatch = (values: readonly unknown[], pos: number) => {
+    collector.eventsIn += values.length
+    input.next({ _tag: 'Batch', values, time: Number.NaN, pos })
   }
 
   const cp = opts.checkpoint
@@ -164,12 +172,14 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
         }
         if (batch.length === 0) continue
         const tokens: unknown[] = []
+        const values: unknown[] = []
         for (let i = 0; i < batch.length; i++) {
-          const r = batch[i]
-          consumed++
-          push(r.value, pos++)
-          tokens.push(r.token)
+          values.push(batch[i].value)
+          tokens.push(batch[i].token)
         }
+        consumed += values.length
+        pushBatch(values, pos)
+        pos += values.length
         if (ackMode === 'sink') ackAfterSink(tokens)
         else for (let i = 0; i < tokens.length; i++) heldTokens.push(tokens[i])
       }
@@ -212,23 +222,45 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
           Symbol.asyncIterator in source
             ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
             : (source as Iterable<unknown>)[Symbol.iterator]()
+        // Values go in batches (see `Batch`): what is checked per record elsewhere (credit, a
+        // checkpoint due, a failed run) is checked before each batch, and a batch never holds more
+        // records than the credit left or than remain before the next checkpoint, so backpressure
+        // and checkpoint offsets are exactly as with single records.
+        let values: unknown[] = []
+        let first = 0
+        let limit = 0
+        const flush = () => {
+          if (values.length === 0) return
+          consumed += values.length
+          pushBatch(values, first)
+          values = []
+        }
         for (let pos = 0; ; pos++) {
           let r = it.next()
-          if (r instanceof Promise) r = await r
+          if (r instanceof Promise) {
+            // Values read so far go now, not after the next one arrives.
+            flush()
+            r = await r
+          }
           if (r.done) break
           if (skip > 0) {
             skip--
             continue
           }
-          if (!credit.available) await credit.whenAvailable()
-          if (checkpointDue()) await takeCheckpoint()
-          if (collector.settled) {
-            await it.return?.()
-            break
+          if (values.length === 0) {
+            if (!credit.available) await credit.whenAvailable()
+            if (checkpointDue()) await takeCheckpoint()
+            if (collector.settled) {
+              await it.return?.()
+              break
+            }
+            first = pos
+            limit = Math.min(MAX_BATCH, credit.highWaterMark - credit.outstanding, everyEvents - (consumed - lastOffset))
           }
-          consumed++
-          push(r.value, pos)
+          values.push(r.value)
+          if (values.length >= limit) flush()
         }
+        flush()
       }
       input.complete()
     }

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
 import type * as t from 'io-ts'
 import { PathReporter } from 'io-ts/lib/PathReporter.js'
 import { isLeft } from 'fp-ts/lib/Either.js'
-import { END_OF_INPUT, type Data, type Element } from '../../dsl/element.ts'
+import { END_OF_INPUT, type Data, type Element, type SourceRecord } from '../../dsl/element.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
@@ -84,7 +84,8 @@ function ingestStep<I>(
   st: IngestState,
   leading: readonly StatelessNode[] | undefined,
   out: Downstream,
-): (d: Data<unknown>) => void {
+  downstream: { readonly closed: boolean },
+): (d: SourceRecord) => void {
   const { maxDelay, idle } = spec.watermarks
   const cur: Cursor = { time: 0, key: undefined, pos: 0 }
   const head = leading === undefined ? undefined : chain(leading, cur, ctx, out)
@@ -95,26 +96,31 @@ function ingestStep<I>(
   const timeInvalid = (time: unknown, pos: number, value: unknown) =>
     ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value))
   const body = `
-    return function ingest(d) {
-      ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
-      const pos = d.pos
-      let v = d.value
+    function one(v, arrival, pos) {
       ${spec.codec !== undefined ? "const r = codec.decode(v); if (r._tag === 'Left') { codecFailed(r, pos, v); return } v = r.right" : ''}
       let time
       ${
         spec.eventTime !== undefined
           ? `try { time = eventTime(v) } catch (e) { timeThrew(e, pos, v); return }
              if (typeof time !== 'number' || !Number.isFinite(time)) { timeInvalid(time, pos, v); return }`
-          : 'time = Number.isFinite(d.time) ? d.time : scheduler.now()'
+          : 'time = Number.isFinite(arrival) ? arrival : scheduler.now()'
       }
       ${head !== undefined ? 'cur.time = time; cur.key = undefined; cur.pos = pos; head(v)' : 'out.push(v, time, undefined, pos)'}
       if (time > st.maxSeen) {
         st.maxSeen = time
-        const w = time - ${maxDelay}
+        const w = time - maxDelay
         if (w > st.wm) { st.wm = w; out.watermark(w) }
       }
+    }
+    return function ingest(d) {
+      ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
+      if (d._tag === 'Data') return one(d.value, d.time, d.pos)
+      const values = d.values, arrival = d.time, pos = d.pos
+      // Stop where a record alone would have stopped: once the output is unsubscribed or failed.
+      for (let i = 0; i < values.length && !downstream.closed; i++) one(values[i], arrival, pos + i)
     }`
-  return new Function('st', 'scheduler', 'codec', 'eventTime', 'cur', 'head', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', body)(
+  const params = ['st', 'scheduler', 'codec', 'eventTime', 'cur', 'head', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream']
+  return new Function(...params, body)(
     st,
     ctx.scheduler,
     spec.codec,
@@ -125,7 +131,9 @@ function ingestStep<I>(
     codecFailed,
     timeThrew,
     timeInvalid,
-  ) as (d: Data<unknown>) => void
+    maxDelay,
+    downstream,
+  ) as (d: SourceRecord) => void
 }
 
 /** -Infinity is not JSON: a checkpoint stores it as null. */
@@ -142,7 +150,7 @@ export function ingest<I>(
   ctx: RunContext,
   segments: readonly Segment[] = [],
   options: { watermarks?: boolean } = {},
-): OperatorFunction<Data<unknown>, Element<I>> {
+): OperatorFunction<SourceRecord, Element<I>> {
   const emitWatermarks = options.watermarks ?? true
   const { maxDelay, idle } = spec.watermarks
   return (source) =>
@@ -160,7 +168,7 @@ export function ingest<I>(
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
-      const step = ingestStep(spec, ctx, st, leading, out)
+      const step = ingestStep(spec, ctx, st, leading, out, subscriber)
       // The watermark generator's state is part of a checkpoint like any operator's.
       registerMachine({
         snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
@@ -192,7 +200,7 @@ export function ingest<I>(
       if (idle !== undefined) armIdle(idle)
 
       const sub = source.subscribe(
-        stageSubscriber<Data<unknown>>(subscriber, {
+        stageSubscriber<SourceRecord>(subscriber, {
           next: step,
           complete() {
             idleTimer?.unsubscribe()

@@ -131,6 +131,15 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   private readonly queue = new DueQueue<Win | KeyTimer>()
   private open_ = 0
   /**
+   * Keys whose last window was freed by the current watermark, and by the last one that freed any.
+   * Their state is dropped a round later, not at once: every key's window of one period is freed by
+   * the same watermark, and each in-order key opens its next window soon after, so dropping and
+   * rebuilding its state every window would cost more than the window itself. Empty states are
+   * thus at most the windows freed by one watermark; end of input drops them all.
+   */
+  private emptied: Key[] = []
+  private stale: Key[] = []
+  /**
    * One event, in parts (`data` is the same for a record): the generated in-order path when the kind
    * has one and emission is `'final'`, else `pushSlow`.
    */
@@ -215,6 +224,8 @@ export class WindowCore<S> implements Machine<unknown, Key> {
         else this.onKeyTimer(item)
       }
     }
+    if (w === Number.POSITIVE_INFINITY) this.sweep(true)
+    else if (this.emptied.length > 0) this.sweep(false)
   }
 
   /**
@@ -299,7 +310,23 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     w.due = Number.NaN
     this.open_--
     const ks = this.keys.get(w.key)!
-    if (this.kind.free(ks, w)) this.keys.delete(w.key)
+    if (this.kind.free(ks, w)) this.emptied.push(w.key)
+  }
+
+  /** Drops the state of keys emptied a round ago that are still empty; this round's wait for the next. */
+  private sweep(all: boolean): void {
+    for (const k of this.stale) this.dropIfEmpty(k)
+    this.stale = this.emptied
+    this.emptied = []
+    if (all) {
+      for (const k of this.stale) this.dropIfEmpty(k)
+      this.stale = []
+    }
+  }
+
+  private dropIfEmpty(k: Key): void {
+    const ks = this.keys.get(k)
+    if (ks !== undefined && this.kind.isEmpty(ks)) this.keys.delete(k)
   }
 
   private onKeyTimer(t: KeyTimer): void {
@@ -364,7 +391,7 @@ export class WindowCore<S> implements Machine<unknown, Key> {
       const emitted = Number.isNaN(item.emittedEnd) ? undefined : ([item.emittedStart, item.emittedEnd, item.last] as const)
       windows.push({ key: item.key, start: item.start, end: item.end, acc: item.acc, pos: item.pos, fired: item.fired, due: item.due, ...(emitted ? { emitted } : {}) })
     }
-    if (this.kind.snapshotKey) for (const [k, ks] of this.keys) keys.push([k, this.kind.snapshotKey(ks)])
+    if (this.kind.snapshotKey) for (const [k, ks] of this.keys) if (!this.kind.isEmpty(ks)) keys.push([k, this.kind.snapshotKey(ks)])
     // A deep copy: accumulators are folded in place after the snapshot is taken.
     return structuredClone({ watermark: this.W, windows, keys })
   }
@@ -372,6 +399,8 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   restore(state: unknown): void {
     const s = structuredClone(state) as MachineState
     this.keys.clear()
+    this.emptied = []
+    this.stale = []
     this.open_ = 0
     this.W = s.watermark === null ? Number.NEGATIVE_INFINITY : s.watermark
     const keyOf = (k: Key): S => {

@@ -3,11 +3,27 @@ import type { Key } from '../../dsl/stream.ts'
 import type { Tumbling } from '../../dsl/windows.ts'
 import type { Win, WindowCore, WindowKind } from './machine.ts'
 
-/** A key's tumbling windows by start, and the one its last event went to (the in-order fast path). */
+/**
+ * A key's open tumbling windows sorted by start (usually one; more only while late data may still
+ * reach earlier ones), and the one its last event went to (the in-order path). A small array, not a
+ * Map: a Map allocates as it grows and shrinks, once per window per key.
+ */
 interface TumblingKey {
   readonly key: Key
   cur: Win | undefined
-  readonly wins: Map<number, Win>
+  readonly wins: Win[]
+}
+
+/** The index of the first window starting at or after `start`. */
+const seek = (wins: readonly Win[], start: number): number => {
+  let lo = 0
+  let hi = wins.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (wins[mid].start < start) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /**
@@ -18,14 +34,26 @@ interface TumblingKey {
 export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
   const { size, offset } = a
   const startOf = (t: number) => Math.floor((t - offset) / size) * size + offset
+  const insert = (wins: Win[], w: Win) => {
+    // In order, a new window goes last; otherwise it moves down to its place.
+    let i = wins.length
+    wins.push(w)
+    while (i > 0 && wins[i - 1].start > w.start) {
+      wins[i] = wins[i - 1]
+      i--
+    }
+    wins[i] = w
+  }
   return {
     inOrder: { extend: 0 },
-    newKey: (key) => ({ key, cur: undefined, wins: new Map() }),
+    newKey: (key) => ({ key, cur: undefined, wins: [] }),
     add(core: WindowCore<TumblingKey>, ks: TumblingKey, t: number, _value: unknown, pos: number): boolean {
       const start = startOf(t)
       let w = ks.cur
       if (w === undefined || w.start !== start) {
-        w = ks.wins.get(start)
+        const wins = ks.wins
+        const i = seek(wins, start)
+        w = i < wins.length && wins[i].start === start ? wins[i] : undefined
         if (w === undefined) {
           const end = start + size
           // Open windows always satisfy end + L > W (they are freed otherwise), so only a new one is checked.
@@ -33,7 +61,7 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
           w = core.open(ks.key, start, end, pos)
           // Folded before it is kept: an `add` that throws leaves no window behind.
           core.fold(w, pos)
-          ks.wins.set(start, w)
+          insert(wins, w)
           ks.cur = w
           core.touched(w)
           return true
@@ -48,14 +76,20 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
       const start = startOf(t)
       return [{ start, end: start + size }]
     },
-    isEmpty: (ks) => ks.wins.size === 0,
+    isEmpty: (ks) => ks.wins.length === 0,
     free(ks, w) {
-      ks.wins.delete(w.start)
+      const wins = ks.wins
+      // Windows are freed in start order, so this is almost always the first.
+      let i = wins[0] === w ? 0 : wins.indexOf(w)
+      if (i >= 0) {
+        for (; i < wins.length - 1; i++) wins[i] = wins[i + 1]
+        wins.length--
+      }
       if (ks.cur === w) ks.cur = undefined
-      return ks.wins.size === 0
+      return wins.length === 0
     },
     restore(ks, w) {
-      ks.wins.set(w.start, w)
+      insert(ks.wins, w)
     },
   }
 }
