@@ -78,9 +78,10 @@ const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downst
     `let current = -Infinity
     return {
       data(d) { machine.data(d) },
+      // The machine's own push when it has one: the link adds no call of its own.
       push: machine.push === undefined
         ? (value, time, key, pos) => machine.data({ _tag: 'Data', value, time, key, pos })
-        : (value, time, key, pos) => machine.push(value, time, key, pos),
+        : machine.push,
       watermark(w) {
         if (w <= current) return
         current = w

@@ -31,42 +31,66 @@ export interface Cursor {
  * call site sees one target and V8 can inline it. That is what keeps a long chain near a loop.
  */
 export function chain(stages: readonly StatelessNode[], cur: Cursor, ctx: RunContext, tail: Push | PushTarget): Push {
-  const fail = (stage: string, e: unknown, value: unknown) =>
-    ctx.deadLetter(deadLetter('user', stage, cur.pos, errorMessage(e), value))
-  const badKey = (v: unknown, k: unknown) =>
-    fail('keyBy', new TypeError(`key must be a string or a number, got ${typeof k}`), v)
-  const fns = stages.map((s) => s.f)
+  const gen = chainCode(stages, 'return', typeof tail === 'function' ? 'cur.key = key; tail(v);' : 'tail.push(v, cur.time, key, pos);')
+  const body = `return function fusedChain(v) {\nlet key = cur.key; const pos = cur.pos;\n${gen.code}\n}`
+  const params = [...gen.params, 'cur', 'tail']
+  return new Function(...params, body)(...gen.args(ctx), cur, tail) as Push
+}
+
+/** A fused chain as code, for a generator to place in a function of its own (see `chain` and ingest). */
+export interface ChainCode {
+  /**
+   * Statements over the locals `v` (the value, replaced by each `map`) and `key` (set by `keyBy`,
+   * cleared by `map`), reading `pos` for dead letters; the value that comes through runs `end`.
+   */
+  readonly code: string
+  /** The names the code uses (user functions and helpers), and their values for a run. */
+  readonly params: readonly string[]
+  args(ctx: RunContext): unknown[]
+}
+
+/**
+ * Generates a chain's statements. `skip` leaves the chain for the current value at top level
+ * (`return` in a function of its own, `break label` inline); inside a `flatMap` loop it is `continue`.
+ */
+export function chainCode(stages: readonly StatelessNode[], skip: string, end: string): ChainCode {
   const lines: string[] = []
   let open = 0 // flatMap loops still open around the rest of the chain
   stages.forEach((s, i) => {
+    const leave = open > 0 ? 'continue' : skip
     const call = (into: string) =>
-      `try { ${into} = f${i}(v); } catch (e) { fail(${JSON.stringify(stageName[s._tag])}, e, v); ${open > 0 ? 'continue' : 'return'}; }`
-    const skip = open > 0 ? 'continue' : 'return'
+      `try { ${into} = f${i}(v); } catch (e) { fail(${JSON.stringify(stageName[s._tag])}, e, v, pos); ${leave}; }`
     switch (s._tag) {
       case 'Map':
-        lines.push(`{ let o; ${call('o')} v = o; } cur.key = undefined;`)
+        lines.push(`{ let o; ${call('o')} v = o; } key = undefined;`)
         break
       case 'Filter':
-        lines.push(`{ let keep; ${call('keep')} if (!keep) ${skip}; }`)
+        lines.push(`{ let keep; ${call('keep')} if (!keep) ${leave}; }`)
         break
       case 'KeyBy':
-        lines.push(
-          `{ let k; ${call('k')} if (typeof k !== 'string' && typeof k !== 'number') { badKey(v, k); ${skip}; } cur.key = k; }`,
-        )
+        lines.push(`{ let k; ${call('k')} if (typeof k !== 'string' && typeof k !== 'number') { badKey(v, k, pos); ${leave}; } key = k; }`)
         break
       case 'Tap':
         lines.push(`{ let u; ${call('u')} }`)
         break
       case 'FlatMap':
-        lines.push(`let it${i}; ${call(`it${i}`)} for (const o${i} of it${i}) { v = o${i}; cur.key = undefined;`)
+        lines.push(`let it${i}; ${call(`it${i}`)} for (const o${i} of it${i}) { v = o${i}; key = undefined;`)
         open++
         break
     }
   })
-  const end = typeof tail === 'function' ? 'tail(v);' : 'tail.push(v, cur.time, cur.key, cur.pos);'
-  const body = `return function fusedChain(v) {\n${lines.join('\n')}\n${end}\n${'}'.repeat(open)}\n}`
-  const params = [...fns.map((_, i) => `f${i}`), 'cur', 'tail', 'fail', 'badKey']
-  return new Function(...params, body)(...fns, cur, tail, fail, badKey) as Push
+  const fns = stages.map((s) => s.f)
+  return {
+    code: `${lines.join('\n')}\n${end}\n${'}'.repeat(open)}`,
+    params: [...fns.map((_, i) => `f${i}`), 'fail', 'badKey'],
+    args: (ctx) => {
+      const fail = (stage: string, e: unknown, value: unknown, pos: number) =>
+        ctx.deadLetter(deadLetter('user', stage, pos, errorMessage(e), value))
+      const badKey = (v: unknown, k: unknown, pos: number) =>
+        fail('keyBy', new TypeError(`key must be a string or a number, got ${typeof k}`), v, pos)
+      return [...fns, fail, badKey]
+    },
+  }
 }
 
 const stageName: Record<StatelessNode['_tag'], string> = {

@@ -7,7 +7,7 @@ import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
-import { chain, type Cursor } from './fused.ts'
+import { chainCode } from './fused.ts'
 import type { StatelessNode } from '../../dsl/stream.ts'
 import { link, type Downstream, type Segment } from './chained.ts'
 import { registerMachine } from './operate.ts'
@@ -84,11 +84,11 @@ function ingestStep<I>(
   st: IngestState,
   leading: readonly StatelessNode[] | undefined,
   out: Downstream,
-  downstream: { readonly closed: boolean },
+  downstream: { readonly closed: boolean; error(e: unknown): void },
 ): (d: SourceRecord) => void {
   const { maxDelay, idle } = spec.watermarks
-  const cur: Cursor = { time: 0, key: undefined, pos: 0 }
-  const head = leading === undefined ? undefined : chain(leading, cur, ctx, out)
+  // The stateless stages right after the source are part of this code (`chainCode`), not a call.
+  const gen = chainCode(leading ?? [], 'break chain', 'out.push(v, time, key, pos)')
   const codecFailed = (r: t.Validation<I>, pos: number, raw: unknown) =>
     ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw))
   const timeThrew = (e: unknown, pos: number, value: unknown) =>
@@ -105,7 +105,10 @@ function ingestStep<I>(
              if (typeof time !== 'number' || !Number.isFinite(time)) { timeInvalid(time, pos, v); return }`
           : 'time = Number.isFinite(arrival) ? arrival : scheduler.now()'
       }
-      ${head !== undefined ? 'cur.time = time; cur.key = undefined; cur.pos = pos; head(v)' : 'out.push(v, time, undefined, pos)'}
+      let key
+      chain: {
+        ${gen.code}
+      }
       if (time > st.maxSeen) {
         st.maxSeen = time
         const w = time - maxDelay
@@ -113,26 +116,30 @@ function ingestStep<I>(
       }
     }
     return function ingest(d) {
-      ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
-      if (d._tag === 'Data') return one(d.value, d.time, d.pos)
-      const values = d.values, arrival = d.time, pos = d.pos
-      // Stop where a record alone would have stopped: once the output is unsubscribed or failed.
-      for (let i = 0; i < values.length && !downstream.closed; i++) one(values[i], arrival, pos + i)
+      try {
+        ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
+        if (d._tag === 'Data') return one(d.value, d.time, d.pos)
+        const values = d.values, arrival = d.time, pos = d.pos
+        // Stop where a record alone would have stopped: once the output is unsubscribed or failed.
+        for (let i = 0; i < values.length && !downstream.closed; i++) one(values[i], arrival, pos + i)
+      } catch (e) {
+        // A stage downstream failed (or fail-fast): the run fails, as the stage subscriber would make it.
+        downstream.error(e)
+      }
     }`
-  const params = ['st', 'scheduler', 'codec', 'eventTime', 'cur', 'head', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream']
+  const params = ['st', 'scheduler', 'codec', 'eventTime', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream', ...gen.params]
   return new Function(...params, body)(
     st,
     ctx.scheduler,
     spec.codec,
     spec.eventTime,
-    cur,
-    head,
     out,
     codecFailed,
     timeThrew,
     timeInvalid,
     maxDelay,
     downstream,
+    ...gen.args(ctx),
   ) as (d: SourceRecord) => void
 }
 
@@ -202,6 +209,7 @@ export function ingest<I>(
       const sub = source.subscribe(
         stageSubscriber<SourceRecord>(subscriber, {
           next: step,
+          guarded: true,
           complete() {
             idleTimer?.unsubscribe()
             idleTimer = undefined

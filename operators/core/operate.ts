@@ -14,7 +14,10 @@ export interface Emit<O, KO = unknown> {
  */
 export interface Machine<I, K> {
   data(d: Data<I, K>): void
-  /** `data` for an element passed in parts (chained links call it when present, to build no record). */
+  /**
+   * `data` for an element passed in parts (chained links call it when present, to build no record).
+   * A function property that does not use `this`: links call it detached.
+   */
   push?(value: I, time: number, key: K, pos: number): void
   /** Called only when the watermark advances; `+Infinity` is end of input. */
   watermark(w: number): void

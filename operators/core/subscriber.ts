@@ -2,6 +2,12 @@ import { Subscriber } from 'rxjs'
 
 export interface StageHandlers<T> {
   next(value: T): void
+  /**
+   * `next` catches its own errors and sends them downstream: it then becomes the subscriber's own
+   * `_next` (as RxJS's OperatorSubscriber does), one call less per value. For generated handlers,
+   * whose targets differ per pipeline, that removes a call site that sees them all.
+   */
+  readonly guarded?: boolean
   complete?(): void
   error?(err: unknown): void
 }
@@ -18,6 +24,7 @@ class StageSubscriber<T> extends Subscriber<T> {
     private readonly handlers: StageHandlers<T>,
   ) {
     super(downstream)
+    if (handlers.guarded === true) this._next = handlers.next
   }
 
   protected override _next(value: T): void {

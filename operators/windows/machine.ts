@@ -23,10 +23,8 @@ export class Win implements Timed {
   declare fired: boolean
   /** Freed or merged away: its queue entries are stale. */
   declare dead: boolean
-  /** `'updates'` mode: the bounds and value last emitted (`emittedEnd` NaN: never emitted). */
-  declare emittedStart: number
-  declare emittedEnd: number
-  declare last: unknown
+  /** `'updates'` mode: the result last emitted, with its bounds (undefined: none, or retracted). */
+  declare last: WindowResult<Key, unknown> | undefined
   declare readonly key: Key
   declare start: number
   declare end: number
@@ -43,8 +41,6 @@ export class Win implements Timed {
     this.due = Number.NaN
     this.fired = false
     this.dead = false
-    this.emittedStart = Number.NaN
-    this.emittedEnd = Number.NaN
     this.last = undefined
   }
 }
@@ -97,7 +93,7 @@ interface WinState {
   readonly pos: number
   readonly fired: boolean
   readonly due: number
-  readonly emitted?: readonly [number, number, unknown]
+  readonly emitted?: WindowResult<Key, unknown>
 }
 
 interface MachineState {
@@ -252,7 +248,7 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   mergeInto(into: Win, from: Win): void {
     into.acc = this.agg.merge(into.acc, from.acc)
     if (from.pos > into.pos) into.pos = from.pos
-    if (this.updates && !Number.isNaN(from.emittedEnd)) this.emitDelete(from)
+    if (this.updates && from.last !== undefined) this.emitDelete(from)
     from.dead = true
     from.due = Number.NaN
     this.open_--
@@ -359,26 +355,23 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   private emitUpsert(w: Win): void {
     const r = this.result(w)
     if (!r.ok) return
-    const same = w.emittedStart === w.start && w.emittedEnd === w.end
-    if (!same && !Number.isNaN(w.emittedEnd)) this.emitDelete(w)
+    const last = w.last
+    const same = last !== undefined && last.window.start === w.start && last.window.end === w.end
+    if (!same && last !== undefined) this.emitDelete(w)
     const after: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value: r.value }
     const c: { op: 'upsert'; key: string; after: WindowResult<Key, unknown>; before?: WindowResult<Key, unknown> } = {
       op: 'upsert',
       key: windowId(w.key, after.window),
       after,
     }
-    if (same) c.before = w.last as WindowResult<Key, unknown>
-    w.emittedStart = w.start
-    w.emittedEnd = w.end
+    if (same) c.before = last
     w.last = after
     this.out(w, w.end, c)
   }
 
   private emitDelete(w: Win): void {
-    const before = w.last as WindowResult<Key, unknown>
+    const before = w.last!
     const c: Change<string, WindowResult<Key, unknown>> = { op: 'delete', key: windowId(w.key, before.window), before }
-    w.emittedStart = Number.NaN
-    w.emittedEnd = Number.NaN
     w.last = undefined
     this.out(w, before.window.end, c)
   }
@@ -388,7 +381,7 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     const keys: [Key, unknown][] = []
     for (const item of this.queue.live()) {
       if (!(item instanceof Win)) continue
-      const emitted = Number.isNaN(item.emittedEnd) ? undefined : ([item.emittedStart, item.emittedEnd, item.last] as const)
+      const emitted = item.last
       windows.push({ key: item.key, start: item.start, end: item.end, acc: item.acc, pos: item.pos, fired: item.fired, due: item.due, ...(emitted ? { emitted } : {}) })
     }
     if (this.kind.snapshotKey) for (const [k, ks] of this.keys) if (!this.kind.isEmpty(ks)) keys.push([k, this.kind.snapshotKey(ks)])
@@ -411,7 +404,7 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     for (const ws of s.windows) {
       const w = new Win(ws.key, ws.start, ws.end, ws.acc, ws.pos)
       w.fired = ws.fired
-      if (ws.emitted) [w.emittedStart, w.emittedEnd, w.last] = ws.emitted
+      w.last = ws.emitted
       this.open_++
       this.kind.restore(keyOf(ws.key), w)
       // The entry's own time, which may be earlier than the window's (see `touched`): same firing order as before.
