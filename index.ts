@@ -7,7 +7,7 @@
 export { toMillis } from './dsl/time.ts'
 export type { Time, Duration, DurationUnit } from './dsl/time.ts'
 export { data, watermark, isWatermark, END_OF_INPUT } from './dsl/element.ts'
-export type { Data, Watermark, Element } from './dsl/element.ts'
+export type { Data, Watermark, Element, Batch, SourceRecord } from './dsl/element.ts'
 export { deadLetter } from './dsl/sides.ts'
 export type { DeadLetter, DeadLetterReason, Late, WindowBounds } from './dsl/sides.ts'
 export type { Stream, Keyed, Key, Stage, Unkeyed } from './dsl/stream.ts'
