@@ -24,9 +24,19 @@ export interface Admitted<I> {
   time: number
 }
 
+/** The dead letters of admission: a record the codec rejects, an event time that throws or is no number. */
+const rejections = (ctx: RunContext) => ({
+  codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) =>
+    ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw)),
+  timeThrew: (e: unknown, pos: number, value: unknown) => ctx.deadLetter(deadLetter('user', 'eventTime', pos, errorMessage(e), value)),
+  timeInvalid: (time: unknown, pos: number, value: unknown) =>
+    ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value)),
+})
+
 /**
  * Decodes one source record and computes its event time, writing into `out` (reused, so the hot
- * path allocates nothing). Returns false after sending the record to dead letters.
+ * path allocates nothing). Returns false after sending the record to dead letters. (Ingest does the
+ * same in generated code, see `ingestStep`.)
  */
 export function admit<I>(
   spec: IngestSpec<I>,
@@ -40,7 +50,7 @@ export function admit<I>(
   if (spec.codec !== undefined) {
     const r = spec.codec.decode(raw)
     if (isLeft(r)) {
-      ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw))
+      rejections(ctx).codecFailed(r, pos, raw)
       return false
     }
     value = r.right
@@ -51,11 +61,11 @@ export function admit<I>(
     try {
       time = spec.eventTime(value)
     } catch (e) {
-      ctx.deadLetter(deadLetter('user', 'eventTime', pos, errorMessage(e), value))
+      rejections(ctx).timeThrew(e, pos, value)
       return false
     }
     if (typeof time !== 'number' || !Number.isFinite(time)) {
-      ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value))
+      rejections(ctx).timeInvalid(time, pos, value)
       return false
     }
   }
@@ -89,12 +99,7 @@ function ingestStep<I>(
   const { maxDelay, idle } = spec.watermarks
   // The stateless stages right after the source are part of this code (`chainCode`), not a call.
   const gen = chainCode(leading ?? [], 'break chain', 'out.push(v, time, key, pos)')
-  const codecFailed = (r: t.Validation<I>, pos: number, raw: unknown) =>
-    ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw))
-  const timeThrew = (e: unknown, pos: number, value: unknown) =>
-    ctx.deadLetter(deadLetter('user', 'eventTime', pos, errorMessage(e), value))
-  const timeInvalid = (time: unknown, pos: number, value: unknown) =>
-    ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value))
+  const { codecFailed, timeThrew, timeInvalid } = rejections(ctx)
   const body = `
     function one(v, arrival, pos) {
       ${spec.codec !== undefined ? "const r = codec.decode(v); if (r._tag === 'Left') { codecFailed(r, pos, v); return } v = r.right" : ''}
