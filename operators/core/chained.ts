@@ -75,7 +75,9 @@ const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downst
   new Function(
     'machine',
     'to',
-    `let current = -Infinity
+    // The last watermark in an object field, not a closure variable: a closure variable holding a
+    // number that is not a small integer (any epoch-millisecond time) is a new heap number per store.
+    `const seen = { current: -Infinity }
     return {
       data(d) { machine.data(d) },
       // The machine's own push when it has one: the link adds no call of its own.
@@ -83,8 +85,8 @@ const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downst
         ? (value, time, key, pos) => machine.data({ _tag: 'Data', value, time, key, pos })
         : machine.push,
       watermark(w) {
-        if (w <= current) return
-        current = w
+        if (w <= seen.current) return
+        seen.current = w
         machine.watermark(w)
         ${to.ignoresWatermarks === true ? '' : 'to.watermark(w)'}
       },

@@ -65,7 +65,8 @@ export function fromMachine<I, K, O, KO = unknown>(
 ): OperatorFunction<Element<I, K>, Element<O, KO>> {
   return (source) =>
     new Observable<Element<O, KO>>((subscriber) => {
-      let current = Number.NEGATIVE_INFINITY
+      // An object field, not a closure variable, so a non-small-integer time is stored in place.
+      const seen = { current: Number.NEGATIVE_INFINITY }
       const machine = make(
         (d) => subscriber.next(d),
         (w) => subscriber.next(w),
@@ -75,8 +76,8 @@ export function fromMachine<I, K, O, KO = unknown>(
         stageSubscriber<Element<I, K>>(subscriber, {
           next(e) {
             if (e._tag === 'Data') machine.data(e)
-            else if (e.time > current) {
-              current = e.time
+            else if (e.time > seen.current) {
+              seen.current = e.time
               machine.watermark(e.time)
               subscriber.next(e)
             }
