@@ -6,7 +6,7 @@ import { interpreters, machineInterpreters } from './interpreters.ts'
 import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { chain, fused, type Cursor } from '../operators/core/fused.ts'
-import { ingest, admit, type Admitted } from '../operators/core/ingest.ts'
+import { ingest, admit, reusableRecord, type Admitted } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
 import { Hub } from '../operators/core/hub.ts'
@@ -126,9 +126,10 @@ export function compile<I, O, K>(p: Pipeline<I, O, K>, options: CompileOptions =
     new Observable<O>((subscriber) => {
       const ctx = makeContext(options)
       let pos = 0
+      const slot = reusableRecord()
       const records = new Observable<Data<unknown>>((s) =>
         input.subscribe({
-          next: (value) => s.next({ _tag: 'Data', value, time: Number.NaN, key: undefined, pos: pos++ }),
+          next: (value) => s.next(slot.fill(value, Number.NaN, pos++)),
           error: (e) => s.error(e),
           complete: () => s.complete(),
         }),

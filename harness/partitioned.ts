@@ -4,6 +4,7 @@ import type { Pipeline } from '../dsl/pipeline.ts'
 import type { Key, Node } from '../dsl/stream.ts'
 import { isStateless } from '../dsl/plan.ts'
 import { compileElements } from '../dsl/compile.ts'
+import { reusableRecord } from '../operators/core/ingest.ts'
 import { ownerOf, partitionOf } from '../connectors/partition.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { isDeadLetter, readLog, type LogRecord, type LogSource } from './log.ts'
@@ -127,10 +128,11 @@ export async function replayPartitioned<I, O, K>(
     const live = all.filter((m) => m.alive)
     g.owners = Array.from({ length: o.partitions }, (_, i) => ownerOf(i, all, live, (m) => m.alive))
   }
+  const slot = reusableRecord()
   const deliver = (g: GroupState, r: LogRecord, part: number) => {
     const m = g.owners[part]
     m.collector.eventsIn++
-    m.input.next({ _tag: 'Data', value: r.event, time: r.arrival, key: undefined, pos: r.offset })
+    m.input.next(slot.fill(r.event, r.arrival, r.offset))
     if (!ackAtOnce) m.pending.push(r)
   }
   const fail = (f: MemberFailure) => {

@@ -5,6 +5,7 @@ import { compileElements } from '../dsl/compile.ts'
 import type { RunContext } from '../operators/core/context.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { VirtualClock } from './VirtualClock.ts'
+import { reusableRecord } from '../operators/core/ingest.ts'
 import { isDeadLetter, readLog, type LogSource } from './log.ts'
 import type { DeadLetter } from '../dsl/sides.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
@@ -67,6 +68,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
     },
   })
 
+  const slot = reusableRecord()
   // The pipeline is subscribed at the first record, so that a default clock can start there.
   let clock: VirtualClock | undefined
   let ctx: RunContext | undefined
@@ -103,7 +105,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
         if (!credit.available) await credit.whenAvailable()
         clock!.advanceTo(e.arrival)
         collector.eventsIn++
-        sink!.next({ _tag: 'Data', value: e.event, time: e.arrival, key: undefined, pos: e.offset })
+        sink!.next(slot.fill(e.event, e.arrival, e.offset))
       }
       if (onProgress !== undefined) onProgress({ bytesRead, eventsIn: collector.eventsIn })
     }

@@ -2,6 +2,7 @@ import { Observable, isObservable, type Subscriber, type SchedulerLike } from 'r
 import type { SourceRecord } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import { compileElements } from '../dsl/compile.ts'
+import { reusableRecord } from '../operators/core/ingest.ts'
 import { isLogFileSource, isPulledSource, type Source } from '../connectors/sources.ts'
 import type { Node } from '../dsl/stream.ts'
 import { isStateless } from '../dsl/plan.ts'
@@ -87,9 +88,10 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
   const credit = ctx.credit
   /** Source records consumed, the offset a checkpoint records. */
   let consumed = 0
+  const slot = reusableRecord()
   const push = (value: unknown, pos: number) => {
     collector.eventsIn++
-    input.next({ _tag: 'Data', value, time: Number.NaN, key: undefined, pos })
+    input.next(slot.fill(value, Number.NaN, pos))
   }
   /** Sends records at positions `pos`, `pos + 1`, ... as one batch. */
   const pushBatch = (values: readonly unknown[], pos: number) => {

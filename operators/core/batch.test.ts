@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { from, lastValueFrom, take, toArray } from 'rxjs'
+import { Observable, from, lastValueFrom, take, toArray } from 'rxjs'
 import * as t from 'io-ts'
 import { pipe } from 'fp-ts/lib/function.js'
 import { compileElements } from '../../dsl/compile.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
-import { filter, keyBy, map } from '../../dsl/stages.ts'
+import { filter, keyBy, map, merge } from '../../dsl/stages.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import { aggregate, tumbling, window } from '../../dsl/windows.ts'
 import { count, sum } from '../../dsl/aggregations.ts'
 import type { Batch, Data, Element, SourceRecord } from '../../dsl/element.ts'
 import { makeContext } from './context.ts'
+import { reusableRecord } from './ingest.ts'
 
 const Ev = t.type({ k: t.string, t: t.number, n: t.number })
 type Ev = t.TypeOf<typeof Ev>
@@ -63,6 +64,32 @@ describe('batches of source records', () => {
         expect(await trace(batched(values, cuts))).toEqual(await trace(alone))
       }),
       { numRuns: 200 },
+    )
+  })
+
+  it('a reused source record (reusableRecord) gives what fresh records give, chained or through a hub', async () => {
+    const branched = pipeline({ codec: Ev, eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(5) }, (s) =>
+      pipe(
+        s,
+        merge(pipe(s, filter(() => false))),
+        keyBy((e) => e.k),
+        window(tumbling(10)),
+        aggregate(count),
+      ),
+    )
+    const feed = (p: typeof windowed | typeof branched, values: readonly unknown[], reuse: boolean) =>
+      lastValueFrom(
+        new Observable<SourceRecord>((s) => {
+          const slot = reusableRecord()
+          values.forEach((value, pos) => s.next(reuse ? slot.fill(value, Number.NaN, pos) : { _tag: 'Data', value, time: Number.NaN, key: undefined, pos }))
+          s.complete()
+        }).pipe(compileElements(p as typeof windowed, makeContext({ onLate: () => undefined, onDeadLetter: () => undefined })), toArray()),
+      )
+    await fc.assert(
+      fc.asyncProperty(fc.array(raw, { maxLength: 50 }), async (values) => {
+        for (const p of [windowed, branched]) expect(await feed(p, values, true)).toEqual(await feed(p, values, false))
+      }),
+      { numRuns: 100 },
     )
   })
 

@@ -74,6 +74,29 @@ export function admit<I>(
   return true
 }
 
+/** A source record to fill and send again and again (see `reusableRecord`). */
+export interface RecordSlot {
+  /** The slot's one record, now holding `value` that arrived at `time` (NaN: now) from position `pos`. */
+  fill(value: unknown, time: number, pos: number): Data<unknown>
+}
+
+/**
+ * One mutable source record for a feeder that sends a record at a time. Ingest reads a source record
+ * while it is being sent and never keeps it (what goes on is a record of its own), so the feeder
+ * needs no new object per record: that is an allocation per event saved on every replay and run.
+ */
+export function reusableRecord(): RecordSlot {
+  const rec = { _tag: 'Data' as const, value: undefined as unknown, time: Number.NaN, key: undefined, pos: 0 }
+  return {
+    fill(value, time, pos) {
+      rec.value = value
+      rec.time = time
+      rec.pos = pos
+      return rec
+    },
+  }
+}
+
 /** The watermark generator's state, and when the last record arrived (for idle timeouts). */
 interface IngestState {
   maxSeen: number
