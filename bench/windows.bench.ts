@@ -9,6 +9,7 @@ import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import { aggregate, session, tumbling, window, type WindowAssigner, type WindowSpec } from '../dsl/windows.ts'
 import { count, sum } from '../dsl/aggregations.ts'
 import { makeContext } from '../operators/core/context.ts'
+import { reusableRecord } from '../operators/core/ingest.ts'
 import { windowMachine } from '../operators/windows/interpret.ts'
 import { gc, timeBest, type Report } from './util.ts'
 
@@ -39,12 +40,16 @@ const sampleHeap = () => {
   if (h > heapPeak) heapPeak = h
 }
 
-/** Source records (the pipeline's input format) for `n` events, sampling the heap as it goes. */
+/**
+ * Source records (the pipeline's input format) for `n` events, sampling the heap as it goes. One
+ * record is refilled for each event, as weir's own feeders (replay, run, compile) do.
+ */
 const records = (n: number) =>
   new Observable<Data<unknown>>((s) => {
+    const slot = reusableRecord()
     for (let i = 0; i < n; i++) {
       if ((i & (liveSampling ? 0xfffff : 0xffff)) === 0) sampleHeap()
-      s.next({ _tag: 'Data', value: eventAt(i), time: Number.NaN, key: undefined, pos: i })
+      s.next(slot.fill(eventAt(i), Number.NaN, i))
     }
     s.complete()
   })
