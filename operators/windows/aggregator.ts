@@ -95,23 +95,21 @@ class SingleAggregator implements CompiledAggregator {
 class RecordAggregator implements CompiledAggregator {
   readonly single = false
   private readonly n: number
-  private readonly names: string[]
   private readonly merges: (AnyFn | undefined)[]
-  private readonly results: AnyFn[]
   /** Every field reads before any accumulator changes, so a throwing `f` leaves no partial update. */
   readonly read: (a: unknown) => void
   readonly fold: (acc: unknown) => unknown
   readonly init: () => unknown
+  readonly result: (acc: unknown) => unknown
 
   readonly fields: readonly Field[]
   constructor(fields: readonly (readonly [string, Field])[]) {
     this.fields = fields.map(([, f]) => f)
     this.n = fields.length
-    this.names = fields.map(([k]) => k)
     this.merges = fields.map(([, f]) => f.merge)
-    this.results = fields.map(([, f]) => f.result)
-    const fast = straightLine(fields.map(([, f]) => f))
+    const fast = straightLine(fields)
     this.init = fast.init
+    this.result = fast.result
     this.read = fast.read
     this.fold = fast.fold
   }
@@ -121,12 +119,6 @@ class RecordAggregator implements CompiledAggregator {
     for (let i = 0; i < this.n; i++) a[i] = (this.merges[i] ?? noMerge)(a[i], b[i])
     return a
   }
-  result(acc: unknown): unknown {
-    const a = acc as unknown[]
-    const out: Record<string, unknown> = {}
-    for (let i = 0; i < this.n; i++) out[this.names[i]] = this.results[i](a[i])
-    return out
-  }
 }
 
 /**
@@ -134,24 +126,29 @@ class RecordAggregator implements CompiledAggregator {
  * calling one function), generated once per stage: the per-event loop over fields otherwise costs
  * as much as the aggregation itself.
  */
-function straightLine(fields: readonly Field[]): Pick<CompiledAggregator, 'init' | 'read' | 'fold'> {
+function straightLine(named: readonly (readonly [string, Field])[]): Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'result'> {
+  const fields = named.map(([, f]) => f)
   const n = fields.length
+  // Quoted keys give the result record one fixed shape; `__proto__` must be computed, or it would set the prototype.
+  const prop = (name: string) => (name === '__proto__' ? '["__proto__"]' : JSON.stringify(name))
   const idx = [...Array(n).keys()]
   const body = [
-    `const ${idx.map((i) => `s${i} = steps[${i}], i${i} = inputs[${i}], n${i} = inits[${i}]`).join(', ')};`,
+    `const ${idx.map((i) => `s${i} = steps[${i}], i${i} = inputs[${i}], n${i} = inits[${i}], r${i} = results[${i}]`).join(', ')};`,
     `let ${idx.map((i) => `x${i}`).join(', ')};`,
     'return {',
     // An array literal of the record's size: packed, one allocation (no holes for a fold to check).
     `  init() { return [${idx.map((i) => `n${i}()`).join(', ')}] },`,
     `  read(a) { ${idx.map((i) => (fields[i].input === undefined ? '' : `x${i} = i${i}(a);`)).join(' ')} },`,
     `  fold(acc) { ${foldOrder(fields).map((i) => `acc[${i}] = s${i}(acc[${i}], x${i});`).join(' ')} return acc },`,
+    `  result(acc) { return { ${idx.map((i) => `${prop(named[i][0])}: r${i}(acc[${i}])`).join(', ')} } },`,
     '}',
   ].join('\n')
-  return new Function('steps', 'inputs', 'inits', body)(
+  return new Function('steps', 'inputs', 'inits', 'results', body)(
     fields.map((f) => f.step),
     fields.map((f) => f.input),
     fields.map((f) => f.init),
-  ) as Pick<CompiledAggregator, 'init' | 'read' | 'fold'>
+    fields.map((f) => f.result),
+  ) as Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'result'>
 }
 
 /** Compiles `aggregate`'s spec: one aggregation, or a record of them giving a record per window. */

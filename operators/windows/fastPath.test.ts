@@ -111,3 +111,24 @@ describe('an add that throws leaves no trace: the event counts in no window and 
       )
     })
 })
+
+describe('record results', () => {
+  it('are plain records with the aggregation names, even odd ones', () => {
+    const out: unknown[] = []
+    const spec: WindowSpec = {
+      assigner: tumbling(10),
+      allowedLateness: 0,
+      emit: 'final',
+      aggregation: { n: count, 'avg delay': sum((e: Ev) => e.v), ['__proto__']: max((e: Ev) => e.v) } as WindowSpec['aggregation'],
+    }
+    const core = new WindowCore(windowKind(spec.assigner), spec, makeContext(), (r) => out.push((r.value as { value: unknown }).value))
+    core.push({ k: 'a', t: 1, v: 4 }, 1, 'a', 0)
+    core.push({ k: 'a', t: 2, v: 6 }, 2, 'a', 1)
+    core.watermark(Number.POSITIVE_INFINITY)
+    expect(out).toHaveLength(1)
+    const r = out[0] as Record<string, number>
+    expect(Object.getPrototypeOf(r)).toBe(Object.prototype)
+    expect(Object.keys(r)).toEqual(['n', 'avg delay', '__proto__'])
+    expect([r.n, r['avg delay'], Object.getOwnPropertyDescriptor(r, '__proto__')?.value]).toEqual([2, 10, 6])
+  })
+})

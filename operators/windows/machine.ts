@@ -102,6 +102,9 @@ interface MachineState {
   readonly keys: readonly (readonly [Key, unknown])[]
 }
 
+/** What `result` gives for a window whose `result` threw (it went to dead letters). */
+const FAILED: unique symbol = Symbol('failed')
+
 /** Stage name on late events and dead letters. */
 const LATE_STAGE = 'window'
 const AGG_STAGE = 'aggregate'
@@ -333,12 +336,13 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     if (this.kind.onKeyTimer!(this, ks)) this.keys.delete(t.key)
   }
 
-  private result(w: Win): { ok: boolean; value: unknown } {
+  /** The window's value, or FAILED after a throwing `result` went to dead letters. */
+  private result(w: Win): unknown {
     try {
-      return { ok: true, value: this.agg.result(w.acc) }
+      return this.agg.result(w.acc)
     } catch (e) {
       this.ctx.deadLetter(deadLetter('user', AGG_STAGE, w.pos, errorMessage(e), { key: w.key, window: { start: w.start, end: w.end } }))
-      return { ok: false, value: undefined }
+      return FAILED
     }
   }
 
@@ -348,19 +352,19 @@ export class WindowCore<S> implements Machine<unknown, Key> {
   }
 
   private emitResult(w: Win): void {
-    const r = this.result(w)
-    if (!r.ok) return
-    const res: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value: r.value }
+    const value = this.result(w)
+    if (value === FAILED) return
+    const res: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value }
     this.out(w, w.end, res)
   }
 
   private emitUpsert(w: Win): void {
-    const r = this.result(w)
-    if (!r.ok) return
+    const value = this.result(w)
+    if (value === FAILED) return
     const last = w.last
     const same = last !== undefined && last.window.start === w.start && last.window.end === w.end
     if (!same && last !== undefined) this.emitDelete(w)
-    const after: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value: r.value }
+    const after: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value }
     const c: { op: 'upsert'; key: string; after: WindowResult<Key, unknown>; before?: WindowResult<Key, unknown> } = {
       op: 'upsert',
       key: windowId(w.key, after.window),

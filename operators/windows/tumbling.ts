@@ -83,7 +83,7 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
       let i = wins[0] === w ? 0 : wins.indexOf(w)
       if (i >= 0) {
         for (; i < wins.length - 1; i++) wins[i] = wins[i + 1]
-        wins.length--
+        wins.pop()
       }
       if (ks.cur === w) ks.cur = undefined
       return wins.length === 0
