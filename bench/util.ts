@@ -31,6 +31,27 @@ export async function timeBest(fn: () => unknown, runs = 5): Promise<number> {
   return best
 }
 
+/**
+ * Wall time in ms of each contender, the best of `rounds`, measured in turns (a, b, c, a, b, c, ...)
+ * after one warm-up each: on a shared machine the speed drifts over seconds, and contenders timed
+ * one after the other would see different machines. Their ratios move far less this way.
+ */
+export async function timeInTurns<K extends string>(contenders: Record<K, () => unknown>, rounds = 3): Promise<Record<K, number>> {
+  const names = Object.keys(contenders) as K[]
+  const best = {} as Record<K, number>
+  for (const k of names) {
+    await contenders[k]()
+    best[k] = Number.POSITIVE_INFINITY
+  }
+  for (let r = 0; r < rounds; r++)
+    for (const k of names) {
+      const t0 = performance.now()
+      await contenders[k]()
+      best[k] = Math.min(best[k], performance.now() - t0)
+    }
+  return best
+}
+
 /** Samples RSS and heap while `fn` runs; returns the peaks in MiB. */
 export async function peakMemory<T>(fn: () => Promise<T>, everyMs = 20): Promise<{ result: T; rssMiB: number; heapMiB: number }> {
   let rss = 0

@@ -154,16 +154,24 @@ async function* readIterable(
 ): AsyncGenerator<LogEntry[], void, undefined> {
   let batch: LogEntry[] = []
   let lineNo = 0
-  // One loop for both kinds: a sync iterator's items are not awaited (a microtask per line would
+  // An array (tests, benchmarks, notebooks) is read by index, without the iterator protocol. Other
+  // iterables share one loop: a sync iterator's items are not awaited (a microtask per line would
   // cost more than parsing it); the iterator is closed if the reader stops early.
-  const it: Iterator<string | LogRecordInput> | AsyncIterator<string | LogRecordInput> =
-    Symbol.iterator in source ? source[Symbol.iterator]() : source[Symbol.asyncIterator]()
+  const items = Array.isArray(source) ? (source as readonly (string | LogRecordInput)[]) : undefined
+  const it: Iterator<string | LogRecordInput> | AsyncIterator<string | LogRecordInput> | undefined =
+    items !== undefined ? undefined : Symbol.iterator in source ? source[Symbol.iterator]() : source[Symbol.asyncIterator]()
   try {
-    for (;;) {
-      let r = it.next()
-      if (r instanceof Promise) r = await r
-      if (r.done) break
-      const item = r.value
+    for (let i = 0; ; ) {
+      let item: string | LogRecordInput
+      if (items !== undefined) {
+        if (i >= items.length) break
+        item = items[i++]
+      } else {
+        let r = it!.next()
+        if (r instanceof Promise) r = await r
+        if (r.done) break
+        item = r.value
+      }
       const e = typeof item === 'string' ? parseLine(item, ++lineNo) : toLogEntry(item, ++lineNo)
       if (e === undefined) continue
       batch.push(e)
@@ -173,7 +181,7 @@ async function* readIterable(
       }
     }
   } finally {
-    await it.return?.()
+    await it?.return?.()
   }
   if (batch.length > 0) yield batch
 }
