@@ -4,7 +4,7 @@ import type { WindowSpec } from '../../dsl/windows.ts'
 import { makeContext, type RunContext } from '../core/context.ts'
 import type { Late } from '../../dsl/sides.ts'
 import { windowMachine } from './interpret.ts'
-import type { WindowCore } from './machine.ts'
+import type { KeyState, WindowCore } from './machine.ts'
 
 /** One step the machine saw or produced, as text: `d<json>` results, `w<time>` watermarks, `l<pos>` late. */
 export type Trace = string[]
@@ -18,7 +18,7 @@ export class Driver {
   maxSeen = Number.NEGATIVE_INFINITY
   wm = Number.NEGATIVE_INFINITY
   readonly trace: Trace = []
-  readonly machine: WindowCore<unknown>
+  readonly machine: WindowCore<KeyState>
   readonly ctx: RunContext
 
   constructor(spec: WindowSpec, readonly d: number) {

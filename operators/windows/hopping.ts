@@ -28,7 +28,7 @@ export function hoppingKind(a: Hopping): WindowKind<HoppingKey> {
         if (w === undefined) {
           const end = start + size
           if (end + core.L <= core.W) continue
-          w = core.open(ks.key, start, end, pos)
+          w = core.open(ks, start, end, pos)
           // Folded before it is kept: an `add` that throws leaves no window behind.
           core.fold(w, pos)
           ks.wins.set(start, w)

@@ -6,7 +6,7 @@ import type { WindowAssigner, WindowSpec } from '../../dsl/windows.ts'
 import type { RunContext } from '../core/context.ts'
 import { fromMachine, type Emit } from '../core/operate.ts'
 import { hoppingKind } from './hopping.ts'
-import { WindowCore, type WindowKind } from './machine.ts'
+import { WindowCore, type KeyState, type WindowKind } from './machine.ts'
 import { sessionKind } from './session.ts'
 import { slidingKind } from './sliding.ts'
 import { tumblingKind } from './tumbling.ts'
@@ -26,7 +26,7 @@ export function windowKind(a: WindowAssigner): WindowKind<any> {
 }
 
 /** Builds the windowing machine of a `window` + `aggregate` stage, emitting its results to `emit`. */
-export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<unknown> =>
+export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<KeyState> =>
   new WindowCore(windowKind(spec.assigner), spec, ctx, emit)
 
 /** Interprets a `'window'` node: one machine over its keyed input, no per-key or per-window subscription. */

@@ -26,14 +26,17 @@ export class Win implements Timed {
   /** `'updates'` mode: the result last emitted, with its bounds (undefined: none, or retracted). */
   declare last: WindowResult<Key, unknown> | undefined
   declare readonly key: Key
+  /** Its key's state (the kind's), so that freeing it needs no lookup. */
+  declare readonly home: unknown
   declare start: number
   declare end: number
   declare acc: unknown
   /** Source position of the latest event folded in (for output records and dead letters). */
   declare pos: number
 
-  constructor(key: Key, start: number, end: number, acc: unknown, pos: number) {
+  constructor(key: Key, home: unknown, start: number, end: number, acc: unknown, pos: number) {
     this.key = key
+    this.home = home
     this.start = start
     this.end = end
     this.acc = acc
@@ -55,7 +58,12 @@ export interface KeyTimer extends Timed {
  * shared machine does the rest (lateness, firing, freeing, emission, checkpoints), so a new window
  * type is one small file.
  */
-export interface WindowKind<S> {
+/** What every kind's per-key state has: its key. */
+export interface KeyState {
+  readonly key: Key
+}
+
+export interface WindowKind<S extends KeyState> {
   /**
    * Present when the key's state keeps `cur`, the window its latest in-order event went to, and an
    * event with `cur.start <= t < cur.end` belongs to `cur` alone: then such events take the
@@ -119,7 +127,7 @@ const AGG_STAGE = 'aggregate'
  * joins none goes to `ctx.late` with its windows. A change to a window whose `end <= W` is emitted at
  * once (allowed lateness); otherwise `'final'` mode waits for the firing.
  */
-export class WindowCore<S> implements Machine<unknown, Key> {
+export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   /** The current watermark. */
   W = Number.NEGATIVE_INFINITY
   /** Allowed lateness in ms. */
@@ -136,8 +144,8 @@ export class WindowCore<S> implements Machine<unknown, Key> {
    * rebuilding its state every window would cost more than the window itself. Empty states are
    * thus at most the windows freed by one watermark; end of input drops them all.
    */
-  private emptied: Key[] = []
-  private stale: Key[] = []
+  private emptied: S[] = []
+  private stale: S[] = []
   /**
    * One event, in parts (`data` is the same for a record): the generated in-order path when the kind
    * has one and emission is `'final'`, else `pushSlow`.
@@ -233,8 +241,8 @@ export class WindowCore<S> implements Machine<unknown, Key> {
    * A new window with a fresh accumulator, for the kind to fold into and then keep; it counts as
    * open from its first `touched` (a fold that throws first leaves nothing to count or free).
    */
-  open(key: Key, start: number, end: number, pos: number): Win {
-    return new Win(key, start, end, this.agg.init(), pos)
+  open(ks: S, start: number, end: number, pos: number): Win {
+    return new Win(ks.key, ks, start, end, this.agg.init(), pos)
   }
 
   /** Folds the event last read into `w`. */
@@ -310,24 +318,24 @@ export class WindowCore<S> implements Machine<unknown, Key> {
     w.dead = true
     w.due = Number.NaN
     this.open_--
-    const ks = this.keys.get(w.key)!
-    if (this.kind.free(ks, w)) this.emptied.push(w.key)
+    const ks = w.home as S
+    if (this.kind.free(ks, w)) this.emptied.push(ks)
   }
 
   /** Drops the state of keys emptied a round ago that are still empty; this round's wait for the next. */
   private sweep(all: boolean): void {
-    for (const k of this.stale) this.dropIfEmpty(k)
+    for (const ks of this.stale) this.dropIfEmpty(ks)
     this.stale = this.emptied
     this.emptied = []
     if (all) {
-      for (const k of this.stale) this.dropIfEmpty(k)
+      for (const ks of this.stale) this.dropIfEmpty(ks)
       this.stale = []
     }
   }
 
-  private dropIfEmpty(k: Key): void {
-    const ks = this.keys.get(k)
-    if (ks !== undefined && this.kind.isEmpty(ks)) this.keys.delete(k)
+  private dropIfEmpty(ks: S): void {
+    // Only an empty state is looked up: the key may have a newer one by now.
+    if (this.kind.isEmpty(ks) && this.keys.get(ks.key) === ks) this.keys.delete(ks.key)
   }
 
   private onKeyTimer(t: KeyTimer): void {
@@ -408,11 +416,12 @@ export class WindowCore<S> implements Machine<unknown, Key> {
       return ks
     }
     for (const ws of s.windows) {
-      const w = new Win(ws.key, ws.start, ws.end, ws.acc, ws.pos)
+      const home = keyOf(ws.key)
+      const w = new Win(ws.key, home, ws.start, ws.end, ws.acc, ws.pos)
       w.fired = ws.fired
       w.last = ws.emitted
       this.open_++
-      this.kind.restore(keyOf(ws.key), w)
+      this.kind.restore(home, w)
       // The entry's own time, which may be earlier than the window's (see `touched`): same firing order as before.
       this.queue.add(ws.due, w)
     }

@@ -53,7 +53,7 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
       if (i === j) {
         // Joining an open session always passes the lateness test (its end + L > W), so only a new one is checked.
         if (t + gap + core.L <= core.W) return false
-        const w = core.open(ks.key, t, t + gap, pos)
+        const w = core.open(ks, t, t + gap, pos)
         // Folded before it is kept: an `add` that throws leaves no session behind.
         core.fold(w, pos)
         wins.splice(i, 0, w)

@@ -91,7 +91,7 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       }
       let w: Win | undefined
       if (own && !(i < j && wins[i].end === t + 1)) {
-        w = core.open(ks.key, t - size + 1, t + 1, pos)
+        w = core.open(ks, t - size + 1, t + 1, pos)
         // Built from the buffer, then this event, the latest in its own window. Reading the buffered
         // events reuses the aggregator's read slot, so this comes after the folds above.
         const { times, values } = ks

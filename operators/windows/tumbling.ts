@@ -58,7 +58,7 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
           const end = start + size
           // Open windows always satisfy end + L > W (they are freed otherwise), so only a new one is checked.
           if (end + core.L <= core.W) return false
-          w = core.open(ks.key, start, end, pos)
+          w = core.open(ks, start, end, pos)
           // Folded before it is kept: an `add` that throws leaves no window behind.
           core.fold(w, pos)
           insert(wins, w)
