@@ -26,6 +26,32 @@ describe('run', () => {
     expect(r.metrics).toMatchObject({ eventsIn: 3, eventsOut: 2, deadLetters: 1, late: 0 })
   })
 
+  it('sends an array in batches all the way through, up to the credit window, with positions kept', async () => {
+    // The reads between two values reaching the pipeline show the batch sizes.
+    const trace: string[] = []
+    function* numbers(n: number) {
+      for (let i = 0; i < n; i++) {
+        trace.push('r')
+        yield i === 12_345 ? { n: 'x' } : { n: i }
+      }
+    }
+    const seen = pipeline({ codec: Ev }, (s) =>
+      pipe(
+        s,
+        map((e) => {
+          trace.push('s')
+          return e.n
+        }),
+      ),
+    )
+    const r = await run(seen, numbers(30_000), { highWaterMark: 1000 })
+    expect(r.out).toEqual(Array.from({ length: 30_000 }, (_, i) => i).filter((i) => i !== 12_345))
+    expect(r.deadLetters.map((d) => d.pos)).toEqual([12_345])
+    const runs = trace.join('').match(/r+/g)!.map((x) => x.length)
+    // 1,000 records a batch (the credit window), from the first to the last full one.
+    expect(runs.slice(0, 30)).toEqual(Array(30).fill(1000))
+  })
+
   it('reads a recorded log as a stream: malformed lines are dead letters with their line number', async () => {
     const path = join(dir, 'in.ndjson')
     writeFileSync(

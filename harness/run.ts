@@ -257,7 +257,8 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
               break
             }
             first = pos
-            limit = Math.min(MAX_BATCH, credit.highWaterMark - credit.outstanding, everyEvents - (consumed - lastOffset))
+            limit = Math.min(MAX_BATCH, credit.highWaterMark - credit.outstanding)
+            if (cp !== undefined) limit = Math.min(limit, everyEvents - (consumed - lastOffset))
           }
           values.push(r.value)
           if (values.length >= limit) flush()
