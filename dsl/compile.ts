@@ -127,20 +127,17 @@ export function compile<I, O, K>(p: Pipeline<I, O, K>, options: CompileOptions =
       const ctx = makeContext(options)
       let pos = 0
       const slot = reusableRecord()
+      // Stage subscribers on both sides: RxJS calls them directly, with no observer wrappers per value.
       const records = new Observable<Data<unknown>>((s) =>
-        input.subscribe({
-          next: (value) => s.next(slot.fill(value, Number.NaN, pos++)),
-          error: (e) => s.error(e),
-          complete: () => s.complete(),
+        input.subscribe(stageSubscriber<I>(s, { next: (value) => s.next(slot.fill(value, Number.NaN, pos++)) })),
+      )
+      return records.pipe(compileElements(p, ctx, { watermarks: false })).subscribe(
+        stageSubscriber<Element<O, K>>(subscriber, {
+          next: (e) => {
+            if (e._tag === 'Data') subscriber.next(e.value)
+          },
         }),
       )
-      return records.pipe(compileElements(p, ctx, { watermarks: false })).subscribe({
-        next: (e) => {
-          if (e._tag === 'Data') subscriber.next(e.value)
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      })
     })
 }
 
