@@ -4,6 +4,9 @@ import { foldOrder, type CompiledAggregator } from './aggregator.ts'
 /** What a window stage does with one event: the machine's `push`. */
 export type Push = (value: unknown, time: number, key: Key, pos: number) => void
 
+/** The general path, given the key's state when the caller has already looked it up. */
+export type Slow = (value: unknown, time: number, key: Key, pos: number, ks?: unknown) => void
+
 /** The window an in-order event of a key goes to, as the fast path reads it. */
 interface Current {
   readonly cur: { start: number; end: number; acc: unknown; pos: number } | undefined
@@ -27,7 +30,7 @@ export function inOrderPush(
   core: { readonly W: number },
   agg: CompiledAggregator,
   extend: number,
-  slow: Push,
+  slow: Slow,
   fail: (e: unknown, value: unknown, pos: number) => void,
 ): Push {
   const fields = agg.fields
@@ -49,7 +52,7 @@ export function inOrderPush(
           return
         }
       }
-      slow(value, time, key, pos)
+      slow(value, time, key, pos, ks)
     }`
   const params = ['keys', 'core', 'slow', 'fail', ...idx.flatMap((i) => [`i${i}`, `s${i}`])]
   const args = [keys, core, slow, fail, ...fields.flatMap((f) => [f.input, f.step])]

@@ -7,7 +7,7 @@ import type { RunContext } from '../core/context.ts'
 import type { Emit, Machine } from '../core/operate.ts'
 import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
 import { DueQueue, type Timed } from './DueQueue.ts'
-import { inOrderPush, type Push } from './fastPath.ts'
+import { inOrderPush, type Push, type Slow } from './fastPath.ts'
 
 /**
  * One open window of one key. Mutable: sessions grow and merge in place, and the accumulator is
@@ -161,7 +161,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     this.L = spec.allowedLateness
     this.updates = spec.emit === 'updates'
     this.agg = compileAggregator(spec.aggregation)
-    const slow: Push = (value, time, key, pos) => this.pushSlow(value, time, key, pos)
+    const slow: Slow = (value, time, key, pos, ks) => this.pushSlow(value, time, key, pos, ks as S | undefined)
     this.push =
       kind.inOrder !== undefined && !this.updates
         ? inOrderPush(this.keys as Map<Key, never>, this, this.agg, kind.inOrder.extend, slow, (e, value, pos) =>
@@ -185,14 +185,14 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   }
 
   /** The general path: any event, any window kind, either emission mode. */
-  pushSlow(value: unknown, time: number, key: Key, pos: number): void {
+  pushSlow(value: unknown, time: number, key: Key, pos: number, known?: S): void {
     try {
       this.agg.read(value)
     } catch (e) {
       this.ctx.deadLetter(deadLetter('user', AGG_STAGE, pos, errorMessage(e), value))
       return
     }
-    let ks = this.keys.get(key)
+    let ks = known ?? this.keys.get(key)
     if (ks === undefined) this.keys.set(key, (ks = this.kind.newKey(key)))
     let joined: boolean
     try {
