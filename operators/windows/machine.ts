@@ -35,12 +35,13 @@ export class Win implements Timed {
   declare pos: number
 
   constructor(key: Key, home: unknown, start: number, end: number, acc: unknown, pos: number) {
-    this.key = key
-    this.home = home
+    // Assigned in this order, the fields the in-order path reads lie side by side at the start.
     this.start = start
     this.end = end
     this.acc = acc
     this.pos = pos
+    this.key = key
+    this.home = home
     this.due = Number.NaN
     this.fired = false
     this.dead = false
