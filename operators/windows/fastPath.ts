@@ -16,14 +16,14 @@ interface Current {
  * The in-order path of one window stage, generated as code of its own (`new Function`): an event
  * inside the window its key's previous event went to, which is still open and not yet due, is folded
  * straight in. That is the common case (events mostly arrive in order) and the whole of its work is a
- * Map lookup, two comparisons and the aggregation, with every call site seeing one target: the
+ * Map lookup, three comparisons and the aggregation, with every call site seeing one target: the
  * user's functions are called from this stage's own code, so they inline even when a process runs
  * many pipelines, whose aggregators would make a shared call site megamorphic.
  *
  * Anything else (a new key or window, a window that is due, a late event) goes to `slow`, the
- * machine's general path, which this path never contradicts: it does exactly what `slow` would do
- * for such an event, minus the checks that cannot fire. `extend` grows the window's end to
- * `time + extend` (sessions; 0 for tumbling windows).
+ * machine's general path. For the events it takes, this path does exactly what `slow` would do,
+ * minus the checks that cannot fire there (a property test holds them to it). `extend` grows the
+ * window's end to `time + extend` (sessions; 0 for tumbling windows).
  */
 export function inOrderPush(
   keys: Map<Key, Current>,
