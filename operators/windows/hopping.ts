@@ -46,7 +46,6 @@ export function hoppingKind(a: Hopping): WindowKind<HoppingKey> {
     isEmpty: (ks) => ks.wins.size === 0,
     free(ks, w) {
       ks.wins.delete(w.start)
-      return ks.wins.size === 0
     },
     restore(ks, w) {
       ks.wins.set(w.start, w)

@@ -68,6 +68,27 @@ describe('window state is bounded by open windows, never by events', () => {
     })
 })
 
+describe('key states are bounded by open windows too', () => {
+  const kinds: [string, WindowAssigner][] = [
+    ['tumbling', tumbling(1000)],
+    ['hopping', hopping(1000, 250)],
+    ['sliding', sliding(200)],
+    ['session', session(300)],
+  ]
+  for (const [name, a] of kinds)
+    it(`${name}: a stream of ever new keys keeps at most twice the open windows' key states (plus 1,024)`, () => {
+      const drv = new Driver(spec(a, 100), 50)
+      let worst = 0
+      for (let i = 0; i < 60_000; i++) {
+        drv.event(`k${i}`, i * 2, i % 13, i)
+        worst = Math.max(worst, drv.machine.openKeys - 2 * drv.machine.openWindows)
+      }
+      expect(worst).toBeLessThanOrEqual(1024)
+      drv.end()
+      expect(drv.machine.openKeys).toBe(0)
+    })
+})
+
 describe('checkpoints', () => {
   it('a snapshot is plain JSON and a restored machine continues exactly as the original', () => {
     const log: [string, number, number][] = [

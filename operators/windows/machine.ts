@@ -83,8 +83,8 @@ export interface WindowKind<S extends KeyState> {
   windowsOf(t: number): WindowBounds[]
   /** True when the key holds no window and nothing else, so its state can go. */
   isEmpty(ks: S): boolean
-  /** Forgets a freed window; true when the key holds nothing more, so its state can go. */
-  free(ks: S, w: Win): boolean
+  /** Forgets a freed window (the machine drops key states left empty in its sweeps). */
+  free(ks: S, w: Win): void
   /** Puts a restored window back into its key's state. */
   restore(ks: S, w: Win): void
   /** Acts on a due per-key timer; true when the key holds nothing more. */
@@ -110,6 +110,9 @@ interface MachineState {
   readonly windows: readonly WinState[]
   readonly keys: readonly (readonly [Key, unknown])[]
 }
+
+/** Empty key states allowed beyond twice the open windows before a sweep (see `watermark`). */
+const SWEEP_SLACK = 1024
 
 /** What `result` gives for a window whose `result` threw (it went to dead letters). */
 const FAILED: unique symbol = Symbol('failed')
@@ -138,15 +141,6 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   private readonly keys = new Map<Key, S>()
   private readonly queue = new DueQueue<Win | KeyTimer>()
   private open_ = 0
-  /**
-   * Keys whose last window was freed by the current watermark, and by the last one that freed any.
-   * Their state is dropped a round later, not at once: every key's window of one period is freed by
-   * the same watermark, and each in-order key opens its next window soon after, so dropping and
-   * rebuilding its state every window would cost more than the window itself. Empty states are
-   * thus at most the windows freed by one watermark; end of input drops them all.
-   */
-  private emptied: S[] = []
-  private stale: S[] = []
   /**
    * One event, in parts (`data` is the same for a record): the generated in-order path when the kind
    * has one and emission is `'final'`, else `pushSlow`.
@@ -234,8 +228,12 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
         else this.onKeyTimer(item)
       }
     }
-    if (w === Number.POSITIVE_INFINITY) this.sweep(true)
-    else if (this.emptied.length > 0) this.sweep(false)
+    // Key states left empty are dropped in sweeps, not as their last window goes: every key's
+    // window of one period is freed by the same watermark and each in-order key opens its next one
+    // soon after, so dropping and rebuilding its state every window would cost more than the window.
+    // A sweep runs once key states outnumber twice the open windows (plus a constant), so they stay
+    // bounded by open windows and each sweep drops at least as many as it looks at, twice over.
+    if (w === Number.POSITIVE_INFINITY || this.keys.size > 2 * this.open_ + SWEEP_SLACK) this.sweep()
   }
 
   /**
@@ -320,23 +318,12 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     w.due = Number.NaN
     this.open_--
     const ks = w.home as S
-    if (this.kind.free(ks, w)) this.emptied.push(ks)
+    this.kind.free(ks, w)
   }
 
-  /** Drops the state of keys emptied a round ago that are still empty; this round's wait for the next. */
-  private sweep(all: boolean): void {
-    for (const ks of this.stale) this.dropIfEmpty(ks)
-    this.stale = this.emptied
-    this.emptied = []
-    if (all) {
-      for (const ks of this.stale) this.dropIfEmpty(ks)
-      this.stale = []
-    }
-  }
-
-  private dropIfEmpty(ks: S): void {
-    // Only an empty state is looked up: the key may have a newer one by now.
-    if (this.kind.isEmpty(ks) && this.keys.get(ks.key) === ks) this.keys.delete(ks.key)
+  /** Drops every key state that holds nothing. */
+  private sweep(): void {
+    for (const [k, ks] of this.keys) if (this.kind.isEmpty(ks)) this.keys.delete(k)
   }
 
   private onKeyTimer(t: KeyTimer): void {
@@ -407,8 +394,6 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   restore(state: unknown): void {
     const s = structuredClone(state) as MachineState
     this.keys.clear()
-    this.emptied = []
-    this.stale = []
     this.open_ = 0
     this.W = s.watermark === null ? Number.NEGATIVE_INFINITY : s.watermark
     const keyOf = (k: Key): S => {

@@ -78,7 +78,6 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
       const i = ks.wins.indexOf(w)
       if (i >= 0) ks.wins.splice(i, 1)
       last(ks)
-      return ks.wins.length === 0
     },
     restore(ks, w) {
       let i = ks.wins.length

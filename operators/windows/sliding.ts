@@ -120,7 +120,6 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       // Windows are freed in end order, so this is almost always the first.
       const i = ks.wins[0] === w ? 0 : ks.wins.indexOf(w)
       if (i >= 0) ks.wins.splice(i, 1)
-      return isEmpty(ks)
     },
     restore(ks, w) {
       const i = firstEndingAtOrAfter(ks.wins, w.end)

@@ -86,7 +86,6 @@ export function tumblingKind(a: Tumbling): WindowKind<TumblingKey> {
         wins.pop()
       }
       if (ks.cur === w) ks.cur = undefined
-      return wins.length === 0
     },
     restore(ks, w) {
       insert(ks.wins, w)
