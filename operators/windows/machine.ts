@@ -111,7 +111,7 @@ interface MachineState {
   readonly keys: readonly (readonly [Key, unknown])[]
 }
 
-/** Empty key states allowed beyond twice the open windows before a sweep (see `watermark`). */
+/** Key states allowed beyond twice the live ones before a sweep (see `sweep`). */
 const SWEEP_SLACK = 1024
 
 /** What `result` gives for a window whose `result` threw (it went to dead letters). */
@@ -141,6 +141,8 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   private readonly keys = new Map<Key, S>()
   private readonly queue = new DueQueue<Win | KeyTimer>()
   private open_ = 0
+  /** Key states beyond which the next watermark sweeps empty ones (see `sweep`). */
+  private sweepAbove = SWEEP_SLACK
   /**
    * One event, in parts (`data` is the same for a record): the generated in-order path when the kind
    * has one and emission is `'final'`, else `pushSlow`.
@@ -188,7 +190,14 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
       return
     }
     let ks = known ?? this.keys.get(key)
-    if (ks === undefined) this.keys.set(key, (ks = this.kind.newKey(key)))
+    if (ks === undefined) {
+      // Key states left empty are dropped in sweeps, as new keys come, not as their last window
+      // goes: every key's window of one period is freed by the same watermark and each in-order key
+      // opens its next one soon after, so dropping and rebuilding its state every window would
+      // cost more than the window itself.
+      if (this.keys.size >= this.sweepAbove) this.sweep()
+      this.keys.set(key, (ks = this.kind.newKey(key)))
+    }
     let joined: boolean
     try {
       joined = this.kind.add(this, ks, time, value, pos)
@@ -228,12 +237,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
         else this.onKeyTimer(item)
       }
     }
-    // Key states left empty are dropped in sweeps, not as their last window goes: every key's
-    // window of one period is freed by the same watermark and each in-order key opens its next one
-    // soon after, so dropping and rebuilding its state every window would cost more than the window.
-    // A sweep runs once key states outnumber twice the open windows (plus a constant), so they stay
-    // bounded by open windows and each sweep drops at least as many as it looks at, twice over.
-    if (w === Number.POSITIVE_INFINITY || this.keys.size > 2 * this.open_ + SWEEP_SLACK) this.sweep()
+    if (w === Number.POSITIVE_INFINITY) this.sweep()
   }
 
   /**
@@ -321,9 +325,14 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     this.kind.free(ks, w)
   }
 
-  /** Drops every key state that holds nothing. */
+  /**
+   * Drops every key state that holds nothing. The next sweep waits until key states are twice those
+   * left (plus a constant): each sweep then looks at no more states than were added since the last
+   * one, and empty states never outnumber, by more than the constant, the most live ones.
+   */
   private sweep(): void {
     for (const [k, ks] of this.keys) if (this.kind.isEmpty(ks)) this.keys.delete(k)
+    this.sweepAbove = 2 * this.keys.size + SWEEP_SLACK
   }
 
   private onKeyTimer(t: KeyTimer): void {
@@ -394,6 +403,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   restore(state: unknown): void {
     const s = structuredClone(state) as MachineState
     this.keys.clear()
+    this.sweepAbove = SWEEP_SLACK
     this.open_ = 0
     this.W = s.watermark === null ? Number.NEGATIVE_INFINITY : s.watermark
     const keyOf = (k: Key): S => {
