@@ -8,7 +8,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { run } from './run.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { filter, map } from '../dsl/stages.ts'
-import { microbatch } from '../dsl/flow.ts'
+import { buffer, microbatch } from '../dsl/flow.ts'
 import type { Stream } from '../dsl/stream.ts'
 import { fromLog } from '../connectors/sources.ts'
 import { asyncSink, ndjsonSink } from '../connectors/sinks.ts'
@@ -50,6 +50,29 @@ describe('run', () => {
     const runs = trace.join('').match(/r+/g)!.map((x) => x.length)
     // 1,000 records a batch (the credit window), from the first to the last full one.
     expect(runs.slice(0, 30)).toEqual(Array(30).fill(1000))
+  })
+
+  it('sends records one at a time to a pipeline with a blocking buffer, which may pause the source between any two', async () => {
+    const trace: string[] = []
+    function* numbers(n: number) {
+      for (let i = 0; i < n; i++) {
+        trace.push('r')
+        yield i
+      }
+    }
+    const blocking = pipeline({}, (s: Stream<number>) =>
+      pipe(
+        s,
+        map((x) => {
+          trace.push('s')
+          return x
+        }),
+        buffer({ max: 2, overflow: 'block' }),
+      ),
+    )
+    const r = await run(blocking, numbers(5_000))
+    expect(r.out).toHaveLength(5_000)
+    expect(new Set(trace.join('').match(/r+/g)!.map((x) => x.length))).toEqual(new Set([1]))
   })
 
   it('reads a recorded log as a stream: malformed lines are dead letters with their line number', async () => {

@@ -227,7 +227,8 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
         // Values go in batches (see `Batch`): what is checked per record elsewhere (credit, a
         // checkpoint due, a failed run) is checked before each batch, and a batch never holds more
         // records than the credit left or than remain before the next checkpoint, so backpressure
-        // and checkpoint offsets are exactly as with single records.
+        // and checkpoint offsets are exactly as with single records. A pipeline with a blocking
+        // buffer, which may pause the source between any two records, gets them one at a time.
         let values: unknown[] = []
         let first = 0
         let limit = 0
@@ -257,7 +258,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
               break
             }
             first = pos
-            limit = Math.min(MAX_BATCH, credit.highWaterMark - credit.outstanding)
+            limit = credit.mayPause ? 1 : Math.min(MAX_BATCH, credit.highWaterMark - credit.outstanding)
             if (cp !== undefined) limit = Math.min(limit, everyEvents - (consumed - lastOffset))
           }
           values.push(r.value)

@@ -8,6 +8,11 @@
 export class Credit {
   private held = 0
   private pausers = 0
+  /**
+   * Set by a stage that can pause the source (a `buffer` in `'block'` mode). A source that sends
+   * records in batches then sends them one at a time, checking between records, as a pause asks.
+   */
+  mayPause = false
   private waiters: Array<() => void> = []
 
   constructor(readonly highWaterMark: number) {

@@ -9,6 +9,7 @@ export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunct
   const { max, overflow } = spec
   return (source) =>
     new Observable<Element<unknown>>((subscriber) => {
+      if (overflow === 'block') ctx.credit.mayPause = true
       const queue: Element<unknown>[] = []
       let dataQueued = 0
       let paused = false
