@@ -40,13 +40,15 @@ describe('DueQueue', () => {
   })
 })
 
+/** One window of each type, sized for the 2 ms event spacing of the bounded-state tests. */
+const kinds: [string, WindowAssigner][] = [
+  ['tumbling', tumbling(1000)],
+  ['hopping', hopping(1000, 250)],
+  ['sliding', sliding(200)],
+  ['session', session(300)],
+]
+
 describe('window state is bounded by open windows, never by events', () => {
-  const kinds: [string, WindowAssigner][] = [
-    ['tumbling', tumbling(1000)],
-    ['hopping', hopping(1000, 250)],
-    ['sliding', sliding(200)],
-    ['session', session(300)],
-  ]
   for (const [name, a] of kinds)
     it(`${name}: open windows stay bounded while 100k events stream through, and all state is freed at the end`, () => {
       const keys = 50
@@ -69,12 +71,6 @@ describe('window state is bounded by open windows, never by events', () => {
 })
 
 describe('key states are bounded by open windows too', () => {
-  const kinds: [string, WindowAssigner][] = [
-    ['tumbling', tumbling(1000)],
-    ['hopping', hopping(1000, 250)],
-    ['sliding', sliding(200)],
-    ['session', session(300)],
-  ]
   for (const [name, a] of kinds)
     it(`${name}: a stream of ever new keys keeps at most twice the most open windows' key states (plus 1,024)`, () => {
       const drv = new Driver(spec(a, 100), 50)
