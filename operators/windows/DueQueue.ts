@@ -1,3 +1,5 @@
+import { MinHeap } from '../core/MinHeap.ts'
+
 /** Something waiting for the watermark: it is acted on when `W >= due`, unless `due` changed since. */
 export interface Timed {
   due: number
@@ -11,7 +13,8 @@ export interface Timed {
  * is skipped when popped because `item.due` no longer matches (lazy deletion).
  */
 export class DueQueue<T extends Timed> {
-  private readonly heap: number[] = []
+  /** One entry per distinct due time, holding that time's bucket (ties never occur: times are distinct). */
+  private readonly heap = new MinHeap<T[]>()
   private readonly buckets = new Map<number, T[]>()
   /** The earliest due time queued, NaN when empty (so no watermark, not even +Infinity, finds it due). */
   first = Number.NaN
@@ -24,18 +27,10 @@ export class DueQueue<T extends Timed> {
       b.push(item)
       return
     }
-    this.buckets.set(due, [item])
-    const h = this.heap
-    let i = h.length
-    h.push(due)
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (h[p] <= due) break
-      h[i] = h[p]
-      i = p
-    }
-    h[i] = due
-    this.first = h[0]
+    const bucket = [item]
+    this.buckets.set(due, bucket)
+    this.heap.push(due, 0, bucket)
+    this.first = this.heap.peek()
   }
 
   /** True when something is queued at a time `<= w`. */
@@ -45,31 +40,14 @@ export class DueQueue<T extends Timed> {
 
   /** The earliest due time queued (call only when something is queued). */
   next(): number {
-    return this.heap[0]
+    return this.first
   }
 
   /** Removes and returns the bucket of the earliest due time, items in the order they were added (call only when something is queued). */
   pop(): T[] {
-    const h = this.heap
-    const top = h[0]
-    const last = h.pop()!
-    if (h.length > 0) {
-      let i = 0
-      const n = h.length
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        const c = r < n && h[r] < h[l] ? r : l
-        if (h[c] >= last) break
-        h[i] = h[c]
-        i = c
-      }
-      h[i] = last
-    }
-    this.first = h.length > 0 ? h[0] : Number.NaN
-    const b = this.buckets.get(top)!
-    this.buckets.delete(top)
+    this.buckets.delete(this.first)
+    const b = this.heap.pop()
+    this.first = this.heap.size > 0 ? this.heap.peek() : Number.NaN
     return b
   }
 
