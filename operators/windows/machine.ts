@@ -25,27 +25,29 @@ export class Win implements Timed {
   declare dead: boolean
   /** `'updates'` mode: the result last emitted, with its bounds (undefined: none, or retracted). */
   declare last: WindowResult<Key, unknown> | undefined
-  declare readonly key: Key
   /** Its key's state (the kind's), so that freeing it needs no lookup. */
-  declare readonly home: unknown
+  declare readonly home: KeyState
   declare start: number
   declare end: number
   declare acc: unknown
   /** Source position of the latest event folded in (for output records and dead letters). */
   declare pos: number
 
-  constructor(key: Key, home: unknown, start: number, end: number, acc: unknown, pos: number) {
+  constructor(home: KeyState, start: number, end: number, acc: unknown, pos: number) {
     // Assigned in this order, the fields the in-order path reads lie side by side at the start.
     this.start = start
     this.end = end
     this.acc = acc
     this.pos = pos
-    this.key = key
     this.home = home
     this.due = Number.NaN
     this.fired = false
     this.dead = false
     this.last = undefined
+  }
+
+  get key(): Key {
+    return this.home.key
   }
 }
 
@@ -245,7 +247,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
    * open from its first `touched` (a fold that throws first leaves nothing to count or free).
    */
   open(ks: S, start: number, end: number, pos: number): Win {
-    return new Win(ks.key, ks, start, end, this.agg.init(), pos)
+    return new Win(ks, start, end, this.agg.init(), pos)
   }
 
   /** Folds the event last read into `w`. */
@@ -413,7 +415,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     }
     for (const ws of s.windows) {
       const home = keyOf(ws.key)
-      const w = new Win(ws.key, home, ws.start, ws.end, ws.acc, ws.pos)
+      const w = new Win(home, ws.start, ws.end, ws.acc, ws.pos)
       w.fired = ws.fired
       w.last = ws.emitted
       this.open_++
