@@ -41,19 +41,15 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
     if (s._tag === 'Stateless') {
       const cur: Cursor = { time: 0, key: undefined, pos: 0 }
       const push = chain(s.stages, cur, ctx, to)
+      const parts: Downstream['push'] = (value, time, key, pos) => {
+        cur.time = time
+        cur.key = key
+        cur.pos = pos
+        push(value)
+      }
       next = {
-        data(d) {
-          cur.time = d.time
-          cur.key = d.key
-          cur.pos = d.pos
-          push(d.value)
-        },
-        push(value, time, key, pos) {
-          cur.time = time
-          cur.key = key
-          cur.pos = pos
-          push(value)
-        },
+        data: (d) => parts(d.value, d.time, d.key, d.pos),
+        push: parts,
         watermark: (w) => to.watermark(w),
         ignoresWatermarks: to.ignoresWatermarks,
       }
