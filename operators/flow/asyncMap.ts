@@ -22,27 +22,28 @@ export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorF
       let running = 0
       let closed = false
 
+      /** One call, started in a microtask and settled into its slot: one async frame per event, no closures. */
+      const call = async (s: Slot): Promise<void> => {
+        try {
+          await undefined
+          queue.succeed(s, await f(s.d!.value))
+        } catch (e) {
+          queue.fail(s, e)
+        }
+        running--
+        if (closed) return
+        // Settled outside any subscriber: a throw downstream (fail-fast) must reach the error channel.
+        try {
+          startNext()
+          queue.flush()
+        } catch (err) {
+          subscriber.error(err)
+        }
+      }
       const startNext = () => {
         while (running < concurrency && waiting.length > 0) {
-          const s = waiting.shift()!
           running++
-          Promise.resolve()
-            .then(() => f(s.d!.value))
-            .then(
-              (r) => queue.succeed(s, r),
-              (e) => queue.fail(s, e),
-            )
-            .then(() => {
-              running--
-              if (closed) return
-              // Settled outside any subscriber: a throw downstream (fail-fast) must reach the error channel.
-              try {
-                startNext()
-                queue.flush()
-              } catch (err) {
-                subscriber.error(err)
-              }
-            })
+          void call(waiting.shift()!)
         }
       }
       const sub = source.subscribe(
