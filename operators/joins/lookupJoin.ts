@@ -92,22 +92,22 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
         }
       }
 
-      const start = (key: Key) => {
+      /** One fetch, settled for every slot waiting on its key: one async frame per fetch, no closures. */
+      const start = async (key: Key): Promise<void> => {
         running++
-        let p: Promise<unknown>
+        let ok = true
+        let result: unknown
         try {
-          p = fetch(key)
+          result = await fetch(key)
         } catch (e) {
-          p = Promise.reject(e)
+          ok = false
+          result = e
         }
-        Promise.resolve(p).then(
-          (r) => settle(key, true, r),
-          (e) => settle(key, false, e),
-        )
+        settle(key, ok, result)
       }
 
       const startWaiting = () => {
-        while (running < concurrency && waitingHead < waitingKeys.length) start(waitingKeys[waitingHead++])
+        while (running < concurrency && waitingHead < waitingKeys.length) void start(waitingKeys[waitingHead++])
         if (waitingHead === waitingKeys.length) {
           waitingKeys.length = 0
           waitingHead = 0
@@ -126,7 +126,7 @@ export function lookupJoinOperator(spec: LookupJoinSpec, ctx: RunContext): Opera
             const waiting = byKey.get(key)
             if (waiting !== undefined) return void waiting.push(slot)
             byKey.set(key, [slot])
-            if (running < concurrency) start(key)
+            if (running < concurrency) void start(key)
             else waitingKeys.push(key)
           },
           complete: () => queue.end(),
