@@ -5,12 +5,12 @@ import type { Node, StatelessNode } from './stream.ts'
 import { interpreters, machineInterpreters } from './interpreters.ts'
 import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
-import { chain, fused, type Cursor } from '../operators/core/fused.ts'
-import { ingest, admit, reusableRecord, type Admitted } from '../operators/core/ingest.ts'
+import { fused } from '../operators/core/fused.ts'
+import { ingest, ingestStep, reusableRecord } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
 import { Hub } from '../operators/core/hub.ts'
-import type { Segment } from '../operators/core/chained.ts'
+import type { Downstream, Segment } from '../operators/core/chained.ts'
 
 /**
  * Interprets the description graph. `source(segments)` gives the ingested source stream with the
@@ -146,26 +146,20 @@ function compileStateless<I, O>(
   stages: readonly StatelessNode[],
   options: CompileOptions,
 ): OperatorFunction<I, O> {
-  // Without a codec or event time there is nothing to admit: values go straight into the chain.
-  const bare = p.codec === undefined && p.eventTime === undefined
   return (input) =>
     new Observable<O>((subscriber) => {
       const ctx = makeContext(options)
-      const cur: Cursor = { time: 0, key: undefined, pos: 0 }
-      const head = chain(stages, cur, ctx, (v) => subscriber.next(v as O))
-      const slot: Admitted<I> = { value: undefined as I, time: 0 }
+      // The same generated step as ingest, with no watermarks: without a codec or an event time,
+      // values go straight into the chain.
+      const end: Downstream = {
+        data: (d) => subscriber.next(d.value as O),
+        push: (v) => subscriber.next(v as O),
+        watermark: () => undefined,
+        ignoresWatermarks: true,
+      }
+      const st = { maxSeen: Number.NEGATIVE_INFINITY, wm: Number.NEGATIVE_INFINITY, lastArrival: 0 }
+      const step = ingestStep(p, ctx, st, stages, end, subscriber, false).value
       let pos = 0
-      return input.subscribe(
-        stageSubscriber<I>(subscriber, {
-          next(value) {
-            cur.pos = pos++
-            cur.key = undefined
-            if (bare) return head(value)
-            if (!admit(p, ctx, value, cur.pos, Number.NaN, slot)) return
-            cur.time = slot.time
-            head(slot.value)
-          },
-        }),
-      )
+      return input.subscribe(stageSubscriber<I>(subscriber, { next: (value) => step(value, Number.NaN, pos++) }))
     })
 }

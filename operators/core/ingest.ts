@@ -1,7 +1,6 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
 import type * as t from 'io-ts'
 import { PathReporter } from 'io-ts/lib/PathReporter.js'
-import { isLeft } from 'fp-ts/lib/Either.js'
 import { END_OF_INPUT, type Data, type Element, type SourceRecord } from '../../dsl/element.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
@@ -18,12 +17,6 @@ export interface IngestSpec<I> {
   readonly watermarks: ResolvedWatermarks
 }
 
-/** A decoded source value with its event time. */
-export interface Admitted<I> {
-  value: I
-  time: number
-}
-
 /** The dead letters of admission: a record the codec rejects, an event time that throws or is no number. */
 const rejections = (ctx: RunContext) => ({
   codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) =>
@@ -32,47 +25,6 @@ const rejections = (ctx: RunContext) => ({
   timeInvalid: (time: unknown, pos: number, value: unknown) =>
     ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value)),
 })
-
-/**
- * Decodes one source record and computes its event time, writing into `out` (reused, so the hot
- * path allocates nothing). Returns false after sending the record to dead letters. (Ingest does the
- * same in generated code, see `ingestStep`.)
- */
-export function admit<I>(
-  spec: IngestSpec<I>,
-  ctx: RunContext,
-  raw: unknown,
-  pos: number,
-  arrival: number,
-  out: Admitted<I>,
-): boolean {
-  let value: I
-  if (spec.codec !== undefined) {
-    const r = spec.codec.decode(raw)
-    if (isLeft(r)) {
-      rejections(ctx).codecFailed(r, pos, raw)
-      return false
-    }
-    value = r.right
-  } else value = raw as I
-  let time: number
-  if (spec.eventTime === undefined) time = Number.isFinite(arrival) ? arrival : ctx.scheduler.now()
-  else {
-    try {
-      time = spec.eventTime(value)
-    } catch (e) {
-      rejections(ctx).timeThrew(e, pos, value)
-      return false
-    }
-    if (typeof time !== 'number' || !Number.isFinite(time)) {
-      rejections(ctx).timeInvalid(time, pos, value)
-      return false
-    }
-  }
-  out.value = value
-  out.time = time
-  return true
-}
 
 /** A source record to fill and send again and again (see `reusableRecord`). */
 export interface RecordSlot {
@@ -104,21 +56,29 @@ interface IngestState {
   lastArrival: number
 }
 
+/** What `ingestStep` generates: the step for a source record or batch, and for one bare value. */
+export interface IngestStep {
+  readonly record: (d: SourceRecord) => void
+  readonly value: (v: unknown, arrival: number, pos: number) => void
+}
+
 /**
  * What ingest does with one source record, generated as code of its own for every pipeline
  * (`new Function`): admit it (decode, event time), run the stateless stages chained after the
- * source, hand the result to the first chained link, and raise the watermark. It does what `admit`
- * does, inline, so that every call here (the codec, the user's event time, the chain, the next
- * link) sees one target even when a process runs many pipelines, and V8 can inline them.
+ * source, hand the result to `out`, and, with `watermarks`, raise the watermark. Every call here
+ * (the codec, the user's event time, the chain, the next link) sees one target even when a process
+ * runs many pipelines, and V8 can inline them. Without watermarks and an event time, no time is
+ * computed at all (a stateless pipeline's values need none).
  */
-function ingestStep<I>(
+export function ingestStep<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
   st: IngestState,
   leading: readonly StatelessNode[] | undefined,
   out: Downstream,
   downstream: { readonly closed: boolean; error(e: unknown): void },
-): (d: SourceRecord) => void {
+  watermarks = true,
+): IngestStep {
   const { maxDelay, idle } = spec.watermarks
   // The stateless stages right after the source are part of this code (`chainCode`), not a call.
   const gen = chainCode(leading ?? [], 'break chain', 'out.push(v, time, key, pos)')
@@ -131,19 +91,25 @@ function ingestStep<I>(
         spec.eventTime !== undefined
           ? `try { time = eventTime(v) } catch (e) { timeThrew(e, pos, v); return }
              if (typeof time !== 'number' || !Number.isFinite(time)) { timeInvalid(time, pos, v); return }`
-          : 'time = Number.isFinite(arrival) ? arrival : scheduler.now()'
+          : watermarks
+            ? 'time = Number.isFinite(arrival) ? arrival : scheduler.now()'
+            : 'time = arrival'
       }
       let key
       chain: {
         ${gen.code}
       }
-      if (time > st.maxSeen) {
-        st.maxSeen = time
-        const w = time - maxDelay
-        if (w > st.wm) { st.wm = w; out.watermark(w) }
+      ${
+        watermarks
+          ? `if (time > st.maxSeen) {
+               st.maxSeen = time
+               const w = time - maxDelay
+               if (w > st.wm) { st.wm = w; out.watermark(w) }
+             }`
+          : ''
       }
     }
-    return function ingest(d) {
+    return { value: one, record: function ingest(d) {
       try {
         ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
         if (d._tag === 'Data') return one(d.value, d.time, d.pos)
@@ -154,7 +120,7 @@ function ingestStep<I>(
         // A stage downstream failed (or fail-fast): the run fails, as the stage subscriber would make it.
         downstream.error(e)
       }
-    }`
+    } }`
   const params = ['st', 'scheduler', 'codec', 'eventTime', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream', ...gen.params]
   return new Function(...params, body)(
     st,
@@ -168,7 +134,7 @@ function ingestStep<I>(
     maxDelay,
     downstream,
     ...gen.args(ctx),
-  ) as (d: SourceRecord) => void
+  ) as IngestStep
 }
 
 /** -Infinity is not JSON: a checkpoint stores it as null. */
@@ -203,7 +169,7 @@ export function ingest<I>(
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
-      const step = ingestStep(spec, ctx, st, leading, out, subscriber)
+      const step = ingestStep(spec, ctx, st, leading, out, subscriber).record
       // The watermark generator's state is part of a checkpoint like any operator's.
       registerMachine({
         snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
