@@ -38,11 +38,6 @@ export class DueQueue<T extends Timed> {
     return this.first <= w
   }
 
-  /** The earliest due time queued (call only when something is queued). */
-  next(): number {
-    return this.first
-  }
-
   /** Removes and returns the bucket of the earliest due time, items in the order they were added (call only when something is queued). */
   pop(): T[] {
     this.buckets.delete(this.first)
@@ -61,12 +56,5 @@ export class DueQueue<T extends Timed> {
     for (const due of [...this.buckets.keys()].sort((a, b) => a - b))
       for (const item of this.buckets.get(due)!) if (item.due === due) out.add(item)
     return [...out]
-  }
-
-  /** The number of entries queued, stale ones included. */
-  get size(): number {
-    let n = 0
-    for (const b of this.buckets.values()) n += b.length
-    return n
   }
 }

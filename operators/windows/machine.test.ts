@@ -23,7 +23,7 @@ describe('DueQueue', () => {
     expect(q.hasDue(9)).toBe(false)
     expect(q.hasDue(10)).toBe(true)
     expect(q.pop().map((x) => x.id)).toEqual(['b'])
-    expect(q.next()).toBe(30)
+    expect(q.first).toBe(30)
     expect(q.pop().map((x) => x.id)).toEqual(['a', 'c'])
     expect(q.hasDue(Number.POSITIVE_INFINITY)).toBe(false)
   })

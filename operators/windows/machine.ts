@@ -230,7 +230,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     // Most watermarks release nothing (every in-order event raises one): one comparison, done.
     if (!q.hasDue(w) && w !== Number.POSITIVE_INFINITY) return
     while (q.hasDue(w)) {
-      const due = q.next()
+      const due = q.first
       const items = q.pop()
       for (let i = 0; i < items.length; i++) {
         const item = items[i]
