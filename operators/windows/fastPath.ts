@@ -36,7 +36,7 @@ export function inOrderPush(
   const fields = agg.fields
   const idx = [...fields.keys()]
   const read = idx.filter((i) => fields[i].input !== undefined).map((i) => `x${i} = i${i}(value);`)
-  const fold = agg.single ? ['w.acc = s0(w.acc, x0);'] : foldOrder(fields).map((i) => `acc[${i}] = s${i}(acc[${i}], x${i});`)
+  const fold = agg.single ? ['w.acc = s0(w.acc, x0);'] : foldOrder(fields).map((i) => `acc.a${i} = s${i}(acc.a${i}, x${i});`)
   const body = `
     return function push(value, time, key, pos) {
       const ks = keys.get(key)

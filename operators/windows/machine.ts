@@ -226,9 +226,14 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
 
   watermark(w: number): void {
     this.W = w
+    // Most watermarks release nothing (every in-order event raises one): one comparison, done. Kept
+    // this small so that it inlines into the code that raises the watermark.
+    if (this.queue.first <= w || w === Number.POSITIVE_INFINITY) this.release(w)
+  }
+
+  /** Fires and frees what the watermark `w` (already `W`) has made due. */
+  private release(w: number): void {
     const q = this.queue
-    // Most watermarks release nothing (every in-order event raises one): one comparison, done.
-    if (!q.hasDue(w) && w !== Number.POSITIVE_INFINITY) return
     while (q.hasDue(w)) {
       const due = q.first
       const items = q.pop()
