@@ -240,7 +240,9 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
       for (let i = 0; i < items.length; i++) {
         const item = items[i]
         if (item.due !== due) continue
-        if (item instanceof Win) this.onDue(item, due)
+        // Not `instanceof Win`: a module's class binding is not a constant to the optimizer, so that
+        // test is a generic lookup of `Symbol.hasInstance`, per window. Key timers have no `home`.
+        if ('home' in item) this.onDue(item, due)
         else this.onKeyTimer(item)
       }
     }
