@@ -7,6 +7,8 @@ export interface Report {
   figure(name: string, value: number, unit: string): void
   /** Prints `name: a / b = ratio` (how many times slower `a` is than the baseline `b`). */
   ratio(name: string, value: number, baseline: number, goal?: string): void
+  /** Prints the median of ratios measured round by round (see `pairedRatios`), with their range. */
+  ratios(name: string, ratios: readonly number[], goal?: string): void
 }
 
 export const report: Report = {
@@ -14,6 +16,16 @@ export const report: Report = {
   figure: (name, value, unit) => console.log(`  ${name.padEnd(58)} ${fmt(value).padStart(14)} ${unit}`),
   ratio: (name, value, baseline, goal) =>
     console.log(`  ${name.padEnd(58)} ${(value / baseline).toFixed(2).padStart(14)} x${goal ? `   (goal ${goal})` : ''}`),
+  ratios: (name, rs, goal) => {
+    const sorted = [...rs].sort((a, b) => a - b)
+    const range = `${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)} in ${rs.length} rounds`
+    console.log(`  ${name.padEnd(58)} ${median(sorted).toFixed(2).padStart(14)} x   (${range}${goal ? `; goal ${goal}` : ''})`)
+  },
+}
+
+const median = (sorted: readonly number[]): number => {
+  const m = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2
 }
 
 const fmt = (n: number): string =>
@@ -32,25 +44,37 @@ export async function timeBest(fn: () => unknown, runs = 5): Promise<number> {
 }
 
 /**
- * Wall time in ms of each contender, the best of `rounds`, measured in turns (a, b, c, a, b, c, ...)
+ * Wall times in ms of each contender in every round, measured in turns (a, b, c, a, b, c, ...)
  * after one warm-up each: on a shared machine the speed drifts over seconds, and contenders timed
  * one after the other would see different machines. Their ratios move far less this way.
  */
-export async function timeInTurns<K extends string>(contenders: Record<K, () => unknown>, rounds = 3): Promise<Record<K, number>> {
+export async function timeInTurns<K extends string>(contenders: Record<K, () => unknown>, rounds = 5): Promise<Record<K, number[]>> {
   const names = Object.keys(contenders) as K[]
-  const best = {} as Record<K, number>
+  const times = {} as Record<K, number[]>
   for (const k of names) {
     await contenders[k]()
-    best[k] = Number.POSITIVE_INFINITY
+    times[k] = []
   }
   for (let r = 0; r < rounds; r++)
     for (const k of names) {
       const t0 = performance.now()
       await contenders[k]()
-      best[k] = Math.min(best[k], performance.now() - t0)
+      times[k].push(performance.now() - t0)
     }
-  return best
+  // WEIR_BENCH_ROUNDS=1 prints every round's times, to see how much a figure moves within one run.
+  if (process.env.WEIR_BENCH_ROUNDS) for (const k of names) console.log(`    ${k}: ${times[k].map((t) => t.toFixed(0)).join(' ')} ms`)
+  return times
 }
+
+/** The best (least) of a contender's round times: its figure on the machine's quietest moment. */
+export const best = (times: readonly number[]): number => Math.min(...times)
+
+/**
+ * `a[r] / b[r]` for every round `r` of `timeInTurns`: the two ran next to each other, so each ratio
+ * compares them on the same machine, where ratios of their best times may pair a quiet moment of
+ * one with a busy moment of the other.
+ */
+export const pairedRatios = (a: readonly number[], b: readonly number[]): number[] => a.map((x, r) => x / b[r])
 
 /** Samples RSS and heap while `fn` runs; returns the peaks in MiB. */
 export async function peakMemory<T>(fn: () => Promise<T>, everyMs = 20): Promise<{ result: T; rssMiB: number; heapMiB: number }> {
