@@ -21,6 +21,7 @@ export interface CompiledAggregator {
   init(): unknown
   read(a: unknown): void
   fold(acc: unknown): unknown
+  /** The two accumulators as one. For a record, a new record: `x` is left whole even when a field's merge throws. */
   merge(x: unknown, y: unknown): unknown
   result(acc: unknown): unknown
 }
@@ -34,17 +35,16 @@ export interface Field {
   readonly init: AnyFn
   readonly merge: AnyFn | undefined
   readonly result: AnyFn
-  /** The step is a built-in's, which cannot throw (only user `add`s and monoids can). */
-  readonly safe: boolean
 }
 
 /**
- * The order to fold a record's fields in: those whose step may throw first, so that with at most one
- * such field a throwing `add` leaves every accumulator as it was.
+ * A record's fold, as statements over `acc` and the inputs read (`x0`, `x1`, ...) with steps `s0`,
+ * `s1`, ...: every step runs before any field changes, so a step that throws (a user `add` or monoid)
+ * leaves the whole accumulator as it was, however many fields may throw.
  */
-export const foldOrder = (fields: readonly Field[]): number[] => {
-  const idx = [...fields.keys()]
-  return [...idx.filter((i) => !fields[i].safe), ...idx.filter((i) => fields[i].safe)]
+export const foldStatements = (n: number): string => {
+  const idx = [...Array(n).keys()]
+  return `const ${idx.map((i) => `y${i} = s${i}(acc.a${i}, x${i})`).join(', ')}; ${idx.map((i) => `acc.a${i} = y${i};`).join(' ')}`
 }
 
 const identity = (x: unknown) => x
@@ -53,13 +53,13 @@ function field(a: AggregationLike): Field {
   if (isMonoid(a)) {
     const M = a as Monoid<unknown>
     const concat = (x: unknown, y: unknown) => M.concat(x, y)
-    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity, safe: false }
+    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity }
   }
   const agg = a as Aggregator<unknown, unknown, unknown>
   const staged = (agg as { [STAGED]?: Staged<unknown, unknown, unknown> })[STAGED]
   return staged !== undefined
-    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result, safe: true }
-    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result, safe: false }
+    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result }
+    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result }
 }
 
 const noMerge = (): never => {
@@ -134,8 +134,9 @@ function straightLine(named: readonly (readonly [string, Field])[]): Pick<Compil
     // One literal: every accumulator of the stage has the same shape, so each access is one load.
     `  init() { return { ${idx.map((i) => `a${i}: n${i}()`).join(', ')} } },`,
     `  read(a) { ${idx.map((i) => (fields[i].input === undefined ? '' : `x${i} = i${i}(a);`)).join(' ')} },`,
-    `  fold(acc) { ${foldOrder(fields).map((i) => `acc.a${i} = s${i}(acc.a${i}, x${i});`).join(' ')} return acc },`,
-    `  merge(a, b) { ${idx.map((i) => `a.a${i} = m${i}(a.a${i}, b.a${i});`).join(' ')} return a },`,
+    `  fold(acc) { ${foldStatements(n)} return acc },`,
+    // A new record, not `a` changed in place: a merge that throws on a later field leaves `a` whole.
+    `  merge(a, b) { return { ${idx.map((i) => `a${i}: m${i}(a.a${i}, b.a${i})`).join(', ')} } },`,
     `  result(acc) { return { ${idx.map((i) => `${prop(named[i][0])}: r${i}(acc.a${i})`).join(', ')} } },`,
     '}',
   ].join('\n')

@@ -1,5 +1,5 @@
 import type { Key } from '../../dsl/stream.ts'
-import { foldOrder, type CompiledAggregator } from './aggregator.ts'
+import { foldStatements, type CompiledAggregator } from './aggregator.ts'
 
 /** What a window stage does with one event: the machine's `push`. */
 export type Push = (value: unknown, time: number, key: Key, pos: number) => void
@@ -36,7 +36,7 @@ export function inOrderPush(
   const fields = agg.fields
   const idx = [...fields.keys()]
   const read = idx.filter((i) => fields[i].input !== undefined).map((i) => `x${i} = i${i}(value);`)
-  const fold = agg.single ? ['w.acc = s0(w.acc, x0);'] : foldOrder(fields).map((i) => `acc.a${i} = s${i}(acc.a${i}, x${i});`)
+  const fold = agg.single ? 'w.acc = s0(w.acc, x0);' : foldStatements(fields.length)
   const body = `
     return function push(value, time, key, pos) {
       const ks = keys.get(key)
@@ -46,7 +46,7 @@ export function inOrderPush(
           let ${idx.map((i) => `x${i}`).join(', ')}
           try { ${read.join(' ')} } catch (e) { fail(e, value, pos); return }
           ${agg.single ? '' : 'const acc = w.acc'}
-          try { ${fold.join(' ')} } catch (e) { fail(e, value, pos); return }
+          try { ${fold} } catch (e) { fail(e, value, pos); return }
           ${extend > 0 ? `if (time + ${extend} > w.end) w.end = time + ${extend}` : ''}
           w.pos = pos
           return

@@ -269,9 +269,11 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     w.acc = this.agg.fold(w.acc)
   }
 
-  /** Merges `from` into `into` (sessions) and retires `from`: in `'updates'` mode it is retracted. */
-  mergeInto(into: Win, from: Win): void {
-    into.acc = this.agg.merge(into.acc, from.acc)
+  /**
+   * Retires `from`, whose accumulator the kind has merged into `into`'s (sessions): in `'updates'`
+   * mode it is retracted.
+   */
+  retire(into: Win, from: Win): void {
     if (from.pos > into.pos) into.pos = from.pos
     if (this.updates && from.last !== undefined) this.emitDelete(from)
     from.dead = true

@@ -59,4 +59,25 @@ describe('session windows', () => {
       ['a', 2],
     ])
   })
+
+  it('a merge that throws sends the bridging event to dead letters and leaves both sessions as they were', async () => {
+    // Sums that refuse to merge past 10: the event at 6 bridges [0, 10) (sum 1) and [12, 22) (sum 20).
+    const cappedSum = {
+      init: () => 0,
+      add: (acc: number, e: Ev) => acc + e.v,
+      merge: (x: number, y: number) => {
+        if (x + y > 10) throw new Error('too big to merge')
+        return x + y
+      },
+      result: (acc: number) => acc,
+    }
+    const r = await runKeyed(evs([['a', 0, 1], ['a', 12, 20], ['a', 6, 4]]), 20, (s) =>
+      pipe(s, window(session(10)), aggregate({ n: count, total: cappedSum })),
+    )
+    expect(values(r).map((x) => [x.window.start, x.window.end, x.value])).toEqual([
+      [0, 10, { n: 1, total: 1 }],
+      [12, 22, { n: 1, total: 20 }],
+    ])
+    expect(r.dead.map((d) => [d.stage, d.pos, d.message])).toEqual([['aggregate', 2, 'too big to merge']])
+  })
 })

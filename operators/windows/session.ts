@@ -62,9 +62,14 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
         return true
       }
       const w = wins[i]
-      core.fold(w, pos)
+      // Every user call comes first, on values: the merges (each a new accumulator), then the
+      // event's fold, as Flink's merging windows do. One that throws leaves the sessions as they were.
+      let acc = w.acc
+      for (let m = i + 1; m < j; m++) acc = core.agg.merge(acc, wins[m].acc)
+      w.acc = core.agg.fold(acc)
+      w.pos = pos
       const end = Math.max(wins[j - 1].end, t + gap)
-      for (let m = i + 1; m < j; m++) core.mergeInto(w, wins[m])
+      for (let m = i + 1; m < j; m++) core.retire(w, wins[m])
       if (j - i > 1) wins.splice(i + 1, j - i - 1)
       last(ks)
       if (t < w.start) w.start = t

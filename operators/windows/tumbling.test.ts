@@ -90,4 +90,24 @@ describe('tumbling windows', () => {
     expect(values(r).map((x) => x.value)).toEqual([{ n: 2, total: 3 }])
     expect(r.dead.map((d) => [d.reason, d.stage, d.pos, d.message])).toEqual([['user', 'aggregate', 1, 'negative']])
   })
+
+  it('an event that one of two user aggregations refuses changes neither', async () => {
+    const picky = (bad: number) => ({
+      init: () => 0,
+      add: (acc: number, e: Ev) => {
+        if (e.v === bad) throw new Error(`no ${bad}`)
+        return acc + e.v
+      },
+      merge: (x: number, y: number) => x + y,
+      result: (acc: number) => acc,
+    })
+    const r = await runKeyed(evs([['a', 1, 1], ['a', 2, 5], ['a', 3, 7], ['a', 4, 2]]), 0, (s) =>
+      pipe(s, window(tumbling(MIN)), aggregate({ x: picky(7), y: picky(5), n: count })),
+    )
+    expect(values(r).map((x) => x.value)).toEqual([{ x: 3, y: 3, n: 2 }])
+    expect(r.dead.map((d) => [d.pos, d.message])).toEqual([
+      [1, 'no 5'],
+      [2, 'no 7'],
+    ])
+  })
 })
