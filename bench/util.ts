@@ -57,8 +57,6 @@ export async function timeInTurns<K extends string>(contenders: Record<K, () => 
   }
   for (let r = 0; r < rounds; r++)
     for (const k of names) {
-      // Each starts on a collected heap: no contender pays for the garbage the one before left.
-      gc()
       const t0 = performance.now()
       await contenders[k]()
       times[k].push(performance.now() - t0)
