@@ -6,30 +6,36 @@ export interface Timed {
 }
 
 /**
- * The firing queue: items bucketed by due time, with a binary min-heap over the distinct due times.
- * Many windows share an end (every key's tumbling window ends on the same minute), so one heap
- * operation serves a whole bucket, and a watermark that releases nothing costs one comparison, not
- * a scan of the open windows. Rescheduling an item adds it again under its new time; the old entry
- * is skipped when popped because `item.due` no longer matches (lazy deletion).
+ * The firing queue: a binary min-heap of buckets of items, each bucket holding items due at one
+ * time. Adds in a row for the same time share a bucket (every key's tumbling window of one period
+ * ends on the same minute), so one heap operation serves the whole lot; an add for another time
+ * starts a bucket of its own, with no lookup of earlier buckets. Two buckets for one time pop in the
+ * order they were started, so items due together always come out in the order they were added. A
+ * watermark that releases nothing costs one comparison, not a scan of the open windows.
+ * Rescheduling an item adds it again under its new time; the old entry is skipped when popped
+ * because `item.due` no longer matches (lazy deletion).
  */
 export class DueQueue<T extends Timed> {
-  /** One entry per distinct due time, holding that time's bucket (ties never occur: times are distinct). */
   private readonly heap = new MinHeap<T[]>()
-  private readonly buckets = new Map<number, T[]>()
+  /** The bucket the latest add started or joined, while it is still queued, and its time. */
+  private last: T[] | undefined = undefined
+  private lastDue = Number.NaN
+  /** Starts of buckets so far: the heap's tie-breaker, so equal times pop first-started first. */
+  private started = 0
   /** The earliest due time queued, NaN when empty (so no watermark, not even +Infinity, finds it due). */
   first = Number.NaN
 
   /** Sets `item.due` and queues it under that time. */
   add(due: number, item: T): void {
     item.due = due
-    const b = this.buckets.get(due)
-    if (b !== undefined) {
-      b.push(item)
+    if (due === this.lastDue) {
+      this.last!.push(item)
       return
     }
     const bucket = [item]
-    this.buckets.set(due, bucket)
-    this.heap.push(due, 0, bucket)
+    this.heap.push(due, this.started++, bucket)
+    this.last = bucket
+    this.lastDue = due
     this.first = this.heap.peek()
   }
 
@@ -38,10 +44,14 @@ export class DueQueue<T extends Timed> {
     return this.first <= w
   }
 
-  /** Removes and returns the bucket of the earliest due time, items in the order they were added (call only when something is queued). */
+  /** Removes and returns the earliest bucket, items in the order they were added (call only when something is queued). */
   pop(): T[] {
-    this.buckets.delete(this.first)
     const b = this.heap.pop()
+    // Adds from now on go to a new bucket: this one is being acted on.
+    if (b === this.last) {
+      this.last = undefined
+      this.lastDue = Number.NaN
+    }
     this.first = this.heap.size > 0 ? this.heap.peek() : Number.NaN
     return b
   }
@@ -52,9 +62,9 @@ export class DueQueue<T extends Timed> {
    * (its `due` has moved on by then), so it is listed once here too.
    */
   live(): T[] {
+    const buckets = this.heap.entries((b) => b).sort((x, y) => x[0] - y[0] || x[1] - y[1])
     const out = new Set<T>()
-    for (const due of [...this.buckets.keys()].sort((a, b) => a - b))
-      for (const item of this.buckets.get(due)!) if (item.due === due) out.add(item)
+    for (const [due, , bucket] of buckets) for (const item of bucket) if (item.due === due) out.add(item)
     return [...out]
   }
 }

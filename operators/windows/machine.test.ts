@@ -12,20 +12,33 @@ const spec = (assigner: WindowAssigner, allowedLateness = 0, emit: 'final' | 'up
 })
 
 describe('DueQueue', () => {
-  it('pops buckets in due order, items in insertion order', () => {
+  it('pops in due order, items due together in the order they were added', () => {
     const q = new DueQueue<{ due: number; id: string }>()
-    const a = { due: 0, id: 'a' }
-    const b = { due: 0, id: 'b' }
-    const c = { due: 0, id: 'c' }
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => ({ due: 0, id }))
     q.add(30, a)
     q.add(10, b)
     q.add(30, c)
+    q.add(30, d)
     expect(q.hasDue(9)).toBe(false)
     expect(q.hasDue(10)).toBe(true)
     expect(q.pop().map((x) => x.id)).toEqual(['b'])
     expect(q.first).toBe(30)
-    expect(q.pop().map((x) => x.id)).toEqual(['a', 'c'])
+    const at30: string[] = []
+    while (q.hasDue(30)) at30.push(...q.pop().map((x) => x.id))
+    expect(at30).toEqual(['a', 'c', 'd'])
     expect(q.hasDue(Number.POSITIVE_INFINITY)).toBe(false)
+  })
+
+  it('adds in a row for one time share a bucket, until it is popped', () => {
+    const q = new DueQueue<{ due: number; id: string }>()
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => ({ due: 0, id }))
+    q.add(20, a)
+    q.add(20, b)
+    expect(q.pop().map((x) => x.id)).toEqual(['a', 'b'])
+    // The popped bucket is being acted on: a new add for its time starts another.
+    q.add(20, c)
+    expect(q.pop().map((x) => x.id)).toEqual(['c'])
+    expect(Number.isNaN(q.first)).toBe(true)
   })
 
   it('lists each live item once, skipping entries left behind by rescheduling', () => {
