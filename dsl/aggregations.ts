@@ -10,18 +10,20 @@ import type { Monoid } from 'fp-ts/lib/Monoid.js'
  *
  * - `init()` returns a fresh accumulator (called once per window, so it may return a new mutable object);
  * - `add(acc, a)` returns the accumulator with `a` added; it may update `acc` in place and return it;
- * - `merge(x, y)` (optional) combines two accumulators of disjoint event sets; it may update `x` in place.
- *   Session windows need it, because an event that bridges two sessions merges them (the sessions'
- *   accumulators are merged first, then the event is added, as in Flink's merging windows);
- * - `result(acc)` is the window's value.
+ * - `merge(x, y)` (optional) combines two accumulators of disjoint event sets; it may update `x` (not
+ *   `y`) in place, and `merge(init(), x)` must equal `x`. Session windows need it, because an event
+ *   that bridges two sessions merges them (into a fresh accumulator, then the event is added, as in
+ *   Flink's merging windows);
+ * - `result(acc)` is the window's value. It must not return `acc` itself, or share with it parts that
+ *   `add` or `merge` update in place: results are kept (the `before` of an `'updates'` changelog) and
+ *   handed on, and must not change afterwards.
  *
  * For checkpoints, accumulators should be plain JSON data. An `add` or `merge` that throws sends the
  * event to dead letters (reason `'user'`, stage `'aggregate'`) and the event counts nowhere; it must
- * not update its accumulator before throwing. In a record of aggregations, every field's step runs
- * before any field's accumulator is replaced, so when one user aggregation throws, the others'
- * steps are dropped too, provided they returned new accumulators: an update made in place cannot be
- * undone. Likewise, when an event bridges three or more sessions, a `merge` that throws undoes the
- * merges before it only if they did not update in place.
+ * not update its accumulator before throwing. An event can meet several `add`s: one per field of a
+ * record, one per window it joins (hopping, sliding). Every one runs before any accumulator is
+ * replaced, so when one throws, the others are undone too, provided they returned new accumulators:
+ * an update made in place cannot be undone.
  *
  * @example
  * const distinctOrigins: Aggregator<Flight, string[], number> = {

@@ -20,8 +20,19 @@ export interface CompiledAggregator {
   readonly single: boolean
   init(): unknown
   read(a: unknown): void
+  /**
+   * `acc` with the event last read added (in place where the steps allow). Every step that may throw
+   * (a user `add` or monoid) runs before any change, so one that throws leaves `acc` as it was.
+   */
   fold(acc: unknown): unknown
-  /** The two accumulators as one. For a record, a new record: `x` is left whole even when a field's merge throws. */
+  /**
+   * `fold` in two halves, for an event that joins several windows: `prepare` runs the steps that may
+   * throw for one window's `acc` and changes nothing; once every window is prepared, `commit` applies
+   * them (and the built-ins' steps, which cannot throw). `commit(acc, prepare(acc))` is `fold(acc)`.
+   */
+  prepare(acc: unknown): unknown
+  commit(acc: unknown, prepared: unknown): unknown
+  /** The two accumulators as one; it may update `x` in place (a session merge starts from `init()`). */
   merge(x: unknown, y: unknown): unknown
   result(acc: unknown): unknown
 }
@@ -35,16 +46,25 @@ export interface Field {
   readonly init: AnyFn
   readonly merge: AnyFn | undefined
   readonly result: AnyFn
+  /** The step is a built-in's: it cannot throw (its input was read already), but it may update in place (`mean`). */
+  readonly safe: boolean
 }
 
 /**
  * A record's fold, as statements over `acc` and the inputs read (`x0`, `x1`, ...) with steps `s0`,
- * `s1`, ...: every step runs before any field changes, so a step that throws (a user `add` or monoid)
+ * `s1`, ...: the steps that may throw (user `add`s and monoids) run first, then the built-ins' (which
+ * cannot throw, and may update in place), and only then is any field replaced. So a step that throws
  * leaves the whole accumulator as it was, however many fields may throw.
  */
-export const foldStatements = (n: number): string => {
-  const idx = [...Array(n).keys()]
-  return `const ${idx.map((i) => `y${i} = s${i}(acc.a${i}, x${i})`).join(', ')}; ${idx.map((i) => `acc.a${i} = y${i};`).join(' ')}`
+export const foldStatements = (fields: readonly Field[]): string => {
+  const order = [...unsafeFirst(fields)]
+  return `const ${order.map((i) => `y${i} = s${i}(acc.a${i}, x${i})`).join(', ')}; ${order.map((i) => `acc.a${i} = y${i};`).join(' ')}`
+}
+
+/** Field indexes, those whose step may throw first. */
+const unsafeFirst = (fields: readonly Field[]): number[] => {
+  const idx = [...fields.keys()]
+  return [...idx.filter((i) => !fields[i].safe), ...idx.filter((i) => fields[i].safe)]
 }
 
 const identity = (x: unknown) => x
@@ -53,13 +73,13 @@ function field(a: AggregationLike): Field {
   if (isMonoid(a)) {
     const M = a as Monoid<unknown>
     const concat = (x: unknown, y: unknown) => M.concat(x, y)
-    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity }
+    return { input: identity, step: concat, init: () => M.empty, merge: concat, result: identity, safe: false }
   }
   const agg = a as Aggregator<unknown, unknown, unknown>
   const staged = (agg as { [STAGED]?: Staged<unknown, unknown, unknown> })[STAGED]
   return staged !== undefined
-    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result }
-    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result }
+    ? { input: staged.input, step: staged.step, init: agg.init, merge: agg.merge, result: agg.result, safe: true }
+    : { input: identity, step: agg.add, init: agg.init, merge: agg.merge, result: agg.result, safe: false }
 }
 
 const noMerge = (): never => {
@@ -83,6 +103,12 @@ class SingleAggregator implements CompiledAggregator {
   fold(acc: unknown): unknown {
     return this.f.step(acc, this.x)
   }
+  prepare(acc: unknown): unknown {
+    return this.f.safe ? undefined : this.f.step(acc, this.x)
+  }
+  commit(acc: unknown, prepared: unknown): unknown {
+    return this.f.safe ? this.f.step(acc, this.x) : prepared
+  }
   merge(x: unknown, y: unknown): unknown {
     return (this.f.merge ?? noMerge)(x, y)
   }
@@ -100,6 +126,8 @@ class RecordAggregator implements CompiledAggregator {
   /** Every field reads before any accumulator changes, so a throwing `f` leaves no partial update. */
   readonly read: (a: unknown) => void
   readonly fold: (acc: unknown) => unknown
+  readonly prepare: (acc: unknown) => unknown
+  readonly commit: (acc: unknown, prepared: unknown) => unknown
   readonly init: () => unknown
   readonly result: (acc: unknown) => unknown
   readonly merge: (x: unknown, y: unknown) => unknown
@@ -112,6 +140,8 @@ class RecordAggregator implements CompiledAggregator {
     this.result = fast.result
     this.read = fast.read
     this.fold = fast.fold
+    this.prepare = fast.prepare
+    this.commit = fast.commit
     this.merge = fast.merge
   }
 }
@@ -121,9 +151,13 @@ class RecordAggregator implements CompiledAggregator {
  * calling one function), generated once per stage: the per-event loop over fields otherwise costs
  * as much as the aggregation itself.
  */
-function straightLine(named: readonly (readonly [string, Field])[]): Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'merge' | 'result'> {
+type Generated = Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'prepare' | 'commit' | 'merge' | 'result'>
+
+function straightLine(named: readonly (readonly [string, Field])[]): Generated {
   const fields = named.map(([, f]) => f)
   const n = fields.length
+  const unsafe = fields.flatMap((f, i) => (f.safe ? [] : [i]))
+  const safe = fields.flatMap((f, i) => (f.safe ? [i] : []))
   // Quoted keys give the result record one fixed shape; `__proto__` must be computed, or it would set the prototype.
   const prop = (name: string) => (name === '__proto__' ? '["__proto__"]' : JSON.stringify(name))
   const idx = [...Array(n).keys()]
@@ -134,9 +168,11 @@ function straightLine(named: readonly (readonly [string, Field])[]): Pick<Compil
     // One literal: every accumulator of the stage has the same shape, so each access is one load.
     `  init() { return { ${idx.map((i) => `a${i}: n${i}()`).join(', ')} } },`,
     `  read(a) { ${idx.map((i) => (fields[i].input === undefined ? '' : `x${i} = i${i}(a);`)).join(' ')} },`,
-    `  fold(acc) { ${foldStatements(n)} return acc },`,
-    // A new record, not `a` changed in place: a merge that throws on a later field leaves `a` whole.
-    `  merge(a, b) { return { ${idx.map((i) => `a${i}: m${i}(a.a${i}, b.a${i})`).join(', ')} } },`,
+    `  fold(acc) { ${foldStatements(fields)} return acc },`,
+    // The user steps' new values, in an array only when there are any.
+    `  prepare(acc) { return ${unsafe.length === 0 ? 'undefined' : `[${unsafe.map((i) => `s${i}(acc.a${i}, x${i})`).join(', ')}]`} },`,
+    `  commit(acc, p) { ${[...safe.map((i) => `acc.a${i} = s${i}(acc.a${i}, x${i});`), ...unsafe.map((i, k) => `acc.a${i} = p[${k}];`)].join(' ')} return acc },`,
+    `  merge(a, b) { ${idx.map((i) => `a.a${i} = m${i}(a.a${i}, b.a${i});`).join(' ')} return a },`,
     `  result(acc) { return { ${idx.map((i) => `${prop(named[i][0])}: r${i}(acc.a${i})`).join(', ')} } },`,
     '}',
   ].join('\n')
@@ -147,7 +183,7 @@ function straightLine(named: readonly (readonly [string, Field])[]): Pick<Compil
     fields.map((f) => f.result),
     fields.map((f) => f.merge),
     noMerge,
-  ) as Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'merge' | 'result'>
+  ) as Generated
 }
 
 /** Compiles `aggregate`'s spec: one aggregation, or a record of them giving a record per window. */

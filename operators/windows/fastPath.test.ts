@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { hopping, session, sliding, tumbling, type WindowAssigner, type WindowSpec } from '../../dsl/windows.ts'
-import { count, max, sum, type MergeableAggregator } from '../../dsl/aggregations.ts'
+import { count, max, mean, sum, type MergeableAggregator } from '../../dsl/aggregations.ts'
 import type { Key } from '../../dsl/stream.ts'
 import { makeContext } from '../core/context.ts'
 import { windowKind } from './interpret.ts'
@@ -103,8 +103,9 @@ describe('an add that throws leaves no trace: the event counts in no window and 
     it(name, () => {
       fc.assert(
         fc.property(events, (evs) => {
-          // Two fields that may throw, on different events: each refusal must undo the other's step too.
-          const aggregation = { n: count, own: picky, more: pickyAbout(7), total: sum((e: Ev) => e.v) }
+          // Two fields that may throw, on different events: each refusal must undo the other's step too,
+          // and `mean`'s, which updates its accumulator in place.
+          const aggregation = { n: count, avg: mean((e: Ev) => e.v), own: picky, more: pickyAbout(7), total: sum((e: Ev) => e.v) }
           const spec: WindowSpec = { assigner, allowedLateness: 0, emit: 'final', aggregation }
           // No watermark passes any window before the end, so dropping events changes nothing else.
           const withBad = trace(spec, true, evs, 10_000).filter((l) => l.startsWith('{'))

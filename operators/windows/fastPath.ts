@@ -36,7 +36,7 @@ export function inOrderPush(
   const fields = agg.fields
   const idx = [...fields.keys()]
   const read = idx.filter((i) => fields[i].input !== undefined).map((i) => `x${i} = i${i}(value);`)
-  const fold = agg.single ? 'w.acc = s0(w.acc, x0);' : foldStatements(fields.length)
+  const fold = agg.single ? 'w.acc = s0(w.acc, x0);' : foldStatements(fields)
   const body = `
     return function push(value, time, key, pos) {
       const ks = keys.get(key)

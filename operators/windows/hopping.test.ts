@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, hopping, window } from '../../dsl/windows.ts'
 import { count } from '../../dsl/aggregations.ts'
-import { evs, runKeyed, values } from './testkit.ts'
+import { atMost, evs, runKeyed, summary, values } from './testkit.ts'
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2024, 0, 1, h, m, s)
 
@@ -39,5 +39,17 @@ describe('hopping windows', () => {
     expect(r2.late).toEqual([])
     expect(values(r2).find((x) => x.window.start === 10)?.value).toBe(2)
     expect(values(r2).filter((x) => x.window.start === 0)).toEqual([])
+  })
+
+  // dsl/aggregations.ts: an `add` that throws sends the event to dead letters and the event counts nowhere.
+  it('an add that throws in the second of an event\'s windows leaves it counted in none', async () => {
+    // hopping(10, 5). id 0 at 12 fills [5,15) and [10,20). id 1 at 7 belongs to [0,10) (empty: add
+    // succeeds) and [5,15) (full: add throws). It must go to dead letters and count nowhere.
+    const r = await runKeyed(evs([['a', 12], ['a', 7]]), 100, (s) => pipe(s, window(hopping(10, 5)), aggregate(atMost(1))))
+    expect(r.dead.map((d) => [d.pos, d.message])).toEqual([[1, 'full']])
+    expect(values(r).map(summary)).toEqual([
+      [5, 15, [0]],
+      [10, 20, [0]],
+    ])
   })
 })

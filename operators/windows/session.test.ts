@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, session, window, type WindowResult } from '../../dsl/windows.ts'
-import { count, sum } from '../../dsl/aggregations.ts'
+import { count, sum, type MergeableAggregator } from '../../dsl/aggregations.ts'
 import type { Change } from '../../dsl/change.ts'
-import { evs, runKeyed, values, type Ev } from './testkit.ts'
+import { evs, runKeyed, summary, values, type Ev } from './testkit.ts'
 
 describe('session windows', () => {
   it('groups runs of events less than gap apart into [first, last + gap)', async () => {
@@ -79,5 +79,26 @@ describe('session windows', () => {
       [12, 22, { n: 1, total: 20 }],
     ])
     expect(r.dead.map((d) => [d.stage, d.pos, d.message])).toEqual([['aggregate', 2, 'too big to merge']])
+  })
+
+  // dsl/aggregations.ts: an `add` that throws sends the event to dead letters and the event counts nowhere.
+  it('an add that throws on a bridging event leaves both sessions as they were, with a merge that updates in place', async () => {
+    const ids: MergeableAggregator<Ev, number[], number[]> = {
+      init: () => [],
+      // Refuses events with v = 13, changing nothing (a new array otherwise).
+      add: (acc, e) => {
+        if (e.v === 13) throw new Error('no 13')
+        return [...acc, e.id]
+      },
+      merge: (x, y) => (x.push(...y), x),
+      result: (acc) => [...acc],
+    }
+    // gap 10: [0,10) = {0}, [12,22) = {1}; id 2 at 6 (v 13) bridges them, and its add throws.
+    const r = await runKeyed(evs([['a', 0, 1], ['a', 12, 1], ['a', 6, 13]]), 100, (s) => pipe(s, window(session(10)), aggregate(ids)))
+    expect(r.dead.map((d) => [d.pos, d.message])).toEqual([[2, 'no 13']])
+    expect(values(r).map(summary)).toEqual([
+      [0, 10, [0]],
+      [12, 22, [1]],
+    ])
   })
 })

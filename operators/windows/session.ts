@@ -62,11 +62,16 @@ export function sessionKind(a: Session): WindowKind<SessionKey> {
         return true
       }
       const w = wins[i]
-      // Every user call comes first, on values: the merges (each a new accumulator), then the
-      // event's fold, as Flink's merging windows do. One that throws leaves the sessions as they were.
+      // Every user call comes before any change: the merges, into a fresh accumulator (a merge may
+      // update its first argument in place), then the event's fold, as Flink's merging windows do.
+      // One that throws leaves the sessions as they were.
+      const agg = core.agg
       let acc = w.acc
-      for (let m = i + 1; m < j; m++) acc = core.agg.merge(acc, wins[m].acc)
-      w.acc = core.agg.fold(acc)
+      if (j - i > 1) {
+        acc = agg.merge(agg.init(), acc)
+        for (let m = i + 1; m < j; m++) acc = agg.merge(acc, wins[m].acc)
+      }
+      w.acc = agg.fold(acc)
       w.pos = pos
       const end = Math.max(wins[j - 1].end, t + gap)
       for (let m = i + 1; m < j; m++) core.retire(w, wins[m])

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, sliding, tumbling, window } from '../../dsl/windows.ts'
 import { count, mean } from '../../dsl/aggregations.ts'
-import { evs, runKeyed, values, type Ev } from './testkit.ts'
+import { atMost, evs, runKeyed, summary, values, type Ev } from './testkit.ts'
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2024, 0, 1, h, m, s)
 
@@ -54,5 +54,17 @@ describe('sliding windows', () => {
       [21, 3],
     ])
     expect(r.late.map((l) => [l.time, l.windows])).toEqual([[10, [{ start: 6, end: 11 }]]])
+  })
+
+  // dsl/aggregations.ts: an `add` that throws sends the event to dead letters and the event counts nowhere.
+  it('an add that throws in a later window the event joins leaves it counted in none', async () => {
+    // sliding(10), at most two events per window. id 0 at 10 opens [1,11) = {0}; id 1 at 15 opens
+    // [6,16) = {0, 1} (full). id 2 at 7 joins [1,11) (add succeeds) and [6,16) (full: add throws).
+    const r = await runKeyed(evs([['a', 10], ['a', 15], ['a', 7]]), 100, (s) => pipe(s, window(sliding(10)), aggregate(atMost(2))))
+    expect(r.dead.map((d) => [d.pos, d.message])).toEqual([[2, 'full']])
+    expect(values(r).map(summary)).toEqual([
+      [1, 11, [0]],
+      [6, 16, [0, 1]],
+    ])
   })
 })

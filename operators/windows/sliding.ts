@@ -75,6 +75,8 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
     if (Number.isNaN(due)) ks.due = Number.NaN
     else if (ks.due !== due) core.schedule(ks, due)
   }
+  // Scratch for `add` (which never runs twice at once): the event's steps in the windows it joins.
+  const prepared: unknown[] = []
   const isEmpty = (ks: SlidingKey) => ks.wins.length === 0 && ks.head === ks.times.length
   return {
     newKey: (key) => ({ key, due: Number.NaN, times: [], values: [], head: 0, wins: [] }),
@@ -85,20 +87,32 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       let j = i
       while (j < wins.length && wins[j].end <= t + size) j++
       if (!own && i === j) return false
-      for (let m = i; m < j; m++) {
-        core.fold(wins[m], pos)
-        core.touched(wins[m])
-      }
+      const agg = core.agg
       let w: Win | undefined
       if (own && !(i < j && wins[i].end === t + 1)) {
+        // Its own window, built from the buffer (not kept yet). Reading the buffered events reuses
+        // the aggregator's read slot, so this event is read again after them.
         w = core.open(ks, t - size + 1, t + 1, pos)
-        // Built from the buffer, then this event, the latest in its own window. Reading the buffered
-        // events reuses the aggregator's read slot, so this comes after the folds above.
         const { times, values } = ks
         for (let k = upperBound(times, ks.head, t - size); k < times.length && times[k] <= t; k++) core.readAndFold(w, values[k])
-        core.readAndFold(w, value)
+        agg.read(value)
       }
-      // Buffered and kept only once every fold succeeded: an `add` that throws leaves no trace.
+      // This event's step in every window it joins, prepared before any of them changes: an `add`
+      // that throws for one leaves them all as they were.
+      prepared.length = 0
+      for (let m = i; m < j; m++) prepared.push(agg.prepare(wins[m].acc))
+      const own_ = w === undefined ? undefined : agg.prepare(w.acc)
+      for (let m = i; m < j; m++) {
+        const x = wins[m]
+        x.acc = agg.commit(x.acc, prepared[m - i])
+        x.pos = pos
+        core.touched(x)
+      }
+      if (w !== undefined) {
+        w.acc = agg.commit(w.acc, own_)
+        w.pos = pos
+      }
+      // Buffered and kept only once every step succeeded: an `add` that throws leaves no trace.
       const at = upperBound(ks.times, ks.head, t)
       if (at === ks.times.length) {
         ks.times.push(t)

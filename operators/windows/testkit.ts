@@ -8,6 +8,7 @@ import { keyBy } from '../../dsl/stages.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import { makeContext } from '../core/context.ts'
+import type { Aggregator } from '../../dsl/aggregations.ts'
 
 /** A test event: key, event time, a number, and a unique id (its position in the log). */
 export interface Ev {
@@ -54,3 +55,20 @@ export const values = <O>(r: Run<O>): O[] => r.out.flatMap((e) => (e._tag === 'D
 /** Builds events from `[key, time, value?]` triples, ids in order. */
 export const evs = (xs: readonly (readonly [string, number, number?])[]): Ev[] =>
   xs.map(([k, t, v], id) => ({ k, t, v: v ?? 1, id }))
+
+/**
+ * A user aggregator of event ids that holds at most `n`: its `add` refuses (throws) when the window is
+ * full, changing nothing (it returns a new accumulator), as the contract asks.
+ */
+export const atMost = (n: number): Aggregator<Ev, number[], number[]> => ({
+  init: () => [],
+  add: (acc, e) => {
+    if (acc.length >= n) throw new Error('full')
+    return [...acc, e.id]
+  },
+  merge: (x, y) => [...x, ...y],
+  result: (acc) => acc,
+})
+
+/** A window result as `[start, end, value]`. */
+export const summary = (r: { window: { start: number; end: number }; value: unknown }): unknown[] => [r.window.start, r.window.end, r.value]
