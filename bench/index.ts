@@ -12,7 +12,18 @@ import { report, type Report } from './util.ts'
 const here = dirname(fileURLToPath(import.meta.url))
 const only = process.env.WEIR_BENCH_FILE
 
-if (only !== undefined) {
+const contender = process.env.WEIR_BENCH_CONTENDER
+
+if (only !== undefined && contender !== undefined) {
+  // One contender of a file's `contenders`, alone in this process (see `timeInProcesses`): a warm-up
+  // on 1M events, then one timed run on WEIR_BENCH_N, printed as JSON.
+  const mod = (await import(pathToFileURL(join(here, only)).href)) as { contenders: Record<string, (n: number) => unknown> }
+  const run = mod.contenders[contender]
+  run(1_000_000)
+  const t0 = performance.now()
+  run(Number(process.env.WEIR_BENCH_N))
+  console.log(JSON.stringify({ ms: performance.now() - t0 }))
+} else if (only !== undefined) {
   const mod = (await import(pathToFileURL(join(here, only)).href)) as { default: (r: Report) => Promise<void> }
   await mod.default(report)
 } else {

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
 /** Tiny benchmark helpers: every figure is measured in the same run as its baseline. */
 
 export interface Report {
@@ -44,22 +47,24 @@ export async function timeBest(fn: () => unknown, runs = 5): Promise<number> {
 }
 
 /**
- * Wall times in ms of each contender in every round, measured in turns (a, b, c, a, b, c, ...)
- * after one warm-up each: on a shared machine the speed drifts over seconds, and contenders timed
- * one after the other would see different machines. Their ratios move far less this way.
+ * Wall times in ms of each contender of `file` (its exported `contenders`, each a function of the
+ * number of events), every round, each run in a fresh process of its own, in turns (a, b, c, a, b,
+ * c, ...). No contender inherits another's heap, garbage or JIT feedback, as no user's job would,
+ * and on a shared machine whose speed drifts over seconds, each round's contenders run close together.
  */
-export async function timeInTurns<K extends string>(contenders: Record<K, () => unknown>, rounds = 5): Promise<Record<K, number[]>> {
-  const names = Object.keys(contenders) as K[]
+export function timeInProcesses<K extends string>(file: string, names: readonly K[], n: number, rounds = 5): Record<K, number[]> {
+  const index = fileURLToPath(new URL('./index.ts', import.meta.url))
   const times = {} as Record<K, number[]>
-  for (const k of names) {
-    await contenders[k]()
-    times[k] = []
-  }
+  for (const k of names) times[k] = []
   for (let r = 0; r < rounds; r++)
     for (const k of names) {
-      const t0 = performance.now()
-      await contenders[k]()
-      times[k].push(performance.now() - t0)
+      const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', index], {
+        encoding: 'utf8',
+        env: { ...process.env, WEIR_BENCH_FILE: file, WEIR_BENCH_CONTENDER: k, WEIR_BENCH_N: String(n) },
+      })
+      const last = child.stdout.trim().split('\n').at(-1) ?? ''
+      if (child.status !== 0 || !last.startsWith('{')) throw new Error(`bench contender ${k} failed: ${child.stderr || child.stdout}`)
+      times[k].push((JSON.parse(last) as { ms: number }).ms)
     }
   // WEIR_BENCH_ROUNDS=1 prints every round's times, to see how much a figure moves within one run.
   if (process.env.WEIR_BENCH_ROUNDS) for (const k of names) console.log(`    ${k}: ${times[k].map((t) => t.toFixed(0)).join(' ')} ms`)
@@ -70,7 +75,7 @@ export async function timeInTurns<K extends string>(contenders: Record<K, () => 
 export const best = (times: readonly number[]): number => Math.min(...times)
 
 /**
- * `a[r] / b[r]` for every round `r` of `timeInTurns`: the two ran next to each other, so each ratio
+ * `a[r] / b[r]` for every round `r` of `timeInProcesses`: the two ran next to each other, so each ratio
  * compares them on the same machine, where ratios of their best times may pair a quiet moment of
  * one with a busy moment of the other.
  */

@@ -11,7 +11,7 @@ import { count, sum } from '../dsl/aggregations.ts'
 import { makeContext } from '../operators/core/context.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
 import { windowMachine } from '../operators/windows/interpret.ts'
-import { best, gc, pairedRatios, timeBest, timeInTurns, type Report } from './util.ts'
+import { best, gc, pairedRatios, timeBest, timeInProcesses, type Report } from './util.ts'
 
 interface Ev {
   readonly key: number
@@ -237,6 +237,16 @@ const runGenerate = (n: number): number => {
   return s
 }
 
+/** What `timeInProcesses` runs, each in a process of its own, on `n` events. */
+export const contenders: Record<string, (n: number) => unknown> = {
+  loop: runLoop,
+  loopBatches: runLoopOverBatches,
+  handFused: runHandFused,
+  ours: (n) => runPipeline(tumbling('1m'), n),
+  oursBatched: (n) => runPipeline(tumbling('1m'), n, true),
+  rx: runRx,
+}
+
 export default async function (r: Report): Promise<void> {
   const M = N / 1e6
   r.section(`windows: keyed tumbling 1-minute count + sum, ${M}M events, ${KEYS} keys (in order)`)
@@ -255,16 +265,9 @@ export default async function (r: Report): Promise<void> {
   const gen = await timeBest(() => runGenerate(N), 2)
   const machine = await timeBest(() => runMachine(tumbling('1m'), N), 2)
   const core = await timeBest(() => runKeyedOnly(N), 1)
-  // The figures compared in ratios are timed in turns, 5 rounds, and each ratio is taken round by
-  // round (the median is printed, with the range): each compares like with like on a noisy machine.
-  const t = await timeInTurns({
-    loop: () => runLoop(N),
-    loopBatches: () => runLoopOverBatches(N),
-    handFused: () => runHandFused(N),
-    ours: () => runPipeline(tumbling('1m'), N),
-    oursBatched: () => runPipeline(tumbling('1m'), N, true),
-    rx: () => runRx(N),
-  })
+  // The figures compared in ratios: each run alone in a fresh process, in turns, 5 rounds; each ratio
+  // is taken round by round (the median is printed, with the range).
+  const t = timeInProcesses('windows.bench.ts', ['loop', 'loopBatches', 'handFused', 'ours', 'oursBatched', 'rx'] as const, N)
   const [loop, loopBatches, handFused, ours, oursBatched, rx] = [t.loop, t.loopBatches, t.handFused, t.ours, t.oursBatched, t.rx].map(best)
   const paired = (a: keyof typeof t, b: keyof typeof t) => pairedRatios(t[a], t[b])
   r.figure('weir pipeline (compileElements: ingest, keyBy, window)', (N / ours) * 1000, 'events/s')
