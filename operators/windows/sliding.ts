@@ -101,7 +101,7 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       // that throws for one leaves them all as they were.
       prepared.length = 0
       for (let m = i; m < j; m++) prepared.push(agg.prepare(wins[m].acc))
-      const own_ = w === undefined ? undefined : agg.prepare(w.acc)
+      const ownStep = w === undefined ? undefined : agg.prepare(w.acc)
       for (let m = i; m < j; m++) {
         const x = wins[m]
         x.acc = agg.commit(x.acc, prepared[m - i])
@@ -109,7 +109,7 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
         core.touched(x)
       }
       if (w !== undefined) {
-        w.acc = agg.commit(w.acc, own_)
+        w.acc = agg.commit(w.acc, ownStep)
         w.pos = pos
       }
       // Buffered and kept only once every step succeeded: an `add` that throws leaves no trace.
