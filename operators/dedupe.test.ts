@@ -90,4 +90,15 @@ describe('dedupe', () => {
   it('rejects a bad ttl at definition time', () => {
     expect(() => dedupe((m: Msg) => m.id, '0s' as '1s')).toThrow(/dedupe/)
   })
+
+  it('sends an event whose id is not a key (a missing field) to dead letters, not away as a repeat', async () => {
+    type M = { id?: string; n: number }
+    const p = pipeline({ eventTime: (m: M) => m.n }, (s) => pipe(s, dedupe((m: M) => m.id as string, '1m'), map((m: M) => m.n)))
+    const r = await runPipeline(p, [{ n: 1 }, { n: 2 }, { id: 'a', n: 3 }, { id: 'a', n: 4 }])
+    expect(r.values).toEqual([3])
+    expect(r.dead.map((d) => [d.stage, d.pos, d.message])).toEqual([
+      ['dedupe', 0, 'id must be a string or a number, got undefined'],
+      ['dedupe', 1, 'id must be a string or a number, got undefined'],
+    ])
+  })
 })

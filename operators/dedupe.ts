@@ -52,6 +52,11 @@ export function dedupeMachine(spec: DedupeSpec, ctx: RunContext, emit: (d: Data<
         ctx.deadLetter(deadLetter('user', 'dedupe', d.pos, errorMessage(e), d.value))
         return
       }
+      // Not a key (say `undefined` for a missing field): every such event would be a repeat of the first.
+      if ((typeof id !== 'string' && typeof id !== 'number') || Number.isNaN(id)) {
+        ctx.deadLetter(deadLetter('user', 'dedupe', d.pos, `id must be a string or a number, got ${Number.isNaN(id) ? 'NaN' : typeof id}`, d.value))
+        return
+      }
       const now = ctx.scheduler.now()
       expire(now)
       if (seen.has(id)) return
