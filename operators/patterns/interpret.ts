@@ -31,6 +31,8 @@ export function matchQueriesOperator(spec: MatchQueriesSpec, ctx: RunContext): O
         next(e) {
           try {
             if (e._tag === 'Watermark') return subscriber.next(e)
+            // An event with no fields to read (null, a number) matches no query: it goes to dead letters.
+            if (typeof e.value !== 'object' || e.value === null) return onError(e.pos, e.value, `an event must be an object, got ${e.value === null ? 'null' : typeof e.value}`)
             const ids = index.match(e.value, (message) => onError(e.pos, e.value, message))
             if (ids.length > 0 || keepUnmatched)
               subscriber.next({ _tag: 'Data', value: { event: e.value, ids }, time: e.time, key: e.key, pos: e.pos })

@@ -117,4 +117,15 @@ describe('matchQueries stage', () => {
     expect(out.map((h) => h.ids)).toEqual([[], [], ['odd'], []])
     expect(dead.map((d) => [d.reason, d.stage, d.pos, d.message])).toEqual([['user', 'matchQueries', 1, "query 'odd': no"]])
   })
+
+  it('sends an event that is not an object to dead letters and goes on', async () => {
+    const idx = new QueryIndex<Trade>()
+    idx.add('all', {})
+    const dead: DeadLetter[] = []
+    const p = pipeline({}, (s: Stream<Trade>) => pipe(s, matchQueries(idx)))
+    const input = [trades[0], null as unknown as Trade, trades[1]]
+    const out = await lastValueFrom(from(input).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
+    expect(out.map((h) => h.event)).toEqual([trades[0], trades[1]])
+    expect(dead.map((d) => [d.stage, d.pos, d.message])).toEqual([['matchQueries', 1, 'an event must be an object, got null']])
+  })
 })
