@@ -58,6 +58,21 @@ describe('compile', () => {
     expect(dead[1].message).toBe('boom')
   })
 
+  it('sends an input whose flatMap iterable throws part-way to dead letters, after the values it gave, and goes on', async () => {
+    const dead: DeadLetter[] = []
+    function* upTo(n: number) {
+      for (let i = 0; i < 3; i++) {
+        if (n === 20 && i === 2) throw new Error('generator gave up')
+        yield n + i
+      }
+    }
+    // Nested, so the inner iterable's failure must leave only its own loop.
+    const p = pipeline({}, (s: Stream<number>) => pipe(s, flatMap((n: number) => [n, n * 10]), flatMap(upTo)))
+    const out = await lastValueFrom(from([2, 30]).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
+    expect(out).toEqual([2, 3, 4, 20, 21, 30, 31, 32, 300, 301, 302])
+    expect(dead.map((d) => [d.stage, d.pos, d.input, d.message])).toEqual([['flatMap', 0, 20, 'generator gave up']])
+  })
+
   it('goes on with the other outputs of a flatMap when a later stage throws on one of them', async () => {
     const dead: DeadLetter[] = []
     const p = pipeline({}, (s: Stream<number>) =>

@@ -20,7 +20,11 @@ export function filter<A>(p: (a: A) => boolean) {
   return <K>(s: Stream<A, K>): Stream<A, K> => stream({ _tag: 'Filter', input: s.node, f: p })
 }
 
-/** Replaces each value by zero or more values, all with the event time of the input. */
+/**
+ * Replaces each value by zero or more values, all with the event time of the input. If `f`, or the
+ * iterable it returns (a generator), throws, the input goes to dead letters; values the iterable gave
+ * before throwing have gone on already.
+ */
 export const flatMap =
   <A, B>(f: (a: A) => Iterable<B>) =>
   <K>(s: Stream<A, K>): Stream<B, Unkeyed> =>

@@ -73,10 +73,18 @@ export function chainCode(stages: readonly StatelessNode[], skip: string, end: s
       case 'Tap':
         lines.push(`{ let u; ${call('u')} }`)
         break
-      case 'FlatMap':
-        lines.push(`let it${i}; ${call(`it${i}`)} for (const o${i} of it${i}) { v = o${i}; key = undefined;`)
+      case 'FlatMap': {
+        // Stepped by hand, not `for...of`: an iterable that throws part-way (a generator) sends that
+        // value to dead letters like a throwing `f`, after the values it gave, while an error from the
+        // stages after it (in the loop's body) still fails the run.
+        const at = (x: string) => `${x}${i}`
+        lines.push(
+          `let ${at('it')}; ${call(at('it'))} let ${at('g')}; try { ${at('g')} = ${at('it')}[Symbol.iterator]() } catch (e) { fail('flatMap', e, v, pos); ${leave}; }`,
+          `const ${at('v')} = v; for (;;) { let ${at('r')}; try { ${at('r')} = ${at('g')}.next() } catch (e) { fail('flatMap', e, ${at('v')}, pos); break; } if (${at('r')}.done) break; v = ${at('r')}.value; key = undefined;`,
+        )
         open++
         break
+      }
     }
   })
   const fns = stages.map((s) => s.f)
