@@ -46,3 +46,13 @@ export const remove = <K, V>(key: K, before?: V, offset?: number): Change<K, V> 
   return c
 }
 
+/**
+ * Why `c` is not a change (not an object, or an `op` other than `'upsert'` and `'delete'`), or
+ * undefined when it is one: what tables and table joins check before applying an input, so that a
+ * malformed change goes to dead letters instead of being read as a delete.
+ */
+export const notAChange = (c: unknown): string | undefined => {
+  if (typeof c !== 'object' || c === null) return `a change must be an object, got ${c === null ? 'null' : typeof c}`
+  const op = (c as { op?: unknown }).op
+  return op === 'upsert' || op === 'delete' ? undefined : `a change's op must be 'upsert' or 'delete', got ${JSON.stringify(op) ?? String(op)}`
+}

@@ -50,5 +50,5 @@ export const machineInterpreters: Record<string, MachineFactory> = {
   Window: (n, ctx, emit) => windowMachine(n.spec as WindowSpec, ctx, emit) as ReturnType<MachineFactory>,
   Match: (n, ctx, emit) => new PatternMatcher(n.spec as MatchSpec, ctx, emit) as ReturnType<MachineFactory>,
   Dedupe: (n, ctx, emit) => dedupeMachine(n.spec as DedupeSpec, ctx, emit),
-  Table: (n, _ctx, emit) => tableMachine((n.spec as TableSpec).into ?? new Table<Key, unknown>(), emit) as ReturnType<MachineFactory>,
+  Table: (n, ctx, emit) => tableMachine((n.spec as TableSpec).into ?? new Table<Key, unknown>(), ctx, emit) as ReturnType<MachineFactory>,
 }

@@ -13,7 +13,7 @@ import { windowJoinOperator } from './windowJoin.ts'
 
 /** The interpreters of the table, join and dedupe stages, registered in dsl/interpreters.ts. */
 export const tableAndJoinInterpreters: Record<string, Interpreter> = {
-  Table: (n, [input]) => input.pipe(tableOperator(n.spec as TableSpec)),
+  Table: (n, [input], ctx) => input.pipe(tableOperator(n.spec as TableSpec, ctx)),
   WindowJoin: (n, [left, right], ctx) => windowJoinOperator(n.spec as WindowJoinSpec, left, right, ctx),
   TableJoin: (n, inputs, ctx) => tableJoinOperator(n.spec as TableJoinSpec, inputs, ctx),
   LookupJoin: (n, [input], ctx) => input.pipe(lookupJoinOperator(n.spec as LookupJoinSpec, ctx)),

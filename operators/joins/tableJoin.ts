@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs'
-import type { Change } from '../../dsl/change.ts'
+import { notAChange, type Change } from '../../dsl/change.ts'
+import { deadLetter } from '../../dsl/sides.ts'
 import type { Data, Element } from '../../dsl/element.ts'
 import type { TableJoinSpec } from '../../dsl/joins.ts'
 import type { Key } from '../../dsl/stream.ts'
@@ -16,7 +17,11 @@ interface TableJoinState {
  * (repeats by offset ignored), the stream side reads it. Both sides come from one source, so the
  * interleaving, and with it each event's view of the table, is the source order.
  */
-export function tableJoinMachine(spec: TableJoinSpec, emit: (d: Data<unknown, unknown>) => void): Machine2<unknown, Change<Key, unknown>> {
+export function tableJoinMachine(
+  spec: TableJoinSpec,
+  ctx: RunContext,
+  emit: (d: Data<unknown, unknown>) => void,
+): Machine2<unknown, Change<Key, unknown>> {
   const rows = new Map<Key, unknown>()
   const inner = spec.type === 'inner'
   let applied = -1
@@ -28,6 +33,8 @@ export function tableJoinMachine(spec: TableJoinSpec, emit: (d: Data<unknown, un
     },
     right(d) {
       const c = d.value
+      const bad = notAChange(c)
+      if (bad !== undefined) return ctx.deadLetter(deadLetter('user', 'tableJoin', d.pos, bad, c))
       if (c.offset !== undefined) {
         if (c.offset <= applied) return
         applied = c.offset
@@ -50,11 +57,11 @@ export function tableJoinMachine(spec: TableJoinSpec, emit: (d: Data<unknown, un
 export function tableJoinOperator(
   spec: TableJoinSpec,
   inputs: readonly Observable<Element<unknown>>[],
-  _ctx: RunContext,
+  ctx: RunContext,
 ): Observable<Element<unknown>> {
   const table = spec.table
   if (table === undefined)
-    return fromMachine2(inputs[0], inputs[1] as Observable<Element<Change<Key, unknown>>>, (emit) => tableJoinMachine(spec, emit))
+    return fromMachine2(inputs[0], inputs[1] as Observable<Element<Change<Key, unknown>>>, (emit) => tableJoinMachine(spec, ctx, emit))
   const inner = spec.type === 'inner'
   return new Observable<Element<unknown>>((subscriber) =>
     inputs[0].subscribe({

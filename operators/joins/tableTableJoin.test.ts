@@ -7,6 +7,7 @@ import { tableTableJoin, type JoinType } from '../../dsl/joins.ts'
 import { makeContext } from '../core/context.ts'
 import { Table } from '../tables/table.ts'
 import { runPipeline } from './testRun.ts'
+import type { Stream } from '../../dsl/stream.ts'
 import { tableTableJoinMachine } from './tableTableJoin.ts'
 
 type Order = { customer: string; total: number }
@@ -133,5 +134,76 @@ describe('tableTableJoin', () => {
       return out
     }
     expect(run(3)).toEqual(run(undefined))
+  })
+
+  it('foreign key: a left row whose key becomes null or undefined has no right side (left join) or no row (inner)', async () => {
+    type Order = { customer?: string | null; total: number }
+    type Rec = { side: 'L' | 'R'; c: Change<string, unknown> }
+    const joined = (type: 'left' | 'inner') =>
+      pipeline({ eventTime: () => 0 }, (s: Stream<Rec>) => {
+        const orders = pipe(s, filter((r: Rec) => r.side === 'L'), map((r: Rec) => r.c as Change<string, Order>))
+        const customers = pipe(s, filter((r: Rec) => r.side === 'R'), map((r: Rec) => r.c as Change<string, string>))
+        return pipe(orders, tableTableJoin(customers, { type, foreignKey: (o: Order) => o.customer as string }))
+      })
+    const log: Rec[] = [
+      { side: 'R', c: upsert('c1', 'Ada') },
+      { side: 'L', c: upsert('o1', { customer: 'c1', total: 5 }) },
+      { side: 'L', c: upsert('o1', { total: 7 }) },
+      { side: 'L', c: upsert('o2', { customer: null, total: 1 }) },
+      // A right change no longer reaches o1.
+      { side: 'R', c: upsert('c1', 'Ada L.') },
+    ]
+    const left = await runPipeline(joined('left'), log)
+    expect(left.dead).toEqual([])
+    expect(Table.from(left.values).entries()).toEqual([
+      ['o1', { left: { total: 7 }, right: undefined }],
+      ['o2', { left: { customer: null, total: 1 }, right: undefined }],
+    ])
+    const inner = await runPipeline(joined('inner'), log)
+    expect(Table.from(inner.values).entries()).toEqual([])
+  })
+
+  it('foreign key: a key that is neither a string, a number nor null goes to dead letters, the row unchanged', async () => {
+    const dead: string[] = []
+    const m = tableTableJoinMachine({ type: 'left', foreignKey: (v) => (v as { fk: unknown }).fk as string }, makeContext({ onDeadLetter: (d) => dead.push(`${d.pos}:${d.message}`) }), () => {})
+    m.left({ _tag: 'Data', value: upsert('a', { fk: { id: 1 } }), time: 0, key: undefined, pos: 0 })
+    expect(dead).toEqual(['0:foreign key must be a string or a number (or null), got object'])
+  })
+
+  it('foreign key: restored from a snapshot, a right change updates the left rows in the same order as an uninterrupted run', () => {
+    const data = (value: Change<string, string>, pos: number) => ({ _tag: 'Data' as const, value, time: pos, key: undefined, pos })
+    const changes: Array<[0 | 1, Change<string, string>]> = [
+      [0, upsert('a', 'x')],
+      [0, upsert('b', 'x')],
+      // Re-links a: x's rows are now b, a, while the left table still lists a, b.
+      [0, upsert('a', 'x')],
+      [1, upsert('x', 'X')],
+    ]
+    const run = (cut: number | undefined) => {
+      const out: unknown[] = []
+      const mk = () => tableTableJoinMachine({ type: 'left', foreignKey: (v) => v as string }, makeContext(), (d) => out.push(d.value))
+      let m = mk()
+      changes.forEach(([side, value], pos) => {
+        if (pos === cut) {
+          const s = JSON.parse(JSON.stringify(m.snapshot!()))
+          m = mk()
+          m.restore!(s)
+        }
+        if (side === 0) m.left(data(value, pos))
+        else m.right(data(value, pos))
+      })
+      return out
+    }
+    expect(run(3)).toEqual(run(undefined))
+  })
+
+  it('sends an input that is not a change to dead letters, and applies nothing', async () => {
+    const dead: string[] = []
+    const out: unknown[] = []
+    const m = tableTableJoinMachine({ type: 'outer', foreignKey: undefined }, makeContext({ onDeadLetter: (d) => dead.push(`${d.stage}:${d.pos}:${d.message}`) }), (d) => out.push(d.value))
+    m.left({ _tag: 'Data', value: { op: 'update', key: 'a', after: 1 } as unknown as Change<string, unknown>, time: 0, key: undefined, pos: 0 })
+    m.right({ _tag: 'Data', value: null as unknown as Change<string, unknown>, time: 0, key: undefined, pos: 1 })
+    expect(out).toEqual([])
+    expect(dead).toEqual(["tableTableJoin:0:a change's op must be 'upsert' or 'delete', got \"update\"", 'tableTableJoin:1:a change must be an object, got null'])
   })
 })

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs'
-import type { Change } from '../../dsl/change.ts'
+import { notAChange, type Change } from '../../dsl/change.ts'
 import type { Data, Element } from '../../dsl/element.ts'
 import type { TableTableJoinSpec } from '../../dsl/joins.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
@@ -12,7 +12,12 @@ interface TableTableJoinState {
   readonly right: Array<[Key, unknown]>
   readonly leftOffset: number
   readonly rightOffset: number
+  /** Foreign-key joins: each right key's left keys, in the order a right change updates them. */
+  readonly refs?: Array<[Key, Key[]]>
 }
+
+/** What `fkOf` gives for a left row whose foreign key was refused (it went to dead letters). */
+const FAILED: unique symbol = Symbol('failed')
 
 type C = Change<Key, unknown>
 
@@ -29,8 +34,9 @@ export function tableTableJoinMachine(
   const { type, foreignKey } = spec
   const L = new Map<Key, unknown>()
   const R = new Map<Key, unknown>()
-  /** Foreign-key joins only: right key -> the left keys whose value points at it. */
+  /** Foreign-key joins only: right key -> the left keys whose value points at it, and back. */
   const refs = new Map<Key, Set<Key>>()
+  const fks = new Map<Key, Key>()
   let leftOffset = -1
   let rightOffset = -1
   let time = 0
@@ -52,22 +58,38 @@ export function tableTableJoinMachine(
     emit({ _tag: 'Data', value: c, time, key, pos })
   }
 
-  const fkOf = (v: unknown, d: Data<C, unknown>): Key | undefined => {
-    try {
-      return foreignKey!(v)
-    } catch (e) {
-      ctx.deadLetter(deadLetter('user', 'tableTableJoin.foreignKey', d.pos, errorMessage(e), d.value))
-      return undefined
+  /**
+   * A left row's foreign key: `null` when it has none (`undefined` or `null`: a left row with no
+   * right row, as a nullable column), FAILED when the function throws or gives something that is not
+   * a key (the change goes to dead letters).
+   */
+  const fkOf = (v: unknown, d: Data<C, unknown>): Key | null | typeof FAILED => {
+    const refuse = (message: string): typeof FAILED => {
+      ctx.deadLetter(deadLetter('user', 'tableTableJoin.foreignKey', d.pos, message, d.value))
+      return FAILED
     }
+    let fk: unknown
+    try {
+      fk = foreignKey!(v)
+    } catch (e) {
+      return refuse(errorMessage(e))
+    }
+    if (fk === undefined || fk === null) return null
+    if (typeof fk !== 'string' && typeof fk !== 'number') return refuse(`foreign key must be a string or a number (or null), got ${typeof fk}`)
+    return fk
   }
 
-  const unlink = (fk: Key, k: Key) => {
+  const unlink = (k: Key) => {
+    const fk = fks.get(k)
+    if (fk === undefined) return
+    fks.delete(k)
     const s = refs.get(fk)!
     s.delete(k)
     if (s.size === 0) refs.delete(fk)
   }
 
   const link = (fk: Key, k: Key) => {
+    fks.set(k, fk)
     const s = refs.get(fk)
     if (s === undefined) refs.set(fk, new Set([k]))
     else s.add(k)
@@ -75,6 +97,8 @@ export function tableTableJoinMachine(
 
   const onLeft = (d: Data<C, unknown>) => {
     const c = d.value
+    const bad = notAChange(c)
+    if (bad !== undefined) return ctx.deadLetter(deadLetter('user', 'tableTableJoin', d.pos, bad, c))
     if (c.offset !== undefined) {
       if (c.offset <= leftOffset) return
       leftOffset = c.offset
@@ -93,21 +117,27 @@ export function tableTableJoinMachine(
       diff(k, hadL, l0, hasR, r, c.op === 'upsert', c.after, hasR, r)
       return
     }
-    const fk1 = c.op === 'upsert' ? fkOf(c.after, d) : undefined
-    if (c.op === 'upsert' && fk1 === undefined) return
-    const fk0 = hadL ? foreignKey(l0) : undefined
-    if (fk0 !== undefined) unlink(fk0, k)
+    let fk1: Key | null = null
+    if (c.op === 'upsert') {
+      const fk = fkOf(c.after, d)
+      if (fk === FAILED) return
+      fk1 = fk
+    }
+    const fk0 = fks.get(k)
+    unlink(k)
     if (c.op === 'upsert') {
       L.set(k, c.after)
-      link(fk1!, k)
+      if (fk1 !== null) link(fk1, k)
     } else L.delete(k)
     const hasR0 = fk0 !== undefined && R.has(fk0)
-    const hasR1 = fk1 !== undefined && R.has(fk1)
+    const hasR1 = fk1 !== null && R.has(fk1)
     diff(k, hadL, l0, hasR0, hasR0 ? R.get(fk0!) : undefined, c.op === 'upsert', c.after, hasR1, hasR1 ? R.get(fk1!) : undefined)
   }
 
   const onRight = (d: Data<C, unknown>) => {
     const c = d.value
+    const bad = notAChange(c)
+    if (bad !== undefined) return ctx.deadLetter(deadLetter('user', 'tableTableJoin', d.pos, bad, c))
     if (c.offset !== undefined) {
       if (c.offset <= rightOffset) return
       rightOffset = c.offset
@@ -139,16 +169,22 @@ export function tableTableJoinMachine(
     left: onLeft,
     right: onRight,
     watermark() {},
-    snapshot: (): TableTableJoinState => ({ left: [...L], right: [...R], leftOffset, rightOffset }),
+    snapshot: (): TableTableJoinState => ({
+      left: [...L],
+      right: [...R],
+      leftOffset,
+      rightOffset,
+      ...(foreignKey === undefined ? {} : { refs: [...refs].map(([fk, ks]): [Key, Key[]] => [fk, [...ks]]) }),
+    }),
     restore(state) {
       const s = state as TableTableJoinState
       L.clear()
       R.clear()
       refs.clear()
-      for (const [k, v] of s.left) {
-        L.set(k, v)
-        if (foreignKey !== undefined) link(foreignKey(v), k)
-      }
+      fks.clear()
+      for (const [k, v] of s.left) L.set(k, v)
+      // The index as it was, in its order (a right change updates its left rows in that order).
+      for (const [fk, ks] of s.refs ?? []) for (const k of ks) link(fk, k)
       for (const [k, v] of s.right) R.set(k, v)
       leftOffset = s.leftOffset
       rightOffset = s.rightOffset

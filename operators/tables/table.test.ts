@@ -7,6 +7,7 @@ import { map } from '../../dsl/stages.ts'
 import { table } from '../../dsl/tables.ts'
 import { VirtualClock } from '../../harness/VirtualClock.ts'
 import { runPipeline } from '../joins/testRun.ts'
+import { makeContext } from '../core/context.ts'
 import { Aggregate } from './aggregate.ts'
 import { EventLog } from './eventLog.ts'
 import { WaitTimeoutError } from './progress.ts'
@@ -223,11 +224,11 @@ describe('table() stage', () => {
     const changes: Change<string, number>[] = [upsert('a', 1, undefined, 0), upsert('b', 2, undefined, 1), remove<string, number>('a', undefined, 2), upsert('b', 3, undefined, 3)]
     const run = (cut: number | undefined) => {
       const out: unknown[] = []
-      let m = tableMachine(new Table(), (d) => out.push(d.value))
+      let m = tableMachine(new Table(), makeContext(), (d) => out.push(d.value))
       changes.forEach((value, pos) => {
         if (pos === cut) {
           const s = JSON.parse(JSON.stringify(m.snapshot!()))
-          m = tableMachine(new Table(), (d) => out.push(d.value))
+          m = tableMachine(new Table(), makeContext(), (d) => out.push(d.value))
           m.restore!(s)
         }
         m.data({ _tag: 'Data', value, time: pos, key: undefined, pos })
@@ -235,5 +236,19 @@ describe('table() stage', () => {
       return out
     }
     expect(run(2)).toEqual(run(undefined))
+  })
+
+  it('sends an input that is not a change (an unknown op, null) to dead letters, leaving the row', async () => {
+    type P = { sku: string; amount: number; op: string }
+    const into = new Table<string, number>()
+    const p = pipeline({ eventTime: () => 0 }, (s: import('../../dsl/stream.ts').Stream<P | null>) =>
+      pipe(s, map((x: P | null) => (x === null ? null : { op: x.op, key: x.sku, after: x.amount }) as Change<string, number>), table({ into })),
+    )
+    const r = await runPipeline(p, [{ sku: 'x', amount: 1, op: 'upsert' }, { sku: 'x', amount: 2, op: 'update' }, null])
+    expect(into.entries()).toEqual([['x', 1]])
+    expect(r.dead.map((d) => [d.stage, d.pos, d.message])).toEqual([
+      ['table', 1, "a change's op must be 'upsert' or 'delete', got \"update\""],
+      ['table', 2, 'a change must be an object, got null'],
+    ])
   })
 })

@@ -1,5 +1,7 @@
 import type { OperatorFunction } from 'rxjs'
-import type { Change } from '../../dsl/change.ts'
+import { notAChange, type Change } from '../../dsl/change.ts'
+import { deadLetter } from '../../dsl/sides.ts'
+import type { RunContext } from '../core/context.ts'
 import type { Data, Element } from '../../dsl/element.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { TableSpec } from '../../dsl/tables.ts'
@@ -8,14 +10,18 @@ import { Table, type TableSnapshot } from './table.ts'
 
 /**
  * The `table()` stage's machine: applies each change to the table and passes on the change it made
- * (if any), keyed by the change's key, with the input's time and position.
+ * (if any), keyed by the change's key, with the input's time and position. An input that is not a
+ * change goes to dead letters.
  */
 export function tableMachine(
   table: Table<Key, unknown>,
+  ctx: RunContext,
   emit: (d: Data<Change<Key, unknown>, Key>) => void,
 ): Machine<Change<Key, unknown>, unknown> {
   return {
     data(d) {
+      const bad = notAChange(d.value)
+      if (bad !== undefined) return ctx.deadLetter(deadLetter('user', 'table', d.pos, bad, d.value))
       const out = table.apply(d.value)
       if (out !== undefined) emit({ _tag: 'Data', value: out, time: d.time, key: out.key, pos: d.pos })
     },
@@ -26,8 +32,8 @@ export function tableMachine(
 }
 
 /** Interprets a `Table` node over a changelog stream. */
-export function tableOperator(spec: TableSpec): OperatorFunction<Element<unknown>, Element<unknown>> {
+export function tableOperator(spec: TableSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
   return fromMachine<unknown, unknown, unknown>((emit) =>
-    tableMachine(spec.into ?? new Table<Key, unknown>(), emit) as Machine<unknown, unknown>,
+    tableMachine(spec.into ?? new Table<Key, unknown>(), ctx, emit) as Machine<unknown, unknown>,
   )
 }
