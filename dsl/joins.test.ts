@@ -27,6 +27,11 @@ describe('join types', () => {
       const names = pipe(s, map((e): Change<string, string> => ({ op: 'upsert', key: e.user, after: e.user })))
       // @ts-expect-error table-table joins need the same key type
       pipe(counts, tableTableJoin(names))
+      // A foreign key may be missing (a nullable column), but must be of the right table's key type.
+      const orders = pipe(s, map((e): Change<number, { user?: string }> => ({ op: 'upsert', key: e.id, after: {} })))
+      pipe(orders, tableTableJoin(names, { type: 'left', foreignKey: (o: { user?: string }) => o.user }))
+      // @ts-expect-error the right table is keyed by string, the foreign key is a number
+      pipe(orders, tableTableJoin(names, { type: 'left', foreignKey: (o: { user?: string }) => o.user?.length }))
       return pipe(byUser, windowJoin(otherUser, { within: 10, type: 'left' }))
     })
     expect(p._tag).toBe('Pipeline')

@@ -136,7 +136,7 @@ export const lookupJoin =
 
 export interface TableTableJoinSpec {
   readonly type: JoinType
-  readonly foreignKey: ((left: unknown) => Key) | undefined
+  readonly foreignKey: ((left: unknown) => Key | null | undefined) | undefined
 }
 
 /**
@@ -149,7 +149,10 @@ export interface TableTableJoinSpec {
  * is not above its side's last applied offset) are ignored.
  *
  * With `foreignKey`, the right table is keyed by a field of the left's value (many left rows to one
- * right row; `inner` or `left`): a right change updates every left row that points at it.
+ * right row; `inner` or `left`): a right change updates every left row that points at it. A left
+ * row whose foreign key is `null` or `undefined` points at no right row (a nullable column); a
+ * `foreignKey` that throws or gives something else sends the change to dead letters. An input that
+ * is not a change (`op` other than `'upsert'` or `'delete'`) goes to dead letters too.
  *
  * @example
  * pipe(orders, tableTableJoin(customers, { type: 'left', foreignKey: (o: Order) => o.customerId }))
@@ -160,11 +163,11 @@ export function tableTableJoin<K extends Key, VR, T extends JoinType = 'inner'>(
 ): <VL>(left: Stream<Change<K, VL>, unknown>) => Stream<Change<K, JoinedAs<VL, VR, T>>, K>
 export function tableTableJoin<KR extends Key, VR, VL, T extends 'inner' | 'left' = 'inner'>(
   right: Stream<Change<KR, VR>, unknown>,
-  options: { type?: T; foreignKey: (left: VL) => KR },
+  options: { type?: T; foreignKey: (left: VL) => KR | null | undefined },
 ): <K extends Key>(left: Stream<Change<K, VL>, unknown>) => Stream<Change<K, JoinedAs<VL, VR, T>>, K>
 export function tableTableJoin(
   right: Stream<Change<any, unknown>, unknown>,
-  options: { type?: JoinType; foreignKey?: (left: any) => Key } = {},
+  options: { type?: JoinType; foreignKey?: (left: any) => Key | null | undefined } = {},
 ): (left: Stream<Change<any, unknown>, unknown>) => Stream<any, any> {
   const type = options.type ?? 'inner'
   checkType('tableTableJoin', type, options.foreignKey ? ['inner', 'left'] : JOIN_TYPES)
