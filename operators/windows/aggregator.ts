@@ -18,6 +18,8 @@ export interface CompiledAggregator {
   /** The fields, for code generated per stage (see `fastPath.ts`); `single`: the accumulator is the one field's own. */
   readonly fields: readonly Field[]
   readonly single: boolean
+  /** Some step may throw (a user `add` or monoid): only then does an event in several windows need `prepare`. */
+  readonly mayThrow: boolean
   init(): unknown
   read(a: unknown): void
   /**
@@ -90,8 +92,10 @@ class SingleAggregator implements CompiledAggregator {
   private x: unknown = undefined
   readonly fields: readonly Field[]
   readonly single = true
+  readonly mayThrow: boolean
   constructor(private readonly f: Field) {
     this.fields = [f]
+    this.mayThrow = !f.safe
   }
   init(): unknown {
     return this.f.init()
@@ -133,8 +137,10 @@ class RecordAggregator implements CompiledAggregator {
   readonly merge: (x: unknown, y: unknown) => unknown
 
   readonly fields: readonly Field[]
+  readonly mayThrow: boolean
   constructor(fields: readonly (readonly [string, Field])[]) {
     this.fields = fields.map(([, f]) => f)
+    this.mayThrow = this.fields.some((f) => !f.safe)
     const fast = straightLine(fields)
     this.init = fast.init
     this.result = fast.result

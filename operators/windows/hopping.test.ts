@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, hopping, window } from '../../dsl/windows.ts'
-import { count } from '../../dsl/aggregations.ts'
-import { atMost, evs, runKeyed, summary, values } from './testkit.ts'
+import fc from 'fast-check'
+import { aggregator, count, sum } from '../../dsl/aggregations.ts'
+import { atMost, evs, runKeyed, summary, values, type Ev } from './testkit.ts'
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2024, 0, 1, h, m, s)
 
@@ -51,5 +52,24 @@ describe('hopping windows', () => {
       [5, 15, [0]],
       [10, 20, [0]],
     ])
+  })
+
+  it('folds the same whether every step is a built-in (one window at a time) or some may throw (prepared first)', async () => {
+    const userSum = aggregator({ init: () => 0, add: (acc: number, e: Ev) => acc + e.v, result: (acc: number) => acc })
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 9 })), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 10 }),
+        async (xs, d) => {
+          const events = evs(xs)
+          const builtIns = await runKeyed(events, d, (s) => pipe(s, window(hopping(10, 3)), aggregate({ n: count, s: sum((e: Ev) => e.v) })))
+          const mixed = await runKeyed(events, d, (s) => pipe(s, window(hopping(10, 3)), aggregate({ n: count, s: sum((e: Ev) => e.v), u: userSum })))
+          expect(values(mixed).map((r) => ({ ...r, value: { n: r.value.n, s: r.value.s } }))).toEqual(values(builtIns))
+          expect(values(mixed).every((r) => r.value.u === r.value.s)).toBe(true)
+          expect(mixed.late).toEqual(builtIns.late)
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 })

@@ -17,36 +17,56 @@ export function hoppingKind(a: Hopping): WindowKind<HoppingKey> {
   const { size, hop } = a
   const first = (t: number) => Math.floor((t - size) / hop) + 1
   const last = (t: number) => Math.floor(t / hop)
-  // Scratch for `add` (which never runs twice at once): the windows an event joins, and its steps there.
+  /** The window starting at `start` for an event: the open one, a new one (not kept yet), or none once it is past `end + L`. */
+  const windowFor = (core: WindowCore<HoppingKey>, ks: HoppingKey, start: number, pos: number): Win | undefined => {
+    const w = ks.wins.get(start)
+    if (w !== undefined) return w
+    const end = start + size
+    return end + core.L <= core.W ? undefined : core.open(ks, start, end, pos)
+  }
+  /** Folds into, keeps if new, and reports one window the event joins. */
+  const joined = (core: WindowCore<HoppingKey>, ks: HoppingKey, w: Win, acc: unknown, pos: number) => {
+    w.acc = acc
+    w.pos = pos
+    // A window just opened has never been queued (see `touched`): keep it now.
+    if (Number.isNaN(w.due)) ks.wins.set(w.start, w)
+    core.touched(w)
+  }
+  /** No step can throw (built-ins only): each window is folded as it is found. */
+  const addEach = (core: WindowCore<HoppingKey>, ks: HoppingKey, t: number, pos: number): boolean => {
+    let any = false
+    for (let k = first(t), hi = last(t); k <= hi; k++) {
+      const w = windowFor(core, ks, k * hop, pos)
+      if (w === undefined) continue
+      joined(core, ks, w, core.agg.fold(w.acc), pos)
+      any = true
+    }
+    return any
+  }
+  // Scratch for `addAtomically` (which never runs twice at once): the windows an event joins, and its steps there.
   const targets: Win[] = []
   const prepared: unknown[] = []
+  /**
+   * A step may throw: the event's step in every window it joins is prepared before any window
+   * changes or a new one is kept, so an `add` that throws for one leaves them all as they were.
+   */
+  const addAtomically = (core: WindowCore<HoppingKey>, ks: HoppingKey, t: number, pos: number): boolean => {
+    const agg = core.agg
+    targets.length = 0
+    prepared.length = 0
+    for (let k = first(t), hi = last(t); k <= hi; k++) {
+      const w = windowFor(core, ks, k * hop, pos)
+      if (w === undefined) continue
+      targets.push(w)
+      prepared.push(agg.prepare(w.acc))
+    }
+    for (let i = 0; i < targets.length; i++) joined(core, ks, targets[i], agg.commit(targets[i].acc, prepared[i]), pos)
+    return targets.length > 0
+  }
   return {
     newKey: (key) => ({ key, wins: new Map() }),
     add(core: WindowCore<HoppingKey>, ks: HoppingKey, t: number, _value: unknown, pos: number): boolean {
-      const agg = core.agg
-      // The event's step in every window it joins is prepared before any window changes or a new one
-      // is kept: an `add` that throws for one window leaves them all as they were.
-      targets.length = 0
-      prepared.length = 0
-      for (let k = first(t), hi = last(t); k <= hi; k++) {
-        const start = k * hop
-        let w = ks.wins.get(start)
-        if (w === undefined) {
-          const end = start + size
-          if (end + core.L <= core.W) continue
-          w = core.open(ks, start, end, pos)
-        }
-        targets.push(w)
-        prepared.push(agg.prepare(w.acc))
-      }
-      for (let i = 0; i < targets.length; i++) {
-        const w = targets[i]
-        w.acc = agg.commit(w.acc, prepared[i])
-        w.pos = pos
-        if (ks.wins.get(w.start) !== w) ks.wins.set(w.start, w)
-        core.touched(w)
-      }
-      return targets.length > 0
+      return core.agg.mayThrow ? addAtomically(core, ks, t, pos) : addEach(core, ks, t, pos)
     },
     windowsOf(t: number): WindowBounds[] {
       const out: WindowBounds[] = []

@@ -99,17 +99,18 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       }
       // This event's step in every window it joins, prepared before any of them changes: an `add`
       // that throws for one leaves them all as they were.
+      const mayThrow = agg.mayThrow
       prepared.length = 0
-      for (let m = i; m < j; m++) prepared.push(agg.prepare(wins[m].acc))
-      const ownStep = w === undefined ? undefined : agg.prepare(w.acc)
+      if (mayThrow) for (let m = i; m < j; m++) prepared.push(agg.prepare(wins[m].acc))
+      const ownStep = w === undefined || !mayThrow ? undefined : agg.prepare(w.acc)
       for (let m = i; m < j; m++) {
         const x = wins[m]
-        x.acc = agg.commit(x.acc, prepared[m - i])
+        x.acc = mayThrow ? agg.commit(x.acc, prepared[m - i]) : agg.fold(x.acc)
         x.pos = pos
         core.touched(x)
       }
       if (w !== undefined) {
-        w.acc = agg.commit(w.acc, ownStep)
+        w.acc = mayThrow ? agg.commit(w.acc, ownStep) : agg.fold(w.acc)
         w.pos = pos
       }
       // Buffered and kept only once every step succeeded: an `add` that throws leaves no trace.
