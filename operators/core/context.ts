@@ -35,9 +35,12 @@ export interface ContextOptions {
 
 export const DEFAULT_HIGH_WATER_MARK = 1024
 
+/** What becomes of a dead letter nobody asked for: one line on stderr, never silence. */
+export const warnDeadLetter = (d: DeadLetter): void => console.warn(`weir: dead letter (${d.reason}) at ${d.pos}: ${d.message}`)
+
 export function makeContext(o: ContextOptions = {}): RunContext {
   const failFast = o.failFast ?? false
-  const onDead = o.onDeadLetter ?? ((d: DeadLetter) => console.warn(`weir: dead letter (${d.reason}) at ${d.pos}: ${d.message}`))
+  const onDead = o.onDeadLetter ?? warnDeadLetter
   const onLate = o.onLate ?? ((l: Late) => console.warn(`weir: late event at ${l.pos} (time ${l.time} < watermark ${l.watermark})`))
   return {
     scheduler: o.scheduler ?? asyncScheduler,

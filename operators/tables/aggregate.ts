@@ -1,6 +1,7 @@
 import { asyncScheduler, BehaviorSubject, type Observable, type Subscription } from 'rxjs'
 import { toMillis, type Duration } from '../../dsl/time.ts'
-import type { Logged } from './eventLog.ts'
+import type { DeadLetter } from '../../dsl/sides.ts'
+import { followLog, type Logged } from './eventLog.ts'
 import { Progress } from './progress.ts'
 import type { TableOptions } from './table.ts'
 
@@ -66,8 +67,12 @@ export class Aggregate<S, E> {
     return true
   }
 
-  follow(source: Observable<Logged<E>>): Subscription {
-    return source.subscribe((r) => this.handle(r))
+  /**
+   * Folds every record of `source` as it comes. A record whose `reduce` throws goes to
+   * `onDeadLetter` (by default one line on stderr) and is skipped: the aggregate goes on.
+   */
+  follow(source: Observable<Logged<E>>, options: { onDeadLetter?: (d: DeadLetter) => void } = {}): Subscription {
+    return followLog(source, (r) => this.handle(r), (offset) => this.progress.advance(offset), 'reduce', options.onDeadLetter)
   }
 
   /** Emits once the aggregate has applied `offset` (see `ReadonlyTable.waitFor`). */

@@ -1,4 +1,6 @@
-import { Observable, Subject } from 'rxjs'
+import { Observable, Subject, type Subscription } from 'rxjs'
+import { deadLetter, errorMessage, type DeadLetter } from '../../dsl/sides.ts'
+import { warnDeadLetter } from '../core/context.ts'
 
 /** One record of an append-only log: the event and its offset (its position, from 0). */
 export interface Logged<E> {
@@ -47,4 +49,27 @@ export class EventLog<E> implements Iterable<Logged<E>> {
   [Symbol.iterator](): Iterator<Logged<E>> {
     return this.records[Symbol.iterator]()
   }
+}
+
+/**
+ * Follows a log for a read view or an aggregate: each record goes through `handle`. One whose user
+ * function (projection, reducer) throws goes to `onDeadLetter` (by default one line on stderr, as a
+ * run's dead letters) and is `skip`ped past, so the follower goes on and `waitFor` its offset still
+ * resolves, instead of the error escaping the subscription.
+ */
+export function followLog<E>(
+  source: Observable<Logged<E>>,
+  handle: (r: Logged<E>) => boolean,
+  skip: (offset: number) => void,
+  stage: string,
+  onDeadLetter: (d: DeadLetter) => void = warnDeadLetter,
+): Subscription {
+  return source.subscribe((r) => {
+    try {
+      handle(r)
+    } catch (e) {
+      onDeadLetter(deadLetter('user', stage, r.offset, errorMessage(e), r.event))
+      skip(r.offset)
+    }
+  })
 }

@@ -2,7 +2,8 @@ import type { Observable, Subscription } from 'rxjs'
 import type { Change } from '../../dsl/change.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Duration } from '../../dsl/time.ts'
-import type { Logged } from './eventLog.ts'
+import type { DeadLetter } from '../../dsl/sides.ts'
+import { followLog, type Logged } from './eventLog.ts'
 import { Table, type ReadonlyTable, type TableOptions, type TableSnapshot } from './table.ts'
 
 /**
@@ -21,7 +22,8 @@ export type Projection<E, K extends Key, V> = (
  *
  * Every log record advances the view's offset, also one the projection ignores. A record whose
  * offset is not above the applied one is a repeat and is skipped whole, so redelivery is harmless.
- * A throwing projection throws from `handle` and leaves the view unchanged.
+ * A throwing projection throws from `handle` and leaves the view unchanged; `follow` sends that
+ * record to dead letters instead, and goes on.
  *
  * @example
  * const balances = new ReadView((e: Deposit, v) => upsert(e.account, (v.get(e.account) ?? 0) + e.amount))
@@ -52,8 +54,12 @@ export class ReadView<E, K extends Key, V> implements ReadonlyTable<K, V> {
     return true
   }
 
-  follow(source: Observable<Logged<E>>): Subscription {
-    return source.subscribe((r) => this.handle(r))
+  /**
+   * Applies every record of `source` as it comes. A record whose projection throws goes to
+   * `onDeadLetter` (by default one line on stderr) and is skipped: the view goes on.
+   */
+  follow(source: Observable<Logged<E>>, options: { onDeadLetter?: (d: DeadLetter) => void } = {}): Subscription {
+    return followLog(source, (r) => this.handle(r), (offset) => this.table.advance(offset), 'projection', options.onDeadLetter)
   }
 
   get(key: K): V | undefined {

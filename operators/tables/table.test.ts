@@ -8,6 +8,7 @@ import { table } from '../../dsl/tables.ts'
 import { VirtualClock } from '../../harness/VirtualClock.ts'
 import { runPipeline } from '../joins/testRun.ts'
 import { makeContext } from '../core/context.ts'
+import type { DeadLetter } from '../../dsl/sides.ts'
 import { Aggregate } from './aggregate.ts'
 import { EventLog } from './eventLog.ts'
 import { WaitTimeoutError } from './progress.ts'
@@ -148,6 +149,28 @@ describe('event sourcing and CQRS', () => {
     const rebuilt = Aggregate.rebuild(log, total, 0)
     expect(rebuilt.state).toBe(live.state)
     expect(rebuilt.offset).toBe(live.offset)
+  })
+
+  it('a follower whose projection or reducer throws sends that record to dead letters and goes on', () => {
+    const log = new EventLog<AccountEvent>()
+    const picky = (e: AccountEvent) => {
+      if (e._tag === 'Deposited' && e.amount === 3) throw new Error('no threes')
+      return e
+    }
+    const dead: string[] = []
+    const onDeadLetter = (d: DeadLetter) => dead.push(`${d.stage}@${d.pos}: ${d.message}`)
+    const view = new ReadView<AccountEvent, string, number>((e, v) =>
+      picky(e)._tag === 'Deposited' ? upsert(e.id, (v.get(e.id) ?? 0) + (e as { amount: number }).amount) : undefined,
+    )
+    const sum = new Aggregate((s: number, e: AccountEvent) => total(s, picky(e)), 0)
+    view.follow(log.read(), { onDeadLetter })
+    sum.follow(log.read(), { onDeadLetter })
+    for (const e of events) log.append(e)
+    expect(view.entries()).toEqual([['a', 15]])
+    expect(sum.state).toBe(15)
+    // Both went past the refused record: waiting for the last offset does not hang.
+    expect([view.offset, sum.offset]).toEqual([5, 5])
+    expect(dead).toEqual(['projection@3: no threes', 'reduce@3: no threes'])
   })
 
   it('derives independent read views from one log; a late follower catches up from the start', () => {
