@@ -39,6 +39,14 @@ export class DueQueue<T extends Timed> {
     this.first = this.heap.peek()
   }
 
+  /** Empties the queue (a restore replaces everything). */
+  clear(): void {
+    this.heap.clear()
+    this.last = undefined
+    this.lastDue = Number.NaN
+    this.first = Number.NaN
+  }
+
   /** True when something is queued at a time `<= w`. */
   hasDue(w: number): boolean {
     return this.first <= w

@@ -134,4 +134,31 @@ describe('checkpoints', () => {
           expect([...first.trace, ...second.trace], `${a._tag} ${emit} cut ${cut}`).toEqual(whole.trace)
         }
   })
+
+  it('restoring into a machine that already ran replaces all of its state, queued windows included', () => {
+    const log: [string, number, number][] = [
+      ['a', 10, 1],
+      ['b', 12, 2],
+      ['a', 31, 3],
+      ['b', 45, 5],
+    ]
+    for (const a of [tumbling(20), hopping(20, 5), sliding(15), session(8)]) {
+      const first = new Driver(spec(a, 10, 'final'), 5)
+      log.slice(0, 2).forEach(([k, t, v], i) => first.event(k, t, v, i))
+      const saved = JSON.parse(JSON.stringify(first.machine.snapshot()))
+      const continueOn = (d: Driver) => {
+        d.trace.length = 0
+        d.maxSeen = first.maxSeen
+        d.wm = first.wm
+        d.machine.restore(saved)
+        log.slice(2).forEach(([k, t, v], i) => d.event(k, t, v, 2 + i))
+        d.end()
+        return d.trace
+      }
+      const used = new Driver(spec(a, 10, 'final'), 5)
+      used.event('z', 3, 9, 0)
+      used.event('y', 7, 9, 1)
+      expect(continueOn(used), a._tag).toEqual(continueOn(new Driver(spec(a, 10, 'final'), 5)))
+    }
+  })
 })

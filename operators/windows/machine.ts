@@ -414,6 +414,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   restore(state: unknown): void {
     const s = structuredClone(state) as MachineState
     this.keys.clear()
+    this.queue.clear()
     this.sweepAbove = SWEEP_SLACK
     this.open_ = 0
     this.W = s.watermark === null ? Number.NEGATIVE_INFINITY : s.watermark
