@@ -22,6 +22,27 @@ const pk = (type: JoinType) =>
     return pipe(left, tableTableJoin(right, { type }))
   })
 
+/**
+ * Runs `changes` (0: left, 1: right) through a left foreign-key join whose left values are the
+ * foreign keys; at `cut`, snapshots (through JSON), restores into a fresh machine and goes on.
+ */
+const runCut = (changes: readonly (readonly [0 | 1, Change<string, string>])[], cut: number | undefined): unknown[] => {
+  const out: unknown[] = []
+  const mk = () => tableTableJoinMachine({ type: 'left', foreignKey: (v) => v as string }, makeContext(), (d) => out.push(d.value))
+  let m = mk()
+  changes.forEach(([side, value], pos) => {
+    if (pos === cut) {
+      const s = JSON.parse(JSON.stringify(m.snapshot!()))
+      m = mk()
+      m.restore!(s)
+    }
+    const d = { _tag: 'Data' as const, value, time: pos, key: undefined, pos }
+    if (side === 0) m.left(d)
+    else m.right(d)
+  })
+  return out
+}
+
 describe('tableTableJoin', () => {
   const input = [L(upsert('k', 1)), R(upsert('k', 'a')), L(upsert('k', 2)), R(upsert('j', 'b')), R(remove('k')), L(remove('k'))]
 
@@ -117,22 +138,7 @@ describe('tableTableJoin', () => {
       [1, remove('c1')],
       [0, remove('o3')],
     ]
-    const run = (cut: number | undefined) => {
-      const out: unknown[] = []
-      const mk = () => tableTableJoinMachine({ type: 'left', foreignKey: (v) => v as string }, makeContext(), (d) => out.push(d.value))
-      let m = mk()
-      changes.forEach(([side, value], pos) => {
-        if (pos === cut) {
-          const s = JSON.parse(JSON.stringify(m.snapshot!()))
-          m = mk()
-          m.restore!(s)
-        }
-        const d = { _tag: 'Data' as const, value, time: pos, key: undefined, pos }
-        if (side === 0) m.left(d)
-        else m.right(d)
-      })
-      return out
-    }
+    const run = (cut: number | undefined) => runCut(changes, cut)
     expect(run(3)).toEqual(run(undefined))
   })
 
@@ -171,7 +177,6 @@ describe('tableTableJoin', () => {
   })
 
   it('foreign key: restored from a snapshot, a right change updates the left rows in the same order as an uninterrupted run', () => {
-    const data = (value: Change<string, string>, pos: number) => ({ _tag: 'Data' as const, value, time: pos, key: undefined, pos })
     const changes: Array<[0 | 1, Change<string, string>]> = [
       [0, upsert('a', 'x')],
       [0, upsert('b', 'x')],
@@ -179,21 +184,7 @@ describe('tableTableJoin', () => {
       [0, upsert('a', 'x')],
       [1, upsert('x', 'X')],
     ]
-    const run = (cut: number | undefined) => {
-      const out: unknown[] = []
-      const mk = () => tableTableJoinMachine({ type: 'left', foreignKey: (v) => v as string }, makeContext(), (d) => out.push(d.value))
-      let m = mk()
-      changes.forEach(([side, value], pos) => {
-        if (pos === cut) {
-          const s = JSON.parse(JSON.stringify(m.snapshot!()))
-          m = mk()
-          m.restore!(s)
-        }
-        if (side === 0) m.left(data(value, pos))
-        else m.right(data(value, pos))
-      })
-      return out
-    }
+    const run = (cut: number | undefined) => runCut(changes, cut)
     expect(run(3)).toEqual(run(undefined))
   })
 
