@@ -6,7 +6,7 @@ import { interpreters, machineInterpreters } from './interpreters.ts'
 import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
 import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { fused } from '../operators/core/fused.ts'
-import { ingest, ingestStep, reusableRecord } from '../operators/core/ingest.ts'
+import { freshIngestState, ingest, ingestStep, reusableRecord } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
 import { Hub } from '../operators/core/hub.ts'
@@ -157,8 +157,7 @@ function compileStateless<I, O>(
         watermark: () => undefined,
         ignoresWatermarks: true,
       }
-      const st = { maxSeen: Number.NEGATIVE_INFINITY, wm: Number.NEGATIVE_INFINITY, lastArrival: 0 }
-      const step = ingestStep(p, ctx, st, stages, end, subscriber, false).value
+      const step = ingestStep(p, ctx, freshIngestState(0), stages, end, subscriber, false).value
       let pos = 0
       return input.subscribe(stageSubscriber<I>(subscriber, { next: (value) => step(value, Number.NaN, pos++) }))
     })

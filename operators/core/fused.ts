@@ -78,9 +78,10 @@ export function chainCode(stages: readonly StatelessNode[], skip: string, end: s
         // value to dead letters like a throwing `f`, after the values it gave, while an error from the
         // stages after it (in the loop's body) still fails the run.
         const at = (x: string) => `${x}${i}`
+        const name = JSON.stringify(stageName[s._tag])
         lines.push(
-          `let ${at('it')}; ${call(at('it'))} let ${at('g')}; try { ${at('g')} = ${at('it')}[Symbol.iterator]() } catch (e) { fail('flatMap', e, v, pos); ${leave}; }`,
-          `const ${at('v')} = v; for (;;) { let ${at('r')}; try { ${at('r')} = ${at('g')}.next() } catch (e) { fail('flatMap', e, ${at('v')}, pos); break; } if (${at('r')}.done) break; v = ${at('r')}.value; key = undefined;`,
+          `let ${at('it')}; ${call(at('it'))} let ${at('g')}; try { ${at('g')} = ${at('it')}[Symbol.iterator]() } catch (e) { fail(${name}, e, v, pos); ${leave}; }`,
+          `const ${at('v')} = v; for (;;) { let ${at('r')}; try { ${at('r')} = ${at('g')}.next() } catch (e) { fail(${name}, e, ${at('v')}, pos); break; } if (${at('r')}.done) break; v = ${at('r')}.value; key = undefined;`,
         )
         open++
         break

@@ -56,6 +56,9 @@ interface IngestState {
   lastArrival: number
 }
 
+/** The state before any record: no time seen, no watermark. */
+export const freshIngestState = (now: number): IngestState => ({ maxSeen: Number.NEGATIVE_INFINITY, wm: Number.NEGATIVE_INFINITY, lastArrival: now })
+
 /** What `ingestStep` generates: the step for a source record or batch, and for one bare value. */
 export interface IngestStep {
   readonly record: (d: SourceRecord) => void
@@ -156,7 +159,7 @@ export function ingest<I>(
   const { maxDelay, idle } = spec.watermarks
   return (source) =>
     new Observable<Element<I>>((subscriber) => {
-      const st: IngestState = { maxSeen: Number.NEGATIVE_INFINITY, wm: Number.NEGATIVE_INFINITY, lastArrival: ctx.scheduler.now() }
+      const st = freshIngestState(ctx.scheduler.now())
       let idleTimer: Subscription | undefined
       // The stages chained after the source run inside ingest (see `link`); stateless stages
       // right after the source work on bare values, with no record until they are done.
