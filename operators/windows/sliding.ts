@@ -100,12 +100,15 @@ export function slidingKind(a: Sliding): WindowKind<SlidingKey> {
       // This event's step in every window it joins, prepared before any of them changes: an `add`
       // that throws for one leaves them all as they were.
       const mayThrow = agg.mayThrow
-      prepared.length = 0
-      if (mayThrow) for (let m = i; m < j; m++) prepared.push(agg.prepare(wins[m].acc))
+      // Indexed, not emptied and pushed: `length = 0` drops an array's storage, one allocation per event.
+      if (mayThrow) for (let m = i; m < j; m++) prepared[m - i] = agg.prepare(wins[m].acc)
       const ownStep = w === undefined || !mayThrow ? undefined : agg.prepare(w.acc)
       for (let m = i; m < j; m++) {
         const x = wins[m]
-        x.acc = mayThrow ? agg.commit(x.acc, prepared[m - i]) : agg.fold(x.acc)
+        if (mayThrow) {
+          x.acc = agg.commit(x.acc, prepared[m - i])
+          prepared[m - i] = undefined
+        } else x.acc = agg.fold(x.acc)
         x.pos = pos
         core.touched(x)
       }
