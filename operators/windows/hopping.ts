@@ -67,7 +67,8 @@ export function hoppingKind(a: Hopping): WindowKind<HoppingKey> {
     for (let i = 0; i < n; i++) {
       const w = targets[i]!
       joined(core, ks, w, agg.commit(w.acc, prepared[i]), pos)
-      // Let go of them: a window freed later must not stay reachable from here.
+      // Let go of them, so a window freed later is not kept alive from here (after an add that throws,
+      // at most size / hop of them stay until the next event overwrites them).
       targets[i] = prepared[i] = undefined
     }
     return n > 0
