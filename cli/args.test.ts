@@ -77,7 +77,7 @@ describe('parseArgs: run --redis', () => {
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--checkpoint-every', '5'], /--checkpoint-every needs --checkpoint <file>/],
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--checkpoint', 'cp.json', '--checkpoint-every', 'x'], /--checkpoint-every must be a positive integer/],
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--log', 'x'], /--log <file> or --redis <url>, not both/],
-    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--partitions', '0'], /--partitions must be a positive integer/],
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--to', 'out', '--partitions', '0'], /--partitions must be a positive integer/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message)
   })

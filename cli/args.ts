@@ -97,6 +97,9 @@ export function parseArgs(argv: readonly string[]): Command {
   const redis = redisRunOf(flags)
   if (redis !== undefined) {
     if (log !== undefined) throw new UsageError('run takes --log <file> or --redis <url>, not both')
+    // Options of --log runs that --redis would silently ignore.
+    if (flags.has('out')) throw new UsageError('--out is for --log runs; with --redis, outputs go to --to <topic>, --upsert <hash> or stdout')
+    if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')

@@ -16,6 +16,7 @@ const BLOCK = 64 * 1024
  */
 export function blockWriter(write: (s: string) => void, onClose: () => void = () => undefined): LineWriter {
   let buf = ''
+  let closed = false
   return {
     line(s) {
       buf += s + '\n'
@@ -25,19 +26,31 @@ export function blockWriter(write: (s: string) => void, onClose: () => void = ()
       }
     },
     close() {
-      if (buf.length > 0) write(buf)
-      buf = ''
-      onClose()
+      if (closed) return
+      closed = true
+      try {
+        if (buf.length > 0) write(buf)
+      } finally {
+        buf = ''
+        onClose()
+      }
     },
   }
 }
 
-/** A line writer to a file (created or truncated). Throws the file system error if it cannot be opened. */
-export function fileWriter(path: string): LineWriter {
+/**
+ * A line writer to a file (created or truncated). Throws the file system error if it cannot be
+ * opened; a write that fails (a full disk) throws an error naming the file as `name`.
+ */
+export function fileWriter(path: string, name = path): LineWriter {
   const fd = openSync(path, 'w')
   return blockWriter(
     (s) => {
-      writeSync(fd, s)
+      try {
+        writeSync(fd, s)
+      } catch (e) {
+        throw new Error(`cannot write ${name}: ${e instanceof Error ? e.message : String(e)}`)
+      }
     },
     () => closeSync(fd),
   )

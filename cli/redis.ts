@@ -6,6 +6,7 @@ import { fileCheckpoints } from '../harness/checkpoint.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
 import { UsageError } from './args.ts'
+import { errorMessage } from '../dsl/sides.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -66,6 +67,7 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
   for (const k of ['from', 'group', 'consumer'] as const) if (!flags.has(k)) throw new UsageError(`run --redis needs --${k}`)
   if (flags.has('to') && flags.has('upsert')) throw new UsageError('run --redis takes --to <topic> or --upsert <hash>, not both')
   if (flags.has('checkpoint-every') && !flags.has('checkpoint')) throw new UsageError('--checkpoint-every needs --checkpoint <file>')
+  if (flags.has('partitions') && !flags.has('to')) throw new UsageError('--partitions needs --to <topic> (the partitions of the output topic)')
   return {
     url,
     from: get('from')!,
@@ -94,12 +96,25 @@ export async function redisRunCommand(
   p: Pipeline<unknown, unknown, unknown>,
   o: RedisRun,
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
+  options: { failFast?: boolean } = {},
 ): Promise<number> {
-  const redis = new Redis(o.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  let connected = false
+  // No retries until connected: a wrong URL is a usage mistake to report at once, not to retry forever.
+  const redis = new Redis(o.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (times) => (connected ? Math.min(times * 200, 2000) : null) })
+  // Connection errors surface where they matter (connecting, a command); without a listener ioredis
+  // prints every one with its stack. Once running, a dropped connection is one line while it retries.
+  let socketError: Error | undefined
+  redis.on('error', (e: Error) => {
+    if (connected) io.stderr.write(`weir: redis: ${e.message}\n`)
+    else socketError = e
+  })
   try {
     await redis.connect()
+    connected = true
   } catch (e) {
-    throw new UsageError(`cannot connect to --redis ${o.url}: ${(e as Error).message}`)
+    redis.disconnect()
+    // ioredis rejects with "Connection is closed."; the socket's error says why (ECONNREFUSED, ENOTFOUND).
+    throw new UsageError(`cannot connect to --redis ${o.url}: ${errorMessage(socketError ?? e)}`)
   }
   const keyOf = (v: unknown): Key => (isChange(v) ? v.key : ((v as Record<string, Key>)[o.key] ?? ''))
   let sink: Sink<unknown>
@@ -122,7 +137,13 @@ export async function redisRunCommand(
       signal: stop.signal,
     })
     const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
-    const { metrics } = await run(p, source, { sink, checkpoint })
+    const { metrics } = await run(p, source, {
+      sink,
+      checkpoint,
+      failFast: options.failFast,
+      // A long-running consumer: every dead letter is a line of its own, as it happens.
+      onDeadLetter: (d) => io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${d.message}\n`),
+    })
     io.stderr.write(`weir: ${p.name} (${o.group}/${o.consumer}): ${metrics.eventsIn} events in, ${metrics.eventsOut} out, ${metrics.deadLetters} dead letters, ${metrics.late} late\n`)
     return 0
   } finally {

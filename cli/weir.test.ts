@@ -152,7 +152,7 @@ describe('weir usage mistakes: one line on stderr, exit 2, no stack trace', () =
 describe('summary', () => {
   it('formats the counters on one line', () => {
     expect(
-      summary('flights', { eventsIn: 20_000, eventsOut: 19_998, deadLetters: 1, late: 0, wallMs: 48.2, eventsPerSecond: 412_345.6 }),
+      summary('flights', { eventsIn: 20_000, eventsOut: 19_998, deadLetters: 1, late: 0, skipped: 0, wallMs: 48.2, eventsPerSecond: 412_345.6 }),
     ).toBe('weir: flights: 20,000 events in, 19,998 out, 1 dead letter, 0 late, 412,346 events/s (48 ms)')
   })
 })

@@ -69,11 +69,20 @@ export async function loadPipeline(module: string, cwd: string): Promise<Pipelin
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
   } catch (e) {
-    throw new UsageError(`could not load ${module}: ${errorMessage(e).split('\n')[0]}`)
+    throw new UsageError(`could not load ${module}: ${firstLines(errorMessage(e))}`)
   }
   if (!isPipeline(mod.default))
     throw new UsageError(`${module} does not default-export a pipeline (add: export default pipeline({ ... }, (s) => ...))`)
   return mod.default
+}
+
+/**
+ * The first line of an error message, with the next one when the first only introduces it (a
+ * TypeScript transform's "Transform failed with 1 error:" is followed by the file, line and error).
+ */
+const firstLines = (message: string): string => {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  return lines.length > 1 && lines[0].endsWith(':') ? `${lines[0]} ${lines[1]}` : (lines[0] ?? '')
 }
 
 async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
@@ -84,7 +93,7 @@ async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
 
 async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
-  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io)
+  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast })
   // `--log -` reads the log from standard input, so weir sits in a shell pipe (`zcat log.gz | weir run ...`).
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
@@ -92,8 +101,11 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   let out: LineWriter
   if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s))
   else {
+    const outPath = resolve(io.cwd, cmd.out)
+    // Opening --out truncates it: the log itself would be emptied before it is read.
+    if (!fromStdin && sameFile(outPath, logPath)) throw new UsageError(`--out ${cmd.out} is the --log file; write the outputs elsewhere`)
     try {
-      out = fileWriter(resolve(io.cwd, cmd.out))
+      out = fileWriter(outPath, `--out ${cmd.out}`)
     } catch (e) {
       throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
     }
@@ -107,7 +119,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       failFast: cmd.failFast,
       topic: cmd.topic,
       keepOutput: false,
-      onOutput: (o) => out.line(JSON.stringify(o) ?? 'null'),
+      onOutput: (o) => out.line(asJson(o)),
       onDeadLetter: (d) => {
         if (dead.length < SHOWN) dead.push(d)
       },
@@ -117,16 +129,45 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       onProgress: bar && ((pr) => bar.update(pr.bytesRead, pr.eventsIn)),
     })
     bar?.clear()
+    // Before the summary: a write that fails only when the last block is flushed fails the run.
+    out.close()
     for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
     const more = (k: number, what: string) => io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'}\n`)
     if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter')
     for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${l.time} < watermark ${l.watermark}\n`)
     if (metrics.late > late.length) more(metrics.late - late.length, 'late event')
+    if (cmd.topic !== undefined && metrics.eventsIn === 0 && metrics.skipped > 0)
+      io.stderr.write(`weir: no record of topic '${cmd.topic}' in the log (${n(metrics.skipped)} records of other topics skipped)\n`)
     io.stderr.write(summary(p.name, metrics) + '\n')
     return 0
   } finally {
     bar?.clear()
-    out.close()
+    try {
+      out.close()
+    } catch {
+      // Only reached when the run failed already (a success closes first): its error is the one to report.
+    }
+  }
+}
+
+/** True when both paths name one file (the same path, or links to one file). */
+const sameFile = (a: string, b: string): boolean => {
+  if (a === b) return true
+  try {
+    const x = statSync(a)
+    const y = statSync(b)
+    return x.dev === y.dev && x.ino === y.ino
+  } catch {
+    return false
+  }
+}
+
+/** An output as one NDJSON line; a value JSON cannot hold (a BigInt, a cycle) fails the run, saying which. */
+const asJson = (o: unknown): string => {
+  try {
+    return JSON.stringify(o) ?? 'null'
+  } catch (e) {
+    throw new Error(`an output cannot be written as JSON: ${errorMessage(e)}`)
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs'
+import type { DeadLetter } from '../dsl/sides.ts'
 import type { LogSource } from '../harness/log.ts'
 
 /** A recorded NDJSON log read as a stream (never loaded whole), for `run`. */
@@ -17,7 +18,8 @@ export type Source<T> = Iterable<T> | AsyncIterable<T> | Observable<T> | LogFile
 
 /** One record pulled from a broker: the event, its position (for side outputs) and its acknowledgement token. */
 export interface PulledRecord<T> {
-  readonly value: T
+  /** The event, or a dead letter for an entry the source could not decode (`run` sends it on as one). */
+  readonly value: T | DeadLetter
   readonly pos: number
   readonly token: unknown
 }

@@ -23,6 +23,26 @@ export interface Checkpoint {
   readonly acked: readonly unknown[]
 }
 
+/**
+ * A stored checkpoint read back, or an error naming where it came from (`where`): a store holding
+ * something else (a truncated file, another program's JSON) must stop the run, saying so, rather
+ * than restore garbage or fail deep in a restore.
+ */
+export function parseCheckpoint(text: string, where: string): Checkpoint {
+  let c: unknown
+  try {
+    c = JSON.parse(text)
+  } catch (e) {
+    throw new Error(`${where} is not valid JSON (${e instanceof Error ? e.message : String(e)})`)
+  }
+  const o = c as Partial<Record<keyof Checkpoint, unknown>>
+  const ok =
+    typeof c === 'object' && c !== null && o.version === 1 && typeof o.pipeline === 'string' && typeof o.offset === 'number' &&
+    typeof o.outputs === 'number' && Array.isArray(o.operators) && Array.isArray(o.acked)
+  if (!ok) throw new Error(`${where} is not a weir checkpoint (version 1 with pipeline, offset, outputs, operators, acked)`)
+  return c as Checkpoint
+}
+
 /** Where checkpoints are kept. `save` must replace the previous checkpoint atomically. */
 export interface CheckpointStore {
   load(): Promise<Checkpoint | undefined>
@@ -55,7 +75,7 @@ export function fileCheckpoints(path: string): CheckpointStore {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw e
       }
-      return JSON.parse(text) as Checkpoint
+      return parseCheckpoint(text, `checkpoint file ${path}`)
     },
     async save(c) {
       mkdirSync(dirname(path), { recursive: true })
@@ -89,7 +109,7 @@ export function redisCheckpoints(redis: RedisKV, key: string): CheckpointStore {
   return {
     async load() {
       const text = await redis.get(key)
-      return text === null ? undefined : (JSON.parse(text) as Checkpoint)
+      return text === null ? undefined : parseCheckpoint(text, `checkpoint ${key} in Redis`)
     },
     async save(c) {
       await redis.set(key, JSON.stringify(c))

@@ -37,8 +37,8 @@ export type LogSource =
   | Iterable<string | LogRecordInput>
   | AsyncIterable<string | LogRecordInput>
 
-/** True for a malformed line's dead letter, false for a record. */
-export const isDeadLetter = (e: LogEntry): e is DeadLetter => (e as DeadLetter)._tag === 'DeadLetter'
+/** True for a dead letter (a malformed line's, or a broker entry its source could not decode), false for a record. */
+export const isDeadLetter = (e: unknown): e is DeadLetter => typeof e === 'object' && e !== null && (e as DeadLetter)._tag === 'DeadLetter'
 
 const malformed = (line: number, message: string, input: unknown): DeadLetter =>
   deadLetter('parse', 'source', line, message, input)

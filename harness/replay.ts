@@ -97,7 +97,10 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
           rejectMalformed(e)
           continue
         }
-        if (topic !== undefined && e.topic !== topic) continue
+        if (topic !== undefined && e.topic !== topic) {
+          collector.skipped++
+          continue
+        }
         if (ctx === undefined) start(e.arrival)
         // An output that has failed or finished early takes no more input.
         if (collector.settled) break read

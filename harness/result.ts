@@ -11,6 +11,8 @@ export interface RunMetrics {
   readonly eventsOut: number
   readonly deadLetters: number
   readonly late: number
+  /** Records of other topics, left out by replay's `topic` option. */
+  readonly skipped: number
   /** Wall-clock duration of the run, in ms (real time, even during a virtual-time replay). */
   readonly wallMs: number
   /** `eventsIn` per wall-clock second. */
@@ -29,7 +31,7 @@ export interface RunResult<O> {
 export interface CollectorOptions<O> {
   /** Keep output values in `out` (default true); turn off when `onOutput` streams them elsewhere. */
   readonly keepOutput?: boolean
-  /** Called with each output value, in order. */
+  /** Called with each output value, in order. If it throws, the run fails with that error. */
   readonly onOutput?: (o: O) => void
   /** Called with each in-band watermark reaching the end of the pipeline (`+Infinity` last). */
   readonly onWatermark?: (time: number) => void
@@ -57,6 +59,8 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
   readonly deadLetters: DeadLetter[] = []
   /** Source records read so far; the driver of the run increments it. */
   eventsIn = 0
+  /** Records of other topics the driver left out. */
+  skipped = 0
   private eventsOut = 0
   private readonly started = performance.now()
   private finished = false
@@ -112,7 +116,15 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
     if (e._tag === 'Data') {
       this.eventsOut++
       if (this.options.keepOutput !== false) this.out.push(e.value)
-      this.options.onOutput?.(e.value)
+      const onOutput = this.options.onOutput
+      if (onOutput !== undefined)
+        try {
+          onOutput(e.value)
+        } catch (err) {
+          // The output's own consumer failed (a write error, a value it cannot encode): the run
+          // fails with that error, as a failing sink does, rather than escaping as an unhandled error.
+          this.error(err)
+        }
     } else this.options.onWatermark?.(e.time)
   }
 
@@ -138,6 +150,7 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
       deadLetters: this.deadLetters,
       metrics: {
         eventsIn: this.eventsIn,
+        skipped: this.skipped,
         eventsOut: this.eventsOut,
         deadLetters: this.deadLetters.length,
         late: this.late.length,

@@ -174,14 +174,26 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
         }
         if (batch.length === 0) continue
         const tokens: unknown[] = []
-        const values: unknown[] = []
-        for (let i = 0; i < batch.length; i++) {
-          values.push(batch[i].value)
-          tokens.push(batch[i].token)
+        let values: unknown[] = []
+        const send = () => {
+          if (values.length === 0) return
+          pushBatch(values, pos - values.length)
+          values = []
         }
-        consumed += values.length
-        pushBatch(values, pos)
-        pos += values.length
+        for (let i = 0; i < batch.length; i++, pos++) {
+          const v = batch[i].value
+          tokens.push(batch[i].token)
+          if (!isDeadLetter(v)) values.push(v)
+          else {
+            // An entry the source could not decode: a dead letter at its place in the input. Its
+            // token is acknowledged with the others: it is handled, and redelivery cannot mend it.
+            send()
+            collector.eventsIn++
+            ctx.deadLetter({ ...v, pos })
+          }
+        }
+        consumed += batch.length
+        send()
         if (ackMode === 'sink') ackAfterSink(tokens)
         else for (let i = 0; i < tokens.length; i++) heldTokens.push(tokens[i])
       }

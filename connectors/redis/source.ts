@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { PulledRecord, PulledSource } from '../sources.ts'
 import { streamKey, topicsMatching, type Topic } from './topic.ts'
 import { ownerOf } from '../partition.ts'
@@ -51,9 +52,17 @@ export type RedisToken = readonly [stream: string, id: string]
 
 type Entries = [id: string, fields: string[] | null][]
 
+/** An entry's event; one that is not JSON is a dead letter (`run` gives it its position), not a failed run. */
 const decode = (fields: string[] | null): unknown => {
   if (fields === null) return undefined
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') return JSON.parse(fields[i + 1])
+  for (let i = 0; i < fields.length; i += 2)
+    if (fields[i] === 'e') {
+      try {
+        return JSON.parse(fields[i + 1])
+      } catch (e) {
+        return deadLetter('parse', 'source', 0, `entry is not JSON: ${errorMessage(e)}`, fields[i + 1])
+      }
+    }
   return undefined
 }
 
