@@ -122,3 +122,15 @@ describe('match stage typing', () => {
     expect(match(p, { timeouts: true })).toBeTypeOf('function')
   })
 })
+
+describe('step names after notFollowedBy', () => {
+  it('a later step reusing a notFollowedBy name is a compile error, like any reused name (and throws at definition time)', () => {
+    expect(() =>
+      pattern<{ amount: number }>()
+        .begin('small', (t) => t.amount < 10)
+        .notFollowedBy('refund', (t) => t.amount < 0)
+        // @ts-expect-error names must be unique ('refund' is taken by the notFollowedBy above)
+        .next('refund', (t) => t.amount > 100),
+    ).toThrow(/'refund' is already used/)
+  })
+})

@@ -90,40 +90,44 @@ export interface PatternSpec {
 /** `N` when it is not already a step name of the pattern, else `never` (a compile error). */
 type Fresh<N extends string, M extends string> = N extends M ? never : N
 
-interface PatternBase<T, M extends string> {
+/**
+ * `M`: the names of the steps that take events (the match's keys). `U`: every name used so far,
+ * `notFollowedBy`'s too, which no later step may reuse.
+ */
+interface PatternBase<T, M extends string, U extends string> {
   readonly _tag: 'Pattern'
   readonly spec: PatternSpec
   /** A step whose first event must come right after the previous step's last event. */
-  next<N extends string>(name: Fresh<N, M>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N>
+  next<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N, U | N>
   /** A step whose first event is the first later event satisfying it ("skip till next match"). */
-  followedBy<N extends string>(name: Fresh<N, M>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N>
+  followedBy<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N, U | N>
   /**
    * Forbids, between the previous step's last event and the next step's first event (or, at the
    * tail, after the last event up to `start + within` / the end of the input), any event satisfying
    * `predicate`. Takes no event and adds no name to the match.
    */
-  notFollowedBy<N extends string>(name: Fresh<N, M>, predicate: StepPredicate<T, M>): NegatedPattern<T, M>
+  notFollowedBy<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M>): NegatedPattern<T, M, U | N>
 }
 
 /** A pattern whose last step takes events: quantifiers apply to that step. */
-export interface Pattern<T, M extends string> extends PatternBase<T, M> {
+export interface Pattern<T, M extends string, U extends string = M> extends PatternBase<T, M, U> {
   /**
    * The last step takes exactly `n` events (`n >= 1`); followed by `oneOrMore()`, at least `n`.
    * Repetitions are linked by `options.contiguity`, by default the step's own.
    */
-  times(n: number, options?: QuantifierOptions): Pattern<T, M>
+  times(n: number, options?: QuantifierOptions): Pattern<T, M, U>
   /** The last step takes one or more events (after `times(n)`: `n` or more). */
-  oneOrMore(options?: QuantifierOptions): Pattern<T, M>
+  oneOrMore(options?: QuantifierOptions): Pattern<T, M, U>
   /** The last step may also take no event: the match then skips it (its array is empty). */
-  optional(): Pattern<T, M>
+  optional(): Pattern<T, M, U>
   /** Every match spans at most `d` of event time: `last.time - first.time <= d`. */
-  within(d: Duration): Pattern<T, M>
+  within(d: Duration): Pattern<T, M, U>
 }
 
 /** A pattern ending with `notFollowedBy`: no quantifier applies. */
-export interface NegatedPattern<T, M extends string> extends PatternBase<T, M> {
+export interface NegatedPattern<T, M extends string, U extends string = M> extends PatternBase<T, M, U> {
   /** Every match spans at most `d` of event time: `last.time - first.time <= d`. */
-  within(d: Duration): NegatedPattern<T, M>
+  within(d: Duration): NegatedPattern<T, M, U>
 }
 
 /** The start of a pattern definition: only `begin`. */
@@ -279,7 +283,7 @@ export interface MatchSpec {
   readonly timeouts: boolean
 }
 
-type AnyPattern<T, M extends string> = Pattern<T, M> | NegatedPattern<T, M>
+type AnyPattern<T, M extends string> = Pattern<T, M, any> | NegatedPattern<T, M, any>
 
 /**
  * Matches a pattern per key over a keyed stream, in event-time order: events are buffered until the

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { formatDuration, toMillis } from './time.ts'
+import { tumbling } from './windows.ts'
+import { boundedOutOfOrder } from './watermarks.ts'
 
 describe('durations', () => {
   it('parses numbers and unit strings to milliseconds', () => {
@@ -19,5 +21,16 @@ describe('durations', () => {
 
   it('formats milliseconds back in the largest whole unit', () => {
     expect([32_400_000, 90_000, 86_400_000, 1500, 0].map(formatDuration)).toEqual(['9h', '90s', '1d', '1500ms', '0ms'])
+  })
+})
+
+describe('decimal durations', () => {
+  it("are exact: '1.1h', '4.35m', '1.001s' are whole milliseconds, though 1.1 * 3_600_000 is not in floating point", () => {
+    expect(toMillis('1.1h', 'x')).toBe(3_960_000)
+    expect(toMillis('4.35m', 'x')).toBe(261_000)
+    expect(toMillis('1.001s', 'x')).toBe(1001)
+    expect(tumbling('2.3h').size).toBe(8_280_000)
+    expect(boundedOutOfOrder('2.2h').maxDelay).toBe(7_920_000)
+    expect(() => toMillis('1.0005s', 'x')).toThrow(/whole-millisecond/)
   })
 })

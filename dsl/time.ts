@@ -11,6 +11,17 @@ const UNIT_MS: Record<DurationUnit, number> = { ms: 1, s: 1_000, m: 60_000, h: 3
 const PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
 
 /**
+ * `decimal` (digits, maybe a fraction) times `unit` ms, exactly: in floating point `1.1 * 3_600_000`
+ * is 3960000.0000000005, which is not whole. NaN when the product is not a whole number of ms.
+ */
+const decimalMillis = (decimal: string, unit: number): number => {
+  const [whole, fraction = ''] = decimal.split('.')
+  const scale = 10n ** BigInt(fraction.length)
+  const scaled = BigInt(whole + fraction) * BigInt(unit)
+  return scaled % scale === 0n ? Number(scaled / scale) : Number.NaN
+}
+
+/**
  * Parses a duration to milliseconds, failing at definition time with a message naming the caller.
  *
  * @example
@@ -21,7 +32,7 @@ export function toMillis(d: Duration, who: string, opts: { allowZero?: boolean }
   if (typeof d === 'number') ms = d
   else {
     const m = PATTERN.exec(String(d).trim())
-    ms = m ? Number(m[1]) * UNIT_MS[m[2] as DurationUnit] : NaN
+    ms = m ? decimalMillis(m[1], UNIT_MS[m[2] as DurationUnit]) : NaN
   }
   const ok = Number.isFinite(ms) && Number.isInteger(ms) && (opts.allowZero ? ms >= 0 : ms > 0)
   if (!ok) {

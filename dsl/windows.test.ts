@@ -8,6 +8,7 @@ import { pipeline } from './pipeline.ts'
 import { keyBy, map } from './stages.ts'
 import type { OperatorNode, Stream } from './stream.ts'
 import { boundedOutOfOrder } from './watermarks.ts'
+import { run } from '../harness/run.ts'
 
 interface Flight {
   readonly origin: string
@@ -103,5 +104,22 @@ describe('window description', () => {
     const node = p.output.node as OperatorNode
     expect(node.kind).toBe('Window')
     expect(node.spec).toMatchObject({ assigner: { _tag: 'Hopping', size: 300_000, hop: 60_000 }, allowedLateness: 30_000, emit: 'final' })
+  })
+})
+
+describe('windowId', () => {
+  it("gives distinct windows distinct changelog keys, also for keys Infinity, -Infinity and NaN (JSON makes all three null)", async () => {
+    const p = pipeline({ eventTime: (e: { k: number; t: number }) => e.t }, (s) =>
+      pipe(s, keyBy((e) => e.k), window(tumbling(10), { emit: 'updates' }), aggregate(count)),
+    )
+    const { out } = await run(p, [
+      { k: Number.POSITIVE_INFINITY, t: 1 },
+      { k: Number.NEGATIVE_INFINITY, t: 2 },
+      { k: Number.NaN, t: 3 },
+      { k: 0, t: 4 },
+    ])
+    expect(new Set(out.map((c) => c.key)).size).toBe(4)
+    expect(windowId('Infinity', { start: 0, end: 10 })).not.toBe(windowId(Number.POSITIVE_INFINITY, { start: 0, end: 10 }))
+    expect(windowId('JFK', { start: 0, end: 3_600_000 })).toBe('["JFK",0,3600000]')
   })
 })

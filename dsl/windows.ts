@@ -222,12 +222,15 @@ export function aggregate<S extends AggregateSpec>(
 }
 
 /**
- * The changelog key of a window in `'updates'` mode: unambiguous for string and number keys.
+ * The changelog key of a window in `'updates'` mode: unambiguous for string and number keys. It reads
+ * as JSON, except that a key of `Infinity`, `-Infinity` or `NaN` is written bare (JSON would make
+ * all three `null`, one row for three windows).
  *
  * @example
  * windowId('JFK', { start: 0, end: 3600000 }) // '["JFK",0,3600000]'
  */
-export const windowId = (key: Key, w: WindowBounds): string => JSON.stringify([key, w.start, w.end])
+export const windowId = (key: Key, w: WindowBounds): string =>
+  `[${typeof key === 'number' && !Number.isFinite(key) ? String(key) : JSON.stringify(key)},${w.start},${w.end}]`
 
 /** Short text for `explain` and labels. */
 export const describeAssigner = (a: WindowAssigner): string => {

@@ -28,6 +28,7 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
   /**
    * Take checkpoints (operator state + source offset) and restore from the latest one at start:
    * a replayable source skips the records the checkpoint covers, a pulled source re-acknowledges them.
+   * Not for an Observable source (it cannot be paused or skipped): `run` rejects that.
    */
   readonly checkpoint?: CheckpointOptions
 }
@@ -64,6 +65,10 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
  */
 export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
   const { sink } = opts
+  // A checkpoint is taken with the source paused between two records, and a restore skips what it
+  // covers; an Observable pushes and can do neither, so it would be restored and then counted again.
+  if (opts.checkpoint !== undefined && isObservable(source))
+    throw new TypeError('run: checkpoints need a source that run pulls (an array, an iterable, a log, a broker source); an Observable pushes its values, so it cannot be paused for a checkpoint or skip what one covers')
   let sinkQueue: SinkQueue<O> | undefined
   let outputs = 0
   const collector = new Collector<O>({

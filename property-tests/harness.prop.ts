@@ -150,6 +150,12 @@ describe('accounting', () => {
     )
   })
 
+  it('with a topic, counts that topic\'s records and malformed lines, not the other topics\' records', async () => {
+    const ids = pipeline({}, (s: Stream<unknown>) => s)
+    const lines = ['{"arrival":1,"topic":"a","event":{"id":1}}', '{"arrival":2,"topic":"b","event":{"id":2}}', 'not json']
+    await expect(everyLineIsAccountedFor(ids, lines, { topic: 'a' })).resolves.toBeUndefined()
+  })
+
   it('the law reports a pipeline that drops events', async () => {
     const dropping = pipeline({ codec: Event }, (s) => pipe(s, filter((e) => e.id !== 0)))
     const log = fc.sample(eventLog({ minLength: 2 }), { seed: SEED, numRuns: 1 })[0]

@@ -37,6 +37,12 @@ export class Progress {
   advance(offset: number): void {
     if (offset <= this.applied) return
     this.applied = offset
+    this.notify()
+  }
+
+  /** Notifies the readers waiting for an offset up to the applied one. */
+  private notify(): void {
+    const offset = this.applied
     if (this.waiters.length === 0 || this.waiters[0].offset > offset) return
     let n = 0
     while (n < this.waiters.length && this.waiters[n].offset <= offset) n++
@@ -86,9 +92,10 @@ export class Progress {
     })
   }
 
-  /** Restores the offset taken from a snapshot (no waiter is notified). */
+  /** Restores the offset taken from a snapshot; readers waiting for an offset it covers are notified. */
   reset(offset: number): void {
     this.applied = offset
+    this.notify()
   }
 
   private drop(w: Waiter): void {

@@ -26,7 +26,8 @@ export type Projection<E, K extends Key, V> = (
  * record to dead letters instead, and goes on.
  *
  * @example
- * const balances = new ReadView((e: Deposit, v) => upsert(e.account, (v.get(e.account) ?? 0) + e.amount))
+ * // The view's types are given: the projection reads the view, so they cannot be inferred from it.
+ * const balances = new ReadView<Deposit, string, number>((e, v) => upsert(e.account, (v.get(e.account) ?? 0) + e.amount))
  * balances.follow(log.read())
  * balances.waitFor(log.append({ account: 'a', amount: 5 })).subscribe(() => balances.get('a'))
  */

@@ -275,3 +275,14 @@ describe('table() stage', () => {
     ])
   })
 })
+
+describe('waitFor and restore', () => {
+  it('a reader waiting for an offset is told once a restore moves the table to or past it', () => {
+    const t = new Table<string, number>()
+    const seen: number[] = []
+    t.waitFor(3).subscribe((o) => seen.push(o))
+    t.waitFor(9).subscribe((o) => seen.push(o))
+    t.restore({ offset: 5, rows: [['a', 1]] })
+    expect(seen).toEqual([5])
+  })
+})
