@@ -55,8 +55,8 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
  * stages and the sink drain, then every stateful machine's `snapshot()` and the source offset are
  * saved. Restoring from one and finishing gives the same output as an uninterrupted run (outputs
  * written after the checkpoint may be written again: use an idempotent sink, or truncate to
- * `Checkpoint.outputs`). Stages that hold events outside a machine (`microbatch`'s open block) are
- * not covered.
+ * `Checkpoint.outputs`). Every stage that holds events between records is in the checkpoint:
+ * windows, joins, patterns, tables, `microbatch`'s open block.
  *
  * @example
  * const { out, deadLetters } = await run(bigFares, trips)

@@ -1,5 +1,5 @@
 import type { Observable, Subscription } from 'rxjs'
-import type { Change } from '../../dsl/change.ts'
+import { notAChange, type Change } from '../../dsl/change.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Duration } from '../../dsl/time.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
@@ -48,8 +48,14 @@ export class ReadView<E, K extends Key, V> implements ReadonlyTable<K, V> {
     if (r.offset <= this.table.offset) return false
     const out = this.project(r.event, this.table)
     if (out !== undefined) {
-      if (isChangeList(out)) for (const c of out) this.table.applyUnchecked(c.op, c.key, c.after, r.offset)
-      else this.table.applyUnchecked(out.op, out.key, out.after, r.offset)
+      const changes: readonly Change<K, V>[] = isChangeList(out) ? out : [out]
+      // Checked before any is applied: a projection returning something else (an op of 'update')
+      // fails like a throwing one, leaving the view as it was, instead of being read as a delete.
+      for (const c of changes) {
+        const why = notAChange(c)
+        if (why !== undefined) throw new TypeError(`projection: ${why}`)
+      }
+      for (const c of changes) this.table.applyUnchecked(c.op, c.key, c.after, r.offset)
     }
     this.table.advance(r.offset)
     return true

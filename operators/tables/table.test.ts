@@ -118,6 +118,16 @@ describe('waitFor (read-your-writes)', () => {
     expect(got).toBe(1)
     expect(v.entries()).toEqual([['x', 'created']])
   })
+
+  it("a projection returning something that is not a change (op 'update') fails, leaving the view as it was, rather than deleting a row", () => {
+    const v = new ReadView((e: { id: string; n: number }) =>
+      e.n > 0 ? [upsert(e.id, e.n), { op: 'update', key: 'a', after: e.n } as unknown as Change<string, number>] : upsert(e.id, e.n),
+    )
+    v.handle({ offset: 0, event: { id: 'a', n: 0 } })
+    expect(() => v.handle({ offset: 1, event: { id: 'b', n: 2 } })).toThrow(/op must be 'upsert' or 'delete'/)
+    expect(v.entries()).toEqual([['a', 0]])
+    expect(v.offset).toBe(0)
+  })
 })
 
 type AccountEvent =
