@@ -83,8 +83,9 @@ const asMultiset: Finalize = (out) => out.map((o) => JSON.stringify(o)).sort()
 
 /**
  * Order-insensitivity: two arrival orders of the same events (e.g. a log and
- * `reorderedWithin(log, d)`) give the same final results, and the same late events, with nothing
- * late when the disorder stays within the pipeline's bound. `finalize` reduces outputs to what must
+ * `reorderedWithin(log, d)`) give the same final results and the same late events (when the
+ * disorder stays within the pipeline's bound, that is usually none, but the law only asks that both
+ * orders agree). `finalize` reduces outputs to what must
  * agree: by default the multiset of outputs (right for `'final'` windows); for a changelog, the
  * table it leaves (`changelogTable`).
  *
