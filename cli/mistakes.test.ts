@@ -267,21 +267,10 @@ describe('weir CLI mistakes: run --redis', () => {
   ])('a --checkpoint file holding %s is reported as such, naming the file', async (_what, content) => {
     const cp = join(dir, `cp-${content.length}.json`)
     writeFileSync(cp, content)
-    let stdout = ''
-    let stderr = ''
-    const io: CliIO = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s), isTTY: false },
-      cwd: root,
-      env: {},
-    }
-    const code = await main(
-      ['run', FIXTURE, '--redis', 'redis://fake:1', '--from', 'flights', '--group', 'g', '--consumer', 'c1', '--checkpoint', cp, '--idle-exit', '50'],
-      io,
-    )
-    expect(code).not.toBe(0)
-    expect(stdout).toBe('')
-    const line = expectOneLine(stderr)
+    const r = await weirRedis([], ['--checkpoint', cp])
+    expect(r.code).not.toBe(0)
+    expect(r.stdout).toBe('')
+    const line = expectOneLine(r.stderr)
     expect(line).toContain(cp)
   })
 })
