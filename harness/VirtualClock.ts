@@ -112,7 +112,8 @@ export class VirtualClock implements SchedulerLike {
     }
     for (;;) {
       this.dropStale()
-      if (this.heap.peek() > t) break
+      // An empty heap peeks +Infinity, which is not after t = +Infinity: stop on size too.
+      if (this.heap.size === 0 || this.heap.peek() > t) break
       this.fire()
     }
     if (t > this.time) this.time = t

@@ -197,6 +197,10 @@ export function formatRecord(r: LogRecordInput): string {
   if (typeof r.arrival !== 'number' || !Number.isFinite(r.arrival))
     throw new TypeError(`formatRecord: arrival must be a finite number, got ${String(r.arrival)}`)
   if (r.event === undefined) throw new TypeError('formatRecord: event must not be undefined (JSON cannot hold it)')
+  // What the reader accepts, so that the writer never writes a line its own reader refuses.
+  if (r.offset !== undefined && !(typeof r.offset === 'number' && Number.isSafeInteger(r.offset) && r.offset >= 0))
+    throw new TypeError(`formatRecord: offset must be a non-negative integer, got ${String(r.offset)}`)
+  if (r.topic !== undefined && typeof r.topic !== 'string') throw new TypeError(`formatRecord: topic must be a string, got ${String(r.topic)}`)
   const o: Record<string, unknown> = {}
   if (r.offset !== undefined) o.offset = r.offset
   o.arrival = r.arrival

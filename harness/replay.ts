@@ -105,7 +105,10 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
         // An output that has failed or finished early takes no more input.
         if (collector.settled) break read
         const credit = ctx!.credit
-        if (!credit.available) await credit.whenAvailable()
+        // Async stages take no virtual time: what they started for earlier records lands before
+        // the clock moves on, so their results reach time-based stages (microbatch, idle timeouts)
+        // at their record's arrival, however the log is read. Only async stages hold credit here.
+        if (credit.outstanding > 0) await credit.drained()
         clock!.advanceTo(e.arrival)
         collector.eventsIn++
         sink!.next(slot.fill(e.event, e.arrival, e.offset))

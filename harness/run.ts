@@ -199,6 +199,9 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
         }
         consumed += batch.length
         send()
+        // A batch the run failed in is not acknowledged at all: records after the failure never
+        // went in, and the broker must deliver them again (at least once).
+        if (collector.settled) break
         if (ackMode === 'sink') ackAfterSink(tokens)
         else for (let i = 0; i < tokens.length; i++) heldTokens.push(tokens[i])
       }
@@ -217,14 +220,21 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
         read: for await (const batch of readLog(source.log)) {
           for (let i = 0; i < batch.length; i++) {
             const e = batch[i]
-            if (isDeadLetter(e)) {
-              collector.eventsIn++
-              ctx.deadLetter(e)
+            const dead = isDeadLetter(e)
+            if (!dead && source.topic !== undefined && e.topic !== source.topic) {
+              collector.skipped++
               continue
             }
-            if (source.topic !== undefined && e.topic !== source.topic) continue
+            // A malformed line counts in the offset like a record: the checkpoint before the next
+            // record covers it, so a restored run does not report it again.
             if (skip > 0) {
               skip--
+              continue
+            }
+            if (dead) {
+              consumed++
+              collector.eventsIn++
+              ctx.deadLetter(e)
               continue
             }
             if (!credit.available) await credit.whenAvailable()
@@ -297,6 +307,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
   } catch (e) {
     // A fail-fast dead letter thrown while reading, the pipeline's own failure, or the sink's.
     subscription.unsubscribe()
+    await sinkQueue?.abandon()
     await pulled?.close()
     throw collector.failed ? collector.failure : e
   }

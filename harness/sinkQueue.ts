@@ -26,6 +26,9 @@ export class SinkQueue<O> {
 
   push(o: O): void {
     this.enqueued++
+    // A sink that failed takes nothing more: the run is failing, and the rest of a batch still
+    // coming out of the pipeline must not reach it.
+    if (this.failed !== undefined) return
     if (this.writing) {
       this.credit.acquire(weight(o))
       this.queue.push(o)
@@ -66,6 +69,7 @@ export class SinkQueue<O> {
       (e) => {
         this.credit.release(w)
         this.failed = e
+        this.dropQueued()
         this.writing = false
         this.onError(e)
         this.markIdle()
@@ -84,6 +88,7 @@ export class SinkQueue<O> {
       } catch (e) {
         this.credit.release(w)
         this.failed = e
+        this.dropQueued()
         this.writing = false
         this.onError(e)
         this.wake()
@@ -101,6 +106,15 @@ export class SinkQueue<O> {
     this.markIdle()
   }
 
+  /**
+   * After a failed write, the values still queued will never be written: their credit goes back,
+   * or a source waiting for credit would wait forever instead of seeing the run fail.
+   */
+  private dropQueued(): void {
+    for (const o of this.queue) this.credit.release(weight(o))
+    this.queue.length = 0
+  }
+
   private wake(): void {
     const ws = this.progress
     this.progress = []
@@ -112,6 +126,21 @@ export class SinkQueue<O> {
     while (this.written < n && this.failed === undefined) await new Promise<void>((resolve) => this.progress.push(resolve))
     if (this.failed !== undefined) throw this.failed
     await this.sink.flush?.()
+  }
+
+  /**
+   * Releases the sink after a failed run (its own failure or another's): pending writes settle
+   * first, then `close` runs, so files and connections are not left open. Errors here are not the
+   * run's: the error that failed it is the one reported.
+   */
+  async abandon(): Promise<void> {
+    this.dropQueued()
+    while (this.writing) await this.idle
+    try {
+      await this.sink.close?.()
+    } catch {
+      // The run has failed already; this one would hide why.
+    }
   }
 
   /** Resolves when every value has been written and the sink is closed; rejects if a write failed. */

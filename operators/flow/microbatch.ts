@@ -17,8 +17,10 @@ export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): Opera
       // The open block is state like any window's: a checkpoint taken while it is open must carry
       // its events, or a restored run would lose them (their source offsets are already covered).
       registerMachine({
+        // Copies both ways: a store may keep the checkpoint object as given, and the block goes on
+        // filling after the save (and after a restore, it must not fill the checkpoint's array).
         snapshot: () => ({
-          block,
+          block: block.slice(),
           maxTime: Number.isFinite(maxTime) ? maxTime : null,
           firstPos,
           held: Number.isFinite(heldWatermark) ? heldWatermark : null,
@@ -26,7 +28,7 @@ export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): Opera
         restore: (state) => {
           const st = state as { block: unknown[]; maxTime: number | null; firstPos: number; held: number | null }
           timer?.unsubscribe()
-          block = st.block
+          block = st.block.slice()
           maxTime = st.maxTime ?? Number.NEGATIVE_INFINITY
           firstPos = st.firstPos
           heldWatermark = st.held ?? Number.NEGATIVE_INFINITY
