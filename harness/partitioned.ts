@@ -9,6 +9,8 @@ import { ownerOf, partitionOf } from '../connectors/partition.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { isDeadLetter, readLog, type LogRecord, type LogSource } from './log.ts'
 import { Collector, type RunResult } from './result.ts'
+import type { RunContext } from '../operators/core/context.ts'
+import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 
 /** A consumer group of a partitioned replay: its name and its members' names. */
 export interface GroupSpec {
@@ -54,10 +56,11 @@ export interface GroupResult<O> {
 interface Member<O> {
   readonly name: string
   readonly collector: Collector<O>
+  readonly ctx: RunContext
   readonly subscription: Subscription
   readonly input: Subscriber<Data<unknown>>
-  /** Delivered, not yet acknowledged (stateful pipelines hold records until the end of the run). */
-  readonly pending: LogRecord[]
+  /** Delivered, not yet acknowledged (stateful pipelines hold records until the end of the run), with their partitions. */
+  readonly pending: { readonly r: LogRecord; readonly part: number }[]
   alive: boolean
 }
 
@@ -80,7 +83,13 @@ const stateless = (n: Node): boolean =>
  *   stay (as in a real sink), its partitions are rebalanced over the survivors, and its
  *   unacknowledged records are redelivered, in log order, to their partitions' new owners, before
  *   any later record. Nothing is lost; a record may be processed twice (at-least-once), which an
- *   idempotent sink absorbs.
+ *   idempotent sink absorbs. A redelivered record is judged against its new owner's watermark:
+ *   if that member's events have moved further ahead than the watermark bound, the record is late
+ *   there and goes to that member's `late` (as it would with a real broker and one watermark per
+ *   member), not into its window.
+ * - A malformed line, and a record whose routing `key` throws, go to the dead letters of the member
+ *   owning partition 0 in every group: they have no partition of their own.
+ * - Async stages take no virtual time, as in `replay`.
  *
  * @example
  * const r = await replayPartitioned(counts, log, { partitions: 4, key: (e) => (e as Flight).origin,
@@ -120,7 +129,7 @@ export async function replayPartitioned<I, O, K>(
     })
       .pipe(compileElements(p, ctx))
       .subscribe(collector)
-    return { name, collector, subscription, input, pending: [], alive: true }
+    return { name, collector, ctx, subscription, input, pending: [], alive: true }
   }
   const assign = (g: GroupState) => {
     const byName = (a: Member<O>, b: Member<O>) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -133,7 +142,30 @@ export async function replayPartitioned<I, O, K>(
     const m = g.owners[part]
     m.collector.eventsIn++
     m.input.next(slot.fill(r.event, r.arrival, r.offset))
-    if (!ackAtOnce) m.pending.push(r)
+    if (!ackAtOnce) m.pending.push({ r, part })
+  }
+  /** A dead letter with no partition of its own: the member owning partition 0 reports it. */
+  const reject = (g: GroupState, d: DeadLetter) => {
+    const m = g.owners[0]
+    m.collector.eventsIn++
+    m.collector.deadLetter(d)
+  }
+  const start = (at: number) => {
+    clock = new VirtualClock(at)
+    for (const spec of o.groups) {
+      const g: GroupState = { spec, out: [], members: new Map(), owners: [], redelivered: 0 }
+      for (const name of spec.members) g.members.set(name, startMember(g, name))
+      assign(g)
+      groups.push(g)
+    }
+    for (const d of early.splice(0)) for (const g of groups) reject(g, d)
+  }
+  /** Dead letters read before the first record, which starts the clock and the members. */
+  const early: DeadLetter[] = []
+  const members = () => groups.flatMap((g) => [...g.members.values()].filter((m) => m.alive))
+  /** What every member's async stages started has landed (they take no virtual time). */
+  const settleAsync = async () => {
+    for (const m of members()) if (m.ctx.credit.outstanding > 0) await m.ctx.credit.drained()
   }
   const fail = (f: MemberFailure) => {
     const g = groups.find((x) => x.spec.name === f.group)
@@ -146,32 +178,42 @@ export async function replayPartitioned<I, O, K>(
     assign(g)
     const redo = m.pending.splice(0)
     g.redelivered += redo.length
-    for (const r of redo) deliver(g, r, partitionOf(o.key(r.event), o.partitions))
+    for (const { r, part } of redo) deliver(g, r, part)
   }
 
   for await (const batch of readLog(log)) {
     for (const e of batch) {
-      if (isDeadLetter(e)) continue
-      if (o.topic !== undefined && e.topic !== o.topic) continue
-      if (clock === undefined) {
-        clock = new VirtualClock(e.arrival)
-        for (const spec of o.groups) {
-          const g: GroupState = { spec, out: [], members: new Map(), owners: [], redelivered: 0 }
-          for (const name of spec.members) g.members.set(name, startMember(g, name))
-          assign(g)
-          groups.push(g)
-        }
+      if (isDeadLetter(e)) {
+        if (clock === undefined) early.push(e)
+        else for (const g of groups) reject(g, e)
+        continue
       }
-      clock.advanceTo(e.arrival)
+      if (o.topic !== undefined && e.topic !== o.topic) continue
+      if (clock === undefined) start(e.arrival)
+      await settleAsync()
+      clock!.advanceTo(e.arrival)
       while (nextFailure < failures.length && failures[nextFailure].at <= e.arrival) fail(failures[nextFailure++])
-      const part = partitionOf(o.key(e.event), o.partitions)
+      let part: number
+      try {
+        part = partitionOf(o.key(e.event), o.partitions)
+      } catch (err) {
+        const d = deadLetter('user', 'key', e.offset, `the routing key threw: ${errorMessage(err)}`, e.event)
+        for (const g of groups) reject(g, d)
+        continue
+      }
       for (const g of groups) deliver(g, e, part)
     }
   }
+  // A log with no record still has its groups (and its dead letters), with nothing out.
+  if (clock === undefined) start(0)
+  for (const m of members()) m.input.complete()
+  // As replay ends: timers in virtual time, async stages in real time, until every member is done.
+  while (members().some((m) => !m.collector.settled)) {
+    if (clock!.pending > 0) clock!.flush()
+    else if (members().some((m) => m.ctx.credit.outstanding > 0)) await settleAsync()
+    else await new Promise((resolve) => setImmediate(resolve))
+  }
   const result: Record<string, GroupResult<O>> = {}
-  if (clock === undefined) return result
-  for (const g of groups) for (const m of g.members.values()) if (m.alive) m.input.complete()
-  clock.flush()
   for (const g of groups) {
     const members: Record<string, MemberResult<O>> = {}
     for (const m of g.members.values()) {
