@@ -71,7 +71,9 @@ export interface TableJoinSpec {
  * the event is processed (`inner` drops events whose key is absent; `left` keeps them with
  * `right: undefined`). The table is a standalone `Table` or read view (its value is read on each
  * event), or a changelog stream of the same pipeline (then the changes and events are processed in
- * source order, and the output watermark is the minimum of both inputs').
+ * the order they reach the join, which is source order unless a branch has an async stage such as
+ * `lookupJoin` or `asyncMap`: that branch's elements arrive when their work is done, and meet the
+ * table as it is then; the output watermark is the minimum of both inputs').
  *
  * @example
  * pipe(flights, keyBy((f) => f.origin), tableJoin(airports, { type: 'left' }))

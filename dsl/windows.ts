@@ -111,7 +111,10 @@ type NeedOf<W extends WindowAssigner> = W extends Session ? 'an aggregator with 
 export interface WindowOptions<E extends EmitMode> {
   /**
    * How long after firing a window's state is kept (default 0): an event that joins a fired window
-   * updates its result and re-emits it; state is freed once `W >= end + allowedLateness`.
+   * updates its result and re-emits it; state is freed once `W >= end + allowedLateness`. A
+   * re-emitted result keeps its window's time (`end - 1`), which the watermark has passed: a stage
+   * after the window that judges lateness (a `windowJoin`, another window) finds it late, as in
+   * Flink. To keep every firing, emit `'updates'` into a `table`.
    */
   readonly allowedLateness?: Duration
   /** `'final'` (default) or `'updates'`. */

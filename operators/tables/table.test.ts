@@ -13,7 +13,7 @@ import { Aggregate } from './aggregate.ts'
 import { EventLog } from './eventLog.ts'
 import { WaitTimeoutError } from './progress.ts'
 import { ReadView } from './readView.ts'
-import { Table } from './table.ts'
+import { Table, sameValue } from './table.ts'
 import { tableMachine } from './tableStage.ts'
 
 describe('Table', () => {
@@ -294,5 +294,29 @@ describe('waitFor and restore', () => {
     t.waitFor(9).subscribe((o) => seen.push(o))
     t.restore({ offset: 5, rows: [['a', 1]] })
     expect(seen).toEqual([5])
+  })
+})
+
+describe('table() changelog', () => {
+  it('emits no entry for an upsert that leaves the row as it was (equal as plain data), but advances the offset', async () => {
+    const t = new Table<string, { n: number; tags: string[] }>()
+    expect(t.apply(upsert('a', { n: 1, tags: ['x'] }, undefined, 0))).toBeDefined()
+    expect(t.apply(upsert('a', { n: 1, tags: ['x'] }, undefined, 1))).toBeUndefined()
+    expect(t.offset).toBe(1)
+    expect(t.apply(upsert('a', { n: 1, tags: ['y'] }, undefined, 2))).toEqual({ op: 'upsert', key: 'a', before: { n: 1, tags: ['x'] }, after: { n: 1, tags: ['y'] }, offset: 2 })
+    const p = pipeline({ eventTime: (c: Change<string, number>) => c.offset ?? 0 }, (s) => pipe(s, table()))
+    const r = await runPipeline(p, [upsert('a', 1, undefined, 0), upsert('a', 1, undefined, 1), upsert('a', 2, undefined, 2)])
+    expect(r.values).toEqual([
+      { op: 'upsert', key: 'a', after: 1, offset: 0 },
+      { op: 'upsert', key: 'a', before: 1, after: 2, offset: 2 },
+    ])
+  })
+
+  it('sameValue compares plain data structurally and anything else by identity', () => {
+    expect(sameValue({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true)
+    expect(sameValue({ a: 1 }, { a: 1, b: undefined })).toBe(false)
+    expect(sameValue([1, 2], { 0: 1, 1: 2 })).toBe(false)
+    expect(sameValue(Number.NaN, Number.NaN)).toBe(true)
+    expect(sameValue(new Date(0), new Date(0))).toBe(false)
   })
 })

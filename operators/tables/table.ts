@@ -95,8 +95,8 @@ export class Table<K extends Key, V> implements ReadonlyTable<K, V> {
 
   /**
    * Applies one change and returns the change it made to the table (`before` filled from the table,
-   * `offset` kept), or `undefined` when nothing changed: a repeat (offset already applied) or a
-   * delete of an absent key. The result is also emitted on `changes`. The offset advances even when
+   * `offset` kept), or `undefined` when nothing changed: a repeat (offset already applied), a
+   * delete of an absent key, or an upsert of the value the row holds (equal as plain data). The result is also emitted on `changes`. The offset advances even when
    * the change was a no-op, so `waitFor` sees it.
    */
   apply(change: Change<K, V>): Change<K, V> | undefined {
@@ -138,6 +138,9 @@ export class Table<K extends Key, V> implements ReadonlyTable<K, V> {
   applyUnchecked(op: 'upsert' | 'delete', key: K, after: V | undefined, offset: number | undefined): Change<K, V> | undefined {
     const had = this.rows.has(key)
     if (op === 'delete' && !had) return undefined
+    // An upsert that leaves the row as it was alters nothing: no changelog entry, as for a delete
+    // of an absent key (the offset still advances, in `apply`).
+    if (op === 'upsert' && had && sameValue(this.rows.get(key), after)) return undefined
     const out: { op: 'upsert' | 'delete'; key: K; before?: V; after?: V; offset?: number } = { op, key }
     if (had) out.before = this.rows.get(key)
     if (op === 'upsert') {
@@ -148,4 +151,28 @@ export class Table<K extends Key, V> implements ReadonlyTable<K, V> {
     if (this.subject.observed) this.subject.next(out)
     return out
   }
+}
+
+/**
+ * Equal as plain data: the same primitive (`Object.is`), or arrays / plain objects with equal
+ * elements and own keys. Anything else (a Date, a Map, a class instance) only equals itself, so an
+ * upsert of one always counts as a change.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false
+    return true
+  }
+  const plain = (o: object) => {
+    const proto = Object.getPrototypeOf(o)
+    return proto === Object.prototype || proto === null
+  }
+  if (Array.isArray(b) || !plain(a) || !plain(b)) return false
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  for (const k of ka) if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
+  return true
 }
