@@ -18,10 +18,11 @@ export type Source<T> = Iterable<T> | AsyncIterable<T> | Observable<T> | LogFile
 
 /** One record pulled from a broker: the event, its position (for side outputs) and its acknowledgement token. */
 export interface PulledRecord<T> {
-  /** The event, or a dead letter for an entry the source could not decode (`run` sends it on as one). */
-  readonly value: T | DeadLetter
+  readonly value: T
   readonly pos: number
   readonly token: unknown
+  /** Set for an entry the source could not decode (`value` is then meaningless): `run` sends it to dead letters at its position. */
+  readonly rejected?: DeadLetter
 }
 
 /**

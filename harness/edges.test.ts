@@ -103,6 +103,35 @@ describe('run: acknowledgement of pulled sources', () => {
   })
 })
 
+describe('run: checkpoint options', () => {
+  it.each([0, Number.NaN, 1.5, -3])('refuses everyEvents %s (NaN made one unbounded batch that ignored credit)', async (everyEvents) => {
+    const store: CheckpointStore = { load: async () => undefined, save: async () => undefined }
+    await expect(run(double, [{ n: 1 }], { checkpoint: { store, everyEvents } })).rejects.toThrow(/everyEvents must be a positive integer/)
+  })
+})
+
+describe('run: records a pulled source could not decode', () => {
+  it('go to dead letters at their position (marked rejected), while an event that merely looks like a dead letter is data', async () => {
+    const records: PulledRecord<unknown>[] = [
+      { value: { n: 1 }, pos: 0, token: 't0' },
+      { value: undefined, pos: 0, token: 't1', rejected: { _tag: 'DeadLetter', reason: 'parse', stage: 'source', pos: 0, message: 'entry is not JSON' } },
+      { value: { _tag: 'DeadLetter', n: 3 }, pos: 0, token: 't2' },
+    ]
+    let served = false
+    const acked: unknown[] = []
+    const src: PulledSource<unknown> = {
+      _tag: 'Pulled',
+      pull: async () => (served ? undefined : ((served = true), records)),
+      ack: async (tokens) => void acked.push(...tokens),
+      close: async () => {},
+    }
+    const r = await run(double, src)
+    expect(r.out).toEqual([2, 6])
+    expect(r.deadLetters.map((d) => [d.reason, d.pos, d.message])).toEqual([['parse', 1, 'entry is not JSON']])
+    expect(acked).toEqual(['t0', 't1', 't2'])
+  })
+})
+
 describe('run: checkpoints', () => {
   it("a checkpoint is not changed by the run after it is saved (microbatch's open block)", async () => {
     // A store that keeps the checkpoint object as given (the interface does not ask for a copy).

@@ -67,6 +67,11 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
   const { sink } = opts
   // A checkpoint is taken with the source paused between two records, and a restore skips what it
   // covers; an Observable pushes and can do neither, so it would be restored and then counted again.
+  const every = opts.checkpoint
+  if (every?.everyEvents !== undefined && !(Number.isSafeInteger(every.everyEvents) && every.everyEvents >= 1))
+    throw new TypeError(`run: checkpoint.everyEvents must be a positive integer, got ${String(every.everyEvents)}`)
+  if (every?.everyMs !== undefined && !(Number.isFinite(every.everyMs) && every.everyMs > 0))
+    throw new TypeError(`run: checkpoint.everyMs must be a positive number of ms, got ${String(every.everyMs)}`)
   if (opts.checkpoint !== undefined && isObservable(source))
     throw new TypeError('run: checkpoints need a source that run pulls (an array, an iterable, a log, a broker source); an Observable pushes its values, so it cannot be paused for a checkpoint or skip what one covers')
   let sinkQueue: SinkQueue<O> | undefined
@@ -186,15 +191,15 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
           values = []
         }
         for (let i = 0; i < batch.length; i++, pos++) {
-          const v = batch[i].value
-          tokens.push(batch[i].token)
-          if (!isDeadLetter(v)) values.push(v)
+          const r = batch[i]
+          tokens.push(r.token)
+          if (r.rejected === undefined) values.push(r.value)
           else {
             // An entry the source could not decode: a dead letter at its place in the input. Its
             // token is acknowledged with the others: it is handled, and redelivery cannot mend it.
             send()
             collector.eventsIn++
-            ctx.deadLetter({ ...v, pos })
+            ctx.deadLetter({ ...r.rejected, pos })
           }
         }
         consumed += batch.length

@@ -52,18 +52,31 @@ export type RedisToken = readonly [stream: string, id: string]
 
 type Entries = [id: string, fields: string[] | null][]
 
-/** An entry's event; one that is not JSON is a dead letter (`run` gives it its position), not a failed run. */
-const decode = (fields: string[] | null): unknown => {
-  if (fields === null) return undefined
+/**
+ * A pulled record of an entry: its event, or a dead letter (`run` gives it its position) for an
+ * entry that is not JSON, has no event field, or was deleted from the stream before it was read.
+ */
+const recordOf = <T>(stream: string, id: string, fields: string[] | null): PulledRecord<T> => {
+  const token: RedisToken = [stream, id]
+  const rejected = (message: string, raw?: unknown): PulledRecord<T> => ({
+    value: undefined as T,
+    pos: 0,
+    token,
+    rejected: deadLetter('parse', 'source', 0, `entry ${id} of ${stream} ${message}`, raw),
+  })
+  if (fields === null) return rejected('was deleted before it was read')
+  let raw: string | undefined
   for (let i = 0; i < fields.length; i += 2)
     if (fields[i] === 'e') {
-      try {
-        return JSON.parse(fields[i + 1])
-      } catch (e) {
-        return deadLetter('parse', 'source', 0, `entry is not JSON: ${errorMessage(e)}`, fields[i + 1])
-      }
+      raw = fields[i + 1]
+      break
     }
-  return undefined
+  if (raw === undefined) return rejected("has no field 'e' (entries are { e: JSON }, as redisSink writes them)", fields)
+  try {
+    return { value: JSON.parse(raw) as T, pos: 0, token }
+  } catch (e) {
+    return rejected(`is not JSON: ${errorMessage(e)}`, raw)
+  }
 }
 
 /**
@@ -166,9 +179,9 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         if (ids.length === 0) continue
         const got = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]))) as Entries
         for (const [id, fields] of got) {
-          // An entry deleted from the stream while pending comes back without fields: nothing to redo.
-          if (fields === null) await redis.xack(stream, group, id)
-          else claimed.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
+          // An entry deleted from the stream while pending (trimmed) comes back without fields: a
+          // dead letter saying so, acknowledged with the rest, not dropped in silence.
+          claimed.push(recordOf<T>(stream, id, fields))
         }
       }
     }
@@ -189,8 +202,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         const entries = res?.[0]?.[1] ?? []
         if (entries.length === 0) break
         for (const [id, fields] of entries) {
-          if (fields === null) await redis.xack(stream, group, id)
-          else claimed.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
+          claimed.push(recordOf<T>(stream, id, fields))
         }
         from = entries[entries.length - 1][0]
       }
@@ -256,7 +268,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
       }
       const out: PulledRecord<T>[] = []
       for (const [stream, entries] of res)
-        for (const [id, fields] of entries) out.push({ value: decode(fields) as T, pos: 0, token: [stream, id] satisfies RedisToken })
+        for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields))
       return got(out)
     },
     async ack(tokens) {
