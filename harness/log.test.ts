@@ -88,6 +88,23 @@ describe('parseLine', () => {
 })
 
 describe('readLog', () => {
+  it('skips a byte-order mark at the start of a file or of the first line, and nowhere else', async () => {
+    const path = join(dir, 'bom.ndjson')
+    writeFileSync(path, '\uFEFF{"arrival":1,"event":1}\n\uFEFF{"arrival":2,"event":2}\n')
+    const { entries } = await collect(path, { chunkSize: 5 })
+    expect(entries.map((e) => (isDeadLetter(e) ? `dead@${e.pos}` : e.event))).toEqual([1, 'dead@2'])
+    const fromLines = await collect(['\uFEFF{"arrival":1,"event":1}'])
+    expect(fromLines.entries.map((e) => (isDeadLetter(e) ? 'dead' : e.event))).toEqual([1])
+  })
+
+  it('reads a line far longer than a chunk (each chunk scans only what is new)', async () => {
+    const path = join(dir, 'long.ndjson')
+    const big = 'x'.repeat(300_000)
+    writeFileSync(path, `{"arrival":1,"event":"${big}"}\n{"arrival":2,"event":2}\n`)
+    const { entries } = await collect(path, { chunkSize: 64 })
+    expect(entries.map((e) => (isDeadLetter(e) ? 'dead' : typeof e.event === 'string' ? e.event.length : e.event))).toEqual([300_000, 2])
+  })
+
   it('reads a file in small chunks: line numbers, CRLF, blank lines, multi-byte text split across chunks, no final newline', async () => {
     const path = join(dir, 'mixed.ndjson')
     const lines = [

@@ -80,6 +80,8 @@ export function toLogEntry(o: unknown, line: number, input: unknown = o): LogEnt
 export function parseLine(line: string, lineNo: number): LogEntry | undefined {
   // One JSON.parse of the whole line: hand-scanning the envelope and parsing only the event was
   // measured no faster, and V8's parser is hard to beat on short lines.
+  // A byte-order mark some editors write at the start of a file is not part of the first record.
+  if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1)
   let o: unknown
   try {
     o = JSON.parse(line)
@@ -127,10 +129,13 @@ async function* readFile(path: string, opts: ReadLogOptions): AsyncGenerator<Log
   for await (const chunk of createReadStream(path, { highWaterMark: opts.chunkSize ?? DEFAULT_CHUNK })) {
     const buf = chunk as Buffer
     bytes += buf.length
+    // The carried part holds no newline: search only what is new, or a line longer than many
+    // chunks would be rescanned from its start on every chunk.
+    const seen = carry.length
     const text = carry + decoder.write(buf)
     const batch: LogEntry[] = []
     let start = 0
-    let nl = text.indexOf('\n')
+    let nl = text.indexOf('\n', seen)
     while (nl !== -1) {
       const e = parseLine(text.slice(start, nl), ++lineNo)
       if (e !== undefined) batch.push(e)
