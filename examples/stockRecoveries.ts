@@ -39,19 +39,23 @@ type Step = 'before' | 'drop' | 'recovery'
 /**
  * The pattern: any month (`before`), the very next month lower by `drop` or more (`drop`), then the
  * first later month back at or above `before` (`recovery`), all within `months` months. Prices are
- * dated on the first of each month, so `months` calendar months is at most `31 * months` days and
- * `months + 1` is always more.
+ * dated on the first of each month: `months` calendar months span at most `30.44 * months + 3` days
+ * and `months + 1` at least `30.44 * (months + 1) - 3` (month lengths average 30.44 days and any run
+ * of them strays from that by under 3), so a bound halfway between, `30.44 * months + 15` days,
+ * admits exactly `months` months. (`31 * months` does not: from 50 months on it admits 51.)
  */
 export const dropThenRecovery = ({ drop = 0.15, months = 6 }: RecoveryOptions = {}) =>
   pattern<Stock>()
     .begin('before', () => true)
     .next('drop', (s, m) => s.price <= m.before[0].price * (1 - drop))
     .followedBy('recovery', (s, m) => s.price >= m.before[0].price)
-    .within(31 * months * DAY)
+    .within(Math.round((30.44 * months + 15) * DAY))
 
 /**
- * Per symbol, the drops that recovered in time and, as timeouts, those that did not. Matches do not
- * overlap (`skipPastLastEvent`): a drop inside an episode already reported starts no new one.
+ * Per symbol, the drops that recovered in time and, as timeouts, those that did not. Recoveries do
+ * not overlap (`skipPastLastEvent`): a drop inside a recovered episode starts no new one. The rule
+ * applies to matches only, so drops that did not recover are each reported, and two of them may
+ * share months.
  *
  * @example
  * const { out } = await replay(stockRecoveries({ drop: 0.15, months: 6 }), dataFile('stocks.ndjson'))

@@ -31,8 +31,11 @@ export interface RunResult<O> {
 export interface CollectorOptions<O> {
   /** Keep output values in `out` (default true); turn off when `onOutput` streams them elsewhere. */
   readonly keepOutput?: boolean
-  /** Called with each output value, in order. If it throws, the run fails with that error. */
-  readonly onOutput?: (o: O) => void
+  /**
+   * Called with each output value, in order, and the source position of the record it came from.
+   * If it throws, the run fails with that error.
+   */
+  readonly onOutput?: (o: O, pos: number) => void
   /** Called with each in-band watermark reaching the end of the pipeline (`+Infinity` last). */
   readonly onWatermark?: (time: number) => void
   /** Called with each dead letter after it is recorded. */
@@ -119,7 +122,7 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
       const onOutput = this.options.onOutput
       if (onOutput !== undefined)
         try {
-          onOutput(e.value)
+          onOutput(e.value, e.pos)
         } catch (err) {
           // The output's own consumer failed (a write error, a value it cannot encode): the run
           // fails with that error, as a failing sink does, rather than escaping as an unhandled error.

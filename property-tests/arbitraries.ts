@@ -24,7 +24,7 @@ export interface EventLog {
 export interface EventLogOptions {
   /** The keys events are spread over (default `['a', 'b', 'c']`). */
   readonly keys?: readonly string[]
-  /** Number of original events (default 0 to 60). */
+  /** Number of original events (default 0 to 60; `maxLength` defaults to at least `minLength`). */
   readonly minLength?: number
   readonly maxLength?: number
   /** Arrival of the first record (default 1_700_000_000_000). */
@@ -101,7 +101,8 @@ export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
     redeliver: opts.duplicates ? sometimes(fc.nat(1_000)) : fc.constant(undefined),
     junk: opts.malformed ? sometimes(malformedLine) : fc.constant(undefined),
   })
-  return fc.array(step, { minLength: opts.minLength ?? 0, maxLength: opts.maxLength ?? 60, size: 'medium' }).map((steps) => {
+  const minLength = opts.minLength ?? 0
+  return fc.array(step, { minLength, maxLength: opts.maxLength ?? Math.max(60, minLength), size: 'medium' }).map((steps) => {
     const lines: string[] = []
     const records: LogRecord<LogEvent>[] = []
     let arrival = start
@@ -145,7 +146,46 @@ export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
  */
 export function shuffled(log: EventLog): fc.Arbitrary<EventLog> {
   const n = log.lines.length
-  return fc.shuffledSubarray(log.lines, { minLength: n, maxLength: n }).map((lines) => ({ ...log, lines }))
+  // Permute indexes, so the records can follow their lines into the new order.
+  const idx = [...Array(n).keys()]
+  return fc.shuffledSubarray(idx, { minLength: n, maxLength: n }).map((order) => {
+    const lines = order.map((i) => log.lines[i])
+    const records = lines.flatMap((l, i) => {
+      const e = parseLine(l, i + 1)
+      return e === undefined || isDeadLetter(e) ? [] : [e as LogRecord<LogEvent>]
+    })
+    return { ...log, lines, records }
+  })
+}
+
+/**
+ * The same log with some records delivered again, as an at-least-once broker does after a crash:
+ * a copy (same offset and event) right after a later record, arriving with it. The input of
+ * `idempotentUnderRedelivery`. Malformed lines of the original are left out.
+ *
+ * @example
+ * eventLog().chain((log) => fc.tuple(fc.constant(log), redelivered(log)))
+ */
+export function redelivered(log: EventLog): fc.Arbitrary<EventLog> {
+  const n = log.records.length
+  return fc.array(fc.option(fc.nat(1_000), { freq: 3 }), { minLength: n, maxLength: n }).map((choices) => {
+    const lines: string[] = []
+    const records: LogRecord<LogEvent>[] = []
+    let duplicates = 0
+    const write = (r: LogRecord<LogEvent>) => {
+      records.push(r)
+      lines.push(formatRecord({ offset: r.offset, arrival: r.arrival, topic: r.topic === 'default' ? undefined : r.topic, event: r.event }))
+    }
+    log.records.forEach((r, i) => {
+      write(r)
+      const c = choices[i]
+      if (c !== null) {
+        write({ ...log.records[c % (i + 1)], arrival: r.arrival })
+        duplicates++
+      }
+    })
+    return { lines, records, malformed: 0, duplicates }
+  })
 }
 
 /**

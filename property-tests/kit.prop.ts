@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { aggregate, boundedOutOfOrder, count, keyBy, map, pipe, pipeline, session, sum, tumbling, window, windowId } from 'weir'
+import { aggregate, boundedOutOfOrder, count, dedupe, flatMap, keyBy, map, pipe, pipeline, session, sum, tumbling, window, windowId } from 'weir'
 import type { Stream } from 'weir'
-import { changelogMatchesFinal, changelogTable, eventLog, orderInsensitive, reorderedWithin, LawViolation } from 'weir/property-tests'
+import {
+  changelogMatchesFinal,
+  changelogTable,
+  eventLog,
+  everyLineIsAccountedFor,
+  idempotentUnderRedelivery,
+  orderInsensitive,
+  redelivered,
+  reorderedWithin,
+  replayIsDeterministic,
+  shuffled,
+  windowOracle,
+  LawViolation,
+} from 'weir/property-tests'
 import type { LogEvent } from 'weir/property-tests'
 
 /** The kit used the way a user would, through the package's public entry points. */
@@ -78,3 +91,81 @@ describe('property kit: order-insensitivity and changelogs', () => {
   })
 })
 
+describe('property kit: idempotency under redelivery', () => {
+  // A bound wide enough that a redelivered event is never late: only dedupe keeps it out.
+  const counts = (deduped: boolean) =>
+    pipeline({ eventTime: (e: LogEvent) => e.time, watermark: boundedOutOfOrder(1_000_000) }, (s: Stream<LogEvent>) =>
+      pipe(
+        deduped ? pipe(s, dedupe((e: LogEvent) => e.id, '1h')) : s,
+        keyBy((e) => e.key),
+        window(tumbling(1000)),
+        aggregate(count),
+      ),
+    )
+  const pairs = eventLog({ minLength: 1, maxLength: 30 }).chain((log) => fc.tuple(fc.constant(log), redelivered(log)))
+
+  it('holds for a pipeline that drops repeats (dedupe by id)', async () => {
+    await fc.assert(
+      fc.asyncProperty(pairs, async ([log, again]) => {
+        await idempotentUnderRedelivery(counts(true), log.lines, again.lines)
+      }),
+      { seed: 11, numRuns: 25 },
+    )
+  })
+
+  it('catches a pipeline that counts a redelivered event twice', async () => {
+    const [log, again] = fc.sample(pairs.filter(([, a]) => a.duplicates > 0), { seed: 3, numRuns: 1 })[0]
+    await expect(idempotentUnderRedelivery(counts(false), log.lines, again.lines)).rejects.toBeInstanceOf(LawViolation)
+  })
+})
+
+describe('property kit: laws see what totals and JSON hide', () => {
+  const line = (id: number, key: string, time: number) => JSON.stringify({ arrival: time, event: { id, key, time } })
+  const log3 = [line(0, 'a', 1), line(1, 'b', 2), line(2, 'a', 3)]
+
+  it('everyLineIsAccountedFor catches a pipeline that loses one event and emits another twice (the totals agree)', async () => {
+    const loseOneDoubleAnother = pipeline({ eventTime: (e: LogEvent) => e.time }, (s: Stream<LogEvent>) =>
+      pipe(s, flatMap((e: LogEvent) => (e.id === 0 ? [] : e.id === 1 ? [e, e] : [e]))),
+    )
+    await expect(everyLineIsAccountedFor(loseOneDoubleAnother, log3)).rejects.toThrow(/offset 1: 1 input line\(s\), but 0/)
+  })
+
+  it('replayIsDeterministic sees into Maps (JSON writes every Map as {})', async () => {
+    const random = pipeline({ eventTime: (e: LogEvent) => e.time }, (s: Stream<LogEvent>) => pipe(s, map((e) => new Map([[e.key, Math.random()]]))))
+    await expect(replayIsDeterministic(random, log3)).rejects.toBeInstanceOf(LawViolation)
+  })
+})
+
+describe('property kit: arbitraries keep their options', () => {
+  it('eventLog({ minLength: 80 }) gives at least 80 events (maxLength defaults to at least minLength)', () => {
+    for (const log of fc.sample(eventLog({ minLength: 80 }), { seed: 42, numRuns: 5 })) expect(log.records.length).toBeGreaterThanOrEqual(80)
+  })
+
+  it('shuffled(log).records are the records of its lines, in their new order', () => {
+    fc.assert(
+      fc.property(eventLog({ minLength: 3, maxLength: 10, malformed: true }).chain(shuffled), (s) => {
+        const ids = s.lines.flatMap((l) => {
+          try {
+            return [(JSON.parse(l) as { event: LogEvent }).event.id]
+          } catch {
+            return []
+          }
+        })
+        expect(s.records.map((r) => r.event.id)).toEqual(ids.filter((id) => id !== undefined))
+      }),
+      { seed: 7, numRuns: 30 },
+    )
+  })
+
+  it('the window oracle is exported: tumbling counts of a tiny log', () => {
+    const r = windowOracle(tumbling(10), 0, 0, [
+      { k: 'a', t: 1, v: 1, id: 0 },
+      { k: 'a', t: 9, v: 2, id: 1 },
+      { k: 'a', t: 10, v: 3, id: 2 },
+    ])
+    expect(r.emissions.map((e) => [e.start, e.value.n, e.value.sum])).toEqual([
+      [0, 2, 3],
+      [10, 1, 3],
+    ])
+  })
+})

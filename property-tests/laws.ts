@@ -20,9 +20,57 @@ const firstDifference = (a: string, b: string): string => {
 }
 
 /**
+ * A value written out so that two values read the same only if they are the same data: unlike
+ * JSON, Maps and Sets show their contents, `NaN`, `Infinity`, `undefined` and BigInts show as
+ * themselves, and class instances show their class. What the laws compare outputs by.
+ *
+ * @example
+ * canonical(new Map([['a', NaN]])) // 'Map{"a"=>NaN}'
+ */
+export function canonical(x: unknown): string {
+  const open = new Set<object>()
+  const go = (v: unknown): string => {
+    switch (typeof v) {
+      case 'number':
+        return Number.isFinite(v) ? JSON.stringify(v) : String(v)
+      case 'string':
+        return JSON.stringify(v)
+      case 'boolean':
+        return String(v)
+      case 'undefined':
+        return 'undefined'
+      case 'bigint':
+        return `${v}n`
+      case 'symbol':
+        return v.toString()
+      case 'function':
+        return `[function ${v.name}]`
+    }
+    if (v === null) return 'null'
+    const o = v as Record<string, unknown>
+    if (open.has(o)) return '[cycle]'
+    open.add(o)
+    try {
+      if (Array.isArray(o)) return `[${o.map(go).join(',')}]`
+      if (o instanceof Map) return `Map{${[...o].map(([k, x]) => `${go(k)}=>${go(x)}`).join(',')}}`
+      if (o instanceof Set) return `Set{${[...o].map(go).join(',')}}`
+      if (o instanceof Date) return `Date(${o.getTime()})`
+      const body = Object.keys(o)
+        .map((k) => `${JSON.stringify(k)}:${go(o[k])}`)
+        .join(',')
+      const name = (Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null)?.constructor?.name
+      return name === undefined || name === 'Object' ? `{${body}}` : `${name}{${body}}`
+    } finally {
+      open.delete(o)
+    }
+  }
+  return go(x)
+}
+
+/**
  * Replay determinism: replaying the same log through the same pipeline `runs` times gives
- * byte-identical `out`, `late` and `deadLetters` (serialized as JSON). Throws a `LawViolation`
- * naming the first difference.
+ * identical `out`, `late` and `deadLetters` (compared as `canonical` text, which unlike JSON sees
+ * into Maps and Sets). Throws a `LawViolation` naming the first difference.
  *
  * @example
  * await replayIsDeterministic(sessions, log.lines)
@@ -32,7 +80,7 @@ export async function replayIsDeterministic(p: AnyPipeline, lines: readonly stri
   let first: string | undefined
   for (let i = 0; i < runs; i++) {
     const r = await replay(p, lines, opts)
-    const bytes = JSON.stringify({ out: r.out, late: r.late, deadLetters: r.deadLetters })
+    const bytes = canonical({ out: r.out, late: r.late, deadLetters: r.deadLetters })
     if (first === undefined) first = bytes
     else if (bytes !== first) throw new LawViolation(`replay is not deterministic: run ${i + 1} differs from run 1, ${firstDifference(first, bytes)}`)
   }
@@ -56,30 +104,43 @@ export async function watermarksAreMonotone(p: AnyPipeline, lines: readonly stri
 }
 
 /**
- * Every input line is accounted for: outputs + dead letters + late events = non-blank lines of the
- * log (with `topic`: malformed lines and the records of that topic). Holds for pipelines that turn each accepted event into exactly one output (no `filter`,
- * `flatMap` or aggregation); a bad line, a codec failure, a throwing user function or a late event
- * each account for their line.
+ * Every input line is accounted for, each exactly once: every record comes out as exactly one
+ * output, dead letter or late event carrying its position (its offset), and every malformed line as
+ * a dead letter at its line number. With `topic`, only that topic's records count (and malformed
+ * lines). Holds for pipelines that turn each accepted event into exactly one output (no `filter`,
+ * `flatMap` or aggregation); a pipeline that loses one event and emits another twice breaks it even
+ * though the totals agree.
  *
  * @example
  * await everyLineIsAccountedFor(enrich, log.lines)
  */
 export async function everyLineIsAccountedFor(p: AnyPipeline, lines: readonly string[], opts: LawOptions = {}): Promise<void> {
-  // With `topic`, the other topics' records are not the pipeline's input (malformed lines still are).
-  const counts = (e: LogEntry | undefined) => e !== undefined && (opts.topic === undefined || isDeadLetter(e) || e.topic === opts.topic)
-  const input = lines.reduce((n, l, i) => n + (counts(parseLine(l, i + 1)) ? 1 : 0), 0)
-  const { metrics } = await replay(p, lines, { ...opts, keepOutput: false })
+  const where = (e: LogEntry): string => (isDeadLetter(e) ? `line ${e.pos}` : `offset ${e.offset}`)
+  const want = new Map<string, number>()
+  const got = new Map<string, number>()
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1)
+  lines.forEach((l, i) => {
+    const e = parseLine(l, i + 1)
+    if (e !== undefined && (opts.topic === undefined || isDeadLetter(e) || e.topic === opts.topic)) bump(want, where(e))
+  })
+  const { metrics, deadLetters, late } = await replay(p, lines, { ...opts, keepOutput: false, onOutput: (_o, pos) => bump(got, `offset ${pos}`) })
+  for (const d of deadLetters) bump(got, d.reason === 'parse' ? `line ${d.pos}` : `offset ${d.pos}`)
+  for (const l of late) bump(got, `offset ${l.pos}`)
+  const input = [...want.values()].reduce((a, b) => a + b, 0)
   const accounted = metrics.eventsOut + metrics.deadLetters + metrics.late
   if (accounted !== input || metrics.eventsIn !== input)
     throw new LawViolation(
       `${input} input lines, but ${metrics.eventsOut} out + ${metrics.deadLetters} dead letters + ${metrics.late} late = ${accounted} (eventsIn ${metrics.eventsIn})`,
     )
+  for (const k of new Set([...want.keys(), ...got.keys()]))
+    if ((want.get(k) ?? 0) !== (got.get(k) ?? 0))
+      throw new LawViolation(`${k}: ${want.get(k) ?? 0} input line(s), but ${got.get(k) ?? 0} output(s), dead letter(s) and late event(s) from it`)
 }
 
 /** How a law compares two runs' outputs: by default as a multiset of JSON values (order ignored). */
 export type Finalize = (out: readonly unknown[]) => unknown
 
-const asMultiset: Finalize = (out) => out.map((o) => JSON.stringify(o)).sort()
+const asMultiset: Finalize = (out) => out.map(canonical).sort()
 
 /**
  * Order-insensitivity: two arrival orders of the same events (e.g. a log and
@@ -100,12 +161,37 @@ export async function orderInsensitive(
 ): Promise<void> {
   const finalize = opts.finalize ?? asMultiset
   const [a, b] = [await replay(p, lines, opts), await replay(p, reordered, opts)]
-  const late = (r: typeof a) => r.late.map((l) => JSON.stringify(l.value)).sort()
-  const [fa, fb] = [JSON.stringify(finalize(a.out)), JSON.stringify(finalize(b.out))]
+  const late = (r: typeof a) => r.late.map((l) => canonical(l.value)).sort()
+  const [fa, fb] = [canonical(finalize(a.out)), canonical(finalize(b.out))]
   if (fa !== fb) throw new LawViolation(`another arrival order changed the results: ${firstDifference(fa, fb)}`)
-  const [la, lb] = [JSON.stringify(late(a)), JSON.stringify(late(b))]
+  const [la, lb] = [canonical(late(a)), canonical(late(b))]
   if (la !== lb) throw new LawViolation(`another arrival order changed the late events: ${la} vs ${lb}`)
 }
+
+/**
+ * Idempotency under redelivery: the log with some records delivered again (same offset and event,
+ * later arrival, as an at-least-once broker does after a crash: `redelivered(log)`) leaves what the
+ * log delivered once leaves, in an idempotent sink. `finalize` says what that sink holds: by
+ * default the set of distinct outputs (an upsert of the same output twice is one row); for a
+ * changelog, `changelogTable`. A pipeline that counts a redelivered event twice (a window without
+ * `dedupe`, with a watermark bound that still admits it) breaks it.
+ *
+ * @example
+ * await idempotentUnderRedelivery(perMinute, log.lines, again.lines)
+ */
+export async function idempotentUnderRedelivery(
+  p: AnyPipeline,
+  lines: readonly string[],
+  redeliveredLines: readonly string[],
+  opts: LawOptions & { finalize?: Finalize } = {},
+): Promise<void> {
+  const finalize = opts.finalize ?? asSet
+  const [a, b] = [await replay(p, lines, opts), await replay(p, redeliveredLines, opts)]
+  const [fa, fb] = [canonical(finalize(a.out)), canonical(finalize(b.out))]
+  if (fa !== fb) throw new LawViolation(`redelivered records changed the results: ${firstDifference(fa, fb)}`)
+}
+
+const asSet: Finalize = (out) => [...new Set(out.map(canonical))].sort()
 
 /**
  * The table a changelog leaves: the latest `after` per key, deleted keys removed, as a plain object
@@ -141,7 +227,7 @@ export async function changelogMatchesFinal(
   opts: LawOptions = {},
 ): Promise<void> {
   const [u, f] = [await replay(updates, lines, opts), await replay(final, lines, opts)]
-  const table = JSON.stringify(changelogTable(u.out))
-  const expected = JSON.stringify(changelogTable(f.out.map((r) => ({ op: 'upsert', key: keyOf(r), after: r }))))
+  const table = canonical(changelogTable(u.out))
+  const expected = canonical(changelogTable(f.out.map((r) => ({ op: 'upsert', key: keyOf(r), after: r }))))
   if (table !== expected) throw new LawViolation(`the changelog's table differs from the final results: ${firstDifference(expected, table)}`)
 }
