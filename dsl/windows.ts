@@ -55,7 +55,8 @@ export type WindowAssigner = Tumbling | Hopping | Sliding | Session
  *
  * @example
  * tumbling('1m') // 10:03:00.000 – 10:03:59.999 is one window
- * tumbling('1d', { offset: '-5h' }) // days in UTC-5 (a negative offset is allowed)
+ * tumbling('1d', { offset: '5h' }) // days in UTC-5 (their midnight is 05:00 UTC)
+ * tumbling('1d', { offset: '-5h' }) // days in UTC+5 (a negative offset is allowed)
  */
 export const tumbling = (size: Duration, options: { readonly offset?: Duration | `-${number}${string}` } = {}): Tumbling => {
   const s = toMillis(size, 'tumbling')

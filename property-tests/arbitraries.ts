@@ -34,7 +34,8 @@ export interface EventLogOptions {
   /**
    * Bounded disorder: each event's time is up to this many ms before its arrival (default 0:
    * event time = arrival). Then no event is more than `maxDisorder` behind the largest event time
-   * seen before it, so a pipeline with `boundedOutOfOrder(maxDisorder)` finds none late.
+   * seen before it, so a pipeline with `boundedOutOfOrder(maxDisorder)` finds none late, except
+   * redeliveries (`duplicates`), which arrive later with their original time.
    */
   readonly maxDisorder?: number
   /** Also produce idle gaps: now and then the arrival jumps by this many ms (default: none). */
@@ -192,7 +193,8 @@ export function redelivered(log: EventLog): fc.Arbitrary<EventLog> {
  * The same events in another arrival order whose disorder stays within `d`: each event arrives at
  * its event time plus a random delay of at most `d`, and the log is ordered by arrival. No event is
  * then more than `d` behind an event delivered before it, so with `boundedOutOfOrder(d)` nothing is
- * late, in this order or the original: the input of order-insensitivity laws. Malformed lines and
+ * late in this order (nor in the original, if its own disorder is within `d`): the input of
+ * order-insensitivity laws. Malformed lines and
  * redeliveries of the original log are left out (they have no event time of their own).
  *
  * @example
