@@ -172,6 +172,9 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
     if (pulled !== undefined) {
       let pos = 0
       while (!collector.settled) {
+        // A sink flush behind an acknowledgement failed: the sink cannot write, so stop reading now
+        // rather than at the end of a run that may never end.
+        if (ackFailure !== undefined) throw ackFailure.e
         if (!credit.available) await credit.whenAvailable()
         if (checkpointDue()) await takeCheckpoint()
         if (collector.settled) break

@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import type { Key } from '../../dsl/stream.ts'
 import type { Sink } from '../sinks.ts'
 import { partitionOf } from '../partition.ts'
-import { TOPICS_KEY, streamKey } from './topic.ts'
+import { createTopic, streamKey } from './topic.ts'
 
 /**
  * A sink that sends its writes in pipelined batches: `write` queues a command and returns at once
@@ -17,15 +17,12 @@ class BatchingSink<O> implements Sink<O> {
   constructor(
     private readonly redis: Redis,
     private readonly batch: number,
-    private readonly add: (pipe: ChainableCommander, value: O, first: boolean) => void,
+    private readonly add: (pipe: ChainableCommander, value: O) => void,
   ) {}
-
-  private first = true
 
   write(value: O): void | Promise<void> {
     this.queued ??= this.redis.pipeline()
-    this.add(this.queued, value, this.first)
-    this.first = false
+    this.add(this.queued, value)
     if (++this.count >= this.batch) return this.send()
   }
 
@@ -74,12 +71,25 @@ export interface RedisSinkOptions<O> {
  */
 export function redisSink<O>(redis: Redis, o: RedisSinkOptions<O>): Sink<O> {
   const { topic, partitions, key, maxLen } = o
-  return new BatchingSink<O>(redis, o.batch ?? 256, (pipe, value, first) => {
-    if (first) pipe.hsetnx(TOPICS_KEY, topic, String(partitions))
+  const batched = new BatchingSink<O>(redis, o.batch ?? 256, (pipe, value) => {
     const stream = streamKey(topic, partitionOf(key(value), partitions))
     if (maxLen === undefined) pipe.xadd(stream, '*', 'e', JSON.stringify(value))
     else pipe.xadd(stream, 'MAXLEN', '~', maxLen, '*', 'e', JSON.stringify(value))
   })
+  // The topic is declared (or checked) before the first entry is written: a sink with another
+  // partition count than the topic's would send keys to other streams than its readers expect.
+  let declared = false
+  return {
+    write(value) {
+      if (declared) return batched.write(value)
+      return createTopic(redis, topic, partitions).then(() => {
+        declared = true
+        return batched.write(value)
+      })
+    },
+    flush: () => batched.flush(),
+    close: () => batched.close(),
+  }
 }
 
 /** Options of `redisUpsertSink`. */

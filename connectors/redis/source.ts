@@ -16,9 +16,11 @@ export interface RedisSourceOptions {
   readonly consumer: string
   /**
    * How members share a group's work. `'partitions'` (default): each live member owns a disjoint
-   * set of partition streams (`ownerOf` over the sorted stream keys: a dead member's streams move,
-   * the others stay), so every key is handled by one member and per-key state stays whole. `'shared'`: every member reads every partition and
-   * Redis hands each message to one of them (for stateless pipelines).
+   * set of partition streams (`ownerOf` of the partition number: partition p of every topic goes
+   * to the same member, and a dead member's partitions move while the others stay), so every key is
+   * handled by one member, also across topics keyed alike, and per-key state stays whole.
+   * `'shared'`: every member reads every partition and Redis hands each message to one of them
+   * (for stateless pipelines).
    */
   readonly assignment?: 'partitions' | 'shared'
   /** Where a new group starts: `'0'` (default) the beginning of each stream, `'$'` only new messages. */
@@ -158,16 +160,26 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
               return { name, partitions: n }
             }),
           )
-    streams = []
-    for (const t of topics) for (let p = 0; p < t.partitions; p++) streams.push(streamKey(t.name, p))
-    streams.sort()
-    owned = assignment === 'shared' ? streams : streams.filter((_, i) => ownerOf(i, all, live, (m) => alive.has(m)) === consumer)
+    const parts: { readonly stream: string; readonly p: number }[] = []
+    for (const t of topics) for (let p = 0; p < t.partitions; p++) parts.push({ stream: streamKey(t.name, p), p })
+    parts.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0))
+    streams = parts.map((x) => x.stream)
+    // Owned by partition number, the same for every topic: topics keyed alike (co-partitioned) put
+    // a key in the same partition of each, so one member sees all of a key's events, as in
+    // replayPartitioned.
+    owned =
+      assignment === 'shared' ? streams : parts.filter((x) => ownerOf(x.p, all, live, (m) => alive.has(m)) === consumer).map((x) => x.stream)
     for (const s of owned) await ensureGroup(s)
     await claimFromDead()
   }
 
   /** Claims entries pending at consumers that are no longer live, once idle long enough. */
   let claimed: PulledRecord<T>[] = []
+  /**
+   * Entries claimed before this consumer re-read its own pending list: they are pending at it now,
+   * so that list holds them too, and reading them again would process them twice.
+   */
+  const claimedBeforeRecovery = new Set<string>()
   const claimFromDead = async () => {
     for (const stream of owned) {
       const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][]
@@ -182,6 +194,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
           // An entry deleted from the stream while pending (trimmed) comes back without fields: a
           // dead letter saying so, acknowledged with the rest, not dropped in silence.
           claimed.push(recordOf<T>(stream, id, fields))
+          if (!recovered) claimedBeforeRecovery.add(`${stream} ${id}`)
         }
       }
     }
@@ -201,12 +214,11 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         const res = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 1000, 'STREAMS', stream, from)) as [string, Entries][] | null
         const entries = res?.[0]?.[1] ?? []
         if (entries.length === 0) break
-        for (const [id, fields] of entries) {
-          claimed.push(recordOf<T>(stream, id, fields))
-        }
+        for (const [id, fields] of entries) if (!claimedBeforeRecovery.has(`${stream} ${id}`)) claimed.push(recordOf<T>(stream, id, fields))
         from = entries[entries.length - 1][0]
       }
     }
+    claimedBeforeRecovery.clear()
   }
 
   const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) + 1]

@@ -1,0 +1,141 @@
+/**
+ * Redis Streams consumer groups at their edges (found by a review, each failing before its fix):
+ * a sink that cannot write, a sink with another partition count, co-partitioned topics, and a
+ * survivor claiming a dead member's entries.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { pipe } from 'fp-ts/lib/function.js'
+import { run } from '../harness/run.ts'
+import { pipeline } from '../dsl/pipeline.ts'
+import { keyBy, map } from '../dsl/stages.ts'
+import { aggregate, tumbling, window } from '../dsl/windows.ts'
+import { count } from '../dsl/aggregations.ts'
+import type { Stream } from '../dsl/stream.ts'
+import type { PulledSource } from './sources.ts'
+import { REDIS_URL, missing, unique } from './testing/servers.ts'
+import { redisSource, type RedisSourceOptions } from './redis/source.ts'
+import { redisSink, redisUpsertSink } from './redis/sink.ts'
+import { createTopic, streamKey, TOPICS_KEY } from './redis/topic.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+
+describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (real server)', () => {
+  let redis: Redis
+  const keys: string[] = []
+  const topics: string[] = []
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL!)
+  })
+  afterAll(async () => {
+    for (const k of keys) await redis.del(k)
+    for (const topic of topics) {
+      const n = Number(await redis.hget(TOPICS_KEY, topic)) || 8
+      for (let p = 0; p < Math.max(n, 8); p++) await redis.del(streamKey(topic, p))
+      await redis.hdel(TOPICS_KEY, topic)
+    }
+    redis.disconnect()
+  })
+
+  interface Ev {
+    readonly id: number
+    readonly k: string
+    readonly topic?: string
+  }
+  const events = (n: number, keyCount = 8, topic?: string): Ev[] =>
+    Array.from({ length: n }, (_, id) => (topic === undefined ? { id, k: `k${id % keyCount}` } : { id, k: `k${id % keyCount}`, topic }))
+  const newTopic = (prefix: string) => {
+    const topic = unique(prefix)
+    topics.push(topic)
+    return topic
+  }
+  const newGroup = () => {
+    const group = unique('g')
+    keys.push(`weir:members:${group}`, `weir:idle:${group}`)
+    return group
+  }
+  const produce = async (topic: string, partitions: number, evs: readonly Ev[]) => {
+    await createTopic(redis, topic, partitions)
+    await run(pipeline({}, (s: Stream<Ev>) => s), evs, { sink: redisSink(redis, { topic, partitions, key: (e) => e.k, batch: 128 }) })
+  }
+  const consume = (o: Partial<RedisSourceOptions> & { group: string; consumer: string }): PulledSource<Ev> =>
+    redisSource<Ev>(redis, { stopWhenIdleMs: 400, blockMs: 50, heartbeatMs: 50, ...o } as RedisSourceOptions)
+
+  it('a sink whose flush fails (WRONGTYPE at the hash) fails the run promptly, without acknowledging', async () => {
+    const topic = newTopic('edgefail')
+    await produce(topic, 1, events(5))
+    const hash = unique('edgeview')
+    keys.push(hash)
+    await redis.set(hash, 'not a hash')
+    const group = newGroup()
+    const stop = new AbortController()
+    // A long-running consumer (no idle stop): a few events, fewer than the sink's batch.
+    const running = run(pipeline({}, (s: Stream<Ev>) => s), consume({ topics: [topic], group, consumer: 'a', stopWhenIdleMs: undefined, signal: stop.signal }), {
+      sink: redisUpsertSink(redis, { hash, key: (e: Ev) => e.id }),
+    })
+    const settled = running.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    )
+    const outcome = await Promise.race([settled, sleep(3000).then(() => 'still running')])
+    stop.abort()
+    await settled
+    expect(Number((await redis.xpending(streamKey(topic, 0), group))[0])).toBe(5)
+    // The sink cannot write: the run must fail with the sink's error, not keep consuming.
+    expect(outcome).toBeInstanceOf(Error)
+    expect(String(outcome)).toMatch(/WRONGTYPE/)
+  })
+
+  it('redisSink refuses a partition count other than the topic\'s declared one (keys would move between streams)', async () => {
+    const topic = newTopic('edgeparts')
+    await createTopic(redis, topic, 4)
+    const sink = redisSink(redis, { topic, partitions: 2, key: (e: Ev) => e.k })
+    // createTopic: "Fails when the topic exists with another partition count, since re-partitioning
+    // would move keys between streams and break per-key order". The sink declares the topic too.
+    await expect(run(pipeline({}, (s: Stream<Ev>) => s), events(8), { sink })).rejects.toThrow(/partition/)
+  })
+
+  it('a group reading two topics keyed alike gives each key to one member (co-partitioned streams stay together)', async () => {
+    const ns = unique('edgeco')
+    const [a, b] = [`${ns}.a`, `${ns}.b`]
+    topics.push(a, b)
+    await produce(a, 3, events(60, 6, 'a'))
+    await produce(b, 3, events(60, 6, 'b'))
+    const group = newGroup()
+    const byKey = pipeline({}, (s: Stream<Ev>) => pipe(s, map((e) => `${e.k}`)))
+    const [x, y] = await Promise.all([
+      run(byKey, consume({ topics: [a, b], group, consumer: 'x', minMembers: 2 })),
+      run(byKey, consume({ topics: [a, b], group, consumer: 'y', minMembers: 2 })),
+    ])
+    expect(x.out.length + y.out.length).toBe(120)
+    const inX = new Set(x.out)
+    const inY = new Set(y.out)
+    // "each live member owns a disjoint set of partition streams ..., so every key is handled by
+    // one member and per-key state stays whole".
+    expect([...inX].filter((k) => inY.has(k))).toEqual([])
+  })
+
+  it('a survivor processes a dead member\'s claimed entries once: a stateful count matches a clean run', async () => {
+    const topic = newTopic('edgeclaim')
+    const evs = events(60)
+    await produce(topic, 1, evs)
+    const group = newGroup()
+    const fast = { heartbeatMs: 30, sessionTimeoutMs: 200, claimIdleMs: 100 }
+    // A member reads 25 entries and dies before acknowledging them.
+    const doomed = consume({ topics: [topic], group, consumer: 'doomed', ...fast })
+    try {
+      expect((await doomed.pull(25))!.length).toBe(25)
+      await sleep(300)
+      const perKey = pipeline({ name: 'perKey', eventTime: () => 0 }, (s: Stream<Ev>) => pipe(s, keyBy((e) => e.k), window(tumbling('1d')), aggregate(count)))
+      const r = await run(perKey, consume({ topics: [topic], group, consumer: 'survivor', ...fast, stopWhenIdleMs: 500 }))
+      const total = (r.out as unknown as { value: number }[]).reduce((n, o) => n + o.value, 0)
+      // The 25 claimed entries are events like the others: counted once, as in a run without the crash.
+      expect(r.metrics.eventsIn).toBe(60)
+      expect(total).toBe(60)
+    } finally {
+      await doomed.close()
+    }
+  })
+
+})
