@@ -2,6 +2,7 @@ import pg from 'pg'
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication'
 import type { Change } from '../../dsl/change.ts'
 import type { Key } from '../../dsl/stream.ts'
+import { deadLetter, type DeadLetter } from '../../dsl/sides.ts'
 import type { PulledRecord, PulledSource } from '../sources.ts'
 
 /**
@@ -77,7 +78,8 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
   const maxBuffered = o.maxBuffered ?? 4096
   const service = new LogicalReplicationService(config, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } })
   const ready: PulledRecord<RowChange<V>>[] = []
-  let txn: RowChange<V>[] = []
+  // A transaction's changes until its commit; an update the source cannot give whole is a dead letter in its place.
+  let txn: ({ readonly change: RowChange<V> } | { readonly rejected: DeadLetter })[] = []
   let failure: unknown
   let acked = '0/0'
   let skipThrough = -1
@@ -97,13 +99,13 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
         txn = []
         return
       case 'insert':
-        txn.push(change<V>(keys, 'upsert', msg.relation, lsn, undefined, msg.new))
+        txn.push({ change: change<V>(keys, 'upsert', msg.relation, lsn, undefined, msg.new) })
         return
       case 'update':
-        txn.push(change<V>(keys, 'upsert', msg.relation, lsn, msg.old ?? undefined, msg.new))
+        txn.push(...updateOf<V>(keys, msg, lsn))
         return
       case 'delete':
-        txn.push(change<V>(keys, 'delete', msg.relation, lsn, msg.old ?? undefined, undefined, msg.key ?? msg.old ?? {}))
+        txn.push({ change: change<V>(keys, 'delete', msg.relation, lsn, msg.old ?? undefined, undefined, msg.key ?? msg.old ?? {}) })
         return
       case 'truncate':
         failure = new Error(`pgChanges: TRUNCATE of ${msg.relations.map((r) => `${r.schema}.${r.name}`).join(', ')} is not a row change; rebuild the view`)
@@ -116,9 +118,10 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
         // Sent again after a restart although already acknowledged (a checkpoint covers it): skip.
         if (done.length === 0 || lsnToNumber(commitLsn) <= skipThrough) return
         for (let i = 0; i < done.length; i++) {
-          const c = { ...done[i], commitLsn }
           // Only a transaction's last change carries the position to acknowledge.
-          ready.push({ value: c, pos: 0, token: i === done.length - 1 ? commitLsn : null })
+          const token = i === done.length - 1 ? commitLsn : null
+          const d = done[i]
+          ready.push('change' in d ? { value: { ...d.change, commitLsn }, pos: 0, token } : { value: undefined as unknown as RowChange<V>, pos: 0, token, rejected: d.rejected })
         }
         wake()
         if (ready.length >= maxBuffered) await new Promise<void>((resolve) => (wakeStream = resolve))
@@ -205,6 +208,40 @@ function change<V>(
   if (before !== undefined) c.before = before as V
   if (after !== undefined) c.after = after as V
   return c
+}
+
+/**
+ * An UPDATE as changes: a delete of the old key first when the update moved the row to another
+ * primary key (or a view would keep the old row), then the upsert. A column left unchanged and
+ * stored out of line (TOAST) comes without its value unless the table has REPLICA IDENTITY FULL:
+ * such an update cannot be given whole, and is a dead letter saying so, not a row missing a column.
+ */
+function updateOf<V>(
+  keys: PrimaryKeys,
+  msg: Pgoutput.MessageUpdate,
+  lsn: string,
+): ({ readonly change: RowChange<V> } | { readonly rejected: DeadLetter })[] {
+  const rel = msg.relation
+  const table = `${rel.schema}.${rel.name}`
+  const unsent = rel.columns.filter((c) => msg.new[c.name] === undefined).map((c) => c.name)
+  if (unsent.length > 0)
+    return [
+      {
+        rejected: deadLetter(
+          'parse',
+          'source',
+          0,
+          `pgChanges: an UPDATE of ${table} left ${unsent.join(', ')} unchanged and stored out of line (TOAST), and the WAL does not carry such values: set REPLICA IDENTITY FULL on ${table}`,
+          msg.new,
+        ),
+      },
+    ]
+  const out: ({ readonly change: RowChange<V> } | { readonly rejected: DeadLetter })[] = []
+  const oldRow = msg.key ?? msg.old
+  if (oldRow !== null && keyOf(keys, rel, oldRow) !== keyOf(keys, rel, msg.new))
+    out.push({ change: change<V>(keys, 'delete', rel, lsn, msg.old ?? undefined, undefined, oldRow) })
+  out.push({ change: change<V>(keys, 'upsert', rel, lsn, msg.old ?? undefined, msg.new) })
+  return out
 }
 
 async function primaryKeys(config: pg.ClientConfig, publication: string): Promise<PrimaryKeys> {
