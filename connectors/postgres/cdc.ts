@@ -48,7 +48,9 @@ const keyOf = (keys: PrimaryKeys, rel: Pgoutput.MessageRelation, row: Record<str
   const cols = keys.get(`${rel.schema}.${rel.name}`) ?? rel.keyColumns
   if (cols.length === 1) {
     const v = row[cols[0]]
-    return typeof v === 'number' ? v : String(v)
+    // A Date's String() drops its milliseconds: two rows 1 ms apart would share a key. (pg's Date
+    // has no microseconds at all: keys of timestamptz columns are exact to the millisecond.)
+    return typeof v === 'number' ? v : v instanceof Date ? v.toISOString() : String(v)
   }
   return JSON.stringify(cols.map((c) => row[c] ?? null))
 }
