@@ -98,4 +98,11 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     expect(deadLetters.map((d) => d.message)).toEqual([expect.stringMatching(/left body unchanged .*REPLICA IDENTITY FULL/)])
   })
 
+
+  it('rows whose timestamptz primary keys are 1 ms apart keep distinct keys', async () => {
+    const { t, changes } = await setup((t) => [`CREATE TABLE ${t('ev')} (at timestamptz PRIMARY KEY, v int NOT NULL)`], ['ev'])
+    await sql.query(`INSERT INTO ${t('ev')} VALUES ('2024-01-01 00:00:00.001+00', 1), ('2024-01-01 00:00:00.002+00', 2)`)
+    const { out } = await run(identity, changes())
+    expect(out.map((c) => c.key)).toEqual(['2024-01-01T00:00:00.001Z', '2024-01-01T00:00:00.002Z'])
+  })
 })
