@@ -20,6 +20,11 @@ export type Source<T> = Iterable<T> | AsyncIterable<T> | Observable<T> | LogFile
 export interface PulledRecord<T> {
   readonly value: T
   readonly pos: number
+  /**
+   * What `ack` is given for this record. `null` when acknowledging it means nothing by itself, as
+   * for a record inside a database transaction whose last record carries the position: `run` then
+   * takes no checkpoint until the unit's last record.
+   */
   readonly token: unknown
   /** Set for an entry the source could not decode (`value` is then meaningless): `run` sends it to dead letters at its position. */
   readonly rejected?: DeadLetter

@@ -171,12 +171,16 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
     }
     if (pulled !== undefined) {
       let pos = 0
+      let midUnit = false
       while (!collector.settled) {
         // A sink flush behind an acknowledgement failed: the sink cannot write, so stop reading now
         // rather than at the end of a run that may never end.
         if (ackFailure !== undefined) throw ackFailure.e
         if (!credit.available) await credit.whenAvailable()
-        if (checkpointDue()) await takeCheckpoint()
+        // Only between units the source acknowledges (a null token is mid-unit, e.g. inside a
+        // database transaction): a cut inside one would restore its first records and then get
+        // the whole unit again from the source.
+        if (checkpointDue() && !midUnit) await takeCheckpoint()
         if (collector.settled) break
         const batch = await pulled.pull(Math.max(1, credit.highWaterMark - credit.outstanding))
         if (batch === undefined) {
@@ -196,6 +200,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
         for (let i = 0; i < batch.length; i++, pos++) {
           const r = batch[i]
           tokens.push(r.token)
+          midUnit = r.token === null
           if (r.rejected === undefined) values.push(r.value)
           else {
             // An entry the source could not decode: a dead letter at its place in the input. Its
