@@ -87,6 +87,8 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
   let skipThrough = -1
   let started = false
   let keys: PrimaryKeys = new Map()
+  /** The server's wal_sender_timeout for this connection, in ms (0: none). */
+  let senderTimeoutMs = 0
   let lastData = Date.now()
   let wakeReader: (() => void) | undefined
   let wakeStream: (() => void) | undefined
@@ -126,7 +128,17 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
           ready.push('change' in d ? { value: { ...d.change, commitLsn }, pos: 0, token } : { value: undefined as unknown as RowChange<V>, pos: 0, token, rejected: d.rejected })
         }
         wake()
-        if (ready.length >= maxBuffered) await new Promise<void>((resolve) => (wakeStream = resolve))
+        if (ready.length >= maxBuffered) {
+          // Paused, the stream reads nothing, so the server's keepalives go unanswered and it would
+          // end the connection after wal_sender_timeout: say we are alive (at the acknowledged
+          // position, never later) well within it.
+          const beat = senderTimeoutMs > 0 ? setInterval(() => void service.acknowledge(acked).catch(() => undefined), Math.max(100, senderTimeoutMs / 3)) : undefined
+          try {
+            await new Promise<void>((resolve) => (wakeStream = resolve))
+          } finally {
+            clearInterval(beat)
+          }
+        }
         return
       }
       default:
@@ -143,7 +155,9 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
 
   const start = async () => {
     started = true
-    keys = await primaryKeys(config, o.publication)
+    const found = await catalog(config, o.publication)
+    keys = found.keys
+    senderTimeoutMs = found.senderTimeoutMs
     service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [o.publication] }), o.slot).catch((e: unknown) => {
       if (!service.isStop()) {
         failure = e
@@ -246,32 +260,38 @@ function updateOf<V>(
   return out
 }
 
-async function primaryKeys(config: pg.ClientConfig, publication: string): Promise<PrimaryKeys> {
+/** What the source reads from the catalog at start: primary keys, and the server's replication timeout. */
+async function catalog(config: pg.ClientConfig, publication: string): Promise<{ keys: PrimaryKeys; senderTimeoutMs: number }> {
   const client = new pg.Client(config)
   await client.connect()
   try {
-    const r = await client.query<{ schemaname: string; tablename: string; attname: string }>(
-      `SELECT pt.schemaname, pt.tablename, a.attname
-         FROM pg_publication_tables pt
-         JOIN pg_namespace n ON n.nspname = pt.schemaname
-         JOIN pg_class c ON c.relname = pt.tablename AND c.relnamespace = n.oid
-         JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
-        WHERE pt.pubname = $1
-        ORDER BY pt.schemaname, pt.tablename, array_position(i.indkey::int2[], a.attnum)`,
-      [publication],
-    )
-    const keys = new Map<string, string[]>()
-    for (const row of r.rows) {
-      const name = `${row.schemaname}.${row.tablename}`
-      const cols = keys.get(name)
-      if (cols === undefined) keys.set(name, [row.attname])
-      else cols.push(row.attname)
-    }
-    return keys
+    const t = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout'`)
+    return { keys: await primaryKeys(client, publication), senderTimeoutMs: Number(t.rows[0]?.setting ?? 0) || 0 }
   } finally {
     await client.end()
   }
+}
+
+async function primaryKeys(client: pg.Client, publication: string): Promise<PrimaryKeys> {
+  const r = await client.query<{ schemaname: string; tablename: string; attname: string }>(
+    `SELECT pt.schemaname, pt.tablename, a.attname
+       FROM pg_publication_tables pt
+       JOIN pg_namespace n ON n.nspname = pt.schemaname
+       JOIN pg_class c ON c.relname = pt.tablename AND c.relnamespace = n.oid
+       JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+      WHERE pt.pubname = $1
+      ORDER BY pt.schemaname, pt.tablename, array_position(i.indkey::int2[], a.attnum)`,
+    [publication],
+  )
+  const keys = new Map<string, string[]>()
+  for (const row of r.rows) {
+    const name = `${row.schemaname}.${row.tablename}`
+    const cols = keys.get(name)
+    if (cols === undefined) keys.set(name, [row.attname])
+    else cols.push(row.attname)
+  }
+  return keys
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * pgChanges at its edges (found by a review, each failing before its fix): an UPDATE that moves a
  * row to another primary key, one whose unchanged TOASTed column the WAL does not carry, keys of
- * timestamptz columns, and a checkpoint due in the middle of a transaction.
+ * timestamptz columns, a checkpoint due in the middle of a transaction, and a stream paused longer
+ * than the server's replication timeout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
@@ -132,5 +133,20 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     const last = restarted.out[restarted.out.length - 1] as { after: { value: number } }
     // "Restoring from one and finishing gives the same output as an uninterrupted run": 10 rows.
     expect(last.after.value).toBe(10)
+  })
+  it('a replication stream paused for a slow sink keeps its connection (answers keepalives while paused)', async () => {
+    const { t, changes } = await setup((t) => [`CREATE TABLE ${t('q')} (id int PRIMARY KEY)`], ['q'])
+    for (let i = 0; i < 12; i++) await sql.query(`INSERT INTO ${t('q')} VALUES (${i})`)
+    // wal_sender_timeout is 60 s by default; 1 s here so a 3 s stall of the sink shows it.
+    const connection: pg.ClientConfig = { connectionString: DATABASE_URL, options: '-c wal_sender_timeout=1000' }
+    const written: Key[] = []
+    const slow = asyncSink<RowChange>(async (c) => {
+      if (written.length === 3) await sleep(3000)
+      written.push(c.key)
+    })
+    // highWaterMark and maxBuffered small: the source stops reading (pauses the replication
+    // stream) while the sink is stalled, as a consumer behind a large backlog does.
+    await run(identity, changes({ connection, maxBuffered: 2, stopWhenIdleMs: 1500 }), { sink: slow, highWaterMark: 2 })
+    expect(written).toEqual(Array.from({ length: 12 }, (_, i) => i))
   })
 })
