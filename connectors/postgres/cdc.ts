@@ -111,6 +111,12 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
       case 'delete':
         txn.push({ change: change<V>(keys, 'delete', msg.relation, lsn, msg.old ?? undefined, undefined, msg.key ?? msg.old ?? {}) })
         return
+      case 'relation':
+        // A table first seen in this session, e.g. added to the publication while the source runs:
+        // read its primary key now (the stream waits), or its rows would be keyed by the replica
+        // identity, every column under FULL.
+        if (!keys.has(`${msg.schema}.${msg.name}`)) keys = (await catalog(config, o.publication)).keys
+        return
       case 'truncate':
         failure = new Error(`pgChanges: TRUNCATE of ${msg.relations.map((r) => `${r.schema}.${r.name}`).join(', ')} is not a row change; rebuild the view`)
         wake()

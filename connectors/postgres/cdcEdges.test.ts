@@ -2,7 +2,7 @@
  * pgChanges at its edges (found by a review, each failing before its fix): an UPDATE that moves a
  * row to another primary key, one whose unchanged TOASTed column the WAL does not carry, keys of
  * timestamptz columns, a checkpoint due in the middle of a transaction, and a stream paused longer
- * than the server's replication timeout.
+ * than the server's replication timeout, and a table added to the publication while it runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
@@ -148,5 +148,30 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     // stream) while the sink is stalled, as a consumer behind a large backlog does.
     await run(identity, changes({ connection, maxBuffered: 2, stopWhenIdleMs: 1500 }), { sink: slow, highWaterMark: 2 })
     expect(written).toEqual(Array.from({ length: 12 }, (_, i) => i))
+  })
+  it('a table added to the publication while the source runs is keyed by its primary key, like the others', async () => {
+    const { t, ns, changes } = await setup(
+      (t) => [
+        `CREATE TABLE ${t('a')} (id int PRIMARY KEY, v int NOT NULL)`,
+        `CREATE TABLE ${t('b')} (id int PRIMARY KEY, v int NOT NULL)`,
+        `ALTER TABLE ${t('b')} REPLICA IDENTITY FULL`,
+      ],
+      ['a'],
+      ['a', 'b'],
+    )
+    const running = run(identity, changes({ stopWhenIdleMs: 2500 }))
+    // Wait until the source has started (primary keys read) and is streaming.
+    for (let i = 0; i < 100; i++) {
+      if ((await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [ns])).rowCount === 1) break
+      await sleep(50)
+    }
+    await sql.query(`ALTER PUBLICATION ${pg.escapeIdentifier(ns)} ADD TABLE ${t('b')}`)
+    await sql.query(`INSERT INTO ${t('b')} VALUES (1, 10)`)
+    await sql.query(`UPDATE ${t('b')} SET v = 11 WHERE id = 1`)
+    const { out } = await running
+    const b = out.filter((c) => c.table.endsWith(t('b')))
+    expect(b.map((c) => c.op)).toEqual(['upsert', 'upsert'])
+    // "a Change keyed by the row's primary key (one column: its value)": 1, for both changes.
+    expect(b.map((c) => c.key)).toEqual([1, 1])
   })
 })
