@@ -1,7 +1,7 @@
 /**
  * Redis Streams consumer groups at their edges (found by a review, each failing before its fix):
  * a sink that cannot write, a sink with another partition count, co-partitioned topics, and a
- * survivor claiming a dead member's entries.
+ * survivor claiming a dead member's entries (once each, and all before newer ones).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
@@ -138,4 +138,29 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (
     }
   })
 
+  it('a dead member with more than 1000 pending entries: the survivor never applies an older entry after a newer one of its key', async () => {
+    const topic = newTopic('edgemany')
+    const evs = events(2000, 10)
+    await produce(topic, 1, evs)
+    const group = newGroup()
+    const hash = unique('edgelast')
+    keys.push(hash)
+    // Default heartbeat, session timeout and claim idle times (250, 2000, 1000 ms).
+    const defaults = { heartbeatMs: undefined, sessionTimeoutMs: undefined, claimIdleMs: undefined }
+    // A member (say a stateful one, holding acknowledgements) read 1500 entries and died.
+    const doomed = consume({ topics: [topic], group, consumer: 'doomed', ...defaults })
+    try {
+      expect((await doomed.pull(1500))!.length).toBe(1500)
+      await sleep(2300)
+      await run(pipeline({}, (s: Stream<Ev>) => s), consume({ topics: [topic], group, consumer: 'survivor', ...defaults, stopWhenIdleMs: 500 }), {
+        sink: redisUpsertSink(redis, { hash, key: (e: Ev) => e.k, value: (e) => e.id }),
+      })
+    } finally {
+      await doomed.close()
+    }
+    // redisUpsertSink: "at-least-once delivery ends in the same state as exactly-once": each key's
+    // last event (ids 1990..1999), as a run without the crash leaves it.
+    const expected = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, String(1990 + i)]))
+    expect(await redis.hgetall(hash)).toEqual(expected)
+  })
 })

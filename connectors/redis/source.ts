@@ -187,14 +187,19 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         const name = String(c[c.indexOf('name') + 1])
         const pending = Number(c[c.indexOf('pending') + 1])
         if (pending === 0 || alive.has(name)) continue
-        const ids = (await redis.xpending(stream, group, 'IDLE', claimIdleMs, '-', '+', 1000, name)) as [string, string, number, number][]
-        if (ids.length === 0) continue
-        const got = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]))) as Entries
-        for (const [id, fields] of got) {
-          // An entry deleted from the stream while pending (trimmed) comes back without fields: a
-          // dead letter saying so, acknowledged with the rest, not dropped in silence.
-          claimed.push(recordOf<T>(stream, id, fields))
-          if (!recovered) claimedBeforeRecovery.add(`${stream} ${id}`)
+        // All of them before any new read, 1,000 at a time: entries read later are newer, and an
+        // older entry of a key applied after a newer one would leave a view (an upsert sink) stale.
+        for (;;) {
+          const ids = (await redis.xpending(stream, group, 'IDLE', claimIdleMs, '-', '+', 1000, name)) as [string, string, number, number][]
+          if (ids.length === 0) break
+          const got = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]))) as Entries
+          for (const [id, fields] of got) {
+            // An entry deleted from the stream while pending (trimmed) comes back without fields: a
+            // dead letter saying so, acknowledged with the rest, not dropped in silence.
+            claimed.push(recordOf<T>(stream, id, fields))
+            if (!recovered) claimedBeforeRecovery.add(`${stream} ${id}`)
+          }
+          if (ids.length < 1000) break
         }
       }
     }
