@@ -297,7 +297,9 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
       }
       const pipe = redis.pipeline()
       for (const [stream, ids] of byStream) pipe.xack(stream, group, ...ids)
-      await pipe.exec()
+      // A pipeline reports each command's error in its results, not by rejecting: an acknowledgement
+      // that failed must fail the run (the entries stay pending and will be redelivered), not pass.
+      for (const [err] of (await pipe.exec()) ?? []) if (err) throw err
     },
     async close() {
       await redis.zrem(membersKey, consumer)
