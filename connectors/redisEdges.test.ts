@@ -163,4 +163,20 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (
     const expected = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, String(1990 + i)]))
     expect(await redis.hgetall(hash)).toEqual(expected)
   })
+
+  it('an acknowledgement that fails (the stream replaced by another type) rejects, instead of passing unnoticed', async () => {
+    const topic = newTopic('edgeack')
+    await produce(topic, 1, events(3))
+    const group = newGroup()
+    const src = consume({ topics: [topic], group, consumer: 'a' })
+    try {
+      const got = (await src.pull(3))!
+      expect(got.length).toBe(3)
+      await redis.del(streamKey(topic, 0))
+      await redis.set(streamKey(topic, 0), 'not a stream')
+      await expect(src.ack(got.map((r) => r.token))).rejects.toThrow(/WRONGTYPE/)
+    } finally {
+      await src.close()
+    }
+  })
 })
