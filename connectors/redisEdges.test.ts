@@ -1,7 +1,8 @@
 /**
  * Redis Streams consumer groups at their edges (found by a review, each failing before its fix):
  * a sink that cannot write, a sink with another partition count, co-partitioned topics, and a
- * survivor claiming a dead member's entries (once each, and all before newer ones).
+ * survivor claiming a dead member's entries (once each, and all before newer ones), a failed
+ * acknowledgement, and entries trimmed before a lagging group read them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
@@ -178,5 +179,17 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (
     } finally {
       await src.close()
     }
+  })
+  it('entries trimmed (redisSink maxLen) before a lagging group read them are reported, not skipped in silence', async () => {
+    const topic = newTopic('edgetrim')
+    const group = newGroup()
+    await createTopic(redis, topic, 1)
+    // The group exists and has read nothing yet (a consumer that is behind).
+    await redis.xgroup('CREATE', streamKey(topic, 0), group, '0', 'MKSTREAM')
+    await run(pipeline({}, (s: Stream<Ev>) => s), events(500), { sink: redisSink(redis, { topic, partitions: 1, key: (e: Ev) => e.k, maxLen: 50 }) })
+    const r = await run(pipeline({}, (s: Stream<Ev>) => s), consume({ topics: [topic], group, consumer: 'a' }))
+    expect(r.out.length).toBeLessThan(500)
+    // "never lost silently": the entries the group will never see are at least reported.
+    expect(r.deadLetters.map((d) => d.message)).toEqual([expect.stringMatching(/were deleted \(trimmed\) before group .* read them/)])
   })
 })

@@ -54,6 +54,13 @@ export type RedisToken = readonly [stream: string, id: string]
 
 type Entries = [id: string, fields: string[] | null][]
 
+/** Orders two stream entry ids (`ms-seq`). */
+const compareIds = (a: string, b: string): number => {
+  const [am, as] = a.split('-').map(Number)
+  const [bm, bs] = b.split('-').map(Number)
+  return am !== bm ? am - bm : as - bs
+}
+
 /**
  * A pulled record of an entry: its event, or a dead letter (`run` gives it its position) for an
  * entry that is not JSON, has no event field, or was deleted from the stream before it was read.
@@ -171,7 +178,50 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
       assignment === 'shared' ? streams : parts.filter((x) => ownerOf(x.p, all, live, (m) => alive.has(m)) === consumer).map((x) => x.stream)
     for (const s of owned) await ensureGroup(s)
     await claimFromDead()
+    await reportTrimmed()
   }
+
+  /** Per stream, the head (first entry id) at which a gap was last reported. */
+  const reportedGaps = new Map<string, string>()
+  /**
+   * Entries trimmed (`maxLen`) before this group read them never come: such a gap is a dead letter
+   * naming the stream and how many, not a silent skip. Trimming removes from the head, so there is
+   * a gap when the group's last delivered id is behind the stream's first entry and entries were
+   * removed; the group's read counter (Redis 7) says how many of those it had read. Checked at every
+   * heartbeat, so a group that was behind learns it before its first read.
+   */
+  const reportTrimmed = async () => {
+    for (const stream of owned) {
+      const info = (await redis.xinfo('STREAM', stream)) as unknown[]
+      const removed = Number(field(info, 'entries-added')) - Number(field(info, 'length'))
+      if (!(removed > 0)) continue
+      const first = field(info, 'first-entry') as [string, unknown] | null
+      const head = first === null ? String(field(info, 'last-generated-id')) : first[0]
+      const g = ((await redis.xinfo('GROUPS', stream)) as unknown[][]).find((x) => field(x, 'name') === group)
+      if (g === undefined) continue
+      const last = String(field(g, 'last-delivered-id'))
+      // Past the head (or, for an emptied stream, at its last id): nothing removed was unread.
+      if (first === null ? compareIds(last, head) >= 0 : compareIds(last, head) > 0) continue
+      const read = field(g, 'entries-read')
+      const missed = typeof read === 'number' ? removed - read : last === '0-0' ? removed : undefined
+      if (missed !== undefined && missed <= 0) continue
+      if (reportedGaps.get(stream) === head) continue
+      reportedGaps.set(stream, head)
+      claimed.push({
+        value: undefined as T,
+        pos: 0,
+        // Acknowledging an id that is not pending does nothing: the gap needs no acknowledgement.
+        token: [stream, last] satisfies RedisToken,
+        rejected: deadLetter(
+          'parse',
+          'source',
+          0,
+          `${missed ?? 'some'} entries of ${stream} after ${last} were deleted (trimmed) before group ${group} read them`,
+        ),
+      })
+    }
+  }
+
 
   /** Claims entries pending at consumers that are no longer live, once idle long enough. */
   let claimed: PulledRecord<T>[] = []
