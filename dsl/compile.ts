@@ -17,11 +17,12 @@ import type { Downstream, Segment } from '../operators/core/chained.ts'
  * given segments chained into ingest itself: stateless stages and machine-based stateful stages
  * (windows, patterns) that read only from the source, or only from each other, one after another,
  * run as direct calls inside one operator (see `link`). Anything else (a merge, a join, a stream
- * read by two stages) is an RxJS operator of its own.
+ * read by two stages) is an RxJS operator of its own. `shared`: the chain's end is read by several
+ * stages, so the source must multicast it, fed once every reader has subscribed.
  */
 function build(
   output: Node,
-  source: (segments: readonly Segment[], isOutput: boolean) => Observable<Element<unknown>>,
+  source: (segments: readonly Segment[], isOutput: boolean, shared: boolean) => Observable<Element<unknown>>,
   ctx: RunContext,
 ): Observable<Element<unknown>> {
   const counts = consumerCounts(output)
@@ -34,8 +35,9 @@ function build(
     if (hit) return hit
     let obs: Observable<Element<unknown>>
     const chained = segmentsTo(n)
-    if (chained !== undefined) obs = source(chained, n === output)
-    else if (n._tag === 'Source') obs = source([], false)
+    const shared = (counts.get(n) ?? 0) > 1
+    if (chained !== undefined) obs = source(chained, n === output, shared)
+    else if (n._tag === 'Source') obs = source([], false, false)
     else if (isStateless(n)) {
       const { stages, from } = fusedChainAt(n, counts)
       obs = go(from).pipe(fused(stages, ctx))
@@ -45,8 +47,10 @@ function build(
       if (!interpret) throw new Error(`compile: no interpreter for stage '${n.kind}' (${n.label})`)
       obs = interpret(n, n.inputs.map(go), ctx)
     }
-    // The source is fed only after every branch has subscribed, so sharing loses nothing.
-    if ((counts.get(n) ?? 0) > 1 && n._tag !== 'Source') obs = obs.pipe(share())
+    // The source is fed only after every branch has subscribed, so sharing loses nothing (a chained
+    // end is multicast by the source itself: it reads the input directly, which `share` would
+    // subscribe again for a late branch).
+    if (shared && n._tag !== 'Source' && chained === undefined) obs = obs.pipe(share())
     memo.set(n, obs)
     return obs
   }
@@ -78,10 +82,15 @@ export function compileElements<I, O, K>(
       // A source read by several branches is multicast through a hub, fed once all have subscribed.
       let hub: Hub<Element<unknown>> | undefined
       let outputChained = false
-      const source = (segments: readonly Segment[], isOutput: boolean): Observable<Element<unknown>> => {
+      // A chain whose end several stages read: multicast, connected to the input after them all.
+      let chainHub: { readonly hub: Hub<Element<unknown>>; readonly feed: Observable<Element<unknown>> } | undefined
+      const source = (segments: readonly Segment[], isOutput: boolean, shared: boolean): Observable<Element<unknown>> => {
         if (segments.length > 0) {
           outputChained ||= isOutput
-          return input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput }))
+          const feed = input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput || shared }))
+          if (!shared) return feed
+          chainHub = { hub: new Hub<Element<unknown>>(), feed }
+          return chainHub.hub
         }
         hub ??= new Hub<Element<unknown>>()
         return hub
@@ -89,7 +98,7 @@ export function compileElements<I, O, K>(
       let out = build(p.output.node, source, ctx) as Observable<Element<O, K>>
       if (!watermarks && !outputChained) out = out.pipe(filter((e): e is Data<O, K> => e._tag === 'Data'))
       const outSub = out.subscribe(subscriber)
-      const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : undefined
+      const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : chainHub ? chainHub.feed.subscribe(chainHub.hub) : undefined
       return () => {
         inSub?.unsubscribe()
         outSub.unsubscribe()

@@ -50,4 +50,18 @@ export const deadLetter = (
   input?: unknown,
 ): DeadLetter => ({ _tag: 'DeadLetter', reason, stage, pos, message, input })
 
-export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+/** A thrown value's message: an Error's own, anything else as text (see `textOf`). */
+export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : textOf(e))
+
+/**
+ * Any value as text, for a message about it. `String(x)` itself throws for some values (an object
+ * without a prototype, a symbol in a template, a throwing `toString`): that must not turn a dead
+ * letter into a failed run.
+ */
+export const textOf = (x: unknown): string => {
+  try {
+    return typeof x === 'symbol' ? x.toString() : String(x)
+  } catch {
+    return Object.prototype.toString.call(x)
+  }
+}

@@ -30,11 +30,17 @@ export interface Cursor {
  * user function and no closure hop between stages, and since every chain gets its own code, each
  * call site sees one target and V8 can inline it. That is what keeps a long chain near a loop.
  */
-export function chain(stages: readonly StatelessNode[], cur: Cursor, ctx: RunContext, tail: Push | PushTarget): Push {
-  const gen = chainCode(stages, 'return', typeof tail === 'function' ? 'cur.key = key; tail(v);' : 'tail.push(v, cur.time, key, pos);')
+export function chain(
+  stages: readonly StatelessNode[],
+  cur: Cursor,
+  ctx: RunContext,
+  tail: Push | PushTarget,
+  stopped: () => boolean = () => false,
+): Push {
+  const gen = chainCode(stages, 'return', typeof tail === 'function' ? 'cur.key = key; tail(v);' : 'tail.push(v, cur.time, key, pos);', 'stopped()')
   const body = `return function fusedChain(v) {\nlet key = cur.key; const pos = cur.pos;\n${gen.code}\n}`
-  const params = [...gen.params, 'cur', 'tail']
-  return new Function(...params, body)(...gen.args(ctx), cur, tail) as Push
+  const params = [...gen.params, 'cur', 'tail', 'stopped']
+  return new Function(...params, body)(...gen.args(ctx), cur, tail, stopped) as Push
 }
 
 /** A fused chain as code, for a generator to place in a function of its own (see `chain` and ingest). */
@@ -52,8 +58,10 @@ export interface ChainCode {
 /**
  * Generates a chain's statements. `skip` leaves the chain for the current value at top level
  * (`return` in a function of its own, `break label` inline); inside a `flatMap` loop it is `continue`.
+ * `stopped` is an expression true once the output is gone: a `flatMap` then stops pulling from its
+ * iterable, which may be long or endless, as RxJS's own `from(iterable)` does.
  */
-export function chainCode(stages: readonly StatelessNode[], skip: string, end: string): ChainCode {
+export function chainCode(stages: readonly StatelessNode[], skip: string, end: string, stopped = 'false'): ChainCode {
   const lines: string[] = []
   let open = 0 // flatMap loops still open around the rest of the chain
   stages.forEach((s, i) => {
@@ -81,7 +89,7 @@ export function chainCode(stages: readonly StatelessNode[], skip: string, end: s
         const name = JSON.stringify(stageName[s._tag])
         lines.push(
           `let ${at('it')}; ${call(at('it'))} let ${at('g')}; try { ${at('g')} = ${at('it')}[Symbol.iterator]() } catch (e) { fail(${name}, e, v, pos); ${leave}; }`,
-          `const ${at('v')} = v; for (;;) { let ${at('r')}; try { ${at('r')} = ${at('g')}.next() } catch (e) { fail(${name}, e, ${at('v')}, pos); break; } if (${at('r')}.done) break; v = ${at('r')}.value; key = undefined;`,
+          `const ${at('v')} = v; for (;;) { if (${stopped}) break; let ${at('r')}; try { ${at('r')} = ${at('g')}.next() } catch (e) { fail(${name}, e, ${at('v')}, pos); break; } if (${at('r')}.done) break; v = ${at('r')}.value; key = undefined;`,
         )
         open++
         break
@@ -118,8 +126,12 @@ export function fused(stages: readonly StatelessNode[], ctx: RunContext): Operat
   return (source) =>
     new Observable<Element<unknown>>((subscriber) => {
       const cur: Cursor = { time: 0, key: undefined, pos: 0 }
-      const head = chain(stages, cur, ctx, (value) =>
-        subscriber.next({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }),
+      const head = chain(
+        stages,
+        cur,
+        ctx,
+        (value) => subscriber.next({ _tag: 'Data', value, time: cur.time, key: cur.key, pos: cur.pos }),
+        () => subscriber.closed,
       )
       return source.subscribe(
         stageSubscriber<Element<unknown>>(subscriber, {

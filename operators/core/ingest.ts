@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
 import type * as t from 'io-ts'
 import { PathReporter } from 'io-ts/lib/PathReporter.js'
 import { END_OF_INPUT, type Data, type Element, type SourceRecord } from '../../dsl/element.ts'
-import { deadLetter, errorMessage } from '../../dsl/sides.ts'
+import { deadLetter, errorMessage, textOf } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
@@ -21,9 +21,12 @@ export interface IngestSpec<I> {
 const rejections = (ctx: RunContext) => ({
   codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) =>
     ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw)),
+  // A codec that throws (a user codec's validate, a getter of the input that throws) rejects the
+  // input like one that fails: it must not fail the run.
+  codecThrew: (e: unknown, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', 'source', pos, `the codec threw: ${errorMessage(e)}`, raw)),
   timeThrew: (e: unknown, pos: number, value: unknown) => ctx.deadLetter(deadLetter('user', 'eventTime', pos, errorMessage(e), value)),
   timeInvalid: (time: unknown, pos: number, value: unknown) =>
-    ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${String(time)}, not a finite number`, value)),
+    ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${textOf(time)}, not a finite number`, value)),
 })
 
 /** A source record to fill and send again and again (see `reusableRecord`). */
@@ -84,11 +87,11 @@ export function ingestStep<I>(
 ): IngestStep {
   const { maxDelay, idle } = spec.watermarks
   // The stateless stages right after the source are part of this code (`chainCode`), not a call.
-  const gen = chainCode(leading ?? [], 'break chain', 'out.push(v, time, key, pos)')
-  const { codecFailed, timeThrew, timeInvalid } = rejections(ctx)
+  const gen = chainCode(leading ?? [], 'break chain', 'out.push(v, time, key, pos)', 'downstream.closed')
+  const { codecFailed, codecThrew, timeThrew, timeInvalid } = rejections(ctx)
   const body = `
     function one(v, arrival, pos) {
-      ${spec.codec !== undefined ? "const r = codec.decode(v); if (r._tag === 'Left') { codecFailed(r, pos, v); return } v = r.right" : ''}
+      ${spec.codec !== undefined ? "let r; try { r = codec.decode(v) } catch (e) { codecThrew(e, pos, v); return } if (r._tag === 'Left') { codecFailed(r, pos, v); return } v = r.right" : ''}
       let time
       ${
         spec.eventTime !== undefined
@@ -124,7 +127,7 @@ export function ingestStep<I>(
         downstream.error(e)
       }
     } }`
-  const params = ['st', 'scheduler', 'codec', 'eventTime', 'out', 'codecFailed', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream', ...gen.params]
+  const params = ['st', 'scheduler', 'codec', 'eventTime', 'out', 'codecFailed', 'codecThrew', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream', ...gen.params]
   return new Function(...params, body)(
     st,
     ctx.scheduler,
@@ -132,6 +135,7 @@ export function ingestStep<I>(
     spec.eventTime,
     out,
     codecFailed,
+    codecThrew,
     timeThrew,
     timeInvalid,
     maxDelay,
