@@ -278,20 +278,29 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
           pushBatch(values, first)
           values = []
         }
+        const isAsync = Symbol.asyncIterator in source
         for (let pos = 0; ; pos++) {
-          let r = it.next()
-          if (r instanceof Promise) {
-            // Values read so far go now, not after the next one arrives.
-            flush()
-            r = await r
+          // An async source's values go one by one, each before the next is awaited.
+          if (isAsync) flush()
+          // Credit is checked before the source is asked for a batch's first value: a source read
+          // while the window is full would hold a record (from a broker, a socket) the pipeline has
+          // no room for.
+          if (values.length === 0 && skip === 0) {
+            if (!credit.available) await credit.whenAvailable()
+            if (collector.settled) {
+              await it.return?.()
+              break
+            }
           }
+          let r = it.next()
+          if (r instanceof Promise) r = await r
           if (r.done) break
           if (skip > 0) {
             skip--
             continue
           }
           if (values.length === 0) {
-            if (!credit.available) await credit.whenAvailable()
+            // A checkpoint only between records that exist (the value just read is not in it).
             if (checkpointDue()) await takeCheckpoint()
             if (collector.settled) {
               await it.return?.()

@@ -1,8 +1,7 @@
-import type { Credit } from '../operators/core/credit.ts'
+import { creditWeight, type Credit } from '../operators/core/credit.ts'
 import type { Sink } from '../connectors/sinks.ts'
 
-/** How many source events an output stands for in the credit window: a block counts its events. */
-const weight = (o: unknown): number => (Array.isArray(o) ? Math.max(1, o.length) : 1)
+const weight = creditWeight
 
 /** Feeds a sink one value at a time, in order, holding credit while a write is pending. */
 export class SinkQueue<O> {

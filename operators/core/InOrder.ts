@@ -1,5 +1,5 @@
 import type { Data } from '../../dsl/element.ts'
-import type { Credit } from './credit.ts'
+import { creditWeight, type Credit } from './credit.ts'
 
 const PENDING = 0
 const OK = 1
@@ -8,6 +8,7 @@ const FAILED = 2
 /** A queued input: an event waiting for its async result, or a watermark waiting for the events before it. */
 export interface Slot {
   readonly d: Data<unknown, unknown> | undefined
+  /** A watermark's time; for an event, the credit units it holds. */
   readonly w: number
   state: 0 | 1 | 2
   result: unknown
@@ -47,8 +48,10 @@ export class InOrder {
 
   /** Queues an event; settle its slot with `succeed` or `fail`. */
   event(d: Data<unknown, unknown>): Slot {
-    this.credit.acquire()
-    const s: Slot = { d, w: 0, state: PENDING, result: undefined }
+    // A block (microbatch's array) holds a unit per event it carries, as in the sink.
+    const w = creditWeight(d.value)
+    this.credit.acquire(w)
+    const s: Slot = { d, w, state: PENDING, result: undefined }
     this.slots.push(s)
     return s
   }
@@ -84,7 +87,7 @@ export class InOrder {
       slots[this.head++] = undefined as unknown as Slot
       if (s.d === undefined) this.out.watermark(s.w)
       else {
-        this.credit.release()
+        this.credit.release(s.w)
         if (s.state === OK) this.out.ok(s.d, s.result)
         else this.out.failed(s.d, s.result)
       }
@@ -105,7 +108,7 @@ export class InOrder {
 
   /** Gives back the credit of events that never left (teardown), so a cancelled run does not starve the source. */
   dispose(): void {
-    for (let i = this.head; i < this.slots.length; i++) if (this.slots[i].d !== undefined) this.credit.release()
+    for (let i = this.head; i < this.slots.length; i++) if (this.slots[i].d !== undefined) this.credit.release(this.slots[i].w)
     this.slots.length = 0
     this.head = 0
   }

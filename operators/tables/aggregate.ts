@@ -86,7 +86,8 @@ export class Aggregate<S, E> {
   }
 
   restore(s: AggregateSnapshot<S>): void {
-    this.progress.reset(s.offset)
+    // The state first: a reader told the offset is reached reads it at once.
     this.current.next(s.state)
+    this.progress.reset(s.offset)
   }
 }

@@ -23,11 +23,28 @@ export class EventLog<E> implements Iterable<Logged<E>> {
   private readonly records: Logged<E>[] = []
   private readonly live = new Subject<Logged<E>>()
 
-  /** Appends `event` and returns its offset; live readers see it at once. */
+  /** Records appended while live readers were being given an earlier one, in order. */
+  private pending: Logged<E>[] = []
+  private delivering = false
+
+  /**
+   * Appends `event` and returns its offset; live readers see it at once, or, when it is appended
+   * by a reader while an earlier record is being delivered, right after every reader has had that
+   * one: every reader sees the records in offset order.
+   */
   append(event: E): number {
     const r: Logged<E> = { offset: this.records.length, event }
     this.records.push(r)
-    this.live.next(r)
+    this.pending.push(r)
+    if (!this.delivering) {
+      this.delivering = true
+      try {
+        for (let i = 0; i < this.pending.length; i++) this.live.next(this.pending[i])
+      } finally {
+        this.pending = []
+        this.delivering = false
+      }
+    }
     return r.offset
   }
 
@@ -42,7 +59,14 @@ export class EventLog<E> implements Iterable<Logged<E>> {
       // own record, and the live subscription starts only after the catch-up, so nothing repeats.
       let i = Math.max(0, from)
       while (i < this.records.length && !subscriber.closed) subscriber.next(this.records[i++])
-      return this.live.subscribe(subscriber)
+      // A `from` past the end: the live records before it are not this reader's either.
+      return this.live.subscribe({
+        next: (r) => {
+          if (r.offset >= from) subscriber.next(r)
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      })
     })
   }
 
