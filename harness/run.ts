@@ -65,14 +65,14 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
  */
 export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
   const { sink } = opts
-  // A checkpoint is taken with the source paused between two records, and a restore skips what it
-  // covers; an Observable pushes and can do neither, so it would be restored and then counted again.
   const every = opts.checkpoint
   if (every?.everyEvents !== undefined && !(Number.isSafeInteger(every.everyEvents) && every.everyEvents >= 1))
     throw new TypeError(`run: checkpoint.everyEvents must be a positive integer, got ${String(every.everyEvents)}`)
   if (every?.everyMs !== undefined && !(Number.isFinite(every.everyMs) && every.everyMs > 0))
     throw new TypeError(`run: checkpoint.everyMs must be a positive number of ms, got ${String(every.everyMs)}`)
-  if (opts.checkpoint !== undefined && isObservable(source))
+  // A checkpoint is taken with the source paused between two records, and a restore skips what it
+  // covers; an Observable pushes and can do neither, so it would be restored and then counted again.
+  if (every !== undefined && isObservable(source))
     throw new TypeError('run: checkpoints need a source that run pulls (an array, an iterable, a log, a broker source); an Observable pushes its values, so it cannot be paused for a checkpoint or skip what one covers')
   let sinkQueue: SinkQueue<O> | undefined
   let outputs = 0
