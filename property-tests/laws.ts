@@ -2,6 +2,7 @@ import type { Pipeline } from '../dsl/pipeline.ts'
 import type { Change } from '../dsl/change.ts'
 import { isDeadLetter, parseLine, type LogEntry } from '../harness/log.ts'
 import { replay, type ReplayOptions } from '../harness/replay.ts'
+import type { RunResult } from '../harness/result.ts'
 
 /** A violated law: the message says which law and how it failed. */
 export class LawViolation extends Error {
@@ -159,11 +160,8 @@ export async function orderInsensitive(
   reordered: readonly string[],
   opts: LawOptions & { finalize?: Finalize } = {},
 ): Promise<void> {
-  const finalize = opts.finalize ?? asMultiset
-  const [a, b] = [await replay(p, lines, opts), await replay(p, reordered, opts)]
+  const [a, b] = await sameResults(p, lines, reordered, opts, opts.finalize ?? asMultiset, 'another arrival order')
   const late = (r: typeof a) => r.late.map((l) => canonical(l.value)).sort()
-  const [fa, fb] = [canonical(finalize(a.out)), canonical(finalize(b.out))]
-  if (fa !== fb) throw new LawViolation(`another arrival order changed the results: ${firstDifference(fa, fb)}`)
   const [la, lb] = [canonical(late(a)), canonical(late(b))]
   if (la !== lb) throw new LawViolation(`another arrival order changed the late events: ${la} vs ${lb}`)
 }
@@ -185,10 +183,22 @@ export async function idempotentUnderRedelivery(
   redeliveredLines: readonly string[],
   opts: LawOptions & { finalize?: Finalize } = {},
 ): Promise<void> {
-  const finalize = opts.finalize ?? asSet
-  const [a, b] = [await replay(p, lines, opts), await replay(p, redeliveredLines, opts)]
+  await sameResults(p, lines, redeliveredLines, opts, opts.finalize ?? asSet, 'redelivered records')
+}
+
+/** Replays two logs; throws when `finalize` of their outputs differs, saying `what` changed them. */
+async function sameResults(
+  p: AnyPipeline,
+  lines: readonly string[],
+  other: readonly string[],
+  opts: LawOptions,
+  finalize: Finalize,
+  what: string,
+): Promise<[RunResult<unknown>, RunResult<unknown>]> {
+  const [a, b] = [await replay(p, lines, opts), await replay(p, other, opts)]
   const [fa, fb] = [canonical(finalize(a.out)), canonical(finalize(b.out))]
-  if (fa !== fb) throw new LawViolation(`redelivered records changed the results: ${firstDifference(fa, fb)}`)
+  if (fa !== fb) throw new LawViolation(`${what} changed the results: ${firstDifference(fa, fb)}`)
+  return [a, b]
 }
 
 const asSet: Finalize = (out) => [...new Set(out.map(canonical))].sort()
