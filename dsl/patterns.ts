@@ -94,40 +94,42 @@ type Fresh<N extends string, M extends string> = N extends M ? never : N
  * `M`: the names of the steps that take events (the match's keys). `U`: every name used so far,
  * `notFollowedBy`'s too, which no later step may reuse.
  */
-interface PatternBase<T, M extends string, U extends string> {
+interface PatternBase<T, M extends string, U extends string, W extends boolean> {
   readonly _tag: 'Pattern'
   readonly spec: PatternSpec
+  /** Types only (never set): whether `within` was given, which `match`'s timeouts need. */
+  readonly hasWithin?: W
   /** A step whose first event must come right after the previous step's last event. */
-  next<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N, U | N>
+  next<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N, U | N, W>
   /** A step whose first event is the first later event satisfying it ("skip till next match"). */
-  followedBy<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N, U | N>
+  followedBy<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M | N>): Pattern<T, M | N, U | N, W>
   /**
    * Forbids, between the previous step's last event and the next step's first event (or, at the
    * tail, after the last event up to `start + within` / the end of the input), any event satisfying
    * `predicate`. Takes no event and adds no name to the match.
    */
-  notFollowedBy<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M>): NegatedPattern<T, M, U | N>
+  notFollowedBy<N extends string>(name: Fresh<N, U>, predicate: StepPredicate<T, M>): NegatedPattern<T, M, U | N, W>
 }
 
 /** A pattern whose last step takes events: quantifiers apply to that step. */
-export interface Pattern<T, M extends string, U extends string = M> extends PatternBase<T, M, U> {
+export interface Pattern<T, M extends string, U extends string = M, W extends boolean = boolean> extends PatternBase<T, M, U, W> {
   /**
    * The last step takes exactly `n` events (`n >= 1`); followed by `oneOrMore()`, at least `n`.
    * Repetitions are linked by `options.contiguity`, by default the step's own.
    */
-  times(n: number, options?: QuantifierOptions): Pattern<T, M, U>
+  times(n: number, options?: QuantifierOptions): Pattern<T, M, U, W>
   /** The last step takes one or more events (after `times(n)`: `n` or more). */
-  oneOrMore(options?: QuantifierOptions): Pattern<T, M, U>
+  oneOrMore(options?: QuantifierOptions): Pattern<T, M, U, W>
   /** The last step may also take no event: the match then skips it (its array is empty). */
-  optional(): Pattern<T, M, U>
+  optional(): Pattern<T, M, U, W>
   /** Every match spans at most `d` of event time: `last.time - first.time <= d`. */
-  within(d: Duration): Pattern<T, M, U>
+  within(d: Duration): Pattern<T, M, U, true>
 }
 
 /** A pattern ending with `notFollowedBy`: no quantifier applies. */
-export interface NegatedPattern<T, M extends string, U extends string = M> extends PatternBase<T, M, U> {
+export interface NegatedPattern<T, M extends string, U extends string = M, W extends boolean = boolean> extends PatternBase<T, M, U, W> {
   /** Every match spans at most `d` of event time: `last.time - first.time <= d`. */
-  within(d: Duration): NegatedPattern<T, M, U>
+  within(d: Duration): NegatedPattern<T, M, U, true>
 }
 
 /** The start of a pattern definition: only `begin`. */
@@ -136,7 +138,7 @@ export interface PatternStart<T> {
    * The first step. Its repetitions (with a quantifier) are strictly contiguous unless
    * `{ contiguity: 'relaxed' }` is given.
    */
-  begin<N extends string>(name: N, predicate: StepPredicate<T, N>): Pattern<T, N>
+  begin<N extends string>(name: N, predicate: StepPredicate<T, N>): Pattern<T, N, N, false>
 }
 
 /** Most positive steps a pattern may have (the matcher keeps a run's live transitions in a bit mask). */
@@ -283,7 +285,7 @@ export interface MatchSpec {
   readonly timeouts: boolean
 }
 
-type AnyPattern<T, M extends string> = Pattern<T, M, any> | NegatedPattern<T, M, any>
+type AnyPattern<T, M extends string, W extends boolean = boolean> = Pattern<T, M, any, W> | NegatedPattern<T, M, any, W>
 
 /**
  * Matches a pattern per key over a keyed stream, in event-time order: events are buffered until the
@@ -313,7 +315,8 @@ type AnyPattern<T, M extends string> = Pattern<T, M, any> | NegatedPattern<T, M,
  * pipe(txns, keyBy((t) => t.card), match(smallThenBig, { skip: 'noSkip' }), map((m) => m.events.big[0]))
  */
 export function match<T, M extends string>(
-  p: AnyPattern<T, M>,
+  // Timeouts need a deadline: a pattern without `within` is a compile error here.
+  p: AnyPattern<T, M, true>,
   options: MatchOptions & { readonly timeouts: true },
 ): <K extends Key>(s: Stream<T, K>) => Stream<Match<T, M, K> | Timeout<T, M, K>, K>
 export function match<T, M extends string>(

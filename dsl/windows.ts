@@ -14,6 +14,7 @@ import {
   isAggregator,
   isMonoid,
   type AggregateSpec,
+  type AggregationLike,
   type InputOf,
   type IsMergeable,
   type ResultOf,
@@ -203,7 +204,7 @@ export const WINDOW_KIND = 'Window'
  * // Stream<WindowResult<string, { n: number; avgDelay: number }>, string>
  */
 export function aggregate<S extends AggregateSpec>(
-  spec: S,
+  spec: S & NonEmptySpec<S>,
 ): <K extends Key, E extends EmitMode>(
   w: Windowed<InputOf<S>, K, E, IsMergeable<S> extends true ? AggregatorNeed : 'any aggregator'>,
 ) => Stream<WindowOutput<K, ResultOf<S>, E>, K> {
@@ -224,6 +225,9 @@ export function aggregate<S extends AggregateSpec>(
     return stream(operatorNode(WINDOW_KIND, label, [w.input], node))
   }
 }
+
+/** A record of aggregations needs at least one: `aggregate({})` is a compile error (and a TypeError at run time). */
+type NonEmptySpec<S> = S extends AggregationLike ? unknown : [keyof S] extends [never] ? never : unknown
 
 /**
  * The changelog key of a window in `'updates'` mode: unambiguous for string and number keys. It reads

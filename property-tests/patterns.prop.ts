@@ -270,7 +270,8 @@ async function runMatch(
     pipe(
       s,
       keyBy((e) => e.k),
-      match(p, { skip, timeouts } as { skip: SkipStrategy; timeouts: true }),
+      // Generated patterns: whether they have `within` is data here, not a type (the matcher checks it).
+      match(p as Pattern<Ev, string, string, true> | NegatedPattern<Ev, string, string, true>, { skip, timeouts } as { skip: SkipStrategy; timeouts: true }),
     ),
   )
   const out = (await lastValueFrom(from(input).pipe(compile(pl, { onLate: () => late++ }), toArray()))) as Out[]

@@ -44,7 +44,8 @@ async function run(
     pipe(
       s,
       keyBy((e) => e.k),
-      match(p, options as MatchOptions & { timeouts: true }),
+      // Options come as data here, so `within` is not known to the types: the matcher checks it.
+      match(p as Pattern<Ev, string, string, true> | NegatedPattern<Ev, string, string, true>, options as MatchOptions & { timeouts: true }),
     ),
   )
   const out = (await lastValueFrom(
