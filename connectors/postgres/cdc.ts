@@ -45,7 +45,10 @@ export const lsnToNumber = (lsn: string): number => {
 type PrimaryKeys = ReadonlyMap<string, readonly string[]>
 
 const keyOf = (keys: PrimaryKeys, rel: Pgoutput.MessageRelation, row: Record<string, unknown>): Key => {
-  const cols = keys.get(`${rel.schema}.${rel.name}`) ?? rel.keyColumns
+  const known = keys.get(`${rel.schema}.${rel.name}`) ?? rel.keyColumns
+  // No primary key and no replica identity (an append-only table, whose UPDATEs and DELETEs Postgres
+  // refuses to publish): the whole row is the key, so distinct rows stay distinct rows in a view.
+  const cols = known.length > 0 ? known : rel.columns.map((c) => c.name)
   if (cols.length === 1) {
     const v = row[cols[0]]
     // A Date's String() drops its milliseconds: two rows 1 ms apart would share a key. (pg's Date

@@ -174,4 +174,11 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     // "a Change keyed by the row's primary key (one column: its value)": 1, for both changes.
     expect(b.map((c) => c.key)).toEqual([1, 1])
   })
+
+  it('rows of a table without a primary key keep distinct keys (the whole row), instead of all sharing one', async () => {
+    const { t, changes } = await setup((t) => [`CREATE TABLE ${t('hits')} (path text NOT NULL, n int NOT NULL)`], ['hits'])
+    await sql.query(`INSERT INTO ${t('hits')} VALUES ('/a', 1), ('/b', 2), ('/a', 3)`)
+    const { out } = await run(identity, changes())
+    expect(out.map((c) => c.key)).toEqual(['["/a",1]', '["/b",2]', '["/a",3]'])
+  })
 })
