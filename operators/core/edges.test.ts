@@ -12,6 +12,7 @@ import { pipeline } from '../../dsl/pipeline.ts'
 import { filter, flatMap, map, merge, tap } from '../../dsl/stages.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
 import type { Stream } from '../../dsl/stream.ts'
+import { Hub } from './hub.ts'
 
 /** A stream read by two branches, after a stateless stage (so the source itself is read once). */
 const twoBranches = (seen: number[]) =>
@@ -94,5 +95,20 @@ describe('core engine edges', () => {
     const out = await lastValueFrom(from([1, 2, 3]).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
     expect(out).toEqual([1, 3])
     expect(dead.map((d) => [d.reason, d.stage, d.pos])).toEqual([['user', 'map', 1]])
+  })
+})
+
+describe('Hub', () => {
+  it('a branch leaving while a value is handed out does not make the next branch miss it', () => {
+    const hub = new Hub<number>()
+    const seen: string[] = []
+    const a = hub.subscribe((x) => {
+      seen.push(`a${x}`)
+      a.unsubscribe()
+    })
+    hub.subscribe((x) => seen.push(`b${x}`))
+    hub.next(1)
+    hub.next(2)
+    expect(seen).toEqual(['a1', 'b1', 'b2'])
   })
 })

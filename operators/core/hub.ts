@@ -2,18 +2,20 @@ import { Observable, type Observer, type Subscriber } from 'rxjs'
 
 /**
  * Multicasts one input to the branches of a pipeline graph. Unlike a `Subject` it does not copy its
- * observer list per value (`Subject.next` did, and cost a quarter of a whole pipeline), because
- * branches subscribe while the graph is built and never during a run.
+ * observer list per value (`Subject.next` did, and cost a quarter of a whole pipeline): the list is
+ * replaced when a branch comes or goes, which happens while the graph is built or torn down, not
+ * per value.
  */
 export class Hub<T> extends Observable<T> implements Observer<T> {
-  private readonly branches: Subscriber<T>[] = []
+  // Replaced, never changed in place: a branch that leaves while a value is being handed out (it
+  // unsubscribes from its own `next`) must not shift the others under the loop, skipping one.
+  private branches: readonly Subscriber<T>[] = []
 
   constructor() {
     super((subscriber) => {
-      this.branches.push(subscriber)
+      this.branches = [...this.branches, subscriber]
       return () => {
-        const i = this.branches.indexOf(subscriber)
-        if (i >= 0) this.branches.splice(i, 1)
+        this.branches = this.branches.filter((b) => b !== subscriber)
       }
     })
   }
@@ -25,10 +27,10 @@ export class Hub<T> extends Observable<T> implements Observer<T> {
   }
 
   error(err: unknown): void {
-    for (const b of this.branches.slice()) b.error(err)
+    for (const b of this.branches) b.error(err)
   }
 
   complete(): void {
-    for (const b of this.branches.slice()) b.complete()
+    for (const b of this.branches) b.complete()
   }
 }
