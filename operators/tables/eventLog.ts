@@ -35,15 +35,18 @@ export class EventLog<E> implements Iterable<Logged<E>> {
   append(event: E): number {
     const r: Logged<E> = { offset: this.records.length, event }
     this.records.push(r)
-    this.pending.push(r)
-    if (!this.delivering) {
-      this.delivering = true
-      try {
-        for (let i = 0; i < this.pending.length; i++) this.live.next(this.pending[i])
-      } finally {
-        this.pending = []
-        this.delivering = false
-      }
+    if (this.delivering) {
+      this.pending.push(r)
+      return r.offset
+    }
+    this.delivering = true
+    try {
+      this.live.next(r)
+      for (let i = 0; i < this.pending.length; i++) this.live.next(this.pending[i])
+    } finally {
+      // Only appends made during a delivery use the queue: an ordinary append allocates nothing.
+      if (this.pending.length > 0) this.pending = []
+      this.delivering = false
     }
     return r.offset
   }

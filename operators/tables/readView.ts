@@ -47,15 +47,14 @@ export class ReadView<E, K extends Key, V> implements ReadonlyTable<K, V> {
   handle(r: Logged<E>): boolean {
     if (r.offset <= this.table.offset) return false
     const out = this.project(r.event, this.table)
-    if (out !== undefined) {
-      const changes: readonly Change<K, V>[] = isChangeList(out) ? out : [out]
-      // Checked before any is applied: a projection returning something else (an op of 'update')
-      // fails like a throwing one, leaving the view as it was, instead of being read as a delete.
-      for (const c of changes) {
-        const why = notAChange(c)
-        if (why !== undefined) throw new TypeError(`projection: ${why}`)
-      }
-      for (const c of changes) this.table.applyUnchecked(c.op, c.key, c.after, r.offset)
+    // Checked before any is applied: a projection returning something else (an op of 'update')
+    // fails like a throwing one, leaving the view as it was, instead of being read as a delete.
+    if (out !== undefined && isChangeList(out)) {
+      for (const c of out) checkChange(c)
+      for (const c of out) this.table.applyUnchecked(c.op, c.key, c.after, r.offset)
+    } else if (out !== undefined) {
+      checkChange(out)
+      this.table.applyUnchecked(out.op, out.key, out.after, r.offset)
     }
     this.table.advance(r.offset)
     return true
@@ -100,6 +99,11 @@ export class ReadView<E, K extends Key, V> implements ReadonlyTable<K, V> {
   restore(s: TableSnapshot<K, V>): void {
     this.table.restore(s)
   }
+}
+
+const checkChange = (c: unknown): void => {
+  const why = notAChange(c)
+  if (why !== undefined) throw new TypeError(`projection: ${why}`)
 }
 
 const isChangeList = <K, V>(x: Change<K, V> | readonly Change<K, V>[]): x is readonly Change<K, V>[] => Array.isArray(x)
