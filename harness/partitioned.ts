@@ -163,6 +163,11 @@ export async function replayPartitioned<I, O, K>(
   /** Dead letters read before the first record, which starts the clock and the members. */
   const early: DeadLetter[] = []
   const members = () => groups.flatMap((g) => [...g.members.values()].filter((m) => m.alive))
+  /** Some member's async stages are still working. Checked per record: no array, no promise. */
+  const busy = () => {
+    for (const g of groups) for (const m of g.members.values()) if (m.alive && m.ctx.credit.outstanding > 0) return true
+    return false
+  }
   /** What every member's async stages started has landed (they take no virtual time). */
   const settleAsync = async () => {
     for (const m of members()) if (m.ctx.credit.outstanding > 0) await m.ctx.credit.drained()
@@ -190,7 +195,7 @@ export async function replayPartitioned<I, O, K>(
       }
       if (o.topic !== undefined && e.topic !== o.topic) continue
       if (clock === undefined) start(e.arrival)
-      await settleAsync()
+      if (busy()) await settleAsync()
       clock!.advanceTo(e.arrival)
       while (nextFailure < failures.length && failures[nextFailure].at <= e.arrival) fail(failures[nextFailure++])
       let part: number
@@ -210,7 +215,7 @@ export async function replayPartitioned<I, O, K>(
   // As replay ends: timers in virtual time, async stages in real time, until every member is done.
   while (members().some((m) => !m.collector.settled)) {
     if (clock!.pending > 0) clock!.flush()
-    else if (members().some((m) => m.ctx.credit.outstanding > 0)) await settleAsync()
+    else if (busy()) await settleAsync()
     else await new Promise((resolve) => setImmediate(resolve))
   }
   const result: Record<string, GroupResult<O>> = {}

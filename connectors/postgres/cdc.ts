@@ -84,7 +84,7 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
   const service = new LogicalReplicationService(config, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } })
   const ready: PulledRecord<RowChange<V>>[] = []
   // A transaction's changes until its commit; an update the source cannot give whole is a dead letter in its place.
-  let txn: ({ readonly change: RowChange<V> } | { readonly rejected: DeadLetter })[] = []
+  let txn: (RowChange<V> | Unsendable)[] = []
   let failure: unknown
   let acked = '0/0'
   let skipThrough = -1
@@ -106,13 +106,13 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
         txn = []
         return
       case 'insert':
-        txn.push({ change: change<V>(keys, 'upsert', msg.relation, lsn, undefined, msg.new) })
+        txn.push(change<V>(keys, 'upsert', msg.relation, lsn, undefined, msg.new))
         return
       case 'update':
-        txn.push(...updateOf<V>(keys, msg, lsn))
+        updateOf<V>(keys, msg, lsn, txn)
         return
       case 'delete':
-        txn.push({ change: change<V>(keys, 'delete', msg.relation, lsn, msg.old ?? undefined, undefined, msg.key ?? msg.old ?? {}) })
+        txn.push(change<V>(keys, 'delete', msg.relation, lsn, msg.old ?? undefined, undefined, msg.key ?? msg.old ?? {}))
         return
       case 'relation':
         // A table first seen in this session, e.g. added to the publication while the source runs:
@@ -134,7 +134,7 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
           // Only a transaction's last change carries the position to acknowledge.
           const token = i === done.length - 1 ? commitLsn : null
           const d = done[i]
-          ready.push('change' in d ? { value: { ...d.change, commitLsn }, pos: 0, token } : { value: undefined as unknown as RowChange<V>, pos: 0, token, rejected: d.rejected })
+          ready.push(d instanceof Unsendable ? { value: undefined as unknown as RowChange<V>, pos: 0, token, rejected: d.rejected } : { value: { ...d, commitLsn }, pos: 0, token })
         }
         wake()
         if (ready.length >= maxBuffered) {
@@ -236,37 +236,29 @@ function change<V>(
 }
 
 /**
- * An UPDATE as changes: a delete of the old key first when the update moved the row to another
+ * An UPDATE as changes, added to `txn`: a delete of the old key first when the update moved the row to another
  * primary key (or a view would keep the old row), then the upsert. A column left unchanged and
  * stored out of line (TOAST) comes without its value unless the table has REPLICA IDENTITY FULL:
  * such an update cannot be given whole, and is a dead letter saying so, not a row missing a column.
  */
-function updateOf<V>(
-  keys: PrimaryKeys,
-  msg: Pgoutput.MessageUpdate,
-  lsn: string,
-): ({ readonly change: RowChange<V> } | { readonly rejected: DeadLetter })[] {
+function updateOf<V>(keys: PrimaryKeys, msg: Pgoutput.MessageUpdate, lsn: string, txn: (RowChange<V> | Unsendable)[]): void {
   const rel = msg.relation
-  const table = `${rel.schema}.${rel.name}`
-  const unsent = rel.columns.filter((c) => msg.new[c.name] === undefined).map((c) => c.name)
-  if (unsent.length > 0)
-    return [
-      {
-        rejected: deadLetter(
-          'parse',
-          'source',
-          0,
-          `pgChanges: an UPDATE of ${table} left ${unsent.join(', ')} unchanged and stored out of line (TOAST), and the WAL does not carry such values: set REPLICA IDENTITY FULL on ${table}`,
-          msg.new,
-        ),
-      },
-    ]
-  const out: ({ readonly change: RowChange<V> } | { readonly rejected: DeadLetter })[] = []
+  if (rel.columns.some((c) => msg.new[c.name] === undefined)) {
+    const table = `${rel.schema}.${rel.name}`
+    const unsent = rel.columns.filter((c) => msg.new[c.name] === undefined).map((c) => c.name)
+    const why = `pgChanges: an UPDATE of ${table} left ${unsent.join(', ')} unchanged and stored out of line (TOAST), and the WAL does not carry such values: set REPLICA IDENTITY FULL on ${table}`
+    txn.push(new Unsendable(deadLetter('parse', 'source', 0, why, msg.new)))
+    return
+  }
   const oldRow = msg.key ?? msg.old
   if (oldRow !== null && keyOf(keys, rel, oldRow) !== keyOf(keys, rel, msg.new))
-    out.push({ change: change<V>(keys, 'delete', rel, lsn, msg.old ?? undefined, undefined, oldRow) })
-  out.push({ change: change<V>(keys, 'upsert', rel, lsn, msg.old ?? undefined, msg.new) })
-  return out
+    txn.push(change<V>(keys, 'delete', rel, lsn, msg.old ?? undefined, undefined, oldRow))
+  txn.push(change<V>(keys, 'upsert', rel, lsn, msg.old ?? undefined, msg.new))
+}
+
+/** A change the source cannot give whole: a dead letter in its place in the transaction. */
+class Unsendable {
+  constructor(readonly rejected: DeadLetter) {}
 }
 
 /** What the source reads from the catalog at start: primary keys, and the server's replication timeout. */

@@ -66,27 +66,28 @@ const compareIds = (a: string, b: string): number => {
  * entry that is not JSON, has no event field, or was deleted from the stream before it was read.
  */
 const recordOf = <T>(stream: string, id: string, fields: string[] | null): PulledRecord<T> => {
-  const token: RedisToken = [stream, id]
-  const rejected = (message: string, raw?: unknown): PulledRecord<T> => ({
-    value: undefined as T,
-    pos: 0,
-    token,
-    rejected: deadLetter('parse', 'source', 0, `entry ${id} of ${stream} ${message}`, raw),
-  })
-  if (fields === null) return rejected('was deleted before it was read')
+  if (fields === null) return rejected(stream, id, 'was deleted before it was read')
   let raw: string | undefined
   for (let i = 0; i < fields.length; i += 2)
     if (fields[i] === 'e') {
       raw = fields[i + 1]
       break
     }
-  if (raw === undefined) return rejected("has no field 'e' (entries are { e: JSON }, as redisSink writes them)", fields)
+  if (raw === undefined) return rejected(stream, id, "has no field 'e' (entries are { e: JSON }, as redisSink writes them)", fields)
   try {
-    return { value: JSON.parse(raw) as T, pos: 0, token }
+    return { value: JSON.parse(raw) as T, pos: 0, token: [stream, id] satisfies RedisToken }
   } catch (e) {
-    return rejected(`is not JSON: ${errorMessage(e)}`, raw)
+    return rejected(stream, id, `is not JSON: ${errorMessage(e)}`, raw)
   }
 }
+
+/** The record of an entry that is no event: its dead letter, and its token to acknowledge it with. */
+const rejected = <T>(stream: string, id: string, message: string, raw?: unknown): PulledRecord<T> => ({
+  value: undefined as T,
+  pos: 0,
+  token: [stream, id] satisfies RedisToken,
+  rejected: deadLetter('parse', 'source', 0, `entry ${id} of ${stream} ${message}`, raw),
+})
 
 /**
  * Reads Redis Streams topics as a member of a consumer group, as a source `run` pulls with its
