@@ -109,6 +109,8 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
         // the clock moves on, so their results reach time-based stages (microbatch, idle timeouts)
         // at their record's arrival, however the log is read. Only async stages hold credit here.
         if (credit.outstanding > 0) await credit.drained()
+        // A blocking buffer may have paused the source with no credit held.
+        if (!credit.available) await credit.whenAvailable()
         clock!.advanceTo(e.arrival)
         collector.eventsIn++
         sink!.next(slot.fill(e.event, e.arrival, e.offset))
