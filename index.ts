@@ -98,14 +98,12 @@ export type { RecordOptions, RecordResult } from './harness/record.ts'
 export { Collector } from './harness/result.ts'
 export type { RunResult, RunMetrics, CollectorOptions } from './harness/result.ts'
 
-// Beyond one process: broker sources and sinks, consumer groups, checkpoints, change data capture
+// Beyond one process: partitions, consumer groups in virtual time, checkpoints. The Redis Streams
+// connectors are in `weirjs/redis` and PostgreSQL change data capture in `weirjs/postgres`, so that
+// only their users need ioredis or pg installed.
 export { isPulledSource } from './connectors/sources.ts'
 export type { PulledSource, PulledRecord } from './connectors/sources.ts'
 export { partitionOf, ownerOf, globToRegExp } from './connectors/partition.ts'
-export { redisSource, redisSink, redisUpsertSink, createTopic, listTopics, topicsMatching, streamKey } from './connectors/redis/index.ts'
-export type { RedisSourceOptions, RedisToken, RedisSinkOptions, RedisUpsertSinkOptions, Topic } from './connectors/redis/index.ts'
-export { pgChanges, createCdc, dropCdc, lsnToNumber } from './connectors/postgres/index.ts'
-export type { RowChange, PgChangesOptions } from './connectors/postgres/index.ts'
 export { fileCheckpoints, redisCheckpoints } from './harness/checkpoint.ts'
 export type { Checkpoint, CheckpointStore, CheckpointOptions, RedisKV } from './harness/checkpoint.ts'
 export { replayPartitioned } from './harness/partitioned.ts'

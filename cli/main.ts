@@ -1,6 +1,6 @@
 /**
- * Entry point of the `weir` command (bin/weir.mjs loads it through tsx; `tsx cli/main.ts ...` works
- * too). All the logic is in ./weir.ts, which tests call directly.
+ * Entry point of the `weir` command: bin/weir.mjs loads it from dist/ when installed, and through tsx
+ * in a checkout (as `npm start` does). All the logic is in ./weir.ts, which tests call directly.
  */
 import { main } from './weir.ts'
 

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import type { Key } from '../dsl/stream.ts'
 import { run } from '../harness/run.ts'
@@ -7,6 +6,7 @@ import type { Sink } from '../connectors/sinks.ts'
 import { redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
 import { UsageError } from './args.ts'
 import { errorMessage } from '../dsl/sides.ts'
+import { importPeer } from './peers.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -98,6 +98,8 @@ export async function redisRunCommand(
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
   options: { failFast?: boolean } = {},
 ): Promise<number> {
+  // ioredis is an optional peer: loaded only here, so `weir run --log` works without it.
+  const { Redis } = await importPeer('ioredis', () => import('ioredis'), '--redis')
   let connected = false
   // No retries until connected: a wrong URL is a usage mistake to report at once, not to retry forever.
   const redis = new Redis(o.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (times) => (connected ? Math.min(times * 200, 2000) : null) })

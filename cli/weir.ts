@@ -12,6 +12,7 @@ import { parseArgs, UsageError, USAGE, type ExplainCommand, type RunCommand } fr
 import { ProgressBar } from './progress.ts'
 import { redisRunCommand } from './redis.ts'
 import { blockWriter, fileWriter, type LineWriter } from './output.ts'
+import { isTypeScript, loadTypeScript } from './typescript.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
 export interface CliIO {
@@ -65,6 +66,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
 export async function loadPipeline(module: string, cwd: string): Promise<Pipeline<unknown, unknown, unknown>> {
   const path = resolve(cwd, module)
   if (!existsSync(path)) throw new UsageError(`no such pipeline module: ${module}`)
+  if (isTypeScript(path)) await loadTypeScript(module)
   let mod: { default?: unknown }
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown }

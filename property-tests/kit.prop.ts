@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { aggregate, boundedOutOfOrder, count, dedupe, flatMap, keyBy, map, pipe, pipeline, session, sum, tumbling, window, windowId } from 'weir'
-import type { Stream } from 'weir'
+import { aggregate, boundedOutOfOrder, count, dedupe, flatMap, keyBy, map, pipe, pipeline, session, sum, tumbling, window, windowId } from 'weirjs'
+import type { Stream } from 'weirjs'
 import {
   changelogMatchesFinal,
   changelogTable,
@@ -15,8 +15,8 @@ import {
   shuffled,
   windowOracle,
   LawViolation,
-} from 'weir/property-tests'
-import type { LogEvent } from 'weir/property-tests'
+} from 'weirjs/property-tests'
+import type { LogEvent } from 'weirjs/property-tests'
 
 /** The kit used the way a user would, through the package's public entry points. */
 const D = 200

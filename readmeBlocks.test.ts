@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 
 /**
- * The README's TypeScript blocks are programs: each runs as written (importing 'weir', as a user
+ * The README's TypeScript blocks are programs: each runs as written (importing 'weirjs', as a user
  * would), and where a `text` block follows it, that is exactly what it must print.
  */
 const root = dirname(fileURLToPath(import.meta.url))
@@ -26,7 +26,7 @@ describe('README', () => {
       const file = join(tmp, `block-${b.i + 1}.ts`)
       writeFileSync(file, b.code)
       try {
-        const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' })
+        const out = execFileSync(process.execPath, ['--conditions=weir-source', '--import', 'tsx', file], { cwd: root, encoding: 'utf8' })
         if (b.expected !== undefined) expect(out.trim()).toBe(b.expected.trim())
       } finally {
         rmSync(file, { force: true })
@@ -36,7 +36,7 @@ describe('README', () => {
 })
 
 /**
- * The type errors of the README's blocks, checked as files at the package root (so `'weir'` resolves
+ * The type errors of the README's blocks, checked as files at the package root (so `'weirjs'` resolves
  * as it does for a user) with the project's compiler options: tsx runs them without checking types.
  */
 function typeErrors(): string[] {
