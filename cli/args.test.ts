@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseArgs, UsageError } from './args.ts'
+import { parseArgs, usageOf, UsageError } from './args.ts'
 
 const usage = (argv: string[]) => {
   try {
@@ -38,7 +38,8 @@ describe('parseArgs', () => {
 
   it('asks for help with --help anywhere', () => {
     expect(parseArgs(['--help'])).toEqual({ command: 'help' })
-    expect(parseArgs(['run', 'x.ts', '--help'])).toEqual({ command: 'help' })
+    expect(parseArgs(['run', 'x.ts', '--help'])).toEqual({ command: 'help', about: 'run' })
+    expect(parseArgs(['explain', '-h'])).toEqual({ command: 'help', about: 'explain' })
   })
 
   it.each([
@@ -49,7 +50,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, .*--format, --max-dead-letters, --redis, .*--checkpoint-every\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
     [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],
@@ -80,5 +81,43 @@ describe('parseArgs: run --redis', () => {
     [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--to', 'out', '--partitions', '0'], /--partitions must be a positive integer/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message)
+  })
+})
+
+describe('parseArgs: conventions', () => {
+  it('asks for the version with --version, -v or version', () => {
+    for (const v of ['--version', '-v', 'version']) expect(parseArgs([v])).toEqual({ command: 'version' })
+  })
+
+  it('suggests the closest option for a mistyped one', () => {
+    expect(usage(['run', 'job.ts', '--lgo', 'x'])).toBe("unknown option '--lgo' for run: did you mean --log? (weir run --help lists them)")
+    expect(usage(['explain', 'job.ts', '--mermiad'])).toMatch(/did you mean --mermaid\?/)
+  })
+
+  it('reads --format and --max-dead-letters', () => {
+    expect(parseArgs(['run', 'job.ts', '--log', 'x', '--format', 'csv', '--max-dead-letters', '2%'])).toMatchObject({ format: 'csv', maxDeadLetters: { percent: 2 } })
+    expect(parseArgs(['run', 'job.ts', '--log', 'x', '--max-dead-letters=0'])).toMatchObject({ format: undefined, maxDeadLetters: { count: 0 } })
+  })
+
+  it.each([
+    [['run', 'job.ts', '--log', 'x', '--format', 'json'], "--format must be ndjson or csv, got 'json'"],
+    [['run', 'job.ts', '--log', 'x', '--max-dead-letters', 'many'], /--max-dead-letters must be a count \(10\) or a percentage/],
+    [['run', 'job.ts', '--log', 'x', '--max-dead-letters', '1.5'], /--max-dead-letters must be a count/],
+    [['run', 'job.ts', '--log', 'x', '--max-dead-letters', '120%'], /--max-dead-letters must be a count/],
+    [['run', 'job.ts', '--redis', 'r', '--from', 'a', '--group', 'g', '--consumer', 'c', '--format', 'csv'], /--format is for --log runs/],
+  ])('rejects %j', (argv, message) => {
+    const m = usage(argv as string[])
+    if (typeof message === 'string') expect(m).toBe(message)
+    else expect(m).toMatch(message)
+  })
+})
+
+describe('usageOf', () => {
+  it("is the command's own lines of the usage", () => {
+    const run = usageOf('run')
+    expect(run).toMatch(/^usage:\n  weir run <pipeline-module> --log/)
+    expect(run).toContain('--redis <url>')
+    expect(run).not.toContain('weir explain')
+    expect(usageOf('explain')).toBe("usage:\n  weir explain <pipeline-module> [--mermaid]\n      print the pipeline's plan, as text or as a Mermaid flowchart")
   })
 })

@@ -1,4 +1,6 @@
 import { REDIS_FLAGS, redisRunOf, type RedisRun } from './redis.ts'
+import { didYouMean } from './suggest.ts'
+import { deadLetterLimitOf, type DeadLetterLimit } from './deadLetterLimit.ts'
 
 /** A mistake in how `weir` was called: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -16,7 +18,14 @@ export interface RunCommand {
   readonly out: string | undefined
   readonly failFast: boolean
   readonly topic: string | undefined
+  /** `--format csv`: outputs as CSV with a header row; NDJSON otherwise. */
+  readonly format?: OutputFormat
+  /** `--max-dead-letters <n|p%>`: exit 1 when the run had more dead letters than this. */
+  readonly maxDeadLetters?: DeadLetterLimit
 }
+
+/** How `weir run` writes its outputs. */
+export type OutputFormat = 'ndjson' | 'csv'
 
 /** `weir explain <pipeline-module> [--mermaid]` */
 export interface ExplainCommand {
@@ -25,16 +34,26 @@ export interface ExplainCommand {
   readonly mermaid: boolean
 }
 
+/** `weir --help`, or `weir <command> --help` (`about`) for one command's usage. */
 export interface HelpCommand {
   readonly command: 'help'
+  readonly about?: 'run' | 'explain'
 }
 
-export type Command = RunCommand | ExplainCommand | HelpCommand
+/** `weir --version` */
+export interface VersionCommand {
+  readonly command: 'version'
+}
+
+export type Command = RunCommand | ExplainCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
-  weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>]
+  weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv] [--fail-fast] [--topic <topic>]
+           [--max-dead-letters <n|p%>]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
-      pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr
+      pipeline in virtual time; outputs go to --out or stdout (NDJSON, or CSV with a header row),
+      a summary to stderr; exits 1 when every record was a dead letter, or when there were more
+      dead letters than --max-dead-letters (a count, or a percentage of the records read)
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]]
@@ -43,12 +62,13 @@ export const USAGE = `usage:
       state is saved atomically every N records and a restarted member resumes from it
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
-  weir --help`
+  weir --version
+  weir [<command>] --help`
 
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
 }
 
@@ -63,13 +83,14 @@ export function parseArgs(argv: readonly string[]): Command {
   const [command, ...rest] = argv
   if (command === undefined) throw new UsageError('missing command (try: weir run <pipeline-module> --log <file>, or weir --help)')
   if (command === '--help' || command === '-h' || command === 'help') return { command: 'help' }
+  if (command === '--version' || command === '-v' || command === 'version') return { command: 'version' }
   if (command !== 'run' && command !== 'explain') throw new UsageError(`unknown command '${command}' (commands: run, explain)`)
   const known = FLAGS[command]
   const flags = new Map<string, string | true>()
   const positional: string[] = []
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]
-    if (arg === '--help' || arg === '-h') return { command: 'help' }
+    if (arg === '--help' || arg === '-h') return { command: 'help', about: command }
     if (!arg.startsWith('-') || arg === '-') {
       positional.push(arg)
       continue
@@ -77,7 +98,7 @@ export function parseArgs(argv: readonly string[]): Command {
     const eq = arg.indexOf('=')
     const name = arg.slice(2, eq === -1 ? undefined : eq)
     const kind = arg.startsWith('--') ? known[name] : undefined
-    if (kind === undefined) throw new UsageError(`unknown option '${eq === -1 ? arg : arg.slice(0, eq)}' for ${command} (options: ${Object.keys(known).map((k) => `--${k}`).join(', ')})`)
+    if (kind === undefined) throw unknownOption(command, eq === -1 ? arg : arg.slice(0, eq), Object.keys(known))
     if (flags.has(name)) throw new UsageError(`option '--${name}' given twice`)
     if (kind === 'boolean') {
       if (eq !== -1) throw new UsageError(`option '--${name}' takes no value`)
@@ -100,6 +121,8 @@ export function parseArgs(argv: readonly string[]): Command {
     // Options of --log runs that --redis would silently ignore.
     if (flags.has('out')) throw new UsageError('--out is for --log runs; with --redis, outputs go to --to <topic>, --upsert <hash> or stdout')
     if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
+    for (const f of ['format', 'max-dead-letters'])
+      if (flags.has(f)) throw new UsageError(`--${f} is for --log runs; with --redis, outputs are NDJSON and every dead letter is reported as it happens`)
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
@@ -110,5 +133,35 @@ export function parseArgs(argv: readonly string[]): Command {
     out: flags.get('out') as string | undefined,
     failFast: flags.has('fail-fast'),
     topic: flags.get('topic') as string | undefined,
+    format: formatOf(flags.get('format') as string | undefined),
+    maxDeadLetters: deadLetterLimitOf(flags.get('max-dead-letters') as string | undefined),
   }
+}
+
+const FORMATS: readonly OutputFormat[] = ['ndjson', 'csv']
+
+const formatOf = (v: string | undefined): OutputFormat | undefined => {
+  if (v === undefined || (FORMATS as readonly string[]).includes(v)) return v as OutputFormat | undefined
+  throw new UsageError(`--format must be ${FORMATS.join(' or ')}, got '${v}'`)
+}
+
+/** An unknown flag: the closest known one when there is one, else the list. */
+const unknownOption = (command: string, given: string, known: readonly string[]): UsageError => {
+  const guess = given.startsWith('--') ? didYouMean(given.slice(2), known) : undefined
+  return new UsageError(
+    guess !== undefined
+      ? `unknown option '${given}' for ${command}: did you mean --${guess}? (weir ${command} --help lists them)`
+      : `unknown option '${given}' for ${command} (options: ${known.map((k) => `--${k}`).join(', ')})`,
+  )
+}
+
+/**
+ * The usage of one command: its lines of USAGE.
+ *
+ * @example
+ * usageOf('explain') // 'usage:\n  weir explain <pipeline-module> [--mermaid]\n      print the pipeline's plan, ...'
+ */
+export function usageOf(command: 'run' | 'explain'): string {
+  const sections = USAGE.split('\n  weir ').slice(1)
+  return ['usage:', ...sections.filter((s) => s.startsWith(`${command} `)).map((s) => `  weir ${s}`)].join('\n')
 }

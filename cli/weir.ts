@@ -8,7 +8,10 @@ import { errorMessage, type DeadLetter, type Late } from '../dsl/sides.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { replay } from '../harness/replay.ts'
 import type { RunMetrics } from '../harness/result.ts'
-import { parseArgs, UsageError, USAGE, type ExplainCommand, type RunCommand } from './args.ts'
+import { parseArgs, UsageError, USAGE, usageOf, type ExplainCommand, type RunCommand } from './args.ts'
+import { deadLetterFailure } from './deadLetterLimit.ts'
+import { csvWriter } from './csv.ts'
+import { version } from './version.ts'
 import { ProgressBar } from './progress.ts'
 import { redisRunCommand } from './redis.ts'
 import { blockWriter, fileWriter, type LineWriter } from './output.ts'
@@ -42,7 +45,11 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   try {
     const cmd = parseArgs(argv)
     if (cmd.command === 'help') {
-      io.stdout.write(USAGE + '\n')
+      io.stdout.write((cmd.about === undefined ? USAGE : usageOf(cmd.about)) + '\n')
+      return 0
+    }
+    if (cmd.command === 'version') {
+      io.stdout.write(version() + '\n')
       return 0
     }
     if (cmd.command === 'explain') return await explainCommand(cmd, io)
@@ -100,29 +107,33 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
   if (!fromStdin && (!existsSync(logPath) || !statSync(logPath).isFile())) throw new UsageError(`no such log file: ${cmd.log}`)
-  let out: LineWriter
-  if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s))
+  let lines: LineWriter
+  if (cmd.out === undefined) lines = blockWriter((s) => io.stdout.write(s))
   else {
     const outPath = resolve(io.cwd, cmd.out)
     // Opening --out truncates it: the log itself would be emptied before it is read.
     if (!fromStdin && sameFile(outPath, logPath)) throw new UsageError(`--out ${cmd.out} is the --log file; write the outputs elsewhere`)
     try {
-      out = fileWriter(outPath, `--out ${cmd.out}`)
+      lines = fileWriter(outPath, `--out ${cmd.out}`)
     } catch (e) {
       throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
     }
   }
+  const out = cmd.format === 'csv' ? csvWriter(lines) : { write: (o: unknown) => lines.line(asJson(o)), close: () => lines.close() }
   const bar = io.stderr.isTTY && !fromStdin ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
   const dead: DeadLetter[] = []
   const late: Late[] = []
+  // Records rejected at the source (not JSON, failing the codec): one dead letter per record at most.
+  let rejected = 0
   try {
     const log = fromStdin ? createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY }) : logPath
     const { metrics } = await replay(p, log, {
       failFast: cmd.failFast,
       topic: cmd.topic,
       keepOutput: false,
-      onOutput: (o) => out.line(asJson(o)),
+      onOutput: (o) => out.write(o),
       onDeadLetter: (d) => {
+        if (d.stage === 'source' && (d.reason === 'parse' || d.reason === 'codec')) rejected++
         if (dead.length < SHOWN) dead.push(d)
       },
       onLate: (l) => {
@@ -136,12 +147,15 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
     const more = (k: number, what: string) => io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'}\n`)
     if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter')
-    for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${l.time} < watermark ${l.watermark}\n`)
+    for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${isoTime(l.time)} < watermark ${isoTime(l.watermark)}\n`)
     if (metrics.late > late.length) more(metrics.late - late.length, 'late event')
     if (cmd.topic !== undefined && metrics.eventsIn === 0 && metrics.skipped > 0)
       io.stderr.write(`weir: no record of topic '${cmd.topic}' in the log (${n(metrics.skipped)} records of other topics skipped)\n`)
     io.stderr.write(summary(p.name, metrics) + '\n')
-    return 0
+    const failure = deadLetterFailure({ records: metrics.eventsIn, rejected, deadLetters: metrics.deadLetters }, cmd.maxDeadLetters)
+    if (failure === undefined) return 0
+    io.stderr.write(`weir: failed: ${failure}\n`)
+    return 1
   } finally {
     bar?.clear()
     try {
@@ -174,6 +188,15 @@ const asJson = (o: unknown): string => {
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US')
+
+/**
+ * An event time or watermark in messages: ISO 8601 in UTC, as times are epoch milliseconds
+ * (`-Infinity` and `+Infinity` as they are).
+ *
+ * @example
+ * isoTime(978307200000) // '2001-01-01T00:00:00.000Z'
+ */
+export const isoTime = (t: number): string => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t))
 
 /**
  * The one-line summary printed at the end of `weir run`.
