@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { replay } from '../harness/replay.ts'
+import { replay } from 'weirjs'
 import { enrichFlights, loadAirports } from './flightAirports.ts'
 import { dataFile } from './data.ts'
 

@@ -6,16 +6,9 @@
  * Run it: `npx tsx examples/flightAirports.ts`
  */
 import { fileURLToPath } from 'node:url'
-import { pipe } from 'fp-ts/lib/function.js'
+import { pipe } from 'fp-ts/function'
+import { boundedOutOfOrder, isDeadLetter, keyBy, map, pipeline, readLog, replay, Table, tableJoin, upsert, type ReadonlyTable } from 'weirjs'
 import { dataFile, Flight } from './data.ts'
-import { upsert } from '../dsl/change.ts'
-import { tableJoin } from '../dsl/joins.ts'
-import { pipeline } from '../dsl/pipeline.ts'
-import { keyBy, map } from '../dsl/stages.ts'
-import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { isDeadLetter, readLog } from '../harness/log.ts'
-import { replay } from '../harness/replay.ts'
-import { Table, type ReadonlyTable } from '../operators/tables/table.ts'
 
 
 export interface Airport {

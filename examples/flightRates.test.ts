@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { replay } from '../harness/replay.ts'
-import { windowId } from '../dsl/windows.ts'
+import { replay, windowId } from 'weirjs'
 import { departuresPerHour, finalResults, rollingDelay } from './flightRates.ts'
 import { dataFile, type Flight } from './data.ts'
 

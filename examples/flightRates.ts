@@ -13,15 +13,9 @@
  * Run it: `npx tsx examples/flightRates.ts`
  */
 import { fileURLToPath } from 'node:url'
-import { pipe } from 'fp-ts/lib/function.js'
+import { pipe } from 'fp-ts/function'
+import { aggregate, boundedOutOfOrder, count, keyBy, mean, pipeline, replay, sliding, tumbling, window, windowId, type Duration, type WindowResult } from 'weirjs'
 import { dataFile, Flight } from './data.ts'
-import { count, mean } from '../dsl/aggregations.ts'
-import { pipeline } from '../dsl/pipeline.ts'
-import { keyBy } from '../dsl/stages.ts'
-import type { Duration } from '../dsl/time.ts'
-import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { aggregate, sliding, tumbling, window, windowId, type WindowResult } from '../dsl/windows.ts'
-import { replay } from '../harness/replay.ts'
 
 
 /** Watermarks trail the latest scheduled departure by an hour; later departures are kept by allowed lateness. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { replay } from '../harness/replay.ts'
+import { replay } from 'weirjs'
 import { dataFile, stockRecoveries, type Recovery, type Stock } from './stockRecoveries.ts'
 
 const DAY = 86_400_000

@@ -8,12 +8,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import * as t from 'io-ts'
-import { pipe } from 'fp-ts/lib/function.js'
-import { match, pattern, type Match, type Timeout } from '../dsl/patterns.ts'
-import { pipeline } from '../dsl/pipeline.ts'
-import { flatMap, keyBy } from '../dsl/stages.ts'
-import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { replay } from '../harness/replay.ts'
+import { pipe } from 'fp-ts/function'
+import { boundedOutOfOrder, flatMap, keyBy, match, pattern, pipeline, replay, type Match, type Timeout } from 'weirjs'
 
 export const Stock = t.type({ symbol: t.string, date: t.number, price: t.number })
 export type Stock = t.TypeOf<typeof Stock>

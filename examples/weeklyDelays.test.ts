@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { replay } from 'weirjs'
 import weeklyDelays, { BUSIEST, type AirportWeek } from './weeklyDelays.ts'
-import { replay } from '../harness/replay.ts'
 import { main } from '../cli/weir.ts'
 
 const log = fileURLToPath(new URL('./data/flights.ndjson', import.meta.url))

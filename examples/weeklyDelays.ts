@@ -10,13 +10,9 @@
  *
  * Run it: `npm start`, or `npx weir run examples/weeklyDelays.ts --log examples/data/flights.ndjson`.
  */
-import { pipe } from 'fp-ts/lib/function.js'
+import { pipe } from 'fp-ts/function'
+import { aggregate, boundedOutOfOrder, count, filter, keyBy, map, mean, pipeline, tumbling, window } from 'weirjs'
 import { Flight } from './data.ts'
-import { count, mean } from '../dsl/aggregations.ts'
-import { pipeline } from '../dsl/pipeline.ts'
-import { filter, keyBy, map } from '../dsl/stages.ts'
-import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { aggregate, tumbling, window } from '../dsl/windows.ts'
 
 
 export const BUSIEST = ['ORD', 'ATL', 'DFW', 'LAX', 'PHX'] as const
