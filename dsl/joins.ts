@@ -1,5 +1,5 @@
 import type { Change } from './change.ts'
-import { operatorNode, stream, type Key, type Stream } from './stream.ts'
+import { operatorNode, stream, type Key, type NeedsKeyOf, type Stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
 import type { ReadonlyTable } from '../operators/tables/table.ts'
 
@@ -53,7 +53,7 @@ export const windowJoin =
     const type = options.type ?? 'inner'
     checkType('windowJoin', type, JOIN_TYPES)
     const spec: WindowJoinSpec = { within: toMillis(options.within, 'windowJoin', { allowZero: true }), type }
-    return <A>(left: Stream<A, K>): Stream<JoinedAs<A, B, T>, K> =>
+    return <A, KL>(left: Stream<A, KL> & NeedsKeyOf<KL, K, 'windowJoin'>): Stream<JoinedAs<A, B, T>, K> =>
       stream(operatorNode('WindowJoin', `windowJoin(${type}, within ${formatDuration(spec.within)})`, [left.node, right.node], spec))
   }
 
@@ -84,7 +84,7 @@ export const tableJoin =
     checkType('tableJoin', type, ['inner', 'left'])
     const changelog = 'node' in table ? table.node : undefined
     const spec: TableJoinSpec = { type, table: changelog ? undefined : (table as ReadonlyTable<Key, unknown>) }
-    return <A>(s: Stream<A, K>): Stream<Joined<A, T extends 'left' ? V | undefined : V>, K> =>
+    return <A, KS>(s: Stream<A, KS> & NeedsKeyOf<KS, K, 'tableJoin'>): Stream<Joined<A, T extends 'left' ? V | undefined : V>, K> =>
       changelog
         ? stream(operatorNode('TableJoin', `tableJoin(${type}, changelog)`, [s.node, changelog], spec))
         : stream(operatorNode('TableJoin', `tableJoin(${type}, table)`, [s.node], spec))
@@ -132,7 +132,7 @@ export const lookupJoin =
     }
     const spec: LookupJoinSpec = { fetch: fetch as (key: Key) => Promise<unknown>, concurrency, cache, type }
     const label = `lookupJoin(${type}, concurrency ${concurrency}${cache ? `, cache ${cache.max}` : ''})`
-    return <A>(s: Stream<A, K>): Stream<Joined<A, T extends 'left' ? B | undefined : B>, K> =>
+    return <A, KS>(s: Stream<A, KS> & NeedsKeyOf<KS, K, 'lookupJoin'>): Stream<Joined<A, T extends 'left' ? B | undefined : B>, K> =>
       stream(operatorNode('LookupJoin', label, [s.node], spec))
   }
 

@@ -38,7 +38,7 @@
  * it is complete, so a trailing `oneOrMore` reports each extension with `'noSkip'` and only its first
  * event with `'skipPastLastEvent'` (put a step after it to bound it).
  */
-import type { Key, Stream } from './stream.ts'
+import type { Key, NeedsKey, Stream } from './stream.ts'
 import { operatorNode, stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
 
@@ -318,12 +318,12 @@ export function match<T, M extends string>(
   // Timeouts need a deadline: a pattern without `within` is a compile error here.
   p: AnyPattern<T, M, true>,
   options: MatchOptions & { readonly timeouts: true },
-): <K extends Key>(s: Stream<T, K>) => Stream<Match<T, M, K> | Timeout<T, M, K>, K>
+): <K>(s: Stream<T, K> & NeedsKey<K, 'match'>) => Stream<Match<T, M, Extract<K, Key>> | Timeout<T, M, Extract<K, Key>>, Extract<K, Key>>
 export function match<T, M extends string>(
   p: AnyPattern<T, M>,
   options?: MatchOptions & { readonly timeouts?: false },
-): <K extends Key>(s: Stream<T, K>) => Stream<Match<T, M, K>, K>
-export function match<T, M extends string>(p: AnyPattern<T, M>, options: MatchOptions = {}) {
+): <K>(s: Stream<T, K> & NeedsKey<K, 'match'>) => Stream<Match<T, M, Extract<K, Key>>, Extract<K, Key>>
+export function match<T, M extends string>(p: AnyPattern<T, M>, options: MatchOptions = {}): (s: Stream<T, any>) => Stream<unknown, any> {
   const spec = p?.spec
   if (spec === undefined || !spec.steps.some((s) => s._tag === 'Step'))
     fail('match', 'expected a pattern built with pattern<T>().begin(...)')
@@ -337,5 +337,5 @@ export function match<T, M extends string>(p: AnyPattern<T, M>, options: MatchOp
   const label = `match(${spec.steps.map((s) => (s._tag === 'Step' ? s.name : `!${s.name}`)).join(' → ')}${
     spec.within === undefined ? '' : ` within ${formatDuration(spec.within)}`
   })`
-  return <K extends Key>(s: Stream<T, K>) => stream<unknown, K>(operatorNode('Match', label, [s.node], matchSpec))
+  return (s) => stream(operatorNode('Match', label, [s.node], matchSpec))
 }

@@ -53,6 +53,25 @@ export interface Stream<A, K = Unkeyed> {
 /** A stream keyed by `K`: what windows, stateful joins and patterns accept. */
 export type Keyed<K extends Key, A> = Stream<A, K>
 
+/**
+ * A stage applied where it cannot go, as a type: its one property's name is the message the
+ * compiler prints ("property 'window needs a keyed stream: add keyBy first' is missing").
+ */
+export type StageError<Message extends string> = { readonly [m in Message]: never }
+
+/** Nothing for a keyed stream; for an unkeyed one, the error naming `stage` and the fix. */
+export type NeedsKey<K, Stage extends string> = [K] extends [Key] ? unknown : StageError<`${Stage} needs a keyed stream: add keyBy first`>
+
+/**
+ * Nothing for a stream keyed by `K` (the other side's key type); for an unkeyed stream or another
+ * key type, the error naming `stage` and the fix.
+ */
+export type NeedsKeyOf<KS, K, Stage extends string> = [KS] extends [Key]
+  ? [KS] extends [K]
+    ? unknown
+    : StageError<`${Stage} needs both sides keyed by the same key type`>
+  : StageError<`${Stage} needs a keyed stream: add keyBy first`>
+
 /** A stage: a typed function from stream to stream. */
 export type Stage<A, B, KA = Unkeyed, KB = Unkeyed> = (s: Stream<A, KA>) => Stream<B, KB>
 

@@ -6,7 +6,7 @@
  */
 import type { Change } from './change.ts'
 import type { WindowBounds } from './sides.ts'
-import type { Key, Node, Stream } from './stream.ts'
+import type { Key, NeedsKey, Node, StageError, Stream } from './stream.ts'
 import { operatorNode, stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
 import {
@@ -156,7 +156,7 @@ export const window = <W extends WindowAssigner, E extends EmitMode = 'final'>(a
   const allowedLateness =
     options.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, 'window (allowedLateness)', { allowZero: true })
   const needs = (assigner._tag === 'Session' ? 'an aggregator with merge' : 'any aggregator') as NeedOf<W>
-  return <A, K extends Key>(s: Stream<A, K>): Windowed<A, K, E, NeedOf<W>> => ({
+  return <A, K>(s: Stream<A, K> & NeedsKey<K, 'window'>): Windowed<A, Extract<K, Key>, E, NeedOf<W>> => ({
     _tag: 'Windowed',
     input: s.node,
     assigner,
@@ -205,9 +205,9 @@ export const WINDOW_KIND = 'Window'
  */
 export function aggregate<S extends AggregateSpec>(
   spec: S & NonEmptySpec<S>,
-): <K extends Key, E extends EmitMode>(
-  w: Windowed<InputOf<S>, K, E, IsMergeable<S> extends true ? AggregatorNeed : 'any aggregator'>,
-) => Stream<WindowOutput<K, ResultOf<S>, E>, K> {
+): <W extends Windowed<any, Key, EmitMode, AggregatorNeed> | Stream<unknown, unknown>>(
+  w: W & AggregateInput<W, S>,
+) => AggregateOutput<W, S> {
   const fields = isAggregator(spec) || isMonoid(spec) ? [['', spec] as const] : Object.entries(spec)
   if (fields.length === 0) throw new TypeError('aggregate: expected an aggregation or a record of aggregations, got an empty record')
   for (const [name, a] of fields)
@@ -216,15 +216,25 @@ export function aggregate<S extends AggregateSpec>(
         `aggregate: ${name === '' ? 'the aggregation' : `field '${name}'`} must be an aggregator { init, add, merge?, result } or a Monoid, got ${describe(a)}`,
       )
   const mergeable = fields.every(([, a]) => isMonoid(a) || typeof (a as { merge?: unknown }).merge === 'function')
-  return (w) => {
+  // The stage's type picks its input's key and emit mode apart (AggregateInput); its body reads the window only.
+  return ((w: Windowed<unknown, Key, EmitMode, AggregatorNeed>) => {
+    if (w?._tag !== 'Windowed') throw new TypeError('aggregate: expected a windowed stream (add window(...) before aggregate)')
     if (w.assigner._tag === 'Session' && !mergeable)
       throw new TypeError('aggregate: session windows merge sessions, so every aggregator needs merge (or use a Monoid)')
     const node: WindowSpec = { assigner: w.assigner, allowedLateness: w.allowedLateness, emit: w.emit, aggregation: spec }
     const names = fields.map(([n]) => n).filter((n) => n !== '')
     const label = `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${formatDuration(w.allowedLateness)}` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate${names.length > 0 ? ` { ${names.join(', ')} }` : ''}`
     return stream(operatorNode(WINDOW_KIND, label, [w.input], node))
-  }
+  }) as <W>(w: W) => AggregateOutput<W, S>
 }
+
+/** What `aggregate(spec)` applies to: a windowed stream of events the spec reads, or an error type saying what is missing. */
+type AggregateInput<W, S> =
+  W extends Windowed<any, infer K, infer E, any>
+    ? Windowed<InputOf<S>, K, E, IsMergeable<S> extends true ? AggregatorNeed : 'any aggregator'>
+    : StageError<'aggregate needs a windowed stream: add window(...) first'>
+
+type AggregateOutput<W, S> = W extends Windowed<any, infer K, infer E, any> ? Stream<WindowOutput<K, ResultOf<S>, E>, K> : never
 
 /** A record of aggregations needs at least one: `aggregate({})` is a compile error (and a TypeError at run time). */
 type NonEmptySpec<S> = S extends AggregationLike ? unknown : [keyof S] extends [never] ? never : unknown

@@ -33,6 +33,9 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
   readonly checkpoint?: CheckpointOptions
 }
 
+/** A path where a source goes is a compile error, with the fix as the expected type. */
+type NotAPath<S> = S extends string ? 'run takes a source, not a path: run(p, fromLog(path)) replays a recorded log' : S
+
 /**
  * Runs a pipeline over a source in processing time and returns its outputs, late events, dead
  * letters and metrics. Pulled sources (arrays, iterables, async iterables, logs) are read only while
@@ -63,7 +66,11 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
  * await run(counts, redisSource(redis, { topics: ['flights'], group: 'g', consumer: 'w1' }),
  *   { sink, checkpoint: { store: fileCheckpoints('cp.json'), everyMs: 5000 } })
  */
-export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
+export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, K>, given: NotAPath<S>, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
+  // A string is an Iterable (of its characters): a path here would be a run of one-letter events.
+  if (typeof given === 'string')
+    throw new TypeError(`run: got the string ${JSON.stringify(given)} where a source goes; for a recorded log, use run(p, fromLog(${JSON.stringify(given)}))`)
+  const source: Source<unknown> = given
   const { sink } = opts
   const every = opts.checkpoint
   if (every?.everyEvents !== undefined && !(Number.isSafeInteger(every.everyEvents) && every.everyEvents >= 1))
