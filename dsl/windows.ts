@@ -11,6 +11,7 @@ import { operatorNode, stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
 import {
   describe,
+  describeAggregation,
   isAggregator,
   isMonoid,
   type AggregateSpec,
@@ -239,6 +240,16 @@ type NonEmptySpec<S> = S extends AggregationLike ? unknown : [keyof S] extends [
  */
 export const windowId = (key: Key, w: WindowBounds): string =>
   `[${typeof key === 'number' && !Number.isFinite(key) ? String(key) : JSON.stringify(key)},${w.start},${w.end}]`
+
+/**
+ * What a window stage's state depends on, for checkpoints: the assigner, lateness, emission and the
+ * aggregation's shape (which aggregators, by field).
+ *
+ * @example
+ * windowShape(spec) // 'window tumbling 1m (updates) → aggregate { n: count, s: sum }'
+ */
+export const windowShape = (w: WindowSpec): string =>
+  `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${formatDuration(w.allowedLateness)}` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate ${describeAggregation(w.aggregation)}`
 
 /** Short text for `explain` and labels. */
 export const describeAssigner = (a: WindowAssigner): string => {

@@ -7,7 +7,10 @@ import { isLogFileSource, isPulledSource, type Source } from '../connectors/sour
 import type { Node } from '../dsl/stream.ts'
 import { isStateless } from '../dsl/plan.ts'
 import { collectMachines, type Stateful } from '../operators/core/operate.ts'
-import type { Checkpoint, CheckpointOptions } from './checkpoint.ts'
+import type { CheckpointOptions } from './checkpoint.ts'
+import { stateShapes } from '../dsl/fingerprint.ts'
+import { inputIdentity } from './inputIdentity.ts'
+import { cutOf, restoreCut } from './cut.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { SinkQueue } from './sinkQueue.ts'
 import { isDeadLetter, readLog } from './log.ts'
@@ -110,6 +113,9 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
   }
 
   const cp = opts.checkpoint
+  // What every checkpoint of this run is taken for, checked when one is restored.
+  const shapes = cp === undefined ? [] : stateShapes(p)
+  const inputId = cp === undefined ? undefined : inputIdentity(source)
   const pulled = isPulledSource(source) ? source : undefined
   // Acknowledgement rule (see `run`): tokens are released at a checkpoint, after the sink's writes
   // (stateless pipelines), or at the end of the run.
@@ -140,14 +146,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
     await credit.drained()
     if (sinkQueue !== undefined) await sinkQueue.flushThrough(sinkQueue.enqueued)
     if (collector.settled) return
-    const c: Checkpoint = {
-      version: 1,
-      pipeline: p.name,
-      offset: consumed,
-      outputs,
-      operators: machines.map((m) => m.snapshot!()),
-      acked: heldTokens,
-    }
+    const c = cutOf(machines, { pipeline: p.name, plan: shapes, input: inputId, offset: consumed, outputs, acked: heldTokens })
     await cp!.store.save(c)
     lastOffset = consumed
     lastAt = ctx.scheduler.now()
@@ -163,7 +162,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
       checkpointable(machines)
       const saved = await cp.store.load()
       if (saved !== undefined) {
-        restoreCheckpoint(saved, p.name, machines)
+        restoreCut(saved, { name: p.name, shapes, source }, machines)
         skip = consumed = lastOffset = saved.offset
         outputs = saved.outputs
         if (pulled !== undefined && saved.acked.length > 0) await pulled.ack(saved.acked)
@@ -350,12 +349,4 @@ function checkpointable(machines: readonly Stateful[]): void {
   for (const m of machines)
     if (typeof m.snapshot !== 'function' || typeof m.restore !== 'function')
       throw new Error(`run: checkpoint: a stage of this pipeline (${m.constructor?.name ?? 'machine'}) has no snapshot/restore`)
-}
-
-function restoreCheckpoint(c: Checkpoint, name: string, machines: readonly Stateful[]): void {
-  if (c.version !== 1 || c.pipeline !== name || c.operators.length !== machines.length)
-    throw new Error(
-      `run: checkpoint is for pipeline '${c.pipeline}' with ${c.operators.length} stateful stages, not '${name}' with ${machines.length}`,
-    )
-  for (let i = 0; i < machines.length; i++) machines[i].restore!(c.operators[i])
 }

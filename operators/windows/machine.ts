@@ -7,6 +7,7 @@ import type { RunContext } from '../core/context.ts'
 import type { Emit, Machine } from '../core/operate.ts'
 import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
 import { DueQueue, type Timed } from './DueQueue.ts'
+import { copyState } from '../core/taggedJson.ts'
 import { inOrderPush, type Push, type Slow } from './fastPath.ts'
 
 /**
@@ -408,11 +409,11 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     }
     if (this.kind.snapshotKey) for (const [k, ks] of this.keys) if (!this.kind.isEmpty(ks)) keys.push([k, this.kind.snapshotKey(ks)])
     // A deep copy: accumulators are folded in place after the snapshot is taken.
-    return structuredClone({ watermark: this.W, windows, keys })
+    return copyState({ watermark: this.W, windows, keys })
   }
 
   restore(state: unknown): void {
-    const s = structuredClone(state) as MachineState
+    const s = copyState(state as MachineState)
     this.keys.clear()
     this.queue.clear()
     this.sweepAbove = SWEEP_SLACK
