@@ -40,7 +40,8 @@ export const USAGE = `usage:
            [--checkpoint <file> [--checkpoint-every <records>]]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
-      state is saved atomically every N records and a restarted member resumes from it
+      state is saved atomically every N records and a restarted member resumes from it (exit code 3,
+      nothing run, when the file belongs to another pipeline, plan, topic or group)
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --help`

@@ -224,7 +224,7 @@ describe('weir CLI mistakes: run --redis', () => {
   })
 
   /** Runs `weir run <FIXTURE> --redis ...` in-process against the scripted stand-in, with these entries. */
-  async function weirRedis(entries: unknown[], extra: string[] = []) {
+  async function weirRedis(entries: unknown[], extra: string[] = [], { module = FIXTURE, from = 'flights', group = 'g' } = {}) {
     redisScript.entries = entries.map((e, i) => [`${i + 1}-0`, ['e', typeof e === 'string' ? e : JSON.stringify(e)]])
     let stdout = ''
     let stderr = ''
@@ -234,7 +234,7 @@ describe('weir CLI mistakes: run --redis', () => {
       cwd: root,
       env: {},
     }
-    const argv = ['run', FIXTURE, '--redis', 'redis://fake:1', '--from', 'flights', '--group', 'g', '--consumer', 'c1', '--idle-exit', '50', ...extra]
+    const argv = ['run', module, '--redis', 'redis://fake:1', '--from', from, '--group', group, '--consumer', 'c1', '--idle-exit', '50', ...extra]
     const code = await main(argv, io)
     return { code, stdout, stderr }
   }
@@ -272,5 +272,40 @@ describe('weir CLI mistakes: run --redis', () => {
     expect(r.stdout).toBe('')
     const line = expectOneLine(r.stderr)
     expect(line).toContain(cp)
+  })
+
+  describe('a --checkpoint of another plan or input is refused: one line, exit code 3, nothing run', () => {
+    const flights = [good, { ...good, id: 2 }]
+
+    it('the same pipeline with s: sum added to { n: count }', async () => {
+      const cp = join(dir, 'cp-plan.json')
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
+      const r = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCountsAndSums.ts' })
+      expect(r.code).toBe(3)
+      expect(r.stdout).toBe('')
+      expect(expectOneLine(r.stderr)).toBe(
+        'weir: --checkpoint: checkpoint was taken for a different plan: stage 3 window tumbling 1d (updates) → aggregate { n: count } is now window tumbling 1d (updates) → aggregate { n: count, s: sum }',
+      )
+    })
+
+    it('another topic or another group', async () => {
+      const cp = join(dir, 'cp-input.json')
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
+      const topic = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', from: 'trains' })
+      expect(topic.code).toBe(3)
+      expect(expectOneLine(topic.stderr)).toBe('weir: --checkpoint: checkpoint belongs to redis topics flights group g, not redis topics trains group g')
+      const group = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', group: 'g2' })
+      expect(group.code).toBe(3)
+      expect(expectOneLine(group.stderr)).toMatch(/not redis topics flights group g2$/)
+    })
+
+    it('the same plan and input resume', async () => {
+      const cp = join(dir, 'cp-same.json')
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
+      const again = await weirRedis([{ ...good, id: 3 }], ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })
+      expect(again.code).toBe(0)
+      // The restored count goes on from 2.
+      expect(again.stdout).toContain('"value":{"n":3}')
+    })
   })
 })

@@ -6,6 +6,7 @@ import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
 import { explain } from '../dsl/explain.ts'
 import { errorMessage, type DeadLetter, type Late } from '../dsl/sides.ts'
 import { FailFastError } from '../operators/core/context.ts'
+import { CheckpointMismatchError } from '../harness/checkpoint.ts'
 import { replay } from '../harness/replay.ts'
 import type { RunMetrics } from '../harness/result.ts'
 import { parseArgs, UsageError, USAGE, type ExplainCommand, type RunCommand } from './args.ts'
@@ -31,8 +32,9 @@ const SHOWN = 3
 
 /**
  * The `weir` command. Returns the exit code: 0 on success, 2 for a usage mistake (unknown command
- * or flag, missing file, a module without a pipeline as its default export), 1 when the run itself
- * fails (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
+ * or flag, missing file, a module without a pipeline as its default export), 3 for a `--checkpoint`
+ * that belongs to another pipeline, plan or input (nothing is run), 1 when the run itself fails
+ * (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
  *
  * @example
  * process.exitCode = await main(['run', 'examples/flightAirports.ts', '--log', 'examples/data/flights.ndjson'])
@@ -50,6 +52,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (e instanceof UsageError) {
       io.stderr.write(`weir: ${e.message}\n`)
       return 2
+    }
+    if (e instanceof CheckpointMismatchError) {
+      io.stderr.write(`weir: --checkpoint: ${e.reason}\n`)
+      return 3
     }
     if (e instanceof FailFastError) {
       io.stderr.write(`weir: failed fast: ${e.message}\n`)

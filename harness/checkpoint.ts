@@ -74,6 +74,13 @@ export function parseCheckpoint(text: string, where: string): Checkpoint | Check
  */
 export class CheckpointMismatchError extends Error {
   override readonly name = 'CheckpointMismatchError'
+  /** What differs, without advice (`checkpoint was taken for a different plan: ...`). */
+  readonly reason: string
+
+  constructor(reason: string) {
+    super(`run: ${reason}; restore it with the pipeline and input it was taken for, or start afresh without it`)
+    this.reason = reason
+  }
 }
 
 /** Where checkpoints are kept. `save` must replace the previous checkpoint atomically. */

@@ -47,7 +47,7 @@ export interface RunIdentity {
  */
 export function restoreCut(c: Checkpoint | CheckpointV1, run: RunIdentity, machines: readonly Stateful[]): void {
   const refuse = (why: string): never => {
-    throw new CheckpointMismatchError(`run: ${why}; restore it with the pipeline and input it was taken for, or start afresh without it`)
+    throw new CheckpointMismatchError(why)
   }
   if (c.pipeline !== run.name) refuse(`checkpoint is for pipeline '${c.pipeline}', not '${run.name}'`)
   if (c.version === 2) {

@@ -11,9 +11,9 @@
  * Kept exactly: finite numbers, strings, booleans, null, `undefined` (in objects, arrays, Maps),
  * `NaN`, `±Infinity`, `-0`, BigInt, `Date` (invalid ones too), `Map`, `Set` (any keys and values,
  * in order), `Buffer` and the typed arrays, arrays, plain objects (own enumerable string keys, in
- * order, `__proto__` included as a key). Class instances are stored as plain objects of their own
- * fields, as JSON would; functions and symbols cannot be stored (a TypeError naming where), nor can
- * a cycle.
+ * order, `__proto__` included as a key) and objects without a prototype (`Object.create(null)`).
+ * Class instances are stored as plain objects of their own fields, as JSON would; functions and
+ * symbols cannot be stored (a TypeError naming where), nor can a cycle.
  */
 
 /** The key that marks a tagged value. */
@@ -117,6 +117,8 @@ function encodeObject(o: object, path: string, open: Set<object>): unknown {
     if (k === TAG) own$ = true
     put(out, k, encode((o as Record<string, unknown>)[k], `${path}.${k}`, open))
   }
+  // A dictionary made with Object.create(null) stays one (a key like 'toString' must not find Object's).
+  if (Object.getPrototypeOf(o) === null) return tagged('dictionary', out)
   return own$ ? tagged('object', out) : out
 }
 
@@ -139,8 +141,7 @@ export function decodeTagged(json: unknown): unknown {
   return decodeFields(o)
 }
 
-function decodeFields(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
+function decodeFields(o: Record<string, unknown>, out: Record<string, unknown> = {}): Record<string, unknown> {
   for (const k of Object.keys(o)) put(out, k, decodeTagged(o[k]))
   return out
 }
@@ -163,6 +164,8 @@ function decodeTag(tag: unknown, v: unknown): unknown {
       return Buffer.from(v as string, 'base64')
     case 'object':
       return decodeFields(v as Record<string, unknown>)
+    case 'dictionary':
+      return decodeFields(v as Record<string, unknown>, Object.create(null) as Record<string, unknown>)
   }
   if (typeof tag === 'string' && Object.hasOwn(TYPED_ARRAYS, tag)) {
     const bytes = Buffer.from(v as string, 'base64')
