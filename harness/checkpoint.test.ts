@@ -8,7 +8,7 @@ import { CheckpointMismatchError, fileCheckpoints, type Checkpoint, type Checkpo
 import { fromLog } from '../connectors/sources.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { keyBy, map } from '../dsl/stages.ts'
-import { aggregate, tumbling, window } from '../dsl/windows.ts'
+import { aggregate, session, tumbling, window } from '../dsl/windows.ts'
 import { count, mean, sum } from '../dsl/aggregations.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import type { Stream } from '../dsl/stream.ts'
@@ -105,6 +105,23 @@ describe('checkpoint fidelity: restored state is the state that was saved', () =
     await run(stats, readings.slice(0, 3), { checkpoint: { store: fileCheckpoints(path), everyEvents: 2 } })
     const resumed = await run(stats, readings, { checkpoint: { store: fileCheckpoints(path), everyEvents: 2 } })
     expect(resumed.out).toEqual(full.out)
+  })
+
+  it("a 'final' session that fired keeps, across a checkpoint, which result its next one replaces", async () => {
+    const sessions = pipeline({ name: 'sessions', eventTime: (e: Ev) => e.t }, (s: Stream<Ev>) =>
+      pipe(s, keyBy((e) => e.k), window(session(10), { allowedLateness: 100 }), aggregate(count)),
+    )
+    // [0,10) and [12,22) fire by W = 25; 20 merges [12,22) and [25,35) into [12,35), then 9 merges
+    // [0,10) into it too: [0,35), not due yet, will replace both fired results. The cut comes then.
+    const log: Ev[] = [0, 12, 25, 20, 9, 50].map((t) => ({ k: 'a', t }))
+    const full = await run(sessions, log)
+    expect(full.out[2]).toMatchObject({ window: { start: 0, end: 35 }, replaces: [{ start: 0, end: 10 }, { start: 12, end: 22 }] })
+    const store = memory()
+    const crashed = await run(sessions, log, { checkpoint: { store, everyEvents: 5 } })
+    const cp = store.saved.at(-1)!
+    expect([cp.offset, cp.outputs]).toEqual([5, 2])
+    const resumed = await run(sessions, log, { checkpoint: { store, everyEvents: 5 } })
+    expect([...crashed.out.slice(0, cp.outputs), ...resumed.out]).toEqual(full.out)
   })
 
   it('a checkpoint of the version before the tagged encoding (plain JSON) is still restored', async () => {
