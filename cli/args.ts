@@ -16,6 +16,10 @@ export interface RunCommand {
   readonly out: string | undefined
   readonly failFast: boolean
   readonly topic: string | undefined
+  /** `--dead-letters`: every dead letter as an NDJSON line to this file (with `--redis`: this Redis stream). */
+  readonly deadLetters: string | undefined
+  /** `--late`: every late event as an NDJSON line to this file (with `--redis`: this Redis stream). */
+  readonly late: string | undefined
 }
 
 /** `weir explain <pipeline-module> [--mermaid]` */
@@ -33,15 +37,19 @@ export type Command = RunCommand | ExplainCommand | HelpCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>]
+           [--dead-letters <file>] [--late <file>]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
-      pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr
+      pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr, with
+      the first dead letters and late events; --dead-letters / --late write every one (NDJSON,
+      with reason and position)
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
-           [--checkpoint <file> [--checkpoint-every <records>]]
+           [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
       state is saved atomically every N records and a restarted member resumes from it (exit code 3,
-      nothing run, when the file belongs to another pipeline, plan, topic or group)
+      nothing run, when the file belongs to another pipeline, plan, topic or group); --dead-letters
+      and --late append every dead letter / late event to these Redis streams (field e, NDJSON)
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --help`
@@ -49,7 +57,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', 'dead-letters': 'string', late: 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
 }
 
@@ -95,13 +103,16 @@ export function parseArgs(argv: readonly string[]): Command {
   const module = positional[0]
   if (command === 'explain') return { command, module, mermaid: flags.has('mermaid') }
   const log = flags.get('log')
+  const sideOutputs = { deadLetters: flags.get('dead-letters') as string | undefined, late: flags.get('late') as string | undefined }
+  if (sideOutputs.deadLetters !== undefined && sideOutputs.deadLetters === sideOutputs.late)
+    throw new UsageError('--dead-letters and --late name the same destination; give each its own')
   const redis = redisRunOf(flags)
   if (redis !== undefined) {
     if (log !== undefined) throw new UsageError('run takes --log <file> or --redis <url>, not both')
     // Options of --log runs that --redis would silently ignore.
     if (flags.has('out')) throw new UsageError('--out is for --log runs; with --redis, outputs go to --to <topic>, --upsert <hash> or stdout')
     if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
-    return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
+    return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
   return {
@@ -111,5 +122,6 @@ export function parseArgs(argv: readonly string[]): Command {
     out: flags.get('out') as string | undefined,
     failFast: flags.has('fail-fast'),
     topic: flags.get('topic') as string | undefined,
+    ...sideOutputs,
   }
 }

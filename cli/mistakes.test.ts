@@ -16,7 +16,7 @@ import { parseArgs } from './args.ts'
 // are not mocked): one member "c1" of its group, one topic "flights" with one partition, and the
 // entries in `redisScript.entries` delivered by the first blocking XREADGROUP; then the group is
 // drained, so `--idle-exit` ends the run.
-const redisScript = vi.hoisted(() => ({ entries: [] as [id: string, fields: string[]][] }))
+const redisScript = vi.hoisted(() => ({ entries: [] as [id: string, fields: string[]][], added: [] as unknown[][] }))
 vi.mock('ioredis', () => {
   class FakeRedis {
     constructor() {
@@ -36,6 +36,10 @@ vi.mock('ioredis', () => {
     pipeline() {
       const p = { xack: () => p, exec: async () => [] }
       return p
+    }
+    async xadd(...args: unknown[]) {
+      redisScript.added.push(args)
+      return '1-0'
     }
     async zrangebyscore() {
       return ['c1', String(Date.now())]
@@ -259,6 +263,20 @@ describe('weir CLI mistakes: run --redis', () => {
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ id: 1, origin: 'SFO', delayed: false })
     expect(r.stderr).toMatch(/dead letter/)
+  })
+
+  it('run --redis --dead-letters <stream> appends every dead letter to that stream (field e, NDJSON with reason and position)', async () => {
+    redisScript.added = []
+    const r = await weirRedis([bad, 'not json {', good], ['--dead-letters', 'flights-dead'])
+    expect(r.code).toBe(0)
+    expect(redisScript.added.map((a) => a.slice(0, 3))).toEqual([
+      ['flights-dead', '*', 'e'],
+      ['flights-dead', '*', 'e'],
+    ])
+    expect(redisScript.added.map((a) => JSON.parse(a[3] as string))).toEqual([
+      expect.objectContaining({ _tag: 'DeadLetter', reason: 'codec', stage: 'source', input: bad }),
+      expect.objectContaining({ _tag: 'DeadLetter', reason: 'parse', stage: 'source', input: 'not json {' }),
+    ])
   })
 
   it.each([
