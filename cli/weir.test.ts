@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -114,6 +114,14 @@ describe('weir run', () => {
         ['Late', 'window', 4, 2 * day, 6 * day],
       ])
       expect(stderr).toMatch(/2 late, /)
+    })
+
+    it.skipIf(!existsSync('/dev/full'))('a --dead-letters file that cannot be written (disk full) fails the run with one line, exit 1', async () => {
+      const log = join(dir, 'full.ndjson')
+      writeFileSync(log, [flight(1, 'SFO'), 'garbage'].join('\n'))
+      const r = await weir(['run', FIXTURE, '--log', log, '--dead-letters', '/dev/full'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^weir: cannot write --dead-letters \/dev\/full: ENOSPC[^\n]*\n$/)
     })
 
     it('refuses a --dead-letters file that is the log or the --out file (it would be truncated)', async () => {
