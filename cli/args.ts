@@ -22,6 +22,10 @@ export interface RunCommand {
   readonly format?: OutputFormat
   /** `--max-dead-letters <n|p%>`: exit 1 when the run had more dead letters than this. */
   readonly maxDeadLetters?: DeadLetterLimit
+  /** `--dead-letters`: every dead letter as an NDJSON line to this file (with `--redis`: this Redis stream). */
+  readonly deadLetters: string | undefined
+  /** `--late`: every late event as an NDJSON line to this file (with `--redis`: this Redis stream). */
+  readonly late: string | undefined
 }
 
 /** How `weir run` writes its outputs. */
@@ -49,17 +53,21 @@ export type Command = RunCommand | ExplainCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv] [--fail-fast] [--topic <topic>]
-           [--max-dead-letters <n|p%>]
+           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
       pipeline in virtual time; outputs go to --out or stdout (NDJSON, or CSV with a header row),
-      a summary to stderr; exits 1 when every record was a dead letter, or when there were more
-      dead letters than --max-dead-letters (a count, or a percentage of the records read)
+      a summary to stderr with the first dead letters and late events; --dead-letters / --late
+      write every one (NDJSON, with reason and position); exits 1 when every record was a dead
+      letter, or when there were more dead letters than --max-dead-letters (a count, or a
+      percentage of the records read)
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
-           [--checkpoint <file> [--checkpoint-every <records>]]
+           [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
-      state is saved atomically every N records and a restarted member resumes from it
+      state is saved atomically every N records and a restarted member resumes from it (exit code 3,
+      nothing run, when the file belongs to another pipeline, plan, topic or group); --dead-letters
+      and --late append every dead letter / late event to these Redis streams (field e, NDJSON)
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --version
@@ -68,7 +76,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
 }
 
@@ -115,6 +123,9 @@ export function parseArgs(argv: readonly string[]): Command {
   const module = positional[0]
   if (command === 'explain') return { command, module, mermaid: flags.has('mermaid') }
   const log = flags.get('log')
+  const sideOutputs = { deadLetters: flags.get('dead-letters') as string | undefined, late: flags.get('late') as string | undefined }
+  if (sideOutputs.deadLetters !== undefined && sideOutputs.deadLetters === sideOutputs.late)
+    throw new UsageError('--dead-letters and --late name the same destination; give each its own')
   const redis = redisRunOf(flags)
   if (redis !== undefined) {
     if (log !== undefined) throw new UsageError('run takes --log <file> or --redis <url>, not both')
@@ -123,7 +134,7 @@ export function parseArgs(argv: readonly string[]): Command {
     if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
     for (const f of ['format', 'max-dead-letters'])
       if (flags.has(f)) throw new UsageError(`--${f} is for --log runs; with --redis, outputs are NDJSON and every dead letter is reported as it happens`)
-    return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
+    return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
   return {
@@ -135,6 +146,7 @@ export function parseArgs(argv: readonly string[]): Command {
     topic: flags.get('topic') as string | undefined,
     format: formatOf(flags.get('format') as string | undefined),
     maxDeadLetters: deadLetterLimitOf(flags.get('max-dead-letters') as string | undefined),
+    ...sideOutputs,
   }
 }
 

@@ -16,7 +16,7 @@ import { parseArgs } from './args.ts'
 // are not mocked): one member "c1" of its group, one topic "flights" with one partition, and the
 // entries in `redisScript.entries` delivered by the first blocking XREADGROUP; then the group is
 // drained, so `--idle-exit` ends the run.
-const redisScript = vi.hoisted(() => ({ entries: [] as [id: string, fields: string[]][] }))
+const redisScript = vi.hoisted(() => ({ entries: [] as [id: string, fields: string[]][], added: [] as unknown[][] }))
 vi.mock('ioredis', () => {
   class FakeRedis {
     constructor() {
@@ -36,6 +36,10 @@ vi.mock('ioredis', () => {
     pipeline() {
       const p = { xack: () => p, exec: async () => [] }
       return p
+    }
+    async xadd(...args: unknown[]) {
+      redisScript.added.push(args)
+      return '1-0'
     }
     async zrangebyscore() {
       return ['c1', String(Date.now())]
@@ -224,7 +228,7 @@ describe('weir CLI mistakes: run --redis', () => {
   })
 
   /** Runs `weir run <FIXTURE> --redis ...` in-process against the scripted stand-in, with these entries. */
-  async function weirRedis(entries: unknown[], extra: string[] = []) {
+  async function weirRedis(entries: unknown[], extra: string[] = [], { module = FIXTURE, from = 'flights', group = 'g' } = {}) {
     redisScript.entries = entries.map((e, i) => [`${i + 1}-0`, ['e', typeof e === 'string' ? e : JSON.stringify(e)]])
     let stdout = ''
     let stderr = ''
@@ -234,7 +238,7 @@ describe('weir CLI mistakes: run --redis', () => {
       cwd: root,
       env: {},
     }
-    const argv = ['run', FIXTURE, '--redis', 'redis://fake:1', '--from', 'flights', '--group', 'g', '--consumer', 'c1', '--idle-exit', '50', ...extra]
+    const argv = ['run', module, '--redis', 'redis://fake:1', '--from', from, '--group', group, '--consumer', 'c1', '--idle-exit', '50', ...extra]
     const code = await main(argv, io)
     return { code, stdout, stderr }
   }
@@ -261,6 +265,20 @@ describe('weir CLI mistakes: run --redis', () => {
     expect(r.stderr).toMatch(/dead letter/)
   })
 
+  it('run --redis --dead-letters <stream> appends every dead letter to that stream (field e, NDJSON with reason and position)', async () => {
+    redisScript.added = []
+    const r = await weirRedis([bad, 'not json {', good], ['--dead-letters', 'flights-dead'])
+    expect(r.code).toBe(0)
+    expect(redisScript.added.map((a) => a.slice(0, 3))).toEqual([
+      ['flights-dead', '*', 'e'],
+      ['flights-dead', '*', 'e'],
+    ])
+    expect(redisScript.added.map((a) => JSON.parse(a[3] as string))).toEqual([
+      expect.objectContaining({ _tag: 'DeadLetter', reason: 'codec', stage: 'source', input: bad }),
+      expect.objectContaining({ _tag: 'DeadLetter', reason: 'parse', stage: 'source', input: 'not json {' }),
+    ])
+  })
+
   it.each([
     ['corrupt JSON', 'not json {'],
     ['JSON that is not a checkpoint', '{}'],
@@ -272,5 +290,40 @@ describe('weir CLI mistakes: run --redis', () => {
     expect(r.stdout).toBe('')
     const line = expectOneLine(r.stderr)
     expect(line).toContain(cp)
+  })
+
+  describe('a --checkpoint of another plan or input is refused: one line, exit code 3, nothing run', () => {
+    const flights = [good, { ...good, id: 2 }]
+
+    it('the same pipeline with s: sum added to { n: count }', async () => {
+      const cp = join(dir, 'cp-plan.json')
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
+      const r = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCountsAndSums.ts' })
+      expect(r.code).toBe(3)
+      expect(r.stdout).toBe('')
+      expect(expectOneLine(r.stderr)).toBe(
+        'weir: --checkpoint: checkpoint was taken for a different plan: stage 3 window tumbling 1d (updates) → aggregate { n: count } is now window tumbling 1d (updates) → aggregate { n: count, s: sum }',
+      )
+    })
+
+    it('another topic or another group', async () => {
+      const cp = join(dir, 'cp-input.json')
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
+      const topic = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', from: 'trains' })
+      expect(topic.code).toBe(3)
+      expect(expectOneLine(topic.stderr)).toBe('weir: --checkpoint: checkpoint belongs to redis topics flights group g, not redis topics trains group g')
+      const group = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', group: 'g2' })
+      expect(group.code).toBe(3)
+      expect(expectOneLine(group.stderr)).toMatch(/not redis topics flights group g2$/)
+    })
+
+    it('the same plan and input resume', async () => {
+      const cp = join(dir, 'cp-same.json')
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
+      const again = await weirRedis([{ ...good, id: 3 }], ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })
+      expect(again.code).toBe(0)
+      // The restored count goes on from 2.
+      expect(again.stdout).toContain('"value":{"n":3}')
+    })
   })
 })

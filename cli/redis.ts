@@ -7,6 +7,8 @@ import { redisSink, redisSource, redisUpsertSink } from '../connectors/redis/ind
 import { UsageError } from './args.ts'
 import { errorMessage } from '../dsl/sides.ts'
 import { importPeer } from './peers.ts'
+import type { Redis } from 'ioredis'
+import { sideOutputLine } from '../harness/sideOutputLine.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -84,6 +86,27 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
   }
 }
 
+/**
+ * Appends lines to a Redis stream (field `e`, as topics hold entries), in order. Written on the
+ * sink's connection: Redis runs one connection's commands in order, so a dead letter is stored
+ * before the sink's next flush completes, and so before the records after it are acknowledged.
+ */
+function streamWriter(redis: Redis, stream: string, flag: string): { line(s: string): void; close(): Promise<void> } {
+  let last: Promise<unknown> = Promise.resolve()
+  let failure: unknown
+  return {
+    line(s) {
+      last = redis.xadd(stream, '*', 'e', s).catch((e: unknown) => {
+        failure ??= e
+      })
+    },
+    async close() {
+      await last
+      if (failure !== undefined) throw new Error(`cannot write ${flag} ${stream}: ${errorMessage(failure)}`)
+    },
+  }
+}
+
 const isChange = (o: unknown): o is { op: 'upsert' | 'delete'; key: Key; after?: unknown } =>
   typeof o === 'object' && o !== null && ((o as { op?: unknown }).op === 'upsert' || (o as { op?: unknown }).op === 'delete') && 'key' in o
 
@@ -96,7 +119,7 @@ export async function redisRunCommand(
   p: Pipeline<unknown, unknown, unknown>,
   o: RedisRun,
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
-  options: { failFast?: boolean } = {},
+  options: { failFast?: boolean; deadLetters?: string; late?: string } = {},
 ): Promise<number> {
   // ioredis is an optional peer: loaded only here, so `weir run --log` works without it.
   const { Redis } = await importPeer('ioredis', () => import('ioredis'), '--redis')
@@ -139,13 +162,23 @@ export async function redisRunCommand(
       signal: stop.signal,
     })
     const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
+    const deadStream = options.deadLetters === undefined ? undefined : streamWriter(redis, options.deadLetters, '--dead-letters')
+    const lateStream = options.late === undefined ? undefined : streamWriter(redis, options.late, '--late')
     const { metrics } = await run(p, source, {
       sink,
       checkpoint,
       failFast: options.failFast,
-      // A long-running consumer: every dead letter is a line of its own, as it happens.
-      onDeadLetter: (d) => io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${d.message}\n`),
+      // A long-running consumer keeps no side output in memory: each dead letter is a line of its
+      // own on stderr as it happens, and every one goes to --dead-letters / --late when given.
+      keepSideOutputs: false,
+      onDeadLetter: (d) => {
+        io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${d.message}\n`)
+        deadStream?.line(sideOutputLine(d))
+      },
+      onLate: lateStream && ((l) => lateStream.line(sideOutputLine(l))),
     })
+    await deadStream?.close()
+    await lateStream?.close()
     io.stderr.write(`weir: ${p.name} (${o.group}/${o.consumer}): ${metrics.eventsIn} events in, ${metrics.eventsOut} out, ${metrics.deadLetters} dead letters, ${metrics.late} late\n`)
     return 0
   } finally {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -75,10 +75,64 @@ describe('weir run', () => {
       expect.stringMatching(/^weir: dead letter \(parse\) in source at line 2: not JSON: /),
       'weir: dead letter (parse) in source at line 3: not a log record: event is missing',
       'weir: dead letter (parse) in source at line 5: not a log record: expected an object { offset?, arrival, topic?, event }',
-      'weir: ... and 1 more dead letter',
+      'weir: ... and 1 more dead letter (--dead-letters <file> writes them all)',
       expect.stringMatching(/^weir: flightDelays: 7 events in, 3 out, 4 dead letters, 0 late, /),
       '',
     ])
+  })
+
+  describe('--dead-letters and --late: every one to a file, only the first few in memory', () => {
+    it('writes every dead letter as an NDJSON line with its reason, stage and position, and says where they are', async () => {
+      const N = 2_000
+      const log = join(dir, 'many-bad.ndjson')
+      const lines = [flight(1, 'SFO')]
+      for (let i = 0; i < N; i++) lines.push(i % 2 ? `garbage ${i}` : JSON.stringify({ arrival: 5, event: { id: `x${i}` } }))
+      lines.push(flight(2, 'LAX'))
+      writeFileSync(log, lines.join('\n'))
+      const dl = join(dir, 'dead.ndjson')
+      const { code, stdout, stderr } = await weir(['run', FIXTURE, '--log', log, '--dead-letters', dl])
+      expect(code).toBe(0)
+      expect(stdout.trimEnd().split('\n')).toHaveLength(2)
+      const dead = readFileSync(dl, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+      expect(dead).toHaveLength(N)
+      expect(dead[0]).toMatchObject({ _tag: 'DeadLetter', reason: 'codec', stage: 'source', pos: 2, input: { id: 'x0' } })
+      expect(dead[1]).toMatchObject({ _tag: 'DeadLetter', reason: 'parse', stage: 'source', pos: 3, input: 'garbage 1' })
+      expect(dead.map((d) => d.pos)).toEqual(Array.from({ length: N }, (_, i) => i + 2))
+      expect(stderr).toContain(`weir: ... and ${(N - 3).toLocaleString('en-US')} more dead letters (all in ${dl})\n`)
+    })
+
+    it('writes every late event with its time, watermark and position', async () => {
+      const day = 86_400_000
+      const at = (id: number, t: number) => JSON.stringify({ arrival: id, event: { id, scheduled: t, delay: 0, origin: 'SFO' } })
+      const log = join(dir, 'late.ndjson')
+      writeFileSync(log, [at(1, 5 * day), at(2, 6 * day), at(3, day), at(4, 2 * day), at(5, 7 * day)].join('\n'))
+      const lateFile = join(dir, 'late-out.ndjson')
+      const { code, stderr } = await weir(['run', 'cli/fixtures/originCounts.ts', '--log', log, '--late', lateFile])
+      expect(code).toBe(0)
+      const late = readFileSync(lateFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+      expect(late.map((l) => [l._tag, l.stage, l.pos, l.time, l.watermark])).toEqual([
+        ['Late', 'window', 3, day, 6 * day],
+        ['Late', 'window', 4, 2 * day, 6 * day],
+      ])
+      expect(stderr).toMatch(/2 late, /)
+    })
+
+    it.skipIf(!existsSync('/dev/full'))('a --dead-letters file that cannot be written (disk full) fails the run with one line, exit 1', async () => {
+      const log = join(dir, 'full.ndjson')
+      writeFileSync(log, [flight(1, 'SFO'), 'garbage'].join('\n'))
+      const r = await weir(['run', FIXTURE, '--log', log, '--dead-letters', '/dev/full'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^weir: cannot write --dead-letters \/dev\/full: ENOSPC[^\n]*\n$/)
+    })
+
+    it('refuses a --dead-letters file that is the log or the --out file (it would be truncated)', async () => {
+      const log = join(dir, 'self.ndjson')
+      writeFileSync(log, flight(1, 'SFO'))
+      expect((await weir(['run', FIXTURE, '--log', log, '--dead-letters', log])).stderr).toBe(`weir: --dead-letters ${log} is the --log file; write them elsewhere\n`)
+      const out = join(dir, 'o.ndjson')
+      const r = await weir(['run', FIXTURE, '--log', log, '--out', out, '--late', out])
+      expect(r).toMatchObject({ code: 2, stderr: `weir: --late ${out} is the --out file; write them elsewhere\n` })
+    })
   })
 
   it('--fail-fast stops at the first dead letter with one line and exit 1', async () => {

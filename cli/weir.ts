@@ -4,8 +4,10 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
 import { explain } from '../dsl/explain.ts'
-import { errorMessage, type DeadLetter, type Late } from '../dsl/sides.ts'
+import { errorMessage } from '../dsl/sides.ts'
+import { sideOutputLine } from '../harness/sideOutputLine.ts'
 import { FailFastError } from '../operators/core/context.ts'
+import { CheckpointMismatchError } from '../harness/checkpoint.ts'
 import { replay } from '../harness/replay.ts'
 import type { RunMetrics } from '../harness/result.ts'
 import { parseArgs, UsageError, USAGE, usageOf, type ExplainCommand, type RunCommand } from './args.ts'
@@ -35,8 +37,9 @@ const SHOWN = 3
 
 /**
  * The `weir` command. Returns the exit code: 0 on success, 2 for a usage mistake (unknown command
- * or flag, missing file, a module without a pipeline as its default export), 1 when the run itself
- * fails (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
+ * or flag, missing file, a module without a pipeline as its default export), 3 for a `--checkpoint`
+ * that belongs to another pipeline, plan or input (nothing is run), 1 when the run itself fails
+ * (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
  *
  * @example
  * process.exitCode = await main(['run', 'examples/flightAirports.ts', '--log', 'examples/data/flights.ndjson'])
@@ -58,6 +61,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (e instanceof UsageError) {
       io.stderr.write(`weir: ${e.message}\n`)
       return 2
+    }
+    if (e instanceof CheckpointMismatchError) {
+      io.stderr.write(`weir: --checkpoint: ${e.reason}\n`)
+      return 3
     }
     if (e instanceof FailFastError) {
       io.stderr.write(`weir: failed fast: ${e.message}\n`)
@@ -102,7 +109,7 @@ async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
 
 async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
-  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast })
+  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late })
   // `--log -` reads the log from standard input, so weir sits in a shell pipe (`zcat log.gz | weir run ...`).
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
@@ -121,34 +128,50 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   }
   const out = cmd.format === 'csv' ? csvWriter(lines) : { write: (o: unknown) => lines.line(asJson(o)), close: () => lines.close() }
   const bar = io.stderr.isTTY && !fromStdin ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
-  const dead: DeadLetter[] = []
-  const late: Late[] = []
   // Records rejected at the source (not JSON, failing the codec): one dead letter per record at most.
   let rejected = 0
+  // Every dead letter and late event goes to its file as it comes; memory keeps the first few.
+  const sides: LineWriter[] = []
+  const sideFile = (path: string | undefined, flag: string): LineWriter | undefined => {
+    if (path === undefined) return undefined
+    const full = resolve(io.cwd, path)
+    if (!fromStdin && sameFile(full, logPath)) throw new UsageError(`${flag} ${path} is the --log file; write them elsewhere`)
+    if (cmd.out !== undefined && sameFile(full, resolve(io.cwd, cmd.out))) throw new UsageError(`${flag} ${path} is the --out file; write them elsewhere`)
+    try {
+      const w = fileWriter(full, `${flag} ${path}`)
+      sides.push(w)
+      return w
+    } catch (e) {
+      throw new UsageError(`cannot write ${flag} ${path}: ${errorMessage(e)}`)
+    }
+  }
   try {
+    const deadFile = sideFile(cmd.deadLetters, '--dead-letters')
+    const lateFile = sideFile(cmd.late, '--late')
     const log = fromStdin ? createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY }) : logPath
-    const { metrics } = await replay(p, log, {
+    const { metrics, deadLetters: dead, late } = await replay(p, log, {
       failFast: cmd.failFast,
       topic: cmd.topic,
       keepOutput: false,
+      keepSideOutputs: SHOWN,
       onOutput: (o) => out.write(o),
       onDeadLetter: (d) => {
         if (d.stage === 'source' && (d.reason === 'parse' || d.reason === 'codec')) rejected++
-        if (dead.length < SHOWN) dead.push(d)
+        deadFile?.line(sideOutputLine(d))
       },
-      onLate: (l) => {
-        if (late.length < SHOWN) late.push(l)
-      },
+      onLate: lateFile && ((l) => lateFile.line(sideOutputLine(l))),
       onProgress: bar && ((pr) => bar.update(pr.bytesRead, pr.eventsIn)),
     })
     bar?.clear()
     // Before the summary: a write that fails only when the last block is flushed fails the run.
     out.close()
+    for (const w of sides) w.close()
     for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
-    const more = (k: number, what: string) => io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'}\n`)
-    if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter')
+    const more = (k: number, what: string, flag: string, file: string | undefined) =>
+      io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'} (${file === undefined ? `${flag} <file> writes them all` : `all in ${file}`})\n`)
+    if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter', '--dead-letters', cmd.deadLetters)
     for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${isoTime(l.time)} < watermark ${isoTime(l.watermark)}\n`)
-    if (metrics.late > late.length) more(metrics.late - late.length, 'late event')
+    if (metrics.late > late.length) more(metrics.late - late.length, 'late event', '--late', cmd.late)
     if (cmd.topic !== undefined && metrics.eventsIn === 0 && metrics.skipped > 0)
       io.stderr.write(`weir: no record of topic '${cmd.topic}' in the log (${n(metrics.skipped)} records of other topics skipped)\n`)
     io.stderr.write(summary(p.name, metrics) + '\n')
@@ -158,11 +181,12 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     return 1
   } finally {
     bar?.clear()
-    try {
-      out.close()
-    } catch {
-      // Only reached when the run failed already (a success closes first): its error is the one to report.
-    }
+    for (const w of [out, ...sides])
+      try {
+        w.close()
+      } catch {
+        // Only reached when the run failed already (a success closes first): its error is the one to report.
+      }
   }
 }
 

@@ -40,6 +40,11 @@ export interface PulledRecord<T> {
 export interface PulledSource<T> {
   readonly _tag: 'Pulled'
   /**
+   * What this source reads, in words (`redis topics clicks group g`): a checkpoint records it, and
+   * one taken from another input is refused on restore. Optional: without it, nothing is checked.
+   */
+  readonly identity?: string
+  /**
    * Up to `max` records. An empty array means nothing right now (the runner asks again);
    * `undefined` means end of input.
    */

@@ -52,6 +52,8 @@ export interface MergeableAggregator<A, Acc, R> extends Aggregator<A, Acc, R> {
  * touching any accumulator, so a throwing `f` leaves no window half-updated.
  */
 export interface Staged<A, X, Acc> {
+  /** Which built-in this is (`count`, `sum`, ...): what a checkpoint records of the aggregation's state. */
+  readonly name: string
   readonly input: ((a: A) => X) | undefined
   readonly step: (acc: Acc, x: X) => Acc
 }
@@ -62,6 +64,7 @@ export const STAGED = '_staged'
 type BuiltIn<A, X, Acc, R> = MergeableAggregator<A, Acc, R> & { readonly [STAGED]: Staged<A, X, Acc> }
 
 const builtIn = <A, X, Acc, R>(
+  name: string,
   input: ((a: A) => X) | undefined,
   step: (acc: Acc, x: X) => Acc,
   init: () => Acc,
@@ -72,7 +75,7 @@ const builtIn = <A, X, Acc, R>(
   add: input === undefined ? (acc, _a) => step(acc, undefined as X) : (acc, a) => step(acc, input(a)),
   merge,
   result,
-  [STAGED]: { input, step },
+  [STAGED]: { name, input, step },
 })
 
 const identity = <X>(x: X): X => x
@@ -85,6 +88,7 @@ const plus = (x: number, y: number): number => x + y
  * pipe(s, keyBy((f: Flight) => f.origin), window(tumbling('1h')), aggregate(count))
  */
 export const count: MergeableAggregator<unknown, number, number> = builtIn<unknown, undefined, number, number>(
+  'count',
   undefined,
   (acc) => acc + 1,
   () => 0,
@@ -99,7 +103,7 @@ export const count: MergeableAggregator<unknown, number, number> = builtIn<unkno
  * aggregate(sum((f: Flight) => f.distance))
  */
 export const sum = <A>(f: (a: A) => number): MergeableAggregator<A, number, number> =>
-  builtIn<A, number, number, number>(f, plus, () => 0, plus, identity)
+  builtIn<A, number, number, number>('sum', f, plus, () => 0, plus, identity)
 
 /**
  * The smallest `f` over the window's events (`+Infinity` for none, which a window never has).
@@ -109,7 +113,7 @@ export const sum = <A>(f: (a: A) => number): MergeableAggregator<A, number, numb
  */
 export const min = <A>(f: (a: A) => number): MergeableAggregator<A, number, number> => {
   const lower = (x: number, y: number) => (y < x ? y : x)
-  return builtIn<A, number, number, number>(f, lower, () => Number.POSITIVE_INFINITY, lower, identity)
+  return builtIn<A, number, number, number>('min', f, lower, () => Number.POSITIVE_INFINITY, lower, identity)
 }
 
 /**
@@ -120,7 +124,7 @@ export const min = <A>(f: (a: A) => number): MergeableAggregator<A, number, numb
  */
 export const max = <A>(f: (a: A) => number): MergeableAggregator<A, number, number> => {
   const upper = (x: number, y: number) => (y > x ? y : x)
-  return builtIn<A, number, number, number>(f, upper, () => Number.NEGATIVE_INFINITY, upper, identity)
+  return builtIn<A, number, number, number>('max', f, upper, () => Number.NEGATIVE_INFINITY, upper, identity)
 }
 
 /**
@@ -132,6 +136,7 @@ export const max = <A>(f: (a: A) => number): MergeableAggregator<A, number, numb
  */
 export const mean = <A>(f: (a: A) => number): MergeableAggregator<A, [number, number], number> =>
   builtIn<A, number, [number, number], number>(
+    'mean',
     f,
     (acc, x) => {
       acc[0] += x
@@ -160,7 +165,7 @@ export function fromMonoid<M>(M: Monoid<M>): MergeableAggregator<M, M, M>
 export function fromMonoid<A, M>(M: Monoid<M>, f: (a: A) => M): MergeableAggregator<A, M, M>
 export function fromMonoid<A, M>(M: Monoid<M>, f?: (a: A) => M): MergeableAggregator<A, M, M> {
   const concat = (x: M, y: M) => M.concat(x, y)
-  return builtIn<A, M, M, M>(f ?? (identity as (a: A) => M), concat, () => M.empty, concat, identity)
+  return builtIn<A, M, M, M>('monoid', f ?? (identity as (a: A) => M), concat, () => M.empty, concat, identity)
 }
 
 /**
@@ -240,4 +245,20 @@ export const isMonoid = (x: unknown): x is Monoid<unknown> =>
 export const describe = (x: unknown): string => {
   if (x === null || typeof x !== 'object') return typeof x === 'function' ? 'a function' : JSON.stringify(x) ?? String(x)
   return `{ ${Object.keys(x).join(', ')} }`
+}
+
+/**
+ * The shape of an aggregation's state, for checkpoints: `count`, `mean`, ..., `monoid`, `aggregator`
+ * (a user's), or a record of them. Two specs with the same shape keep compatible accumulators.
+ *
+ * @example
+ * describeAggregation({ n: count, s: sum((e: Ev) => e.n) }) // '{ n: count, s: sum }'
+ */
+export const describeAggregation = (spec: AggregateSpec): string => {
+  const one = (a: AggregationLike): string => {
+    const staged = (a as { [STAGED]?: Staged<unknown, unknown, unknown> })[STAGED]
+    return staged !== undefined ? staged.name : isMonoid(a) ? 'monoid' : 'aggregator'
+  }
+  if (isAggregator(spec) || isMonoid(spec)) return one(spec)
+  return `{ ${Object.entries(spec).map(([k, a]) => `${k}: ${one(a)}`).join(', ')} }`
 }

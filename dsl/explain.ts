@@ -19,6 +19,11 @@ const stageLabel = (s: StatelessNode): string => {
 
 /** The plan as `compile` will run it: stateless chains fused into one step, shared steps once. */
 export function plan(p: AnyPipeline): PlanStep[] {
+  return planNodes(p).steps
+}
+
+/** `plan`, with the node each step stands for (`nodes[i]` is `steps[i]`'s), for readers of the plan beyond `explain`. */
+export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonly nodes: Node[] } {
   const counts = consumerCounts(p.output.node)
   const chained = new Set<Node>()
   const markChains = (n: Node): void => {
@@ -28,6 +33,7 @@ export function plan(p: AnyPipeline): PlanStep[] {
   }
   markChains(p.output.node)
   const steps: PlanStep[] = []
+  const nodes: Node[] = []
   const ids = new Map<Node, number>()
   const go = (n: Node): number => {
     const known = ids.get(n)
@@ -52,11 +58,12 @@ export function plan(p: AnyPipeline): PlanStep[] {
     }
     const id = steps.length + 1
     steps.push({ id, label, inputs, chained: chained.has(n) })
+    nodes.push(n)
     ids.set(n, id)
     return id
   }
   go(p.output.node)
-  return steps
+  return { steps, nodes }
 }
 
 /**

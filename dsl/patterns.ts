@@ -339,3 +339,21 @@ export function match<T, M extends string>(p: AnyPattern<T, M>, options: MatchOp
   })`
   return (s) => stream(operatorNode('Match', label, [s.node], matchSpec))
 }
+
+/**
+ * What a `match` stage's state depends on, for checkpoints: every step's name, link, count and
+ * contiguity, `within`, the skip strategy and timeouts (partial matches are stored by step index).
+ *
+ * @example
+ * patternShape(spec) // 'match(begin a, followedBy b{2,∞} relaxed within 1m; skipPastLastEvent)'
+ */
+export const patternShape = (m: MatchSpec): string => {
+  const steps = m.pattern.steps.map((s, i) => {
+    if (s._tag === 'NotFollowedBy') return `notFollowedBy ${s.name}`
+    const link = i === 0 ? 'begin' : s.contiguity === 'strict' ? 'next' : 'followedBy'
+    const count = s.min === 1 && s.max === 1 ? '' : `{${s.min},${s.max === Number.POSITIVE_INFINITY ? '∞' : s.max}}`
+    return `${link} ${s.name}${count}${s.optional ? '?' : ''}${s.repeat !== s.contiguity ? ` ${s.repeat}` : ''}`
+  })
+  const within = m.pattern.within === undefined ? '' : ` within ${formatDuration(m.pattern.within)}`
+  return `match(${steps.join(', ')}${within}; ${m.skip}${m.timeouts ? ', timeouts' : ''})`
+}

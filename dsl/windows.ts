@@ -11,6 +11,7 @@ import { operatorNode, stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
 import {
   describe,
+  describeAggregation,
   isAggregator,
   isMonoid,
   type AggregateSpec,
@@ -101,7 +102,11 @@ export const sliding = (size: Duration): Sliding => ({ _tag: 'Sliding', size: to
  */
 export const session = (gap: Duration): Session => ({ _tag: 'Session', gap: toMillis(gap, 'session') })
 
-/** `'final'`: one result per window when it fires (plus updates brought by allowed lateness); `'updates'`: a changelog. */
+/**
+ * `'final'`: one result per window when it fires (plus updates brought by allowed lateness; a session
+ * result that supersedes earlier ones under other bounds lists them in `replaces`); `'updates'`: a
+ * changelog.
+ */
 export type EmitMode = 'final' | 'updates'
 
 /** What a window type asks of its aggregation: sessions merge accumulators. */
@@ -166,11 +171,19 @@ export const window = <W extends WindowAssigner, E extends EmitMode = 'final'>(a
   })
 }
 
-/** One window's result: its key, its bounds `[start, end)` and the aggregated value. */
+/**
+ * One window's result: its key, its bounds `[start, end)` and the aggregated value.
+ *
+ * `replaces` (`'final'` mode only, present only when not empty): the bounds of results emitted
+ * earlier for this key that this one supersedes, because allowed lateness let a late event grow a
+ * session or merge sessions after they had fired. A consumer keeping results by (key, window)
+ * deletes those; without allowed lateness it never appears. See docs/windows.md.
+ */
 export interface WindowResult<K, V> {
   readonly key: K
   readonly window: WindowBounds
   readonly value: V
+  readonly replaces?: readonly WindowBounds[]
 }
 
 /** The output element type of `aggregate` for an emission mode. */
@@ -249,6 +262,16 @@ type NonEmptySpec<S> = S extends AggregationLike ? unknown : [keyof S] extends [
  */
 export const windowId = (key: Key, w: WindowBounds): string =>
   `[${typeof key === 'number' && !Number.isFinite(key) ? String(key) : JSON.stringify(key)},${w.start},${w.end}]`
+
+/**
+ * What a window stage's state depends on, for checkpoints: the assigner, lateness, emission and the
+ * aggregation's shape (which aggregators, by field).
+ *
+ * @example
+ * windowShape(spec) // 'window tumbling 1m (updates) → aggregate { n: count, s: sum }'
+ */
+export const windowShape = (w: WindowSpec): string =>
+  `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${formatDuration(w.allowedLateness)}` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate ${describeAggregation(w.aggregation)}`
 
 /** Short text for `explain` and labels. */
 export const describeAssigner = (a: WindowAssigner): string => {

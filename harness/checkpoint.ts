@@ -1,19 +1,30 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { InputIdentity } from './inputIdentity.ts'
 
 /**
  * A consistent cut of a run: every operator's state and the source position it corresponds to,
- * taken between two source records after all asynchronous work and sink writes had finished.
+ * taken between two source records after all asynchronous work and sink writes had finished, with
+ * what it was taken for (the plan's stateful stages, the input), checked on restore. Plain JSON
+ * data: a store keeps it with `JSON.stringify`. See docs/checkpoints.md.
  */
 export interface Checkpoint {
-  readonly version: 1
+  readonly version: 2
   /** The pipeline's name, checked on restore. */
   readonly pipeline: string
+  /** The shape of each stateful stage's state, in plan order (`stateShapes`), checked on restore. */
+  readonly plan: readonly string[]
+  /** The input it was taken from (a log, a broker's topics and group), checked on restore when both sides have one. */
+  readonly input?: InputIdentity
   /** Source records consumed before the cut: a replayable source (array, iterable, log) skips them on restore. */
   readonly offset: number
   /** Outputs the run had emitted (and the sink written) before the cut. */
   readonly outputs: number
-  /** Each stateful machine's `snapshot()`, in the pipeline's (deterministic) subscription order. */
+  /**
+   * Each stateful machine's `snapshot()`, in the pipeline's (deterministic) subscription order, in
+   * weir's tagged JSON (`encodeTagged`), so that `Infinity`, `NaN`, `-0`, BigInt, Date, Map, Set,
+   * `undefined` and Buffers come back as they were.
+   */
   readonly operators: readonly unknown[]
   /**
    * Acknowledgement tokens of pulled records (Redis, CDC) the cut covers. They are acknowledged
@@ -24,11 +35,24 @@ export interface Checkpoint {
 }
 
 /**
+ * A checkpoint written before the tagged encoding and fingerprints (plain JSON state), still restored: its state
+ * as JSON left it, checked only by pipeline name and number of stateful stages.
+ */
+export interface CheckpointV1 {
+  readonly version: 1
+  readonly pipeline: string
+  readonly offset: number
+  readonly outputs: number
+  readonly operators: readonly unknown[]
+  readonly acked: readonly unknown[]
+}
+
+/**
  * A stored checkpoint read back, or an error naming where it came from (`where`): a store holding
  * something else (a truncated file, another program's JSON) must stop the run, saying so, rather
  * than restore garbage or fail deep in a restore.
  */
-export function parseCheckpoint(text: string, where: string): Checkpoint {
+export function parseCheckpoint(text: string, where: string): Checkpoint | CheckpointV1 {
   let c: unknown
   try {
     c = JSON.parse(text)
@@ -37,15 +61,31 @@ export function parseCheckpoint(text: string, where: string): Checkpoint {
   }
   const o = c as Partial<Record<keyof Checkpoint, unknown>>
   const ok =
-    typeof c === 'object' && c !== null && o.version === 1 && typeof o.pipeline === 'string' && typeof o.offset === 'number' &&
-    typeof o.outputs === 'number' && Array.isArray(o.operators) && Array.isArray(o.acked)
-  if (!ok) throw new Error(`${where} is not a weir checkpoint (version 1 with pipeline, offset, outputs, operators, acked)`)
-  return c as Checkpoint
+    typeof c === 'object' && c !== null && (o.version === 1 || (o.version === 2 && Array.isArray(o.plan))) && typeof o.pipeline === 'string' &&
+    typeof o.offset === 'number' && typeof o.outputs === 'number' && Array.isArray(o.operators) && Array.isArray(o.acked)
+  if (!ok) throw new Error(`${where} is not a weir checkpoint (version 2 with pipeline, plan, offset, outputs, operators, acked)`)
+  return c as Checkpoint | CheckpointV1
+}
+
+/**
+ * A checkpoint that does not belong to this run: taken for another pipeline, for a plan whose
+ * stateful stages have changed since, or from another input. The message is one line naming what
+ * differs; the run starts nothing (the CLI exits with code 3).
+ */
+export class CheckpointMismatchError extends Error {
+  override readonly name = 'CheckpointMismatchError'
+  /** What differs, without advice (`checkpoint was taken for a different plan: ...`). */
+  readonly reason: string
+
+  constructor(reason: string) {
+    super(`run: ${reason}; restore it with the pipeline and input it was taken for, or start afresh without it`)
+    this.reason = reason
+  }
 }
 
 /** Where checkpoints are kept. `save` must replace the previous checkpoint atomically. */
 export interface CheckpointStore {
-  load(): Promise<Checkpoint | undefined>
+  load(): Promise<Checkpoint | CheckpointV1 | undefined>
   save(c: Checkpoint): Promise<void>
 }
 

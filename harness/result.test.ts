@@ -9,6 +9,7 @@ import { deadLetter, type Late } from '../dsl/sides.ts'
 import type { Data } from '../dsl/element.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { Collector } from './result.ts'
+import { replay } from './replay.ts'
 
 const records = (values: unknown[]): Data<unknown>[] =>
   values.map((value, i) => ({ _tag: 'Data', value, time: 1000 + i, key: undefined, pos: i + 1 }))
@@ -92,5 +93,36 @@ describe('Collector', () => {
     await c.done
     const direct = await lastValueFrom(from(records([1, 2, 3])).pipe(compileElements(p, c.context()), toArray()))
     expect(c.out).toEqual(direct.flatMap((e) => (e._tag === 'Data' ? [e.value] : [])))
+  })
+})
+
+describe('Collector: side outputs kept in memory (keepSideOutputs)', () => {
+  const N = 20_000
+
+  it('keeps the first n of each and counts them all: after N bad lines the samples are still n (bounded), and the callback saw all N', async () => {
+    const seen: number[] = []
+    const lines = Array.from({ length: N }, (_, i) => `garbage ${i}`)
+    const r = await replay(pipeline({}, (s) => s), lines, { keepSideOutputs: 3, onDeadLetter: (d) => seen.push(d.pos) })
+    expect(r.deadLetters.map((d) => d.pos)).toEqual([1, 2, 3])
+    expect(r.metrics.deadLetters).toBe(N)
+    expect(seen).toHaveLength(N)
+    expect(seen[N - 1]).toBe(N)
+  })
+
+  it('false keeps none, true (the default) keeps all; late events alike', () => {
+    for (const [keep, kept] of [[false, 0], [true, 5], [undefined, 5], [2, 2]] as const) {
+      const c = new Collector<never>(keep === undefined ? {} : { keepSideOutputs: keep })
+      for (let i = 0; i < 5; i++) {
+        c.deadLetter(deadLetter('parse', 'source', i, 'x'))
+        c.lateEvent(aLate)
+      }
+      const { deadLetters, late, metrics } = c.result()
+      expect([deadLetters.length, late.length, metrics.deadLetters, metrics.late]).toEqual([kept, kept, 5, 5])
+    }
+  })
+
+  it('refuses a count that is not a whole number', () => {
+    expect(() => new Collector({ keepSideOutputs: -1 })).toThrow(/keepSideOutputs must be true, false or a whole number/)
+    expect(() => new Collector({ keepSideOutputs: 1.5 })).toThrow(/keepSideOutputs/)
   })
 })

@@ -19,7 +19,10 @@ export interface RunMetrics {
   readonly eventsPerSecond: number
 }
 
-/** What a run yields: the outputs and both side outputs, in the order they were produced, and counters. */
+/**
+ * What a run yields: the outputs and both side outputs, in the order they were produced (all of
+ * them, or the first few with `keepSideOutputs`), and counters.
+ */
 export interface RunResult<O> {
   readonly out: O[]
   readonly late: Late[]
@@ -38,9 +41,16 @@ export interface CollectorOptions<O> {
   readonly onOutput?: (o: O, pos: number) => void
   /** Called with each in-band watermark reaching the end of the pipeline (`+Infinity` last). */
   readonly onWatermark?: (time: number) => void
-  /** Called with each dead letter after it is recorded. */
+  /**
+   * Which dead letters and late events `deadLetters` and `late` keep: all (`true`, the default), the
+   * first `n` of each (samples), or none (`false`). The metrics count them all and `onDeadLetter` /
+   * `onLate` see them all, so a long run can stream them elsewhere (a file, a topic) and hold only
+   * samples: memory then stays bounded however much bad input comes.
+   */
+  readonly keepSideOutputs?: boolean | number
+  /** Called with each dead letter after it is recorded. If it throws, the run fails with that error. */
   readonly onDeadLetter?: (d: DeadLetter) => void
-  /** Called with each late event after it is recorded. */
+  /** Called with each late event after it is recorded. If it throws, the run fails with that error. */
   readonly onLate?: (l: Late) => void
 }
 
@@ -65,6 +75,10 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
   /** Records of other topics the driver left out. */
   skipped = 0
   private eventsOut = 0
+  private deadCount = 0
+  private lateCount = 0
+  /** How many of each side output are kept (see `keepSideOutputs`). */
+  private readonly keepSides: number
   private readonly started = performance.now()
   private finished = false
   private errored = false
@@ -75,6 +89,10 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
   readonly done: Promise<void>
 
   constructor(private readonly options: CollectorOptions<O> = {}) {
+    const keep = options.keepSideOutputs ?? true
+    if (typeof keep === 'number' && !(Number.isInteger(keep) && keep >= 0))
+      throw new TypeError(`keepSideOutputs must be true, false or a whole number of samples to keep, got ${keep}`)
+    this.keepSides = keep === true ? Number.POSITIVE_INFINITY : keep === false ? 0 : keep
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
@@ -90,14 +108,29 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
 
   /** Records a dead letter found outside the pipeline (a malformed source line). */
   deadLetter(d: DeadLetter): void {
-    this.deadLetters.push(d)
-    this.options.onDeadLetter?.(d)
+    this.deadCount++
+    if (this.deadLetters.length < this.keepSides) this.deadLetters.push(d)
+    const on = this.options.onDeadLetter
+    if (on !== undefined)
+      try {
+        on(d)
+      } catch (err) {
+        // Its destination failed (a full disk): the run fails with that error, as for an output.
+        this.error(err)
+      }
   }
 
   /** Records a late event. */
   lateEvent(l: Late): void {
-    this.late.push(l)
-    this.options.onLate?.(l)
+    this.lateCount++
+    if (this.late.length < this.keepSides) this.late.push(l)
+    const on = this.options.onLate
+    if (on !== undefined)
+      try {
+        on(l)
+      } catch (err) {
+        this.error(err)
+      }
   }
 
   /** True once the output has completed or failed. */
@@ -155,8 +188,8 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
         eventsIn: this.eventsIn,
         skipped: this.skipped,
         eventsOut: this.eventsOut,
-        deadLetters: this.deadLetters.length,
-        late: this.late.length,
+        deadLetters: this.deadCount,
+        late: this.lateCount,
         wallMs,
         eventsPerSecond: wallMs > 0 ? (this.eventsIn * 1000) / wallMs : 0,
       },

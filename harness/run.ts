@@ -7,7 +7,10 @@ import { isLogFileSource, isPulledSource, type Source } from '../connectors/sour
 import type { Node } from '../dsl/stream.ts'
 import { isStateless } from '../dsl/plan.ts'
 import { collectMachines, type Stateful } from '../operators/core/operate.ts'
-import type { Checkpoint, CheckpointOptions } from './checkpoint.ts'
+import type { CheckpointOptions } from './checkpoint.ts'
+import { stateShapes } from '../dsl/fingerprint.ts'
+import { inputIdentity } from './inputIdentity.ts'
+import { cutOf, restoreCut } from './cut.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { SinkQueue } from './sinkQueue.ts'
 import { isDeadLetter, readLog } from './log.ts'
@@ -117,6 +120,9 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
   }
 
   const cp = opts.checkpoint
+  // What every checkpoint of this run is taken for, checked when one is restored.
+  const shapes = cp === undefined ? [] : stateShapes(p)
+  const inputId = cp === undefined ? undefined : inputIdentity(source)
   const pulled = isPulledSource(source) ? source : undefined
   // Acknowledgement rule (see `run`): tokens are released at a checkpoint, after the sink's writes
   // (stateless pipelines), or at the end of the run.
@@ -147,14 +153,7 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
     await credit.drained()
     if (sinkQueue !== undefined) await sinkQueue.flushThrough(sinkQueue.enqueued)
     if (collector.settled) return
-    const c: Checkpoint = {
-      version: 1,
-      pipeline: p.name,
-      offset: consumed,
-      outputs,
-      operators: machines.map((m) => m.snapshot!()),
-      acked: heldTokens,
-    }
+    const c = cutOf(machines, { pipeline: p.name, plan: shapes, input: inputId, offset: consumed, outputs, acked: heldTokens })
     await cp!.store.save(c)
     lastOffset = consumed
     lastAt = ctx.scheduler.now()
@@ -170,7 +169,7 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
       checkpointable(machines)
       const saved = await cp.store.load()
       if (saved !== undefined) {
-        restoreCheckpoint(saved, p.name, machines)
+        restoreCut(saved, { name: p.name, shapes, source }, machines)
         skip = consumed = lastOffset = saved.offset
         outputs = saved.outputs
         if (pulled !== undefined && saved.acked.length > 0) await pulled.ack(saved.acked)
@@ -357,12 +356,4 @@ function checkpointable(machines: readonly Stateful[]): void {
   for (const m of machines)
     if (typeof m.snapshot !== 'function' || typeof m.restore !== 'function')
       throw new Error(`run: checkpoint: a stage of this pipeline (${m.constructor?.name ?? 'machine'}) has no snapshot/restore`)
-}
-
-function restoreCheckpoint(c: Checkpoint, name: string, machines: readonly Stateful[]): void {
-  if (c.version !== 1 || c.pipeline !== name || c.operators.length !== machines.length)
-    throw new Error(
-      `run: checkpoint is for pipeline '${c.pipeline}' with ${c.operators.length} stateful stages, not '${name}' with ${machines.length}`,
-    )
-  for (let i = 0; i < machines.length; i++) machines[i].restore!(c.operators[i])
 }

@@ -1,12 +1,27 @@
-import { describe, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Observable, type Subscriber } from 'rxjs'
 import { pipe } from 'fp-ts/lib/function.js'
 import { run } from '../harness/run.ts'
-import type { Checkpoint, CheckpointStore } from '../harness/checkpoint.ts'
+import { fileCheckpoints, type Checkpoint, type CheckpointStore } from '../harness/checkpoint.ts'
+import { cutOf, restoreCut } from '../harness/cut.ts'
+import { Collector } from '../harness/result.ts'
+import { VirtualClock } from '../harness/VirtualClock.ts'
+import { compileElements } from '../dsl/compile.ts'
+import { stateShapes } from '../dsl/fingerprint.ts'
+import type { SourceRecord } from '../dsl/element.ts'
+import { upsert } from '../dsl/change.ts'
+import { table } from '../dsl/tables.ts'
+import { collectMachines, type Stateful } from '../operators/core/operate.ts'
+import { reusableRecord } from '../operators/core/ingest.ts'
+import { stateValue } from './arbitraries.ts'
 import { pipeline, type AnyPipeline } from '../dsl/pipeline.ts'
-import { filter, keyBy } from '../dsl/stages.ts'
+import { filter, keyBy, map } from '../dsl/stages.ts'
 import { aggregate, session, tumbling, window } from '../dsl/windows.ts'
-import { count, sum } from '../dsl/aggregations.ts'
+import { aggregator, count, mean, sum } from '../dsl/aggregations.ts'
 import { windowJoin } from '../dsl/joins.ts'
 import { match, pattern } from '../dsl/patterns.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
@@ -102,6 +117,98 @@ describe('crash recovery: restore from the last checkpoint, then finish = the un
           },
         ),
         { seed: 6006, numRuns: 60 },
+      )
+    }, 30_000)
+  }
+})
+
+/** An event whose value is anything state can hold (see `stateValue`). */
+interface Anything {
+  readonly k: string
+  readonly t: number
+  readonly v: unknown
+  readonly x: number
+}
+
+/** Keeps every value it sees: its accumulator holds whatever the events carried. */
+const keepAll = aggregator({
+  init: (): unknown[] => [],
+  add: (acc: unknown[], e: Anything) => [...acc, e.v],
+  merge: (a: unknown[], b: unknown[]) => [...a, ...b],
+  result: (acc: unknown[]) => acc.length,
+})
+
+/** Pipelines whose state holds the events' values: windows (accumulators and emitted results), a table, a pattern's buffer and runs, a join. */
+const holders: Record<string, AnyPipeline> = {
+  'tumbling windows (updates, allowed lateness)': pipeline({ name: 'w', eventTime: (e: Anything) => e.t, watermark: boundedOutOfOrder(40) }, (s: Stream<Anything>) =>
+    pipe(
+      s,
+      keyBy((e) => e.k),
+      window(tumbling(30), { emit: 'updates', allowedLateness: 50 }),
+      aggregate({ all: keepAll, s: sum((e: Anything) => e.x), m: mean((e: Anything) => e.x) }),
+    ),
+  ),
+  'session windows': pipeline({ name: 's', eventTime: (e: Anything) => e.t, watermark: boundedOutOfOrder(40) }, (s: Stream<Anything>) =>
+    pipe(s, keyBy((e) => e.k), window(session(15)), aggregate({ all: keepAll, s: sum((e: Anything) => e.x) })),
+  ),
+  'a table': pipeline({ name: 't' }, (s: Stream<Anything>) => pipe(s, map((e) => upsert(e.k, e.v)), table())),
+  'a pattern': pipeline({ name: 'p', eventTime: (e: Anything) => e.t, watermark: boundedOutOfOrder(40) }, (s: Stream<Anything>) =>
+    pipe(
+      s,
+      keyBy((e) => e.k),
+      match(
+        pattern<Anything>()
+          .begin('a', (e) => e.x > 0)
+          .followedBy('b', (e) => e.x <= 0)
+          .within(60),
+      ),
+    ),
+  ),
+  'a window join': pipeline({ name: 'j', eventTime: (e: Anything) => e.t, watermark: boundedOutOfOrder(40) }, (s: Stream<Anything>) => {
+    const small = pipe(s, filter((e) => !(e.x > 0)), keyBy((e) => e.k))
+    return pipe(s, filter((e) => e.x > 0), keyBy((e) => e.k), windowJoin(small, { within: 20, type: 'outer' }))
+  }),
+}
+
+const anythingLog = fc.array(
+  fc.record({ k: fc.constantFrom('x', 'y'), t: fc.integer({ min: 0, max: 200 }), v: stateValue(), x: fc.double() }),
+  { maxLength: 25 },
+)
+
+/** Builds the pipeline's machines and feeds them these events (no end of input: state stays open). */
+function machinesAfter(p: AnyPipeline, events: readonly Anything[]): Stateful[] {
+  const c = new Collector<unknown>()
+  const ctx = c.context({ scheduler: new VirtualClock(0) })
+  let input!: Subscriber<SourceRecord>
+  const { machines } = collectMachines(() =>
+    new Observable<SourceRecord>((s) => {
+      input = s
+    })
+      .pipe(compileElements(p, ctx))
+      .subscribe(c),
+  )
+  const slot = reusableRecord()
+  for (let i = 0; i < events.length; i++) input.next(slot.fill(events[i], Number.NaN, i))
+  return machines
+}
+
+describe('checkpoint fidelity: snapshot → save → load → restore → snapshot is the identity', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-cp-prop-'))
+  for (const [name, p] of Object.entries(holders)) {
+    it(name, async () => {
+      const store = fileCheckpoints(join(dir, `${p.name}.json`))
+      const shapes = stateShapes(p)
+      await fc.assert(
+        fc.asyncProperty(anythingLog, async (events) => {
+          const first = machinesAfter(p, events)
+          const before = first.map((m) => m.snapshot!())
+          await store.save(cutOf(first, { pipeline: p.name, plan: shapes, input: undefined, offset: events.length, outputs: 0, acked: [] }))
+          const loaded = (await store.load())!
+          const second = machinesAfter(p, [])
+          restoreCut(loaded, { name: p.name, shapes, source: [] }, second)
+          expect(second.map((m) => m.snapshot!())).toStrictEqual(before)
+        }),
+        { seed: 1205, numRuns: 60 },
       )
     }, 30_000)
   }

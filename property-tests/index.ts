@@ -2,7 +2,7 @@
  * weir's property kit: fast-check arbitraries for recorded event logs and the laws every pipeline
  * should obey under replay. Used by the project's own suites and exported for users.
  */
-export { eventLog, malformedLine, shuffled, reorderedWithin, redelivered } from './arbitraries.ts'
+export { eventLog, malformedLine, shuffled, reorderedWithin, redelivered, stateValue } from './arbitraries.ts'
 export type { EventLog, EventLogOptions, LogEvent } from './arbitraries.ts'
 export {
   replayIsDeterministic,

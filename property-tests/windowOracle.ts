@@ -24,13 +24,23 @@ export interface OValue {
   readonly ids: readonly number[]
 }
 
-/** One result: `seg` is how many watermarks the operator had forwarded before it. */
+/** Window bounds `[start, end)`. */
+export interface OBounds {
+  readonly start: number
+  readonly end: number
+}
+
+/**
+ * One result: `seg` is how many watermarks the operator had forwarded before it. `replaces` (only
+ * when not empty, by start): the earlier results of its key, under other bounds, that it supersedes.
+ */
 export interface OEmission {
   readonly seg: number
   readonly key: string
   readonly start: number
   readonly end: number
   readonly value: OValue
+  readonly replaces?: readonly OBounds[]
 }
 
 export interface OLate {
@@ -55,6 +65,13 @@ interface OWin {
   fired: boolean
   alive: boolean
   superseded: boolean
+  /** A result was emitted for it (`'final'` mode). */
+  emitted: boolean
+  /**
+   * Results, emitted for windows it superseded, that no emitted result has replaced yet: the
+   * superseded window's own when it was emitted, else what it would itself have replaced.
+   */
+  stale: OBounds[]
 }
 
 export const valueOf = (events: readonly OEvent[]): OValue => {
@@ -99,14 +116,21 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
   const emissions: OEmission[] = []
   const late: OLate[] = []
 
-  const emit = (w: OWin) => emissions.push({ seg, key: w.key, start: w.start, end: w.end, value: valueOf(w.events) })
+  // A result replaces the stale results it inherited, except one under its own bounds (a consumer
+  // keyed by (key, window) overwrites that one anyway).
+  const emit = (w: OWin) => {
+    const replaces = w.stale.filter((b) => b.start !== w.start || b.end !== w.end).sort((x, y) => x.start - y.start || x.end - y.end)
+    emissions.push({ seg, key: w.key, start: w.start, end: w.end, value: valueOf(w.events), ...(replaces.length > 0 ? { replaces } : {}) })
+    w.emitted = true
+    w.stale = []
+  }
   // A change to a window that is already due (W >= end) is emitted at once; otherwise it waits to fire.
   const changed = (w: OWin) => {
     w.fired = w.end <= W
     if (w.fired) emit(w)
   }
-  const open = (key: string, start: number, end: number, events: OEvent[]): OWin => {
-    const w: OWin = { key, start, end, events, fired: false, alive: true, superseded: false }
+  const open = (key: string, start: number, end: number, events: OEvent[], stale: OBounds[] = []): OWin => {
+    const w: OWin = { key, start, end, events, fired: false, alive: true, superseded: false, emitted: false, stale }
     wins.push(w)
     return w
   }
@@ -155,7 +179,8 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
         for (const w of overlapping) ((w.alive = false), (w.superseded = true))
         const start = Math.min(t, ...overlapping.map((w) => w.start))
         const end = Math.max(t + gap, ...overlapping.map((w) => w.end))
-        changed(open(k, start, end, [...overlapping.flatMap((w) => w.events), e]))
+        const stale = overlapping.flatMap((w) => (w.emitted ? [{ start: w.start, end: w.end }] : w.stale))
+        changed(open(k, start, end, [...overlapping.flatMap((w) => w.events), e], stale))
       }
     }
     if (t > maxT) {

@@ -75,7 +75,7 @@ const emissionsOf = (r: Run<unknown>): OEmission[] => {
       const res = e.value as WindowResult<string, OValue>
       expect(e.time).toBe(res.window.end - 1)
       expect(e.key).toBe(res.key)
-      out.push({ seg, key: res.key, start: res.window.start, end: res.window.end, value: res.value })
+      out.push({ seg, key: res.key, start: res.window.start, end: res.window.end, value: res.value, ...(res.replaces ? { replaces: res.replaces } : {}) })
     }
   }
   return out
@@ -126,6 +126,25 @@ describe('windows against the brute-force oracle', () => {
         expect(r.dead).toEqual([])
       }),
       opts(3001),
+    )
+  })
+
+  it("'final' mode: applying each result as an upsert by (key, window), and deleting the windows it replaces, leaves the oracle's table", async () => {
+    await fc.assert(
+      fc.asyncProperty(assignerArb, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 20 }), logArb, async (a, L, d, log) => {
+        const r = await run(a, L, d, log, 'final')
+        const view = new Map<string, OValue>()
+        for (const e of emissionsOf(r)) {
+          for (const b of e.replaces ?? []) {
+            // Only a window this consumer holds, and never its own.
+            expect(view.has(idOf(e.key, b.start, b.end))).toBe(true)
+            view.delete(idOf(e.key, b.start, b.end))
+          }
+          view.set(idOf(e.key, e.start, e.end), e.value)
+        }
+        expect(sorted(view)).toEqual(sorted(oracle(a, L, d, log).table))
+      }),
+      opts(3012),
     )
   })
 

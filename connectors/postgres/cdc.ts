@@ -177,6 +177,7 @@ export function pgChanges<V = Record<string, unknown>>(o: PgChangesOptions): Pul
 
   return {
     _tag: 'Pulled',
+    identity: `postgres slot ${o.slot} publication ${o.publication}`,
     async pull(max) {
       if (!started) await start()
       for (;;) {

@@ -299,6 +299,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
 
   return {
     _tag: 'Pulled',
+    identity: `redis ${o.pattern !== undefined ? `topics matching ${o.pattern}` : `topics ${o.topics!.join(',')}`} group ${group}`,
     async pull(max) {
       if (o.signal?.aborted) return undefined
       if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()

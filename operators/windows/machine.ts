@@ -7,6 +7,7 @@ import type { RunContext } from '../core/context.ts'
 import type { Emit, Machine } from '../core/operate.ts'
 import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
 import { DueQueue, type Timed } from './DueQueue.ts'
+import { copyState } from '../core/taggedJson.ts'
 import { inOrderPush, type Push, type Slow } from './fastPath.ts'
 
 /**
@@ -23,8 +24,13 @@ export class Win implements Timed {
   declare fired: boolean
   /** Freed or merged away: its queue entries are stale. */
   declare dead: boolean
-  /** `'updates'` mode: the result last emitted, with its bounds (undefined: none, or retracted). */
+  /** The result last emitted, with its bounds (undefined: none, or in `'updates'` mode retracted). */
   declare last: WindowResult<Key, unknown> | undefined
+  /**
+   * `'final'` mode: bounds of results emitted for sessions merged into this one, which its next
+   * result replaces (see `emitResult`); undefined when none.
+   */
+  declare stale: WindowBounds[] | undefined
   /** Its key's state (the kind's), so that freeing it needs no lookup. */
   declare readonly home: KeyState
   declare start: number
@@ -44,6 +50,7 @@ export class Win implements Timed {
     this.fired = false
     this.dead = false
     this.last = undefined
+    this.stale = undefined
   }
 
   get key(): Key {
@@ -105,6 +112,7 @@ interface WinState {
   readonly fired: boolean
   readonly due: number
   readonly emitted?: WindowResult<Key, unknown>
+  readonly stale?: readonly WindowBounds[]
 }
 
 interface MachineState {
@@ -271,11 +279,16 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
 
   /**
    * Retires `from`, whose accumulator the kind has merged into `into`'s (sessions): in `'updates'`
-   * mode it is retracted.
+   * mode it is retracted; in `'final'` mode the results it had emitted are replaced by `into`'s next.
    */
   retire(into: Win, from: Win): void {
     if (from.pos > into.pos) into.pos = from.pos
-    if (this.updates && from.last !== undefined) this.emitDelete(from)
+    if (this.updates) {
+      if (from.last !== undefined) this.emitDelete(from)
+    } else {
+      if (from.last !== undefined) (into.stale ??= []).push(from.last.window)
+      if (from.stale !== undefined) (into.stale ??= []).push(...from.stale)
+    }
     from.dead = true
     from.due = Number.NaN
     this.open_--
@@ -367,11 +380,32 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     this.emit({ _tag: 'Data', value, time: end - 1, key: w.key, pos: w.pos })
   }
 
+  /**
+   * A `'final'` result. When it stands in for results emitted earlier under other bounds (the
+   * session grew, or sessions merged into it, after they had fired), it lists them in `replaces`,
+   * so a consumer keyed by (key, window) deletes them; each stale result is listed once.
+   */
   private emitResult(w: Win): void {
     const value = this.result(w)
     if (value === FAILED) return
-    const res: WindowResult<Key, unknown> = { key: w.key, window: { start: w.start, end: w.end }, value }
+    const replaces = this.replaced(w)
+    const window = { start: w.start, end: w.end }
+    const res: WindowResult<Key, unknown> = replaces === undefined ? { key: w.key, window, value } : { key: w.key, window, value, replaces }
+    w.last = res
+    w.stale = undefined
     this.out(w, w.end, res)
+  }
+
+  /** The bounds of earlier results that `w`'s next result replaces, by start, or undefined. */
+  private replaced(w: Win): WindowBounds[] | undefined {
+    let out: WindowBounds[] | undefined
+    const prev = w.last?.window
+    if (prev !== undefined && (prev.start !== w.start || prev.end !== w.end)) out = [prev]
+    const stale = w.stale
+    if (stale !== undefined)
+      for (let i = 0; i < stale.length; i++) if (stale[i].start !== w.start || stale[i].end !== w.end) (out ??= []).push(stale[i])
+    if (out !== undefined && out.length > 1) out.sort((a, b) => a.start - b.start || a.end - b.end)
+    return out
   }
 
   private emitUpsert(w: Win): void {
@@ -404,15 +438,25 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     for (const item of this.queue.live()) {
       if (!(item instanceof Win)) continue
       const emitted = item.last
-      windows.push({ key: item.key, start: item.start, end: item.end, acc: item.acc, pos: item.pos, fired: item.fired, due: item.due, ...(emitted ? { emitted } : {}) })
+      windows.push({
+        key: item.key,
+        start: item.start,
+        end: item.end,
+        acc: item.acc,
+        pos: item.pos,
+        fired: item.fired,
+        due: item.due,
+        ...(emitted ? { emitted } : {}),
+        ...(item.stale ? { stale: item.stale } : {}),
+      })
     }
     if (this.kind.snapshotKey) for (const [k, ks] of this.keys) if (!this.kind.isEmpty(ks)) keys.push([k, this.kind.snapshotKey(ks)])
     // A deep copy: accumulators are folded in place after the snapshot is taken.
-    return structuredClone({ watermark: this.W, windows, keys })
+    return copyState({ watermark: this.W, windows, keys })
   }
 
   restore(state: unknown): void {
-    const s = structuredClone(state) as MachineState
+    const s = copyState(state as MachineState)
     this.keys.clear()
     this.queue.clear()
     this.sweepAbove = SWEEP_SLACK
@@ -428,6 +472,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
       const w = new Win(home, ws.start, ws.end, ws.acc, ws.pos)
       w.fired = ws.fired
       w.last = ws.emitted
+      w.stale = ws.stale === undefined ? undefined : [...ws.stale]
       this.open_++
       this.kind.restore(home, w)
       // The entry's own time, which may be earlier than the window's (see `touched`): same firing order as before.

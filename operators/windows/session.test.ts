@@ -37,6 +37,45 @@ describe('session windows', () => {
     expect(log[2].before).toEqual({ key: 'a', window: { start: 12, end: 22 }, value: 1 })
   })
 
+  describe("'final' mode with allowed lateness: a result that supersedes earlier ones says which", () => {
+    it('session(10), allowedLateness(100), events at 0, 20, 5: [0,15):2 replaces [0,10):1 (it was never withdrawn)', async () => {
+      const r = await runKeyed(evs([['a', 0], ['a', 20], ['a', 5]]), 0, (s) =>
+        pipe(s, window(session(10), { allowedLateness: 100 }), aggregate(count)),
+      )
+      expect(values(r)).toEqual([
+        { key: 'a', window: { start: 0, end: 10 }, value: 1 },
+        { key: 'a', window: { start: 0, end: 15 }, value: 2, replaces: [{ start: 0, end: 10 }] },
+        { key: 'a', window: { start: 20, end: 30 }, value: 1 },
+      ])
+    })
+
+    it('sessions merged after firing are all replaced, each stale result listed once, by start', async () => {
+      // [0,10) and [12,22) fire at W = 22 (d = 0); 6 bridges them into [0,22); then 3 joins it (same bounds).
+      const r = await runKeyed(evs([['a', 0], ['a', 12], ['a', 30], ['a', 6], ['a', 3]]), 0, (s) =>
+        pipe(s, window(session(10), { allowedLateness: 100 }), aggregate(count)),
+      )
+      expect(values(r).map((x) => [x.window.start, x.window.end, x.value, x.replaces])).toEqual([
+        [0, 10, 1, undefined],
+        [12, 22, 1, undefined],
+        [0, 22, 3, [{ start: 0, end: 10 }, { start: 12, end: 22 }]],
+        [0, 22, 4, undefined],
+        [30, 40, 1, undefined],
+      ])
+    })
+
+    it('a session that grew before firing again replaces what it had emitted, not what it replaced before', async () => {
+      // [0,10) fires at W = 12; 5 bridges it and [12,22) (not fired) into [0,22), not yet due; 14 grows it to [0,24).
+      const r = await runKeyed(evs([['a', 0], ['a', 12], ['a', 5], ['a', 14], ['a', 40]]), 0, (s) =>
+        pipe(s, window(session(10), { allowedLateness: 100 }), aggregate(count)),
+      )
+      expect(values(r).map((x) => [x.window.start, x.window.end, x.value, x.replaces])).toEqual([
+        [0, 10, 1, undefined],
+        [0, 24, 4, [{ start: 0, end: 10 }]],
+        [40, 50, 1, undefined],
+      ])
+    })
+  })
+
   it('a freed session never merges again: an event within gap of it starts a new session', async () => {
     // d = 0, gap 3: the session [69, 72) is freed at W = 72; the event at 71 cannot reach it.
     const r = await runKeyed(evs([['b', 69], ['a', 72], ['b', 71]]), 0, (s) => pipe(s, window(session(3)), aggregate(count)))
