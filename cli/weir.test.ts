@@ -80,6 +80,17 @@ describe('weir run', () => {
     ])
   })
 
+  it('an output JSON cannot write (nested 6,000 levels deep) is its record\'s dead letter, with its offset, and the run goes on', async () => {
+    const log = join(dir, 'deep.ndjson')
+    const deep = '['.repeat(6000) + ']'.repeat(6000)
+    writeFileSync(log, ['{"arrival":1,"event":1}', `{"arrival":2,"event":${deep}}`, '{"arrival":3,"event":3}'].join('\n') + '\n')
+    const { code, stdout, stderr } = await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log])
+    expect(code).toBe(0)
+    expect(stdout).toBe('1\n3\n')
+    expect(stderr).toMatch(/^weir: dead letter \(output\) in output at offset 2: the output cannot be written as JSON: Maximum call stack size exceeded\n/)
+    expect(stderr).toMatch(/passthrough: 3 events in, 2 out, 1 dead letter, 0 late/)
+  })
+
   it('--fail-fast stops at the first dead letter with one line and exit 1', async () => {
     const log = join(dir, 'failfast.ndjson')
     writeFileSync(log, [flight(1, 'SFO'), 'garbage', flight(2, 'LAX')].join('\n'))

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
 import { explain } from '../dsl/explain.ts'
-import { errorMessage, type DeadLetter, type Late } from '../dsl/sides.ts'
+import { deadLetter, errorMessage, type DeadLetter, type Late } from '../dsl/sides.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { replay } from '../harness/replay.ts'
 import type { RunMetrics } from '../harness/result.ts'
@@ -119,7 +119,11 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       failFast: cmd.failFast,
       topic: cmd.topic,
       keepOutput: false,
-      onOutput: (o) => out.line(asJson(o)),
+      onOutput: (o, pos) => {
+        const line = asJson(o, pos)
+        if (typeof line !== 'string') return line
+        out.line(line)
+      },
       onDeadLetter: (d) => {
         if (dead.length < SHOWN) dead.push(d)
       },
@@ -162,12 +166,15 @@ const sameFile = (a: string, b: string): boolean => {
   }
 }
 
-/** An output as one NDJSON line; a value JSON cannot hold (a BigInt, a cycle) fails the run, saying which. */
-const asJson = (o: unknown): string => {
+/**
+ * An output as one NDJSON line, or, for a value JSON cannot hold (a BigInt, a cycle, nesting deep
+ * enough to overflow the stack), the dead letter of the record it came from (at `pos`).
+ */
+const asJson = (o: unknown, pos: number): string | DeadLetter => {
   try {
     return JSON.stringify(o) ?? 'null'
   } catch (e) {
-    throw new Error(`an output cannot be written as JSON: ${errorMessage(e)}`)
+    return deadLetter('output', 'output', pos, `the output cannot be written as JSON: ${errorMessage(e)}`, o)
   }
 }
 
