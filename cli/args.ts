@@ -38,9 +38,12 @@ export const USAGE = `usage:
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]]
+           [--max-deliveries <n>] [--dead-letter-stream <stream>]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
-      state is saved atomically every N records and a restarted member resumes from it
+      state is saved atomically every N records and a restarted member resumes from it; an entry
+      delivered more than --max-deliveries times (default 5: it keeps killing its reader) is moved
+      to --dead-letter-stream (default <topic>:dead-letters) and acknowledged
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --help`
