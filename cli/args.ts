@@ -16,6 +16,8 @@ export interface RunCommand {
   readonly out: string | undefined
   readonly failFast: boolean
   readonly topic: string | undefined
+  /** `--max-line-bytes`: a longer log line is a 'too-long' dead letter (default: readLog's 16 MiB). */
+  readonly maxLineBytes?: number
 }
 
 /** `weir explain <pipeline-module> [--mermaid]` */
@@ -32,9 +34,10 @@ export interface HelpCommand {
 export type Command = RunCommand | ExplainCommand | HelpCommand
 
 export const USAGE = `usage:
-  weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>]
+  weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>] [--max-line-bytes <n>]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
-      pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr
+      pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr; a line
+      longer than --max-line-bytes (default 16 MiB) is a dead letter
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]]
@@ -51,8 +54,16 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', 'max-line-bytes': 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
+}
+
+/** A positive whole number of bytes, given plainly or with a binary unit: `4096`, `64KiB`, `16MiB`. */
+const byteCount = (name: string, v: string): number => {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(v)
+  const n = m === null ? Number.NaN : Number(m[1]) * { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[2] ?? 'B']!
+  if (!(Number.isSafeInteger(n) && n >= 1)) throw new UsageError(`--${name} must be a positive number of bytes (e.g. 1048576 or 16MiB), got '${v}'`)
+  return n
 }
 
 /**
@@ -103,6 +114,7 @@ export function parseArgs(argv: readonly string[]): Command {
     // Options of --log runs that --redis would silently ignore.
     if (flags.has('out')) throw new UsageError('--out is for --log runs; with --redis, outputs go to --to <topic>, --upsert <hash> or stdout')
     if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
+    if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
@@ -113,5 +125,6 @@ export function parseArgs(argv: readonly string[]): Command {
     out: flags.get('out') as string | undefined,
     failFast: flags.has('fail-fast'),
     topic: flags.get('topic') as string | undefined,
+    ...(flags.has('max-line-bytes') ? { maxLineBytes: byteCount('max-line-bytes', flags.get('max-line-bytes') as string) } : {}),
   }
 }

@@ -91,6 +91,23 @@ describe('weir run', () => {
     expect(stderr).toMatch(/passthrough: 3 events in, 2 out, 1 dead letter, 0 late/)
   })
 
+  it('--max-line-bytes: a longer line is a too-long dead letter with its line, position and length, from a file or standard input', async () => {
+    const log = join(dir, 'long.ndjson')
+    const text = ['{"arrival":1,"event":1}', `{"arrival":2,"event":"${'x'.repeat(5000)}"}`, '{"arrival":3,"event":3}'].join('\n') + '\n'
+    writeFileSync(log, text)
+    for (const r of [
+      await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log, '--max-line-bytes', '1KiB']),
+      await weir(['run', 'cli/fixtures/passthrough.ts', '--log', '-', '--max-line-bytes', '1024'], { stdin: text }),
+    ]) {
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe('1\n3\n')
+      expect(r.stderr).toMatch(/^weir: dead letter \(too-long\) in source at line 2: line 2 \(at byte 24\) is 5,?024 bytes long, over maxLineBytes 1,?024\n/)
+    }
+    expect((await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log, '--max-line-bytes', '0'])).stderr).toBe(
+      "weir: --max-line-bytes must be a positive number of bytes (e.g. 1048576 or 16MiB), got '0'\n",
+    )
+  })
+
   it('--fail-fast stops at the first dead letter with one line and exit 1', async () => {
     const log = join(dir, 'failfast.ndjson')
     writeFileSync(log, [flight(1, 'SFO'), 'garbage', flight(2, 'LAX')].join('\n'))
@@ -180,6 +197,6 @@ describe('bin/weir.mjs', () => {
 
   it('exits with code 2 and one line on a usage mistake', async () => {
     const err = await run(process.execPath, [bin, 'run', FIXTURE, '--nope'], { cwd: root }).catch((e: { code: number; stderr: string }) => e)
-    expect(err).toMatchObject({ code: 2, stderr: "weir: unknown option '--nope' for run (options: --log, --out, --fail-fast, --topic, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream)\n" })
+    expect(err).toMatchObject({ code: 2, stderr: "weir: unknown option '--nope' for run (options: --log, --out, --fail-fast, --topic, --max-line-bytes, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream)\n" })
   })
 })

@@ -1,5 +1,4 @@
 import { existsSync, statSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
@@ -114,10 +113,11 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const dead: DeadLetter[] = []
   const late: Late[] = []
   try {
-    const log = fromStdin ? createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY }) : logPath
+    const log = fromStdin ? (io.stdin ?? process.stdin) : logPath
     const { metrics } = await replay(p, log, {
       failFast: cmd.failFast,
       topic: cmd.topic,
+      maxLineBytes: cmd.maxLineBytes,
       keepOutput: false,
       onOutput: (o, pos) => {
         const line = asJson(o, pos)
@@ -135,7 +135,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     bar?.clear()
     // Before the summary: a write that fails only when the last block is flushed fails the run.
     out.close()
-    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
+    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' || d.reason === 'too-long' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
     const more = (k: number, what: string) => io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'}\n`)
     if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter')
     for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${l.time} < watermark ${l.watermark}\n`)

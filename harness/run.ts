@@ -230,7 +230,7 @@ export async function run<I, O, K>(p: Pipeline<I, O, K>, source: Source<unknown>
       sub.unsubscribe()
     } else {
       if (isLogFileSource(source)) {
-        read: for await (const batch of readLog(source.log)) {
+        read: for await (const batch of readLog(source.log, { maxLineBytes: source.maxLineBytes })) {
           for (let i = 0; i < batch.length; i++) {
             const e = batch[i]
             const dead = isDeadLetter(e)
