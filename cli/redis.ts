@@ -7,6 +7,7 @@ import type { Sink } from '../connectors/sinks.ts'
 import { DEFAULT_MAX_DELIVERIES, redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
 import { UsageError } from './args.ts'
 import { errorMessage } from '../dsl/sides.ts'
+import { printable } from './output.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -152,7 +153,7 @@ export async function redisRunCommand(
       checkpoint,
       failFast: options.failFast,
       // A long-running consumer: every dead letter is a line of its own, as it happens.
-      onDeadLetter: (d) => io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${d.message}\n`),
+      onDeadLetter: (d) => io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${printable(d.message)}\n`),
     })
     io.stderr.write(`weir: ${p.name} (${o.group}/${o.consumer}): ${metrics.eventsIn} events in, ${metrics.eventsOut} out, ${metrics.deadLetters} dead letters, ${metrics.late} late\n`)
     return 0

@@ -108,6 +108,18 @@ describe('weir run', () => {
     )
   })
 
+  it('control bytes of a bad line reach stderr escaped (an ESC sequence cannot clear the terminal), also with --fail-fast', async () => {
+    const log = join(dir, 'escape.ndjson')
+    writeFileSync(log, '{"arrival":1,"event":1}\n\u001b[2J\u001b[H\u0007\u202e{oops\n{"arrival":3,"event":3}\n')
+    const r = await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log])
+    expect(r.code).toBe(0)
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/)
+    expect(r.stderr).toContain('\\x1b[2J\\x1b[H\\x07\\u202e')
+    const ff = await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log, '--fail-fast'])
+    expect(ff.code).toBe(1)
+    expect(ff.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/)
+  })
+
   it('--fail-fast stops at the first dead letter with one line and exit 1', async () => {
     const log = join(dir, 'failfast.ndjson')
     writeFileSync(log, [flight(1, 'SFO'), 'garbage', flight(2, 'LAX')].join('\n'))

@@ -10,7 +10,7 @@ import type { RunMetrics } from '../harness/result.ts'
 import { parseArgs, UsageError, USAGE, type ExplainCommand, type RunCommand } from './args.ts'
 import { ProgressBar } from './progress.ts'
 import { redisRunCommand } from './redis.ts'
-import { blockWriter, fileWriter, type LineWriter } from './output.ts'
+import { blockWriter, fileWriter, printable, type LineWriter } from './output.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
 export interface CliIO {
@@ -51,10 +51,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return 2
     }
     if (e instanceof FailFastError) {
-      io.stderr.write(`weir: failed fast: ${e.message}\n`)
+      io.stderr.write(`weir: failed fast: ${printable(e.message)}\n`)
       return 1
     }
-    io.stderr.write(`weir: ${errorMessage(e)}\n`)
+    io.stderr.write(`weir: ${printable(errorMessage(e))}\n`)
     if (io.env.WEIR_DEBUG && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n')
     return 1
   }
@@ -135,7 +135,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     bar?.clear()
     // Before the summary: a write that fails only when the last block is flushed fails the run.
     out.close()
-    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' || d.reason === 'too-long' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
+    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' || d.reason === 'too-long' ? 'line' : 'offset'} ${d.pos}: ${printable(d.message)}\n`)
     const more = (k: number, what: string) => io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'}\n`)
     if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter')
     for (const l of late) io.stderr.write(`weir: late event in ${l.stage} at offset ${l.pos}: time ${l.time} < watermark ${l.watermark}\n`)
