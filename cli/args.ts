@@ -26,6 +26,8 @@ export interface RunCommand {
   readonly deadLetters: string | undefined
   /** `--late`: every late event as an NDJSON line to this file (with `--redis`: this Redis stream). */
   readonly late: string | undefined
+  /** `--max-line-bytes`: a longer log line is a 'too-long' dead letter (default: readLog's 16 MiB). */
+  readonly maxLineBytes?: number
 }
 
 /** How `weir run` writes its outputs. */
@@ -53,21 +55,25 @@ export type Command = RunCommand | ExplainCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv] [--fail-fast] [--topic <topic>]
-           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>]
+           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
       pipeline in virtual time; outputs go to --out or stdout (NDJSON, or CSV with a header row),
       a summary to stderr with the first dead letters and late events; --dead-letters / --late
-      write every one (NDJSON, with reason and position); exits 1 when every record was a dead
-      letter, or when there were more dead letters than --max-dead-letters (a count, or a
-      percentage of the records read)
+      write every one (NDJSON, with reason and position); a line longer than --max-line-bytes
+      (default 16 MiB) is a dead letter; exits 1 when every record was a dead letter, or when
+      there were more dead letters than --max-dead-letters (a count, or a percentage of the
+      records read)
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
+           [--max-deliveries <n>] [--dead-letter-stream <stream>]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
       state is saved atomically every N records and a restarted member resumes from it (exit code 3,
       nothing run, when the file belongs to another pipeline, plan, topic or group); --dead-letters
-      and --late append every dead letter / late event to these Redis streams (field e, NDJSON)
+      and --late append every dead letter / late event to these Redis streams (field e, NDJSON); an
+      entry delivered more than --max-deliveries times (default 5: it keeps killing its reader) is
+      moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir --version
@@ -76,8 +82,16 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
+}
+
+/** A positive whole number of bytes, given plainly or with a binary unit: `4096`, `64KiB`, `16MiB`. */
+const byteCount = (name: string, v: string): number => {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(v)
+  const n = m === null ? Number.NaN : Number(m[1]) * { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[2] ?? 'B']!
+  if (!(Number.isSafeInteger(n) && n >= 1)) throw new UsageError(`--${name} must be a positive number of bytes (e.g. 1048576 or 16MiB), got '${v}'`)
+  return n
 }
 
 /**
@@ -134,6 +148,7 @@ export function parseArgs(argv: readonly string[]): Command {
     if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
     for (const f of ['format', 'max-dead-letters'])
       if (flags.has(f)) throw new UsageError(`--${f} is for --log runs; with --redis, outputs are NDJSON and every dead letter is reported as it happens`)
+    if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
@@ -147,6 +162,7 @@ export function parseArgs(argv: readonly string[]): Command {
     format: formatOf(flags.get('format') as string | undefined),
     maxDeadLetters: deadLetterLimitOf(flags.get('max-dead-letters') as string | undefined),
     ...sideOutputs,
+    ...(flags.has('max-line-bytes') ? { maxLineBytes: byteCount('max-line-bytes', flags.get('max-line-bytes') as string) } : {}),
   }
 }
 

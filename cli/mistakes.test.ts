@@ -50,6 +50,9 @@ vi.mock('ioredis', () => {
     async smembers() {
       return []
     }
+    async xpending() {
+      return []
+    }
     async xinfo(kind: string) {
       return kind === 'STREAM' ? ['length', 0, 'last-generated-id', '0-0'] : []
     }

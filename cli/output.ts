@@ -55,3 +55,20 @@ export function fileWriter(path: string, name = path): LineWriter {
     () => closeSync(fd),
   )
 }
+
+/** Control characters (C0, DEL, C1) and Unicode's line/paragraph separators and bidirectional overrides. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Text from the input (a dead letter's message quotes the bad line) made safe for a terminal: every
+ * control character is shown as an escape (`\x1b`, `\u202e`), so an ESC sequence in a log cannot
+ * clear the screen or rewrite what the user sees, and a message stays on one line.
+ *
+ * @example
+ * printable('bad \x1b[2J line') // 'bad \\x1b[2J line'
+ */
+export const printable = (s: string): string =>
+  s.replace(UNPRINTABLE, (c) => {
+    const n = c.charCodeAt(0)
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`
+  })

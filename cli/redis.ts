@@ -3,12 +3,13 @@ import type { Key } from '../dsl/stream.ts'
 import { run } from '../harness/run.ts'
 import { fileCheckpoints } from '../harness/checkpoint.ts'
 import type { Sink } from '../connectors/sinks.ts'
-import { redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
+import { DEFAULT_MAX_DELIVERIES, redisSink, redisSource, redisUpsertSink } from '../connectors/redis/index.ts'
 import { UsageError } from './args.ts'
 import { errorMessage } from '../dsl/sides.ts'
 import { importPeer } from './peers.ts'
 import type { Redis } from 'ioredis'
 import { sideOutputLine } from '../harness/sideOutputLine.ts'
+import { printable } from './output.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -32,6 +33,10 @@ export interface RedisRun {
   readonly checkpoint: string | undefined
   /** Records between checkpoints (default 10,000). */
   readonly checkpointEvery: number
+  /** An entry delivered more than this many times goes to the dead-letter stream (default 5). */
+  readonly maxDeliveries: number
+  /** The stream poison entries go to (default `<topic>:dead-letters`). */
+  readonly deadLetterStream: string | undefined
 }
 
 /** The `--redis` option set of `weir run`: the flags it adds and how they are read. */
@@ -48,6 +53,8 @@ export const REDIS_FLAGS = {
   members: 'string',
   checkpoint: 'string',
   'checkpoint-every': 'string',
+  'max-deliveries': 'string',
+  'dead-letter-stream': 'string',
 } as const
 
 const positiveInt = (name: string, v: string | undefined, dflt: number): number => {
@@ -83,6 +90,8 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
     members: positiveInt('members', get('members'), 1),
     checkpoint: get('checkpoint'),
     checkpointEvery: positiveInt('checkpoint-every', get('checkpoint-every'), 10_000),
+    maxDeliveries: positiveInt('max-deliveries', get('max-deliveries'), DEFAULT_MAX_DELIVERIES),
+    deadLetterStream: get('dead-letter-stream'),
   }
 }
 
@@ -160,6 +169,8 @@ export async function redisRunCommand(
       stopWhenIdleMs: o.idleExitMs,
       minMembers: o.members,
       signal: stop.signal,
+      maxDeliveries: o.maxDeliveries,
+      deadLetterStream: o.deadLetterStream,
     })
     const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
     const deadStream = options.deadLetters === undefined ? undefined : streamWriter(redis, options.deadLetters, '--dead-letters')
@@ -172,7 +183,7 @@ export async function redisRunCommand(
       // own on stderr as it happens, and every one goes to --dead-letters / --late when given.
       keepSideOutputs: false,
       onDeadLetter: (d) => {
-        io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${d.message}\n`)
+        io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${printable(d.message)}\n`)
         deadStream?.line(sideOutputLine(d))
       },
       onLate: lateStream && ((l) => lateStream.line(sideOutputLine(l))),

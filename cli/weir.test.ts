@@ -135,6 +135,46 @@ describe('weir run', () => {
     })
   })
 
+  it('an output JSON cannot write (nested 6,000 levels deep) is its record\'s dead letter, with its offset, and the run goes on', async () => {
+    const log = join(dir, 'deep.ndjson')
+    const deep = '['.repeat(6000) + ']'.repeat(6000)
+    writeFileSync(log, ['{"arrival":1,"event":1}', `{"arrival":2,"event":${deep}}`, '{"arrival":3,"event":3}'].join('\n') + '\n')
+    const { code, stdout, stderr } = await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log])
+    expect(code).toBe(0)
+    expect(stdout).toBe('1\n3\n')
+    expect(stderr).toMatch(/^weir: dead letter \(output\) in output at offset 2: the output cannot be written as JSON: Maximum call stack size exceeded\n/)
+    expect(stderr).toMatch(/passthrough: 3 events in, 2 out, 1 dead letter, 0 late/)
+  })
+
+  it('--max-line-bytes: a longer line is a too-long dead letter with its line, position and length, from a file or standard input', async () => {
+    const log = join(dir, 'long.ndjson')
+    const text = ['{"arrival":1,"event":1}', `{"arrival":2,"event":"${'x'.repeat(5000)}"}`, '{"arrival":3,"event":3}'].join('\n') + '\n'
+    writeFileSync(log, text)
+    for (const r of [
+      await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log, '--max-line-bytes', '1KiB']),
+      await weir(['run', 'cli/fixtures/passthrough.ts', '--log', '-', '--max-line-bytes', '1024'], { stdin: text }),
+    ]) {
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe('1\n3\n')
+      expect(r.stderr).toMatch(/^weir: dead letter \(too-long\) in source at line 2: line 2 \(at byte 24\) is 5,?024 bytes long, over maxLineBytes 1,?024\n/)
+    }
+    expect((await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log, '--max-line-bytes', '0'])).stderr).toBe(
+      "weir: --max-line-bytes must be a positive number of bytes (e.g. 1048576 or 16MiB), got '0'\n",
+    )
+  })
+
+  it('control bytes of a bad line reach stderr escaped (an ESC sequence cannot clear the terminal), also with --fail-fast', async () => {
+    const log = join(dir, 'escape.ndjson')
+    writeFileSync(log, '{"arrival":1,"event":1}\n\u001b[2J\u001b[H\u0007\u202e{oops\n{"arrival":3,"event":3}\n')
+    const r = await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log])
+    expect(r.code).toBe(0)
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/)
+    expect(r.stderr).toContain('\\x1b[2J\\x1b[H\\x07\\u202e')
+    const ff = await weir(['run', 'cli/fixtures/passthrough.ts', '--log', log, '--fail-fast'])
+    expect(ff.code).toBe(1)
+    expect(ff.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/)
+  })
+
   it('--fail-fast stops at the first dead letter with one line and exit 1', async () => {
     const log = join(dir, 'failfast.ndjson')
     writeFileSync(log, [flight(1, 'SFO'), 'garbage', flight(2, 'LAX')].join('\n'))

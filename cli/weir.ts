@@ -1,10 +1,9 @@
 import { existsSync, statSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
 import { explain } from '../dsl/explain.ts'
-import { errorMessage } from '../dsl/sides.ts'
+import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 import { sideOutputLine } from '../harness/sideOutputLine.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { CheckpointMismatchError } from '../harness/checkpoint.ts'
@@ -16,7 +15,7 @@ import { csvWriter } from './csv.ts'
 import { version } from './version.ts'
 import { ProgressBar } from './progress.ts'
 import { redisRunCommand } from './redis.ts'
-import { blockWriter, fileWriter, type LineWriter } from './output.ts'
+import { blockWriter, fileWriter, printable, type LineWriter } from './output.ts'
 import { isTypeScript, loadTypeScript } from './typescript.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
@@ -67,10 +66,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return 3
     }
     if (e instanceof FailFastError) {
-      io.stderr.write(`weir: failed fast: ${e.message}\n`)
+      io.stderr.write(`weir: failed fast: ${printable(e.message)}\n`)
       return 1
     }
-    io.stderr.write(`weir: ${errorMessage(e)}\n`)
+    io.stderr.write(`weir: ${printable(errorMessage(e))}\n`)
     if (io.env.WEIR_DEBUG && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n')
     return 1
   }
@@ -126,7 +125,8 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
     }
   }
-  const out = cmd.format === 'csv' ? csvWriter(lines) : { write: (o: unknown) => lines.line(asJson(o)), close: () => lines.close() }
+  // NDJSON lines are written as they come (an output JSON cannot hold is its record's dead letter); CSV goes through its writer.
+  const csv = cmd.format === 'csv' ? csvWriter(lines) : undefined
   const bar = io.stderr.isTTY && !fromStdin ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
   // Records rejected at the source (not JSON, failing the codec): one dead letter per record at most.
   let rejected = 0
@@ -148,13 +148,19 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   try {
     const deadFile = sideFile(cmd.deadLetters, '--dead-letters')
     const lateFile = sideFile(cmd.late, '--late')
-    const log = fromStdin ? createInterface({ input: io.stdin ?? process.stdin, crlfDelay: Number.POSITIVE_INFINITY }) : logPath
+    const log = fromStdin ? (io.stdin ?? process.stdin) : logPath
     const { metrics, deadLetters: dead, late } = await replay(p, log, {
       failFast: cmd.failFast,
       topic: cmd.topic,
+      maxLineBytes: cmd.maxLineBytes,
       keepOutput: false,
       keepSideOutputs: SHOWN,
-      onOutput: (o) => out.write(o),
+      onOutput: (o, pos) => {
+        if (csv !== undefined) return csv.write(o)
+        const line = asJson(o, pos)
+        if (typeof line !== 'string') return line
+        lines.line(line)
+      },
       onDeadLetter: (d) => {
         if (d.stage === 'source' && (d.reason === 'parse' || d.reason === 'codec')) rejected++
         deadFile?.line(sideOutputLine(d))
@@ -164,9 +170,9 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     })
     bar?.clear()
     // Before the summary: a write that fails only when the last block is flushed fails the run.
-    out.close()
+    lines.close()
     for (const w of sides) w.close()
-    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' ? 'line' : 'offset'} ${d.pos}: ${d.message}\n`)
+    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' || d.reason === 'too-long' ? 'line' : 'offset'} ${d.pos}: ${printable(d.message)}\n`)
     const more = (k: number, what: string, flag: string, file: string | undefined) =>
       io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'} (${file === undefined ? `${flag} <file> writes them all` : `all in ${file}`})\n`)
     if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter', '--dead-letters', cmd.deadLetters)
@@ -181,7 +187,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     return 1
   } finally {
     bar?.clear()
-    for (const w of [out, ...sides])
+    for (const w of [lines, ...sides])
       try {
         w.close()
       } catch {
@@ -202,12 +208,15 @@ const sameFile = (a: string, b: string): boolean => {
   }
 }
 
-/** An output as one NDJSON line; a value JSON cannot hold (a BigInt, a cycle) fails the run, saying which. */
-const asJson = (o: unknown): string => {
+/**
+ * An output as one NDJSON line, or, for a value JSON cannot hold (a BigInt, a cycle, nesting deep
+ * enough to overflow the stack), the dead letter of the record it came from (at `pos`).
+ */
+const asJson = (o: unknown, pos: number): string | DeadLetter => {
   try {
     return JSON.stringify(o) ?? 'null'
   } catch (e) {
-    throw new Error(`an output cannot be written as JSON: ${errorMessage(e)}`)
+    return deadLetter('output', 'output', pos, `the output cannot be written as JSON: ${errorMessage(e)}`, o)
   }
 }
 

@@ -7,6 +7,8 @@ export interface LogFileSource {
   readonly _tag: 'LogFile'
   readonly log: LogSource
   readonly topic: string | undefined
+  /** The longest line read, in bytes (see `readLog`). */
+  readonly maxLineBytes?: number
 }
 
 /**
@@ -65,10 +67,11 @@ export const isPulledSource = (s: unknown): s is PulledSource<unknown> =>
  * @example
  * await run(delays, fromLog('examples/data/flights.ndjson'))
  */
-export const fromLog = (log: LogSource, options: { topic?: string } = {}): LogFileSource => ({
+export const fromLog = (log: LogSource, options: { topic?: string; maxLineBytes?: number } = {}): LogFileSource => ({
   _tag: 'LogFile',
   log,
   topic: options.topic,
+  maxLineBytes: options.maxLineBytes,
 })
 
 export const isLogFileSource = (s: unknown): s is LogFileSource =>

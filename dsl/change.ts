@@ -1,3 +1,4 @@
+import { textOf } from './sides.ts'
 /**
  * One entry of a changelog: the common language of CDC sources, windows in `'updates'` mode,
  * tables and table joins.
@@ -47,12 +48,21 @@ export const remove = <K, V>(key: K, before?: V, offset?: number): Change<K, V> 
 }
 
 /**
- * Why `c` is not a change (not an object, or an `op` other than `'upsert'` and `'delete'`), or
- * undefined when it is one: what tables and table joins check before applying an input, so that a
- * malformed change goes to dead letters instead of being read as a delete.
+ * Why `c` is not a change (not an object, an `op` other than `'upsert'` and `'delete'`, or an
+ * `offset` that is not a non-negative safe integer), or undefined when it is one: what tables and
+ * table joins check before applying an input, so that a malformed change goes to dead letters
+ * instead of being read as a delete. A bad offset would be worse: `1e308` or `"7"` compare above or
+ * against every later offset, so each later change would pass for a repeat and be dropped in silence.
  */
 export const notAChange = (c: unknown): string | undefined => {
   if (typeof c !== 'object' || c === null) return `a change must be an object, got ${c === null ? 'null' : typeof c}`
   const op = (c as { op?: unknown }).op
-  return op === 'upsert' || op === 'delete' ? undefined : `a change's op must be 'upsert' or 'delete', got ${JSON.stringify(op) ?? String(op)}`
+  if (op !== 'upsert' && op !== 'delete') return `a change's op must be 'upsert' or 'delete', got ${shown(op)}`
+  const offset = (c as { offset?: unknown }).offset
+  if (offset !== undefined && !(typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0))
+    return `a change's offset must be a non-negative integer (at most 2^53 - 1), got ${shown(offset)}`
+  return undefined
 }
+
+/** A value as a message shows it: strings quoted, anything else (a BigInt, a symbol) as text, never a throw. */
+const shown = (x: unknown): string => (typeof x === 'string' ? JSON.stringify(x) : textOf(x))

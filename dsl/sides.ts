@@ -7,6 +7,9 @@ export type DeadLetterReason =
   | 'user' // a user function threw
   | 'overflow' // dropped by a full buffer
   | 'lookup' // an external lookup failed
+  | 'output' // an output its consumer could not take (not serializable)
+  | 'too-long' // a log line longer than the reader's maxLineBytes
+  | 'redelivered' // a broker entry delivered more than maxDeliveries times (a poison record)
 
 /** Bad input or failing user code, with the reason and where it came from. The run goes on. */
 export interface DeadLetter {

@@ -217,3 +217,20 @@ describe('checkpoint compatibility: a checkpoint restores only into the plan and
     })
   })
 })
+
+describe('fileCheckpoints: the temporary file', () => {
+  it('is created afresh under a random name: a symlink planted at the old predictable name is not written through', async () => {
+    const { readFileSync, symlinkSync, writeFileSync } = await import('node:fs')
+    const dir = mkdtempSync(join(tmpdir(), 'weir-cp-'))
+    const path = join(dir, 'cp.json')
+    const victim = join(dir, 'victim.txt')
+    writeFileSync(victim, 'untouched')
+    symlinkSync(victim, `${path}.${process.pid}.tmp`)
+    const c: Checkpoint = { version: 2, pipeline: 'p', plan: [], offset: 3, outputs: 1, operators: [], acked: [] }
+    await fileCheckpoints(path).save(c)
+    expect(readFileSync(victim, 'utf8')).toBe('untouched')
+    expect(await fileCheckpoints(path).load()).toMatchObject({ pipeline: 'p', offset: 3 })
+    // Nothing is left behind but the checkpoint, the planted link and its target.
+    expect(readdirSync(dir).sort()).toEqual(['cp.json', `cp.json.${process.pid}.tmp`, 'victim.txt'].sort())
+  })
+})

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, openSync, fsyncSync, closeSync, writeSync, unlinkSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
 import type { InputIdentity } from './inputIdentity.ts'
 
@@ -118,16 +119,35 @@ export function fileCheckpoints(path: string): CheckpointStore {
       return parseCheckpoint(text, `checkpoint file ${path}`)
     },
     async save(c) {
-      mkdirSync(dirname(path), { recursive: true })
-      const tmp = `${path}.${process.pid}.tmp`
-      writeFileSync(tmp, JSON.stringify(c))
-      const fd = openSync(tmp, 'r')
+      const dir = dirname(path)
+      mkdirSync(dir, { recursive: true })
+      // A name nobody can guess, created only if absent ('wx'): a file or symlink planted there
+      // beforehand is never followed or written through.
+      const tmp = `${path}.${randomBytes(8).toString('hex')}.tmp`
+      const fd = openSync(tmp, 'wx', 0o600)
       try {
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
+        try {
+          writeSync(fd, JSON.stringify(c))
+          fsyncSync(fd)
+        } finally {
+          closeSync(fd)
+        }
+        renameSync(tmp, path)
+      } catch (e) {
+        try {
+          unlinkSync(tmp)
+        } catch {
+          // Already renamed or gone: the error to report is the one above.
+        }
+        throw e
       }
-      renameSync(tmp, path)
+      // The rename is durable only once the directory entry is on disk.
+      const dirFd = openSync(dir, 'r')
+      try {
+        fsyncSync(dirFd)
+      } finally {
+        closeSync(dirFd)
+      }
     },
   }
 }

@@ -227,3 +227,74 @@ describe('formatRecord and writeLog', () => {
     await expect(w.close()).rejects.toThrow(/ENOENT/)
   })
 })
+
+describe('readLog: long lines (maxLineBytes)', () => {
+  const rec = (n: number) => formatRecord({ arrival: n, event: n })
+  const summary = (entries: LogEntry[]) =>
+    entries.map((e) => (isDeadLetter(e) ? `${e.reason}@${e.pos}: ${e.message}` : `event ${String(e.event)} at line ${e.offset}`))
+
+  it('a line over the limit is a too-long dead letter with its line number, byte position and length; the lines around it are read', async () => {
+    const path = join(dir, 'limit.ndjson')
+    const long = formatRecord({ arrival: 2, event: 'y'.repeat(200) })
+    writeFileSync(path, [rec(1), long, rec(3)].join('\n') + '\n')
+    for (const chunkSize of [64 * 1024, 16, 7]) {
+      const { entries } = await collect(path, { maxLineBytes: 100, chunkSize })
+      expect(summary(entries), `chunkSize ${chunkSize}`).toEqual([
+        'event 1 at line 1',
+        `too-long@2: line 2 (at byte ${rec(1).length + 1}) is ${long.length} bytes long, over maxLineBytes 100`,
+        'event 3 at line 3',
+      ])
+      expect((entries[1] as DeadLetter).input).toBe(long.slice(0, 256))
+    }
+  })
+
+  it('a line of exactly maxLineBytes bytes is read, one byte more is not (in one chunk and across chunks)', async () => {
+    const path = join(dir, 'edge.ndjson')
+    const line = rec(7)
+    writeFileSync(path, `${line}\n${line} \n`)
+    for (const chunkSize of [64 * 1024, 5]) {
+      const { entries } = await collect(path, { maxLineBytes: line.length, chunkSize })
+      expect(summary(entries), `chunkSize ${chunkSize}`).toEqual([
+        'event 7 at line 1',
+        `too-long@2: line 2 (at byte ${line.length + 1}) is ${line.length + 1} bytes long, over maxLineBytes ${line.length}`,
+      ])
+    }
+  })
+
+  it('a line over the limit split across many chunks, last in a file with no final newline, is one dead letter', async () => {
+    const path = join(dir, 'split.ndjson')
+    const long = formatRecord({ arrival: 2, event: 'é'.repeat(50_000) })
+    writeFileSync(path, `${rec(1)}\n${long}\n${rec(3)}\n${long}`)
+    const bytes = Buffer.byteLength(long)
+    const { entries } = await collect(path, { maxLineBytes: 1000, chunkSize: 64 })
+    expect(summary(entries)).toEqual([
+      'event 1 at line 1',
+      `too-long@2: line 2 (at byte ${rec(1).length + 1}) is ${bytes} bytes long, over maxLineBytes 1000`,
+      'event 3 at line 3',
+      `too-long@4: line 4 (at byte ${rec(1).length + rec(3).length + bytes + 3}) is ${bytes} bytes long, over maxLineBytes 1000`,
+    ])
+  })
+
+  it('lines given as strings are measured in UTF-8 bytes too', async () => {
+    const long = formatRecord({ arrival: 2, event: '東'.repeat(40) })
+    const { entries } = await collect([rec(1), long, rec(3)], { maxLineBytes: 100 })
+    expect(summary(entries)).toEqual(['event 1 at line 1', `too-long@2: line 2 is ${Buffer.byteLength(long)} bytes long, over maxLineBytes 100`, 'event 3 at line 3'])
+  })
+
+  it('reads a byte stream (standard input) as a file, with the same limit', async () => {
+    const { Readable } = await import('node:stream')
+    const long = formatRecord({ arrival: 2, event: 'z'.repeat(500) })
+    const text = `${rec(1)}\n${long}\n${rec(3)}\n`
+    const chunks = Array.from({ length: Math.ceil(text.length / 10) }, (_, i) => Buffer.from(text.slice(i * 10, i * 10 + 10)))
+    const { entries } = await collect(Readable.from(chunks), { maxLineBytes: 100 })
+    expect(summary(entries)).toEqual([
+      'event 1 at line 1',
+      `too-long@2: line 2 (at byte ${rec(1).length + 1}) is ${long.length} bytes long, over maxLineBytes 100`,
+      'event 3 at line 3',
+    ])
+  })
+
+  it('refuses a maxLineBytes that is not a positive integer', async () => {
+    await expect(collect([rec(1)], { maxLineBytes: 0 })).rejects.toThrow(/maxLineBytes must be a positive integer, got 0/)
+  })
+})

@@ -37,6 +37,8 @@ export interface ReplayOptions<O> extends CollectorOptions<O> {
   readonly batchSize?: number
   /** Bytes per read for log files (default 256 KiB, see `readLog`). */
   readonly chunkSize?: number
+  /** The longest line read, in bytes (default 16 MiB): a longer one is a `'too-long'` dead letter (see `readLog`). */
+  readonly maxLineBytes?: number
 }
 
 /**
@@ -63,6 +65,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
   const reader = readLog(log, {
     batchSize: opts.batchSize,
     chunkSize: opts.chunkSize,
+    maxLineBytes: opts.maxLineBytes,
     onProgress: (b) => {
       bytesRead = b
     },

@@ -1,6 +1,7 @@
 import type { Observer } from 'rxjs'
 import type { Element } from '../dsl/element.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
+import { isDeadLetter } from './log.ts'
 import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 
 /** Counters of one run. */
@@ -36,9 +37,11 @@ export interface CollectorOptions<O> {
   readonly keepOutput?: boolean
   /**
    * Called with each output value, in order, and the source position of the record it came from.
-   * If it throws, the run fails with that error.
+   * It may refuse the value by returning a `DeadLetter` (an output it cannot serialize): that output
+   * is counted as a dead letter instead, and the run goes on; any other return value is ignored. If
+   * it throws, the run fails with that error.
    */
-  readonly onOutput?: (o: O, pos: number) => void
+  readonly onOutput?: (o: O, pos: number) => unknown
   /** Called with each in-band watermark reaching the end of the pipeline (`+Infinity` last). */
   readonly onWatermark?: (time: number) => void
   /**
@@ -83,6 +86,8 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
   private finished = false
   private errored = false
   private cause: unknown
+  /** The run's context, once made: an output refused by `onOutput` is its dead letter (fail-fast applies). */
+  private ctx: RunContext | undefined
   private resolve!: () => void
   private reject!: (e: unknown) => void
   /** Resolves when the output completes; rejects with the error that failed it. */
@@ -103,7 +108,9 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
 
   /** A RunContext whose dead letters and late events are recorded here (`failFast` still throws first). */
   context(options: Omit<ContextOptions, 'onDeadLetter' | 'onLate'> = {}): RunContext {
-    return makeContext({ ...options, onDeadLetter: (d) => this.deadLetter(d), onLate: (l) => this.lateEvent(l) })
+    const ctx = makeContext({ ...options, onDeadLetter: (d) => this.deadLetter(d), onLate: (l) => this.lateEvent(l) })
+    this.ctx = ctx
+    return ctx
   }
 
   /** Records a dead letter found outside the pipeline (a malformed source line). */
@@ -150,17 +157,23 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
 
   next(e: Element<O, unknown>): void {
     if (e._tag === 'Data') {
-      this.eventsOut++
-      if (this.options.keepOutput !== false) this.out.push(e.value)
       const onOutput = this.options.onOutput
       if (onOutput !== undefined)
         try {
-          onOutput(e.value, e.pos)
+          const refused = onOutput(e.value, e.pos)
+          if (isDeadLetter(refused)) {
+            if (this.ctx !== undefined) this.ctx.deadLetter(refused)
+            else this.deadLetter(refused)
+            return
+          }
         } catch (err) {
-          // The output's own consumer failed (a write error, a value it cannot encode): the run
-          // fails with that error, as a failing sink does, rather than escaping as an unhandled error.
+          // The output's own consumer failed (a write error): the run fails with that error, as a
+          // failing sink does, rather than escaping as an unhandled error.
           this.error(err)
+          return
         }
+      this.eventsOut++
+      if (this.options.keepOutput !== false) this.out.push(e.value)
     } else this.options.onWatermark?.(e.time)
   }
 

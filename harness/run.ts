@@ -236,7 +236,7 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
       sub.unsubscribe()
     } else {
       if (isLogFileSource(source)) {
-        read: for await (const batch of readLog(source.log)) {
+        read: for await (const batch of readLog(source.log, { maxLineBytes: source.maxLineBytes })) {
           for (let i = 0; i < batch.length; i++) {
             const e = batch[i]
             const dead = isDeadLetter(e)

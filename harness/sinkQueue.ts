@@ -1,11 +1,12 @@
 import { creditWeight, type Credit } from '../operators/core/credit.ts'
 import type { Sink } from '../connectors/sinks.ts'
+import { Queue } from '../operators/core/Queue.ts'
 
 const weight = creditWeight
 
 /** Feeds a sink one value at a time, in order, holding credit while a write is pending. */
 export class SinkQueue<O> {
-  private readonly queue: O[] = []
+  private readonly queue = new Queue<O>()
   private writing = false
   private failed: unknown
   private idle: Promise<void> = Promise.resolve()
@@ -79,7 +80,7 @@ export class SinkQueue<O> {
 
   private next(): void {
     while (this.queue.length > 0) {
-      const o = this.queue.shift()!
+      const o = this.queue.shift() as O
       const w = weight(o)
       let r: void | Promise<void>
       try {
@@ -110,8 +111,8 @@ export class SinkQueue<O> {
    * or a source waiting for credit would wait forever instead of seeing the run fail.
    */
   private dropQueued(): void {
-    for (const o of this.queue) this.credit.release(weight(o))
-    this.queue.length = 0
+    this.queue.forEach((o) => this.credit.release(weight(o)))
+    this.queue.clear()
   }
 
   private wake(): void {

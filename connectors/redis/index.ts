@@ -1,4 +1,4 @@
-export { redisSource } from './source.ts'
+export { DEFAULT_MAX_DELIVERIES, redisSource } from './source.ts'
 export { redisSink, redisUpsertSink } from './sink.ts'
 export { createTopic, listTopics, topicsMatching, streamKey, TOPICS_KEY } from './topic.ts'
 export type { RedisSourceOptions, RedisToken } from './source.ts'

@@ -149,6 +149,49 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors (real server)', 
     await doomed.close()
   })
 
+  it('a poison entry (its reader dies on it every time) is dead-lettered after maxDeliveries; entries read with it are not', async () => {
+    const topic = unique('poison')
+    await produce(topic, 1, events(40))
+    const poison = 15
+    const group = unique('g')
+    /** One member's life: read and handle entries until the poison one kills it (no ack, no more reads). */
+    const life = async () => {
+      const src = consume(topic, { group, consumer: 'w' })
+      const handled: number[] = []
+      const rejected: string[] = []
+      const tokens: unknown[] = []
+      try {
+        for (let batch = await src.pull(1000); batch !== undefined; batch = await src.pull(1000))
+          for (const r of batch) {
+            if (r.rejected !== undefined) rejected.push(`${r.rejected.reason}: ${r.rejected.message}`)
+            else if (r.value.id === poison) return { died: true, handled, rejected }
+            else handled.push(r.value.id)
+            tokens.push(r.token)
+          }
+        await src.ack(tokens)
+        return { died: false, handled, rejected }
+      } finally {
+        await src.close()
+      }
+    }
+    const lives = []
+    for (let i = 0; i < 10; i++) {
+      const l = await life()
+      lives.push(l)
+      if (!l.died) break
+    }
+    // Delivered 5 times (each death), the sixth delivery is refused: it goes to the dead-letter stream.
+    expect(lives.map((l) => l.died)).toEqual([true, true, true, true, true, false])
+    const last = lives[5]
+    expect(last.rejected).toHaveLength(1)
+    expect(last.rejected[0]).toMatch(new RegExp(`^redelivered: entry \\S+ of ${topic}:0 was delivered 6 times \\(maxDeliveries 5\\): a poison entry, moved to ${topic}:dead-letters$`))
+    expect(new Set(lives.flatMap((l) => l.handled))).toEqual(new Set(events(40).map((e) => e.id).filter((id) => id !== poison)))
+    expect(last.handled.sort((a, b) => a - b)).toEqual(events(40).map((e) => e.id).filter((id) => id !== poison))
+    const dead = await redis.xrange(`${topic}:dead-letters`, '-', '+')
+    expect(dead.map(([, f]) => JSON.parse(f[1]).id)).toEqual([poison])
+    expect(Number((await redis.xpending(streamKey(topic, 0), group))[0])).toBe(0)
+  })
+
   it('subscribes to every topic whose name matches a glob', async () => {
     const ns = unique('pat')
     await produce(`${ns}.orders.eu`, 2, events(10))

@@ -16,6 +16,7 @@ import { square, type Ev } from './fixtures/slowSquare.ts'
 const bin = fileURLToPath(new URL('../../bin/weir.mjs', import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/slowSquare.ts', import.meta.url))
 const countFixture = fileURLToPath(new URL('./fixtures/slowCount.ts', import.meta.url))
+const poisonFixture = fileURLToPath(new URL('./fixtures/poison.ts', import.meta.url))
 const exited = (c: ChildProcess) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     c.exitCode !== null || c.signalCode !== null ? resolve({ code: c.exitCode, signal: c.signalCode }) : c.once('exit', (code, signal) => resolve({ code, signal })),
@@ -103,5 +104,37 @@ describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (re
     for (const e of events) clean[e.k] = (clean[e.k] ?? 0) + 1
     expect(counts).toEqual(clean)
     for (let p = 0; p < 2; p++) expect(Number((await redis.xpending(`${topic}:${p}`, group))[0])).toBe(0)
+  }, 60_000)
+
+  it('an entry that kills its worker every time goes, after --max-deliveries restarts, to <topic>:dead-letters; the group is not wedged', async () => {
+    const topic = unique('poison')
+    const group = unique('g')
+    const view = unique('view')
+    const events = Array.from({ length: 30 }, (_, id) => ({ id, k: `k${id % 3}`, ...(id === 12 ? { poison: true } : {}) }))
+    await createTopic(redis, topic, 1)
+    await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 1, key: (e) => e.k }) })
+
+    const worker = async () => {
+      const w = spawn(process.execPath, [bin, 'run', poisonFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
+        '--upsert', view, '--key', 'id', '--idle-exit', '500', '--max-deliveries', '2'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let err = ''
+      w.stderr!.on('data', (d) => (err += d))
+      return { ...(await exited(w)), err }
+    }
+    // Read once, then redelivered once (2 deliveries): each time the worker dies on it.
+    expect((await worker()).code).toBe(3)
+    expect((await worker()).code).toBe(3)
+    const last = await worker()
+    expect(last.code, last.err).toBe(0)
+    expect(last.err).toMatch(/dead letter \(redelivered\) in source .*was delivered 3 times \(maxDeliveries 2\)/)
+
+    const dead = await redis.xrange(`${topic}:dead-letters`, '-', '+')
+    expect(dead).toHaveLength(1)
+    const fields = Object.fromEntries(Array.from({ length: dead[0][1].length / 2 }, (_, i) => [dead[0][1][2 * i], dead[0][1][2 * i + 1]]))
+    expect(JSON.parse(fields.e)).toEqual(events[12])
+    expect(fields).toMatchObject({ stream: `${topic}:0`, group, deliveries: '3' })
+    // Every other event reached the view, and nothing is left pending.
+    expect(Object.keys(await redis.hgetall(view)).map(Number).sort((a, b) => a - b)).toEqual(events.map((e) => e.id).filter((id) => id !== 12))
+    expect(Number((await redis.xpending(`${topic}:0`, group))[0])).toBe(0)
   }, 60_000)
 })

@@ -3,6 +3,7 @@ import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { PulledRecord, PulledSource } from '../sources.ts'
 import { streamKey, topicsMatching, type Topic } from './topic.ts'
 import { ownerOf } from '../partition.ts'
+import { Queue } from '../../operators/core/Queue.ts'
 
 /** Options of `redisSource`. */
 export interface RedisSourceOptions {
@@ -47,7 +48,19 @@ export interface RedisSourceOptions {
   readonly stopWhenIdleMs?: number
   /** Aborting ends the input at the next pull. */
   readonly signal?: AbortSignal
+  /**
+   * An entry delivered more than this many times (Redis counts deliveries: a first read, then each
+   * redelivery to a restarted or surviving member) is a poison record, one that keeps killing the
+   * members that read it: it is moved to the dead-letter stream with its reason and acknowledged,
+   * so the group is not wedged on it (default 5).
+   */
+  readonly maxDeliveries?: number
+  /** Where poison entries go: a Redis stream key (default `<topic>:dead-letters`, one per topic). */
+  readonly deadLetterStream?: string
 }
+
+/** How many deliveries of an entry `redisSource` allows by default before it dead-letters it. */
+export const DEFAULT_MAX_DELIVERIES = 5
 
 /** Acknowledgement token of one stream entry: its stream key and entry id. */
 export type RedisToken = readonly [stream: string, id: string]
@@ -82,12 +95,26 @@ const recordOf = <T>(stream: string, id: string, fields: string[] | null): Pulle
 }
 
 /** The record of an entry that is no event: its dead letter, and its token to acknowledge it with. */
-const rejected = <T>(stream: string, id: string, message: string, raw?: unknown): PulledRecord<T> => ({
+const rejected = <T>(stream: string, id: string, message: string, raw?: unknown, reason: 'parse' | 'redelivered' = 'parse'): PulledRecord<T> => ({
   value: undefined as T,
   pos: 0,
   token: [stream, id] satisfies RedisToken,
-  rejected: deadLetter('parse', 'source', 0, `entry ${id} of ${stream} ${message}`, raw),
+  rejected: deadLetter(reason, 'source', 0, `entry ${id} of ${stream} ${message}`, raw),
 })
+
+/** The `e` field of an entry (its JSON), if it has one. */
+const eventField = (fields: string[] | null): string | undefined => {
+  if (fields === null) return undefined
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') return fields[i + 1]
+  return undefined
+}
+
+/** An entry to deliver again (pending at this member), and how many times it was delivered so far. */
+interface Redelivery {
+  readonly stream: string
+  readonly id: string
+  readonly deliveries: number
+}
 
 /**
  * Reads Redis Streams topics as a member of a consumer group, as a source `run` pulls with its
@@ -112,6 +139,9 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
   const heartbeatMs = o.heartbeatMs ?? 250
   const sessionTimeoutMs = o.sessionTimeoutMs ?? 2000
   const claimIdleMs = o.claimIdleMs ?? 1000
+  const maxDeliveries = o.maxDeliveries ?? DEFAULT_MAX_DELIVERIES
+  if (!(Number.isSafeInteger(maxDeliveries) && maxDeliveries >= 1))
+    throw new TypeError(`redisSource: maxDeliveries must be a positive integer, got ${String(o.maxDeliveries)}`)
   const membersKey = `weir:members:${group}`
   const idleKey = `weir:idle:${group}`
   const reader = redis.duplicate()
@@ -122,6 +152,8 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
   let lastData = Date.now()
   let alive = new Set<string>()
   let streams: string[] = []
+  /** The topic of each partition stream (for its dead-letter stream). */
+  const topicOf = new Map<string, string>()
   let announcedIdle = false
   let started = (o.minMembers ?? 1) <= 1
 
@@ -169,7 +201,12 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
             }),
           )
     const parts: { readonly stream: string; readonly p: number }[] = []
-    for (const t of topics) for (let p = 0; p < t.partitions; p++) parts.push({ stream: streamKey(t.name, p), p })
+    for (const t of topics)
+      for (let p = 0; p < t.partitions; p++) {
+        const stream = streamKey(t.name, p)
+        topicOf.set(stream, t.name)
+        parts.push({ stream, p })
+      }
     parts.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0))
     streams = parts.map((x) => x.stream)
     // Owned by partition number, the same for every topic: topics keyed alike (co-partitioned) put
@@ -224,13 +261,24 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
   }
 
 
-  /** Claims entries pending at consumers that are no longer live, once idle long enough. */
+  /** Records to hand out before reading (gaps found by `reportTrimmed`). */
   let claimed: PulledRecord<T>[] = []
   /**
-   * Entries claimed before this consumer re-read its own pending list: they are pending at it now,
-   * so that list holds them too, and reading them again would process them twice.
+   * Entries pending at this member to deliver before new ones: its own after a restart, and those
+   * claimed from dead members. Claims take only the ids (no delivery counted); an entry is counted
+   * as delivered when `redeliver` hands it out, so an entry waiting behind a poison one is not
+   * charged for the poison's crashes.
    */
-  const claimedBeforeRecovery = new Set<string>()
+  const redeliveries = new Queue<Redelivery>()
+  /** `stream id` of every entry in `redeliveries`: an entry claimed before recovery is queued once. */
+  const queued = new Set<string>()
+  const enqueue = (stream: string, id: string, deliveries: number) => {
+    const k = `${stream} ${id}`
+    if (queued.has(k)) return
+    queued.add(k)
+    redeliveries.push({ stream, id, deliveries })
+  }
+  /** Claims entries pending at consumers that are no longer live, once idle long enough. */
   const claimFromDead = async () => {
     for (const stream of owned) {
       const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][]
@@ -243,13 +291,8 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         for (;;) {
           const ids = (await redis.xpending(stream, group, 'IDLE', claimIdleMs, '-', '+', 1000, name)) as [string, string, number, number][]
           if (ids.length === 0) break
-          const got = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]))) as Entries
-          for (const [id, fields] of got) {
-            // An entry deleted from the stream while pending (trimmed) comes back without fields: a
-            // dead letter saying so, acknowledged with the rest, not dropped in silence.
-            claimed.push(recordOf<T>(stream, id, fields))
-            if (!recovered) claimedBeforeRecovery.add(`${stream} ${id}`)
-          }
+          const got = new Set((await redis.xclaim(stream, group, consumer, claimIdleMs, ...ids.map((x) => x[0]), 'JUSTID')) as string[])
+          for (const [id, , , deliveries] of ids) if (got.has(id)) enqueue(stream, id, deliveries)
           if (ids.length < 1000) break
         }
       }
@@ -258,23 +301,90 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
 
   /**
    * A consumer that restarts under its old name finds the entries it had read but not acknowledged
-   * still pending at itself: nobody else claims them (it is live again), so it reads them back
-   * first (XREADGROUP from id 0 returns a consumer's own pending history).
+   * still pending at itself: nobody else claims them (it is live again), so it delivers them again
+   * first.
    */
   let recovered = false
   const recoverOwnPending = async () => {
     recovered = true
     for (const stream of owned) {
-      let from = '0'
+      let from = '-'
       for (;;) {
-        const res = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 1000, 'STREAMS', stream, from)) as [string, Entries][] | null
-        const entries = res?.[0]?.[1] ?? []
-        if (entries.length === 0) break
-        for (const [id, fields] of entries) if (!claimedBeforeRecovery.has(`${stream} ${id}`)) claimed.push(recordOf<T>(stream, id, fields))
-        from = entries[entries.length - 1][0]
+        const ids = (await redis.xpending(stream, group, from, '+', 1000, consumer)) as [string, string, number, number][]
+        for (const [id, , , deliveries] of ids) enqueue(stream, id, deliveries)
+        if (ids.length < 1000) break
+        from = `(${ids[ids.length - 1][0]}`
       }
     }
-    claimedBeforeRecovery.clear()
+  }
+
+  /**
+   * The last entry `redeliver` handed out alone (it had been delivered before). Once the next pull
+   * comes, the pipeline has taken it in without dying: its delivery count is set back to 1, so only
+   * an entry that really kills its reader climbs towards `maxDeliveries`.
+   */
+  let survivor: Redelivery | undefined
+  const settleSurvivor = async () => {
+    if (survivor === undefined) return
+    const { stream, id } = survivor
+    survivor = undefined
+    // Of an entry acknowledged meanwhile, XCLAIM claims nothing.
+    await redis.xclaim(stream, group, consumer, 0, id, 'RETRYCOUNT', 1, 'JUSTID')
+  }
+
+  /**
+   * Hands out queued entries again (XCLAIM to itself counts the delivery). An entry that may be a
+   * poison one goes alone, so that it is found by its own count and does not drag the entries read
+   * with it over the limit. Entries delivered once so far go together, up to `max`, when the limit
+   * leaves room for that (a crash in such a batch costs each of them one more delivery).
+   */
+  const alone = (r: Redelivery) => r.deliveries > 1 || maxDeliveries < 3
+  const redeliver = async (max: number): Promise<PulledRecord<T>[]> => {
+    /** The entries to hand out now, by stream, by id. */
+    const batch = new Map<string, Map<string, Redelivery>>()
+    for (let n = 0; n < max && redeliveries.length > 0; n++) {
+      if (n > 0 && alone(redeliveries.peek()!)) break
+      const r = redeliveries.shift()!
+      queued.delete(`${r.stream} ${r.id}`)
+      let ids = batch.get(r.stream)
+      if (ids === undefined) batch.set(r.stream, (ids = new Map()))
+      ids.set(r.id, r)
+      if (alone(r)) break
+    }
+    const out: PulledRecord<T>[] = []
+    for (const [stream, ids] of batch) {
+      // An entry acknowledged or deleted meanwhile is no longer pending: XCLAIM leaves it out.
+      const got = (await redis.xclaim(stream, group, consumer, 0, ...ids.keys())) as Entries
+      for (const [id, fields] of got) {
+        const prior = ids.get(id)!
+        const deliveries = prior.deliveries + 1
+        if (deliveries > maxDeliveries) out.push(await poisoned(stream, id, fields, deliveries))
+        else {
+          // An entry deleted from the stream while pending (trimmed) comes back without fields: a
+          // dead letter saying so, acknowledged with the rest, not dropped in silence.
+          out.push(recordOf<T>(stream, id, fields))
+          if (alone(prior)) survivor = prior
+        }
+      }
+    }
+    return out
+  }
+
+  /**
+   * Moves a poison entry to the dead-letter stream and acknowledges it, in one transaction (a crash
+   * between the two must not leave it in both places or in neither); the run gets its dead letter.
+   */
+  const poisoned = async (stream: string, id: string, fields: string[] | null, deliveries: number): Promise<PulledRecord<T>> => {
+    const raw = eventField(fields)
+    const to = o.deadLetterStream ?? `${topicOf.get(stream) ?? stream}:dead-letters`
+    const reason = `was delivered ${deliveries} times (maxDeliveries ${maxDeliveries}): a poison entry, moved to ${to}`
+    const results = await redis
+      .multi()
+      .xadd(to, '*', 'e', raw ?? '', 'stream', stream, 'id', id, 'group', group, 'deliveries', String(deliveries), 'reason', `entry ${id} of ${stream} ${reason}`)
+      .xack(stream, group, id)
+      .exec()
+    for (const [err] of results ?? []) if (err) throw err
+    return rejected<T>(stream, id, reason, raw, 'redelivered')
   }
 
   const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) + 1]
@@ -301,6 +411,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     _tag: 'Pulled',
     identity: `redis ${o.pattern !== undefined ? `topics matching ${o.pattern}` : `topics ${o.topics!.join(',')}`} group ${group}`,
     async pull(max) {
+      await settleSurvivor()
       if (o.signal?.aborted) return undefined
       if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()
       if (claimed.length > 0) return got(claimed.splice(0, max))
@@ -309,10 +420,8 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         await new Promise((r) => setTimeout(r, Math.min(blockMs, heartbeatMs)))
         return []
       }
-      if (!recovered) {
-        await recoverOwnPending()
-        if (claimed.length > 0) return got(claimed.splice(0, max))
-      }
+      if (!recovered) await recoverOwnPending()
+      if (redeliveries.length > 0) return got(await redeliver(max))
       const res = (await reader.xreadgroup(
         'GROUP',
         group,
@@ -333,6 +442,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         }
         if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()
         if (claimed.length > 0) return got(claimed.splice(0, max))
+        if (redeliveries.length > 0) return got(await redeliver(max))
         return (await drained()) ? undefined : []
       }
       const out: PulledRecord<T>[] = []

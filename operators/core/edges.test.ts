@@ -81,6 +81,18 @@ describe('core engine edges', () => {
     expect(dead.map((d) => [d.stage, d.pos])).toEqual([['source', 1]])
   })
 
+  it('a record nested 6,000 levels deep is a codec dead letter (its failure message overflowed the stack), and the run goes on', async () => {
+    const Rec = t.type({ id: t.number, tag: t.string })
+    const p = pipeline({ codec: Rec }, (s) => pipe(s, map((r) => r.id)))
+    const dead: DeadLetter[] = []
+    const deep = JSON.parse('['.repeat(6000) + ']'.repeat(6000)) as unknown
+    const input: unknown[] = [{ id: 1, tag: 'a' }, { id: 2, tag: deep }, { id: 3, tag: 'c' }]
+    const out = await lastValueFrom(from(input as { id: number; tag: string }[]).pipe(compile(p, { onDeadLetter: (d) => dead.push(d) }), toArray()))
+    expect(out).toEqual([1, 3])
+    expect(dead.map((d) => [d.reason, d.stage, d.pos])).toEqual([['codec', 'source', 1]])
+    expect(dead[0].message).toMatch(/^the codec rejected it \(its report could not be built: Maximum call stack/)
+  })
+
   it('a user function throwing a value with no string form is a dead letter, not a crash', async () => {
     const p = pipeline({}, (s: Stream<number>) =>
       pipe(

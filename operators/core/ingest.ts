@@ -17,10 +17,21 @@ export interface IngestSpec<I> {
   readonly watermarks: ResolvedWatermarks
 }
 
+/**
+ * Why the codec rejected a record. Building the report walks the input: one nested thousands of
+ * levels deep overflows the stack there, which must stay that record's dead letter, not end the run.
+ */
+const codecReport = (r: t.Validation<unknown>): string => {
+  try {
+    return PathReporter.report(r).join('; ')
+  } catch (e) {
+    return `the codec rejected it (its report could not be built: ${errorMessage(e)})`
+  }
+}
+
 /** The dead letters of admission: a record the codec rejects, an event time that throws or is no number. */
 const rejections = (ctx: RunContext) => ({
-  codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) =>
-    ctx.deadLetter(deadLetter('codec', 'source', pos, PathReporter.report(r).join('; '), raw)),
+  codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', 'source', pos, codecReport(r), raw)),
   // A codec that throws (a user codec's validate, a getter of the input that throws) rejects the
   // input like one that fails: it must not fail the run.
   codecThrew: (e: unknown, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', 'source', pos, `the codec threw: ${errorMessage(e)}`, raw)),

@@ -5,6 +5,7 @@ import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { RunContext } from '../core/context.ts'
 import { InOrder, type Slot } from '../core/InOrder.ts'
 import { stageSubscriber } from '../core/subscriber.ts'
+import { Queue } from '../core/Queue.ts'
 
 /** Ordered async map with bounded concurrency and credit (see `asyncMap` in dsl/flow.ts). */
 export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
@@ -18,7 +19,7 @@ export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorF
         complete: () => subscriber.complete(),
       })
       /** Queued events whose call has not started yet, in order. */
-      const waiting: Slot[] = []
+      const waiting = new Queue<Slot>()
       let running = 0
       let closed = false
 
@@ -43,7 +44,7 @@ export function asyncMapOperator(spec: AsyncMapSpec, ctx: RunContext): OperatorF
       const startNext = () => {
         while (running < concurrency && waiting.length > 0) {
           running++
-          void call(waiting.shift()!)
+          void call(waiting.shift() as Slot)
         }
       }
       const sub = source.subscribe(

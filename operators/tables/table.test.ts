@@ -286,6 +286,44 @@ describe('table() stage', () => {
   })
 })
 
+describe('table() stage: bad offsets', () => {
+  it('a change whose offset is not a non-negative safe integer is a dead letter, and later changes still apply', async () => {
+    const into = new Table<string, number>()
+    const p = pipeline({ eventTime: () => 0 }, (s: import('../../dsl/stream.ts').Stream<Change<string, number>>) => pipe(s, table({ into })))
+    const bad: unknown[] = [1e308, '7', Number.NaN, Number.POSITIVE_INFINITY, 2.5, -1, 2 ** 53, 10n, null]
+    const input = [
+      upsert('a', 1, undefined, 0),
+      ...bad.map((offset) => ({ op: 'upsert', key: 'b', after: 9, offset }) as unknown as Change<string, number>),
+      upsert('a', 2, undefined, 1),
+      upsert('c', 3, undefined, 2),
+    ]
+    const r = await runPipeline(p, input)
+    expect(into.entries()).toEqual([
+      ['a', 2],
+      ['c', 3],
+    ])
+    expect(into.offset).toBe(2)
+    expect(r.dead.map((d) => [d.stage, d.pos, d.message.replace(/^a change's offset must be a non-negative integer \(at most 2\^53 - 1\), got /, '')])).toEqual([
+      ['table', 1, '1e+308'],
+      ['table', 2, '"7"'],
+      ['table', 3, 'NaN'],
+      ['table', 4, 'Infinity'],
+      ['table', 5, '2.5'],
+      ['table', 6, '-1'],
+      ['table', 7, '9007199254740992'],
+      ['table', 8, '10'],
+      ['table', 9, 'null'],
+    ])
+  })
+
+  it('an op that JSON cannot show (a BigInt) is a dead letter, not a crash', async () => {
+    const p = pipeline({ eventTime: () => 0 }, (s: import('../../dsl/stream.ts').Stream<Change<string, number>>) => pipe(s, table()))
+    const r = await runPipeline(p, [{ op: 1n, key: 'a' } as unknown as Change<string, number>, upsert('a', 1)])
+    expect(r.dead.map((d) => d.message)).toEqual(["a change's op must be 'upsert' or 'delete', got 1"])
+    expect(r.values).toEqual([{ op: 'upsert', key: 'a', after: 1 }])
+  })
+})
+
 describe('waitFor and restore', () => {
   it('a reader waiting for an offset is told once a restore moves the table to or past it', () => {
     const t = new Table<string, number>()
