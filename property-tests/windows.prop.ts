@@ -2,7 +2,8 @@
  * Windows against the brute-force model of DESIGN.md (property-tests/windowOracle.ts), plus the
  * structural laws of the issue: order-insensitivity within the watermark bound, exactly-one
  * tumbling window, floor-or-ceil hopping windows, non-overlapping sessions, order-free session
- * merging, and at-least-once recovery of the changelog (checked against the oracle). Fixed seeds: a failure prints its seed and counterexample.
+ * merging, and at-least-once recovery of the changelog (checked against the oracle). Fixed seeds:
+ * a failure prints its seed and counterexample.
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
