@@ -99,7 +99,7 @@ function windowJoinOracle(evs: readonly Ev[], within: number, type: JoinType): {
 // Coverage of seed 4242 (150 cases a join type, the same logs for each), printed by the test and
 // asserted non-zero; measured when written: 2650 events, late events in 111 cases (577 in all), 274
 // events at exactly time == W, a pair in 116 cases and 285 pairs at |dt| == within. The random
-// generator before had no late event, a pair in 34 cases and |dt| == within in 8.
+// generator this replaced had no late event, a pair in 34 cases and |dt| == within in 8.
 describe('windowJoin against a nested-loop oracle', () => {
   for (const type of ['inner', 'left', 'outer'] as const)
     it(`${type}: the same pairs, unmatched sides and late events, output watermarks never passing an output, on logs covering late events, time == W and |dt| == within`, async () => {
