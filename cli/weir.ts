@@ -162,7 +162,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
         lines.line(line)
       },
       onDeadLetter: (d) => {
-        if (d.stage === 'source' && (d.reason === 'parse' || d.reason === 'codec')) rejected++
+        if (d.stage === 'source' && (d.reason === 'parse' || d.reason === 'codec' || d.reason === 'too-long')) rejected++
         deadFile?.line(sideOutputLine(d))
       },
       onLate: lateFile && ((l) => lateFile.line(sideOutputLine(l))),

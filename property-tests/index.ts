@@ -19,5 +19,5 @@ export {
 // against: for a log of (key, time, value) events, every window's events and value, late events
 // and the 'updates' table.
 export { oracle as windowOracle, sessionsOf, valueOf, idOf } from './windowOracle.ts'
-export type { OEvent, OValue, OEmission, OLate, OracleResult } from './windowOracle.ts'
+export type { OEvent, OValue, OEmission, OLate, OracleCoverage, OracleResult } from './windowOracle.ts'
 export type { LawOptions, Finalize } from './laws.ts'

@@ -55,6 +55,18 @@ export interface OracleResult {
   readonly late: OLate[]
   /** `'updates'` mode: the table the changelog leaves, by window id `[key, start, end]`. */
   readonly table: Map<string, OValue>
+  /** What the log exercised, for suites that report or assert their coverage. */
+  readonly coverage: OracleCoverage
+}
+
+/** Counts of the cases a log exercised, as the model saw them. */
+export interface OracleCoverage {
+  /** Events judged at a watermark exactly at a boundary: `end + L == W` for one of their windows (tumbling, hopping; `t + 1 + L == W` sliding, `t + gap + L == W` session). */
+  readonly atBoundary: number
+  /** Session events that merged two or more open sessions. */
+  readonly merges: number
+  /** Of those, merges where a session had already fired (`W >= end`) but was not yet freed. */
+  readonly mergesOfFired: number
 }
 
 interface OWin {
@@ -115,6 +127,7 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
   const accepted: OEvent[] = []
   const emissions: OEmission[] = []
   const late: OLate[] = []
+  const coverage = { atBoundary: 0, merges: 0, mergesOfFired: 0 }
 
   // A result replaces the stale results it inherited, except one under its own bounds (a consumer
   // keyed by (key, window) overwrites that one anyway).
@@ -146,6 +159,7 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
     const { k, t } = e
     if (a._tag === 'Tumbling' || a._tag === 'Hopping') {
       const all = alignedWindows(a, t)
+      if (all.some(([, end]) => end + L === W)) coverage.atBoundary++
       const targets = all.filter(([, end]) => end + L > W)
       if (targets.length === 0) late.push({ id: e.id, watermark: W, windows: all.map(([start, end]) => ({ start, end })) })
       for (const [start, end] of targets) {
@@ -155,6 +169,7 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
       }
     } else if (a._tag === 'Sliding') {
       const own = t + 1 + L > W
+      if (t + 1 + L === W) coverage.atBoundary++
       const joinable = aliveOf(k).filter((w) => w.start <= t && t < w.end)
       if (!own && joinable.length === 0)
         late.push({ id: e.id, watermark: W, windows: [{ start: t - a.size + 1, end: t + 1 }] })
@@ -172,6 +187,11 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
     } else {
       const gap = a.gap
       const overlapping = aliveOf(k).filter((w) => w.start < t + gap && t < w.end)
+      if (t + gap + L === W) coverage.atBoundary++
+      if (overlapping.length >= 2) {
+        coverage.merges++
+        if (overlapping.some((w) => w.fired)) coverage.mergesOfFired++
+      }
       if (overlapping.length === 0) {
         if (t + gap + L <= W) late.push({ id: e.id, watermark: W, windows: [{ start: t, end: t + gap }] })
         else changed(open(k, t, t + gap, [e]))
@@ -192,7 +212,7 @@ export function oracle(a: WindowAssigner, L: number, d: number, log: readonly OE
 
   const table = new Map<string, OValue>()
   for (const w of wins) if (!w.superseded) table.set(idOf(w.key, w.start, w.end), valueOf(w.events))
-  return { emissions, late, table }
+  return { emissions, late, table, coverage }
 }
 
 /** Sessions by definition: per key, maximal runs of (sorted) times with consecutive gaps `< gap`. */

@@ -102,3 +102,35 @@ describe('windowJoin', () => {
     expect(() => windowJoin(views, { within: 5, type: 'full' as 'outer' })).toThrow(/windowJoin: type must be/)
   })
 })
+
+// The interval ends, exactly: with a bound of 0 every event sets W to its own time.
+describe('windowJoin boundaries', () => {
+  it('an event at time == W is on time (late means time < W), and pairs', async () => {
+    const r = await runPipeline(joinPipeline('outer', 10, 0), [ev('click', 'u', 100, 1), ev('view', 'u', 100, 2)])
+    expect(r.late).toEqual([])
+    expect(ids(r.values)).toEqual([[1, 2]])
+  })
+
+  it('an event at time == W - 1 is late', async () => {
+    const r = await runPipeline(joinPipeline('outer', 10, 0), [ev('click', 'u', 100, 1), ev('view', 'u', 99, 2)])
+    expect(r.late.map((l) => [l.pos, l.watermark])).toEqual([[1, 100]])
+  })
+
+  it('an event at W - within is still buffered: an on-time event at W, exactly within away, pairs with it', async () => {
+    // W = 100 after the second click; the click at 90 is kept (evicted only when time < W - within).
+    const r = await runPipeline(joinPipeline('inner', 10, 0), [ev('click', 'u', 90, 1), ev('click', 'u', 100, 2), ev('view', 'u', 100, 3)])
+    expect(ids(r.values)).toEqual([
+      [1, 3],
+      [2, 3],
+    ])
+  })
+
+  it('|dt| == within + 1 does not pair, in either direction', async () => {
+    const r = await runPipeline(joinPipeline('outer', 10, 100), [ev('click', 'u', 50, 1), ev('view', 'u', 61, 2), ev('view', 'u', 39, 3)])
+    expect(ids(r.values)).toEqual([
+      [null, 3],
+      [1, null],
+      [null, 2],
+    ])
+  })
+})

@@ -72,4 +72,23 @@ describe('hopping windows', () => {
       { numRuns: 100 },
     )
   })
+
+  it('at W == end + L a window is closed to new events: the event joins only the windows with end + L > W', async () => {
+    // hopping(20, 10), L = 5, W = 25: [0, 20) has end + L == W, [10, 30) is open.
+    const run = (t: number) => runKeyed(evs([['b', 25], ['a', t]]), 0, (s) => pipe(s, window(hopping(20, 10), { allowedLateness: 5 }), aggregate(count)))
+    const r = await run(12)
+    expect(r.late).toEqual([])
+    expect(values(r).filter((x) => x.key === 'a').map(summary)).toEqual([[10, 30, 1]])
+    const late = await run(3)
+    expect(late.late.map((l) => [l.time, l.watermark, l.windows])).toEqual([
+      [
+        3,
+        25,
+        [
+          { start: -10, end: 10 },
+          { start: 0, end: 20 },
+        ],
+      ],
+    ])
+  })
 })

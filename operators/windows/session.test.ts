@@ -141,3 +141,38 @@ describe('session windows', () => {
     ])
   })
 })
+
+// DESIGN.md: a session is kept until W >= end + L; an event with no open session to join is late
+// when t + gap + L <= W. d = 0, so each event sets W to its own time.
+describe('session windows at the boundaries', () => {
+  const run = (log: Ev[]) => runKeyed(log, 0, (s) => pipe(s, window(session(10), { allowedLateness: 5 }), aggregate(count)))
+
+  it('at W == end + L the session [0, 10) is freed: an event at 0 cannot merge into it and is late (0 + gap + L == W)', async () => {
+    const r = await run(evs([['a', 0], ['b', 15], ['a', 0]]))
+    expect(r.late.map((l) => [l.time, l.watermark, l.windows])).toEqual([[0, 15, [{ start: 0, end: 10 }]]])
+    expect(values(r).filter((x) => x.key === 'a').map(summary)).toEqual([[0, 10, 1]])
+  })
+
+  it('at W == end + L - 1 the session [0, 10) is still open: an event at 1 merges into it', async () => {
+    const r = await run(evs([['a', 0], ['b', 14], ['a', 1]]))
+    expect(r.late).toEqual([])
+    expect(values(r).filter((x) => x.key === 'a').map(summary)).toEqual([
+      [0, 10, 1],
+      [0, 11, 2],
+    ])
+  })
+
+  it('an event that starts a session with t + gap + L == W + 1 is on time', async () => {
+    const r = await run(evs([['b', 14], ['a', 0]]))
+    expect(r.late).toEqual([])
+    expect(values(r).filter((x) => x.key === 'a').map(summary)).toEqual([[0, 10, 1]])
+  })
+
+  it('an out-of-order event exactly gap before a session does not merge with it (times must differ by < gap)', async () => {
+    const r = await runKeyed(evs([['a', 20], ['a', 10]]), 100, (s) => pipe(s, window(session(10)), aggregate(count)))
+    expect(values(r).map(summary)).toEqual([
+      [10, 20, 1],
+      [20, 30, 1],
+    ])
+  })
+})

@@ -67,4 +67,14 @@ describe('sliding windows', () => {
       [6, 16, [0, 1]],
     ])
   })
+
+  it('an event opens its own window only if t + 1 + L > W: at t + 1 + L == W it is late (no other window to join)', async () => {
+    // sliding(10), L = 5, W = 20 after the event of key b.
+    const run = (t: number) => runKeyed(evs([['b', 20], ['a', t]]), 0, (s) => pipe(s, window(sliding(10), { allowedLateness: 5 }), aggregate(count)))
+    const late = await run(14)
+    expect(late.late.map((l) => [l.time, l.watermark, l.windows])).toEqual([[14, 20, [{ start: 5, end: 15 }]]])
+    const onTime = await run(15)
+    expect(onTime.late).toEqual([])
+    expect(values(onTime).filter((x) => x.key === 'a').map(summary)).toEqual([[6, 16, 1]])
+  })
 })

@@ -3,6 +3,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, tumbling, window } from '../../dsl/windows.ts'
 import { count, sum } from '../../dsl/aggregations.ts'
 import { evs, runKeyed, values, type Ev } from './testkit.ts'
+import { Driver } from './drive.ts'
 
 const at = (h: number, m: number, s = 0, ms = 0) => Date.UTC(2024, 0, 1, h, m, s, ms)
 const MIN = 60_000
@@ -109,5 +110,46 @@ describe('tumbling windows', () => {
       [1, 'no 5'],
       [2, 'no 7'],
     ])
+  })
+})
+
+// DESIGN.md: a window fires when W >= end, its state is kept until W >= end + L, and an event joins
+// it only while end + L > W. d = 0, so each event sets W to its own time.
+describe('tumbling windows at the boundaries', () => {
+  const run = (log: Ev[]) => runKeyed(log, 0, (s) => pipe(s, window(tumbling(10), { allowedLateness: 5 }), aggregate(count)))
+
+  it('an event for [0, 10) at W == end + L == 15 is late: the window was freed by that watermark', async () => {
+    const r = await run(evs([['a', 5], ['b', 15], ['a', 6]]))
+    expect(r.late.map((l) => [l.time, l.watermark, l.windows])).toEqual([[6, 15, [{ start: 0, end: 10 }]]])
+    expect(values(r).filter((x) => x.key === 'a').map((x) => x.value)).toEqual([1])
+  })
+
+  it('an event for [0, 10) at W == end + L - 1 == 14 joins it and re-emits it', async () => {
+    const r = await run(evs([['a', 5], ['b', 14], ['a', 6]]))
+    expect(r.late).toEqual([])
+    expect(values(r).filter((x) => x.key === 'a').map((x) => x.value)).toEqual([1, 2])
+  })
+
+  it('an event that opens [0, 10) anew at W == end + L is late; at W == end + L - 1 it opens it', async () => {
+    const late = await run(evs([['b', 15], ['a', 6]]))
+    expect(late.late.map((l) => [l.time, l.watermark])).toEqual([[6, 15]])
+    const onTime = await run(evs([['b', 14], ['a', 6]]))
+    expect(onTime.late).toEqual([])
+    expect(values(onTime).find((x) => x.key === 'a')).toEqual({ key: 'a', window: { start: 0, end: 10 }, value: 1 })
+  })
+
+  it('without lateness, [0, 10) fires at W == 10 (not 11) and an event at 9 is then late', async () => {
+    const r = await runKeyed(evs([['a', 5], ['b', 10], ['a', 9]]), 0, (s) => pipe(s, window(tumbling(10)), aggregate(count)))
+    const trace = r.out.map((e) => (e._tag === 'Data' ? `${(e.value as { key: string }).key}${(e.value as { value: number }).value}` : `w${e.time}`))
+    expect(trace.slice(0, 3)).toEqual(['w5', 'a1', 'w10'])
+    expect(r.late.map((l) => [l.time, l.watermark])).toEqual([[9, 10]])
+  })
+
+  it('an event joining a fired window re-emits its result at once (end == W), not at the next watermark', () => {
+    const d = new Driver({ assigner: tumbling(10), allowedLateness: 5, emit: 'final', aggregation: count }, 0)
+    d.event('a', 5, null, 0)
+    d.event('b', 10, null, 1)
+    d.event('a', 6, null, 2)
+    expect(d.trace.map((x) => (x.startsWith('d') ? (JSON.parse(x.slice(1)) as { value: { value: number } }).value.value : x))).toEqual(['w5', 1, 'w10', 2])
   })
 })
