@@ -17,6 +17,8 @@ export interface RunMetrics {
   readonly wallMs: number
   /** `eventsIn` per wall-clock second. */
   readonly eventsPerSecond: number
+  /** The source's own counters at the end of the run, when it has any (e.g. `pgChanges`: the slot's lag). */
+  readonly source?: Readonly<Record<string, number>>
 }
 
 /** What a run yields: the outputs and both side outputs, in the order they were produced, and counters. */
