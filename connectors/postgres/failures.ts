@@ -20,8 +20,9 @@ const INVALID_CATALOG_NAME = '3D000'
 
 /** Classifies why a session failed to start or ended, naming the source by its slot. */
 export function sessionFailure(e: unknown, slot: string, publication: string): SessionFailure {
-  const err = e as { code?: string; message?: string; detail?: string } | undefined
-  const code = err?.code
+  const err = e as { code?: string; message?: string; detail?: string; severity?: string } | undefined
+  // A SQL state only on the server's own errors (a socket's EPIPE has a code of five letters too).
+  const code = err?.severity !== undefined ? err.code : undefined
   const text = err?.message ?? String(e)
   const who = `pgChanges (slot "${slot}")`
   if (code === UNDEFINED_OBJECT && /replication slot/.test(text))

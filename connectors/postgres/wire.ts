@@ -78,7 +78,11 @@ export class ReplicationSession {
     writeLsn(b, 17, lsn) // applied
     b.writeBigInt64BE(BigInt(Date.now() - 946_684_800_000) * 1000n, 25)
     b[33] = replyNow ? 1 : 0
-    ;(this.connection as unknown as { sendCopyFromChunk(b: Buffer): void }).sendCopyFromChunk(b)
+    try {
+      ;(this.connection as unknown as { sendCopyFromChunk(b: Buffer): void }).sendCopyFromChunk(b)
+    } catch {
+      // The socket is gone: the session's end is reported by the stream itself.
+    }
   }
 
   /** Stops reading the socket (the server then stops sending, through TCP flow control). */
