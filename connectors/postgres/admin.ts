@@ -1,5 +1,7 @@
 import pg from 'pg'
 
+const OBJECT_IN_USE = '55006'
+
 /** The `pg` client config of a connection string or config. */
 export const clientConfig = (c: string | pg.ClientConfig): pg.ClientConfig => (typeof c === 'string' ? { connectionString: c } : c)
 
@@ -104,14 +106,19 @@ export async function dropCdc(
       await new Promise((r) => setTimeout(r, 50))
       pid = await activePid()
     }
-    if (pid !== undefined) {
-      if (o.terminate !== true)
-        throw new Error(`dropCdc: the slot "${o.slot}" is in use by a running consumer (PID ${pid}): stop it first, or pass terminate: true to end its session; nothing was dropped`)
-      await client.query('SELECT pg_terminate_backend($1)', [pid])
-      // The session's process releases the slot as it exits.
-      for (let i = 0; i < 100 && (await activePid()) !== undefined; i++) await new Promise((r) => setTimeout(r, 50))
+    if (pid !== undefined && o.terminate !== true)
+      throw new Error(`dropCdc: the slot "${o.slot}" is in use by a running consumer (PID ${pid}): stop it first, or pass terminate: true to end its session; nothing was dropped`)
+    // A terminated consumer may reconnect before the drop (pgChanges does): end its sessions until the drop wins.
+    for (let i = 0; ; i++) {
+      pid = await activePid()
+      if (pid !== undefined) await client.query('SELECT pg_terminate_backend($1, 5000)', [pid])
+      try {
+        await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [o.slot])
+        break
+      } catch (e) {
+        if ((e as { code?: string }).code !== OBJECT_IN_USE || i >= 50) throw e
+      }
     }
-    await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [o.slot])
     if (o.publication !== undefined) await client.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(o.publication)}`)
   })
 }

@@ -43,9 +43,9 @@ export interface PgChangesOptions {
   readonly stopWhenIdleMs?: number
   readonly signal?: AbortSignal
   /**
-   * When the server ends the stream (a restart, a failover, a network cut): attempts to reconnect,
-   * the first after `delayMs`, each delay twice the last up to 5 s (default 10 attempts from 100 ms,
-   * about 25 s). Then the source fails with one line naming its slot.
+   * When the server ends the stream (a restart, a failover, a network cut), or cannot be reached at
+   * start: attempts to connect, `delayMs` apart at first, each delay twice the last up to 5 s
+   * (default 10 attempts from 100 ms, about 20 s). Then the source fails with one line naming its slot.
    */
   readonly reconnect?: { readonly attempts?: number; readonly delayMs?: number }
   /** `'date'` (default): timestamp columns as `Date`, to the millisecond; `'text'`: the server's text, exact to the microsecond. */
@@ -142,8 +142,6 @@ class CdcReader<V> {
   /** Messages received, not yet decoded (the stream is paused while `ready` is full). */
   private inbox: Inbound[] = []
   private draining = false
-  /** `drain` was called while draining: look at the inbox again. */
-  private drainAgain = false
   private peakBuffered = 0
   private reconnects = 0
 
@@ -261,7 +259,7 @@ class CdcReader<V> {
         if (f.kind === 'fatal') throw this.fail(f.message)
         lastError = f.message
         const busyTooLong = f.kind === 'busy' && Date.now() - began >= BUSY_GRACE_MS
-        if (busyTooLong || attempt >= attempts) {
+        if (busyTooLong || attempt + 1 >= attempts) {
           throw this.fail(
             f.kind === 'busy'
               ? f.message
@@ -325,31 +323,21 @@ class CdcReader<V> {
     this.lastStatusAt = Date.now()
   }
 
-  /** Decodes inbox messages while `ready` has room; pauses the stream when it has none. */
+  /**
+   * Decodes inbox messages while `ready` has room, then pauses the stream if it has none. Runs
+   * synchronously (one call per socket message, no promise), except that a relation message waits
+   * for the catalog: `draining` stays set meanwhile, and the lookup's end drains on.
+   */
   private drain(): void {
-    if (this.draining) {
-      this.drainAgain = true
-      return
-    }
+    if (this.draining) return
     this.draining = true
-    void this.drainLoop()
-      .catch((e: unknown) => this.fail(e instanceof Error ? e.message : String(e)))
-      .finally(() => {
-        this.draining = false
-        if (this.drainAgain) {
-          this.drainAgain = false
-          this.drain()
-        }
-      })
-  }
-
-  private async drainLoop(): Promise<void> {
+    const inbox = this.inbox
     let i = 0
     try {
-      for (; i < this.inbox.length; i++) {
+      for (; i < inbox.length; i++) {
         // One message adds at most two changes (an UPDATE that moved its key): `ready` stays within maxBuffered.
         if (this.ready.length >= this.maxBuffered - 1) break
-        const m = this.inbox[i]
+        const m = inbox[i]
         if (m === 'reset') this.reset()
         else if ('walEnd' in m) {
           if (!this.inTxn && m.walEnd > this.received) this.received = m.walEnd
@@ -358,15 +346,26 @@ class CdcReader<V> {
           if (msg.tag === 'relation') {
             // The key of the relation as it is now (a renamed or retyped key column, a table new to
             // the publication): the stream waits for the catalog.
-            this.inbox.splice(0, i + 1)
-            i = -1
-            await this.keyColumns(msg.relation)
-          } else this.handle(msg, m.walStart)
+            inbox.splice(0, i + 1)
+            i = 0
+            this.keyColumns(msg.relation).then(
+              () => {
+                this.draining = false
+                this.drain()
+              },
+              (e: unknown) => this.fail(`pgChanges (slot "${this.o.slot}"): reading the key of ${msg.relation.schema}.${msg.relation.name}: ${e instanceof Error ? e.message : String(e)}`),
+            )
+            return
+          }
+          this.handle(msg, m.walStart)
         }
       }
-    } finally {
-      if (i > 0) this.inbox.splice(0, i)
+    } catch (e) {
+      this.fail(`pgChanges (slot "${this.o.slot}"): ${e instanceof Error ? e.message : String(e)}`)
     }
+    if (i === inbox.length) inbox.length = 0
+    else if (i > 0) inbox.splice(0, i)
+    this.draining = false
     if (this.ready.length >= this.maxBuffered - 1) this.session?.pause()
     else this.session?.resume()
     if (this.ready.length > this.peakBuffered) this.peakBuffered = this.ready.length

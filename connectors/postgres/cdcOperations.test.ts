@@ -139,7 +139,7 @@ describe.skipIf(skip)('pgChanges under a database operator (a private PostgreSQL
       await server!.stop()
       try {
         const e = (await running) as Error
-        expect(e.message).toMatch(new RegExp(`^pgChanges \\(slot "${ns}"\\): lost the replication connection and could not reconnect: 4 attempts over \\d+ s, last: .*; check the server`))
+        expect(e.message).toMatch(new RegExp(`^pgChanges \\(slot "${ns}"\\): lost the replication connection and could not reconnect: 3 attempts over \\d+ s, last: .*; check the server`))
         expect(e.message).not.toContain('\n')
       } finally {
         await server!.start()
