@@ -272,6 +272,25 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
       expect(metrics.source?.peakBuffered).toBeLessThanOrEqual(1000)
     })
 
+    it('a source stopped in the middle of a streamed transaction leaves no checkpoint inside it: the restarted run counts each row once', async () => {
+      const { t, changes } = await setup((t) => [`CREATE TABLE ${t('big')} (id int PRIMARY KEY)`], ['big'])
+      await sql.query(`INSERT INTO ${t('big')} SELECT g FROM generate_series(1, 30000) g`)
+      const counted = pipeline({ name: 'countRows', eventTime: () => 0 }, (s: Stream<RowChange>) =>
+        pipe(s, keyBy(() => 'all'), window(tumbling('1d'), { emit: 'updates' }), aggregate(count)),
+      )
+      const store = fileCheckpoints(join(mkdtempSync(join(tmpdir(), 'weir-cdc-')), 'cp.json'))
+      const stop = new AbortController()
+      let writes = 0
+      const stopping = asyncSink(async () => {
+        if (++writes === 3000) stop.abort()
+      })
+      await run(counted, changes({ signal: stop.signal, maxBuffered: 500 }), { sink: stopping, checkpoint: { store, everyEvents: 1000 } })
+      expect(writes).toBeLessThan(30_000)
+      const restarted = await run(counted, changes(), { checkpoint: { store, everyEvents: 1000 } })
+      const last = restarted.out[restarted.out.length - 1] as { after: { value: number } }
+      expect(last.after.value).toBe(30_000)
+    })
+
     it('idle means no progress from the server: a transaction it takes longer than stopWhenIdleMs to decode is not cut off', async () => {
       const { t, changes } = await setup((t) => [`CREATE TABLE ${t('big')} (id int PRIMARY KEY, pad text)`], ['big'])
       await sql.query(`INSERT INTO ${t('big')} SELECT g, 'x' FROM generate_series(1, 150000) g`)
