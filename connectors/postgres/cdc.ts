@@ -253,6 +253,8 @@ class CdcReader<V> {
           { config: this.config, slot: this.o.slot, publication: this.o.publication },
           { data: (walStart, payload) => this.receive({ walStart, payload }), keepalive: (walEnd, now) => this.keepalive(walEnd, now), ended: (e) => this.ended(e) },
         )
+        // Closed while connecting: the new session is not wanted.
+        if (this.closing) await this.session.close()
         return
       } catch (e) {
         const f = sessionFailure(e, this.o.slot, this.o.publication)
