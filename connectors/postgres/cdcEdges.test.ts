@@ -300,6 +300,28 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     })
   })
 
+  it('lag() gives the commit time of the oldest transaction delivered and not yet acknowledged, and the WAL the slot retains', async () => {
+    const { t, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY)`], ['acc'])
+    const source = changes()
+    try {
+      const before = Date.now()
+      await sql.query(`INSERT INTO ${t('acc')} VALUES (1)`)
+      const after = Date.now()
+      await sql.query(`INSERT INTO ${t('acc')} VALUES (2)`)
+      const got: { token: unknown }[] = []
+      while (got.length < 2) got.push(...((await source.pull(10)) ?? []))
+      const lag = await source.lag()
+      expect(lag.oldestUnackedCommit).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000)
+      expect(lag.oldestUnackedCommit).toBeLessThanOrEqual(after + 1000)
+      expect(lag.walStatus).toBe('reserved')
+      expect(lag.retainedBytes).toBeGreaterThan(0)
+      await source.ack(got.map((r) => r.token))
+      expect((await source.lag()).oldestUnackedCommit).toBeUndefined()
+    } finally {
+      await source.close()
+    }
+  })
+
   it('dropCdc refuses a slot a consumer is reading, with a line saying so; terminate: true ends that session first, and the consumer fails with a line', async () => {
     const { ns, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY)`], ['acc'])
     const stop = new AbortController()
