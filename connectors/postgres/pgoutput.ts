@@ -28,6 +28,7 @@ export interface Relation {
   keyColumns: readonly number[]
 }
 
+/** A decoded pgoutput message (positions as numbers, times as ms since the epoch); `other` for the kinds pgChanges ignores. */
 export type Message =
   | { readonly tag: 'begin'; readonly finalLsn: number; readonly commitTime: number }
   | { readonly tag: 'commit'; readonly commitLsn: number; readonly endLsn: number; readonly commitTime: number }
