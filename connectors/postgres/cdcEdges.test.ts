@@ -4,7 +4,7 @@
  * timestamptz columns, a checkpoint due in the middle of a transaction, and a stream paused longer
  * than the server's replication timeout, and a table added to the publication while it runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -41,17 +41,14 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     sql = new pg.Client({ connectionString: DATABASE_URL })
     await sql.connect()
   })
-  afterAll(async () => {
-    for (const { ns, tables } of created) {
-      // The walsender of a closed source may still hold the slot for a moment: retry until it is gone.
-      for (let i = 0; i < 50; i++) {
-        await sql.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [ns])
-        if ((await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [ns])).rowCount === 0) break
-        await sleep(100)
-      }
-      await sql.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(ns)}`)
+  // After each test, not all: the server has max_replication_slots for every file running at once.
+  afterEach(async () => {
+    for (const { ns, tables } of created.splice(0)) {
+      await dropCdc(DATABASE_URL!, { slot: ns, publication: ns, terminate: true })
       for (const t of tables) await sql.query(`DROP TABLE IF EXISTS ${t}`)
     }
+  })
+  afterAll(async () => {
     await sql.end()
   })
 
