@@ -4,8 +4,9 @@
 # Sourced by .ci/run:   source .ci/services.sh; services_up; trap services_down EXIT
 # By hand (dev):        eval "$(.ci/services.sh up)"   ...   .ci/services.sh down
 # Installs the Debian packages only when a server is missing; picks free loopback ports; exports
-# REDIS_URL and DATABASE_URL. PostgreSQL runs as the `postgres` user (initdb refuses root) with
-# wal_level=logical for change data capture.
+# REDIS_URL and DATABASE_URL, and WEIR_SVC_DIR, WEIR_PG_CTL and WEIR_PG_RUNAS (where tests that restart a
+# server start their own). PostgreSQL runs as the `postgres` user (initdb refuses root) with wal_level=logical for
+# change data capture.
 
 WEIR_SVC_DIR="${WEIR_SVC_DIR:-/tmp/weir-services}"
 
@@ -68,6 +69,8 @@ services_up() {
   _svc_wait postgresql "$pgbin/pg_isready" -h 127.0.0.1 -p "$pport"
   export REDIS_URL="redis://127.0.0.1:$rport"
   export DATABASE_URL="postgres://postgres@127.0.0.1:$pport/postgres"
+  # For the tests that restart PostgreSQL under a connected consumer (connectors/testing/servers.ts).
+  export WEIR_SVC_DIR WEIR_PG_CTL="$pgbin/pg_ctl" WEIR_PG_RUNAS="$runas"
   _svc_log "redis $REDIS_URL, postgres $DATABASE_URL"
 }
 
@@ -93,7 +96,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     up)
       services_up
       # The servers outlive this shell: print the variables for the caller to eval.
-      echo "export REDIS_URL='$REDIS_URL' DATABASE_URL='$DATABASE_URL'"
+      echo "export REDIS_URL='$REDIS_URL' DATABASE_URL='$DATABASE_URL' WEIR_SVC_DIR='$WEIR_SVC_DIR' WEIR_PG_CTL='$WEIR_PG_CTL' WEIR_PG_RUNAS='$WEIR_PG_RUNAS'"
       ;;
     down) services_down ;;
     *) echo "usage: $0 up|down   (WEIR_SVC_DIR=$WEIR_SVC_DIR)" >&2; exit 2 ;;

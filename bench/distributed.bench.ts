@@ -119,6 +119,39 @@ async function cdc(r: Report): Promise<void> {
   r.figure('CDC: single-row commit to view, p99', lat[Math.floor(lat.length * 0.99)], 'ms')
 }
 
+/**
+ * Memory while a transaction of `WEIR_BENCH_CDC_ROWS` rows (default 1M) streams through a counting
+ * sink: the peak RSS above the process's before the run (sampled every 20 ms). pgChanges holds at
+ * most maxBuffered changes of it; it held the whole transaction before (+530 MB for 1M rows).
+ */
+async function cdcLargeTransaction(r: Report): Promise<void> {
+  const url = process.env.DATABASE_URL!
+  const rows = Number(process.env.WEIR_BENCH_CDC_ROWS ?? 1_000_000)
+  const sql = new pg.Client({ connectionString: url })
+  await sql.connect()
+  const name = `bench_cdc_big_${tag}`
+  await sql.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v int NOT NULL, note text NOT NULL)`)
+  await createCdc(url, { slot: name, publication: name, tables: [name] })
+  await sql.query(`INSERT INTO ${name} SELECT g, g, 'row ' || g FROM generate_series(1, ${rows}) g`)
+  globalThis.gc?.()
+  const before = process.memoryUsage().rss
+  let peak = before
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+  let seen = 0
+  const t0 = performance.now()
+  const source = pgChanges({ connection: url, slot: name, publication: name, stopWhenIdleMs: 1000 })
+  const { metrics } = await run(pipeline({ name: 'count' }, (s: Stream<RowChange>) => s), source, { sink: { write: () => void seen++ } })
+  const ms = performance.now() - t0 - 1000
+  clearInterval(sampler)
+  await dropCdc(url, { slot: name, publication: name })
+  await sql.query(`DROP TABLE ${name}`)
+  await sql.end()
+  if (seen !== rows) throw new Error(`cdc large transaction: ${seen} changes, expected ${rows}`)
+  r.figure(`CDC: a ${rows.toLocaleString('en-US')}-row transaction, changes/s (counting sink)`, (rows * 1000) / ms, 'changes/s')
+  r.figure(`CDC: a ${rows.toLocaleString('en-US')}-row transaction, peak RSS above the start`, (peak - before) / 1e6, 'MB')
+  r.figure('CDC: most changes held by the source at once (maxBuffered 4096)', metrics.source?.peakBuffered ?? Number.NaN, 'changes')
+}
+
 export default async function (r: Report): Promise<void> {
   r.section('distributed: Redis Streams and PostgreSQL CDC (real servers)')
   if (!process.env.REDIS_URL) r.figure('skipped: REDIS_URL not set (eval "$(.ci/services.sh up)")', 0, '')
@@ -139,5 +172,9 @@ export default async function (r: Report): Promise<void> {
     void local
   }
   if (!process.env.DATABASE_URL) r.figure('skipped: DATABASE_URL not set (eval "$(.ci/services.sh up)")', 0, '')
-  else await cdc(r)
+  else {
+    // The large transaction first, while the process is small: its figure is memory.
+    await cdcLargeTransaction(r)
+    await cdc(r)
+  }
 }

@@ -55,6 +55,8 @@ export interface PulledSource<T> {
   ack(tokens: readonly unknown[]): Promise<void>
   /** Releases connections after the run. */
   close(): Promise<void>
+  /** The source's own counters (a CDC slot's lag, ...), asked for at the end of a run: `run` gives them as `metrics.source`. */
+  metrics?(): Promise<Readonly<Record<string, number>>>
 }
 
 export const isPulledSource = (s: unknown): s is PulledSource<unknown> =>

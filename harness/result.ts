@@ -18,6 +18,8 @@ export interface RunMetrics {
   readonly wallMs: number
   /** `eventsIn` per wall-clock second. */
   readonly eventsPerSecond: number
+  /** The source's own counters at the end of the run, when it has any (e.g. `pgChanges`: the slot's lag). */
+  readonly source?: Readonly<Record<string, number>>
 }
 
 /**

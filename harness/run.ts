@@ -192,7 +192,7 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
         if (batch === undefined) {
           // A broker source that stops (idle, aborted) leaves a checkpoint covering all it read:
           // the next run restores it and resumes where the group left off.
-          if (cp !== undefined && consumed > lastOffset) await takeCheckpoint()
+          if (cp !== undefined && consumed > lastOffset && !midUnit) await takeCheckpoint()
           break
         }
         if (batch.length === 0) continue
@@ -340,8 +340,10 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
     throw collector.failed ? collector.failure : e
   }
   subscription.unsubscribe()
+  const sourceMetrics = await pulled?.metrics?.().catch(() => undefined)
   await pulled?.close()
-  return collector.result()
+  const result = collector.result()
+  return sourceMetrics === undefined ? result : { ...result, metrics: { ...result.metrics, source: sourceMetrics } }
 }
 
 /** True when the pipeline holds no events between records: only fused stateless stages and merges. */

@@ -4,7 +4,7 @@
  * timestamptz columns, a checkpoint due in the middle of a transaction, and a stream paused longer
  * than the server's replication timeout, and a table added to the publication while it runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,7 +19,7 @@ import { asyncSink } from '../sinks.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
 import type { Key, Stream } from '../../dsl/stream.ts'
 import { DATABASE_URL, missing, unique } from '../testing/servers.ts'
-import { createCdc, pgChanges, type RowChange } from './cdc.ts'
+import { createCdc, dropCdc, pgChanges, type RowChange } from './cdc.ts'
 
 const identity = pipeline({ name: 'changes' }, (s: Stream<RowChange>) => s)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -41,17 +41,14 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     sql = new pg.Client({ connectionString: DATABASE_URL })
     await sql.connect()
   })
-  afterAll(async () => {
-    for (const { ns, tables } of created) {
-      // The walsender of a closed source may still hold the slot for a moment: retry until it is gone.
-      for (let i = 0; i < 50; i++) {
-        await sql.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [ns])
-        if ((await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [ns])).rowCount === 0) break
-        await sleep(100)
-      }
-      await sql.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(ns)}`)
+  // After each test, not all: the server has max_replication_slots for every file running at once.
+  afterEach(async () => {
+    for (const { ns, tables } of created.splice(0)) {
+      await dropCdc(DATABASE_URL!, { slot: ns, publication: ns, terminate: true })
       for (const t of tables) await sql.query(`DROP TABLE IF EXISTS ${t}`)
     }
+  })
+  afterAll(async () => {
     await sql.end()
   })
 
@@ -62,13 +59,15 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     created.push({ ns, tables: all.map(t) })
     for (const s of ddl(t)) await sql.query(s)
     await createCdc(DATABASE_URL!, { slot: ns, publication: ns, tables: published.map(t) })
-    const changes = (o: { stopWhenIdleMs?: number; maxBuffered?: number; connection?: pg.ClientConfig } = {}) =>
+    const changes = (o: { stopWhenIdleMs?: number; maxBuffered?: number; connection?: pg.ClientConfig; timestamps?: 'date' | 'text'; signal?: AbortSignal } = {}) =>
       pgChanges({
         connection: o.connection ?? DATABASE_URL!,
         slot: ns,
         publication: ns,
-        stopWhenIdleMs: o.stopWhenIdleMs ?? 700,
+        stopWhenIdleMs: o.signal === undefined ? (o.stopWhenIdleMs ?? 700) : undefined,
         maxBuffered: o.maxBuffered,
+        timestamps: o.timestamps,
+        signal: o.signal,
       })
     return { t, ns, changes }
   }
@@ -110,11 +109,11 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
   })
 
 
-  it('rows whose timestamptz primary keys are 1 ms apart keep distinct keys', async () => {
+  it('rows whose timestamptz primary keys are 1 µs apart keep distinct keys (the server\'s text of the key)', async () => {
     const { t, changes } = await setup((t) => [`CREATE TABLE ${t('ev')} (at timestamptz PRIMARY KEY, v int NOT NULL)`], ['ev'])
-    await sql.query(`INSERT INTO ${t('ev')} VALUES ('2024-01-01 00:00:00.001+00', 1), ('2024-01-01 00:00:00.002+00', 2)`)
+    await sql.query(`INSERT INTO ${t('ev')} VALUES ('2024-01-01 00:00:00.000001+00', 1), ('2024-01-01 00:00:00.000002+00', 2)`)
     const { out } = await run(identity, changes())
-    expect(out.map((c) => c.key)).toEqual(['2024-01-01T00:00:00.001Z', '2024-01-01T00:00:00.002Z'])
+    expect(out.map((c) => c.key)).toEqual(['2024-01-01 00:00:00.000001+00', '2024-01-01 00:00:00.000002+00'])
   })
   it('a checkpoint taken in the middle of a transaction does not make a restarted run apply its first rows twice', async () => {
     const { t, changes } = await setup((t) => [`CREATE TABLE ${t('item')} (id int PRIMARY KEY)`], ['item'])
@@ -180,5 +179,161 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
     await sql.query(`INSERT INTO ${t('hits')} VALUES ('/a', 1), ('/b', 2), ('/a', 3)`)
     const { out } = await run(identity, changes())
     expect(out.map((c) => c.key)).toEqual(['["/a",1]', '["/b",2]', '["/a",3]'])
+  })
+
+  describe('schema changes', () => {
+    const viewEqualsTable = async (out: readonly RowChange[], table: string) => {
+      const view = materialize(out)
+      const rows = (await sql.query(`SELECT * FROM ${table}`)).rows
+      const pk = Object.keys(rows[0] ?? {})[0]
+      expect(new Map([...view].map(([k, v]) => [k, JSON.stringify(Object.values(v as object))]))).toEqual(
+        new Map(rows.map((r) => [r[pk] as number, JSON.stringify(Object.values(r))])),
+      )
+    }
+
+    it('renaming the primary-key column keeps keys (they come from the relation message, not the catalog read at start)', async () => {
+      const { t, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY, v int NOT NULL)`], ['acc'])
+      const a = t('acc')
+      await sql.query(`INSERT INTO ${a} VALUES (1, 10), (2, 20)`)
+      await sql.query(`ALTER TABLE ${a} RENAME COLUMN id TO uid`)
+      await sql.query(`INSERT INTO ${a} VALUES (3, 30)`)
+      await sql.query(`UPDATE ${a} SET v = 11 WHERE uid = 1`)
+      await sql.query(`DELETE FROM ${a} WHERE uid = 2`)
+      const { out } = await run(identity, changes())
+      expect(out.map((c) => c.key)).toEqual([1, 2, 3, 1, 2])
+      await viewEqualsTable(out, a)
+    })
+
+    it('changing the key column from int to bigint keeps keys in one form, so deletes of older rows hit them (REPLICA IDENTITY FULL)', async () => {
+      const { t, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY, v int NOT NULL)`, `ALTER TABLE ${t('acc')} REPLICA IDENTITY FULL`], ['acc'])
+      const a = t('acc')
+      await sql.query(`INSERT INTO ${a} VALUES (1, 10), (2, 20), (3, 30)`)
+      await sql.query(`ALTER TABLE ${a} ALTER COLUMN id TYPE bigint`)
+      await sql.query(`DELETE FROM ${a} WHERE id IN (1, 2)`)
+      await sql.query(`INSERT INTO ${a} VALUES (4, 40)`)
+      const { out } = await run(identity, changes())
+      expect(out.map((c) => c.key)).toEqual([1, 2, 3, 1, 2, 4])
+      expect([...materialize(out).keys()]).toEqual([3, 4])
+    })
+  })
+
+  it('TRUNCATE is a dead letter naming the tables, which the run and every restart pass (as Debezium skips truncates by default)', async () => {
+    const { t, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY)`], ['acc'])
+    const a = t('acc')
+    await sql.query(`INSERT INTO ${a} VALUES (1), (2)`)
+    await sql.query(`TRUNCATE ${a}`)
+    await sql.query(`INSERT INTO ${a} VALUES (3)`)
+    const first = await run(identity, changes())
+    expect(first.out.map((c) => c.key)).toEqual([1, 2, 3])
+    expect(first.deadLetters.map((d) => d.message)).toEqual([`pgChanges: TRUNCATE of public.${a} (not a row change, and no keys to delete): rebuild the views of public.${a} from the tables`])
+    await sql.query(`INSERT INTO ${a} VALUES (4)`)
+    const second = await run(identity, changes())
+    expect(second.out.map((c) => c.key)).toEqual([4])
+    expect(second.deadLetters).toEqual([])
+  })
+
+  it('values arrive exactly: json/jsonb integers beyond 2^53 as strings, numeric[] as strings, timestamps to the microsecond as text', async () => {
+    const { t, changes } = await setup(
+      (t) => [`CREATE TABLE ${t('v')} (id int PRIMARY KEY, j jsonb, js json, n numeric[], i8 int8[], tz timestamptz, ts timestamp)`],
+      ['v'],
+    )
+    await sql.query(
+      `INSERT INTO ${t('v')} VALUES (1, '{"big": 12345678901234567890, "neg": -9007199254740993, "small": 7, "f": 1.5, "s": "12345678901234567890"}',
+        '[9007199254740993, {"a": "x\\"9007199254740993"}]', '{1.10, 2.000000000000000000001}', '{9007199254740993}',
+        '2024-01-01 00:00:00.123456+00', '2024-01-01 00:00:00.654321')`,
+    )
+    const { out } = await run(identity, changes({ timestamps: 'text' }))
+    expect(out[0].after).toEqual({
+      id: 1,
+      j: { big: '12345678901234567890', neg: '-9007199254740993', small: 7, f: 1.5, s: '12345678901234567890' },
+      js: ['9007199254740993', { a: 'x"9007199254740993' }],
+      n: ['1.10', '2.000000000000000000001'],
+      i8: ['9007199254740993'],
+      tz: '2024-01-01 00:00:00.123456+00',
+      ts: '2024-01-01 00:00:00.654321',
+    })
+  })
+
+  describe('large transactions', () => {
+    it('a 200,000-row transaction streams through holding at most maxBuffered changes, with one acknowledgement at its commit', async () => {
+      const { t, changes } = await setup((t) => [`CREATE TABLE ${t('big')} (id int PRIMARY KEY)`], ['big'])
+      await sql.query(`INSERT INTO ${t('big')} SELECT g FROM generate_series(1, 200000) g`)
+      let n = 0
+      const acks: unknown[] = []
+      const source = changes({ maxBuffered: 1000, stopWhenIdleMs: 1500 })
+      const ack = source.ack.bind(source)
+      const counting = { ...source, ack: (tokens: readonly unknown[]) => (acks.push(...tokens.filter((x) => x !== null)), ack(tokens)) }
+      const { metrics } = await run(identity, counting, { sink: asyncSink(async () => void n++) })
+      expect(n).toBe(200_000)
+      expect(acks).toHaveLength(1)
+      expect(metrics.source?.peakBuffered).toBeLessThanOrEqual(1000)
+    })
+
+    it('a source stopped in the middle of a streamed transaction leaves no checkpoint inside it: the restarted run counts each row once', async () => {
+      const { t, changes } = await setup((t) => [`CREATE TABLE ${t('big')} (id int PRIMARY KEY)`], ['big'])
+      await sql.query(`INSERT INTO ${t('big')} SELECT g FROM generate_series(1, 30000) g`)
+      const counted = pipeline({ name: 'countRows', eventTime: () => 0 }, (s: Stream<RowChange>) =>
+        pipe(s, keyBy(() => 'all'), window(tumbling('1d'), { emit: 'updates' }), aggregate(count)),
+      )
+      const store = fileCheckpoints(join(mkdtempSync(join(tmpdir(), 'weir-cdc-')), 'cp.json'))
+      const stop = new AbortController()
+      let writes = 0
+      const stopping = asyncSink(async () => {
+        if (++writes === 3000) stop.abort()
+      })
+      await run(counted, changes({ signal: stop.signal, maxBuffered: 500 }), { sink: stopping, checkpoint: { store, everyEvents: 1000 } })
+      expect(writes).toBeLessThan(30_000)
+      const restarted = await run(counted, changes(), { checkpoint: { store, everyEvents: 1000 } })
+      const last = restarted.out[restarted.out.length - 1] as { after: { value: number } }
+      expect(last.after.value).toBe(30_000)
+    })
+
+    it('idle means no progress from the server: a transaction it takes longer than stopWhenIdleMs to decode is not cut off', async () => {
+      const { t, changes } = await setup((t) => [`CREATE TABLE ${t('big')} (id int PRIMARY KEY, pad text)`], ['big'])
+      await sql.query(`INSERT INTO ${t('big')} SELECT g, 'x' FROM generate_series(1, 150000) g`)
+      let n = 0
+      await run(identity, changes({ stopWhenIdleMs: 100 }), { sink: asyncSink(async () => void n++) })
+      expect(n).toBe(150_000)
+    })
+  })
+
+  it('lag() gives the commit time of the oldest transaction delivered and not yet acknowledged, and the WAL the slot retains', async () => {
+    const { t, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY)`], ['acc'])
+    const source = changes()
+    try {
+      const before = Date.now()
+      await sql.query(`INSERT INTO ${t('acc')} VALUES (1)`)
+      const after = Date.now()
+      await sql.query(`INSERT INTO ${t('acc')} VALUES (2)`)
+      const got: { token: unknown }[] = []
+      while (got.length < 2) got.push(...((await source.pull(10)) ?? []))
+      const lag = await source.lag()
+      expect(lag.oldestUnackedCommit).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000)
+      expect(lag.oldestUnackedCommit).toBeLessThanOrEqual(after + 1000)
+      expect(lag.walStatus).toBe('reserved')
+      expect(lag.retainedBytes).toBeGreaterThan(0)
+      await source.ack(got.map((r) => r.token))
+      expect((await source.lag()).oldestUnackedCommit).toBeUndefined()
+    } finally {
+      await source.close()
+    }
+  })
+
+  it('dropCdc refuses a slot a consumer is reading, with a line saying so; terminate: true ends that session first, and the consumer fails with a line', async () => {
+    const { ns, changes } = await setup((t) => [`CREATE TABLE ${t('acc')} (id int PRIMARY KEY)`], ['acc'])
+    const stop = new AbortController()
+    const running = run(identity, changes({ signal: stop.signal })).catch((e: unknown) => e)
+    for (let i = 0; i < 100; i++) {
+      if ((await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [ns])).rowCount === 1) break
+      await sleep(50)
+    }
+    await expect(dropCdc(DATABASE_URL!, { slot: ns, publication: ns })).rejects.toThrow(
+      new RegExp(`^dropCdc: the slot "${ns}" is in use by a running consumer \\(PID \\d+\\): stop it first, or pass terminate: true`),
+    )
+    expect((await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [ns])).rowCount).toBe(1)
+    await dropCdc(DATABASE_URL!, { slot: ns, publication: ns, terminate: true })
+    expect((await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [ns])).rowCount).toBe(0)
+    const e = (await running) as Error
+    expect(e.message).toMatch(new RegExp(`^pgChanges \\(slot "${ns}"\\): the replication slot does not exist`))
   })
 })

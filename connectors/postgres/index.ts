@@ -1,2 +1,3 @@
-export { pgChanges, createCdc, dropCdc, lsnToNumber } from './cdc.ts'
-export type { RowChange, PgChangesOptions } from './cdc.ts'
+export { pgChanges, lsnToNumber, numberToLsn } from './cdc.ts'
+export { createCdc, dropCdc } from './admin.ts'
+export type { RowChange, PgChangesOptions, PgChangesSource, SlotLag } from './cdc.ts'
