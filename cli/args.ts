@@ -18,6 +18,8 @@ export interface RunCommand {
   readonly topic: string | undefined
   /** `--max-line-bytes`: a longer log line is a 'too-long' dead letter (default: readLog's 16 MiB). */
   readonly maxLineBytes?: number
+  /** `--follow`: keep reading the log file as it grows, until SIGINT or SIGTERM. */
+  readonly follow?: boolean
 }
 
 /** `weir explain <pipeline-module> [--mermaid]` */
@@ -34,10 +36,11 @@ export interface HelpCommand {
 export type Command = RunCommand | ExplainCommand | HelpCommand
 
 export const USAGE = `usage:
-  weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>] [--max-line-bytes <n>]
+  weir run <pipeline-module> --log <file|-> [--out <file>] [--fail-fast] [--topic <topic>] [--max-line-bytes <n>] [--follow]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
       pipeline in virtual time; outputs go to --out (NDJSON) or stdout, a summary to stderr; a line
-      longer than --max-line-bytes (default 16 MiB) is a dead letter
+      longer than --max-line-bytes (default 16 MiB) is a dead letter; with --follow, keep reading the
+      file as it grows (complete lines only, outputs written at once) until SIGINT or SIGTERM
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]]
@@ -54,7 +57,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', 'max-line-bytes': 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', 'max-line-bytes': 'string', follow: 'boolean', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
 }
 
@@ -115,9 +118,11 @@ export function parseArgs(argv: readonly string[]): Command {
     if (flags.has('out')) throw new UsageError('--out is for --log runs; with --redis, outputs go to --to <topic>, --upsert <hash> or stdout')
     if (flags.has('topic')) throw new UsageError('--topic is for --log runs; with --redis, --from <topics> says what to read')
     if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
+    if (flags.has('follow')) throw new UsageError('--follow is for --log <file> runs; a --redis member keeps reading until SIGINT or SIGTERM anyway')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
+  if (log === '-' && flags.has('follow')) throw new UsageError('--follow needs --log <file>; standard input is read until it closes anyway')
   return {
     command,
     module,
@@ -125,6 +130,7 @@ export function parseArgs(argv: readonly string[]): Command {
     out: flags.get('out') as string | undefined,
     failFast: flags.has('fail-fast'),
     topic: flags.get('topic') as string | undefined,
+    ...(flags.has('follow') ? { follow: true } : {}),
     ...(flags.has('max-line-bytes') ? { maxLineBytes: byteCount('max-line-bytes', flags.get('max-line-bytes') as string) } : {}),
   }
 }

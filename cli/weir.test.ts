@@ -209,6 +209,6 @@ describe('bin/weir.mjs', () => {
 
   it('exits with code 2 and one line on a usage mistake', async () => {
     const err = await run(process.execPath, [bin, 'run', FIXTURE, '--nope'], { cwd: root }).catch((e: { code: number; stderr: string }) => e)
-    expect(err).toMatchObject({ code: 2, stderr: "weir: unknown option '--nope' for run (options: --log, --out, --fail-fast, --topic, --max-line-bytes, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream)\n" })
+    expect(err).toMatchObject({ code: 2, stderr: "weir: unknown option '--nope' for run (options: --log, --out, --fail-fast, --topic, --max-line-bytes, --follow, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream)\n" })
   })
 })

@@ -21,6 +21,8 @@ export interface CliIO {
   readonly stdin?: NodeJS.ReadableStream
   /** `WEIR_DEBUG=1` adds stack traces to runtime errors. */
   readonly env: Readonly<Record<string, string | undefined>>
+  /** Ends a `--follow` run as SIGINT or SIGTERM do (default: those signals only). */
+  readonly stop?: AbortSignal
 }
 
 const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env })
@@ -97,19 +99,28 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
   if (!fromStdin && (!existsSync(logPath) || !statSync(logPath).isFile())) throw new UsageError(`no such log file: ${cmd.log}`)
+  // Following a live log, each output is written as it comes, not when a block is full.
+  const block = cmd.follow ? 0 : undefined
   let out: LineWriter
-  if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s))
+  if (cmd.out === undefined) out = blockWriter((s) => io.stdout.write(s), undefined, block)
   else {
     const outPath = resolve(io.cwd, cmd.out)
     // Opening --out truncates it: the log itself would be emptied before it is read.
     if (!fromStdin && sameFile(outPath, logPath)) throw new UsageError(`--out ${cmd.out} is the --log file; write the outputs elsewhere`)
     try {
-      out = fileWriter(outPath, `--out ${cmd.out}`)
+      out = fileWriter(outPath, `--out ${cmd.out}`, block)
     } catch (e) {
       throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
     }
   }
-  const bar = io.stderr.isTTY && !fromStdin ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
+  const bar = io.stderr.isTTY && !fromStdin && !cmd.follow ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  if (cmd.follow) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    io.stop?.addEventListener('abort', onSignal, { once: true })
+  }
   const dead: DeadLetter[] = []
   const late: Late[] = []
   try {
@@ -118,6 +129,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       failFast: cmd.failFast,
       topic: cmd.topic,
       maxLineBytes: cmd.maxLineBytes,
+      follow: cmd.follow ? { signal: stop.signal } : undefined,
       keepOutput: false,
       onOutput: (o, pos) => {
         const line = asJson(o, pos)
@@ -145,6 +157,8 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     io.stderr.write(summary(p.name, metrics) + '\n')
     return 0
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     bar?.clear()
     try {
       out.close()
