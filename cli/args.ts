@@ -28,6 +28,8 @@ export interface RunCommand {
   readonly late: string | undefined
   /** `--max-line-bytes`: a longer log line is a 'too-long' dead letter (default: readLog's 16 MiB). */
   readonly maxLineBytes?: number
+  /** `--follow`: keep reading the log file as it grows, until SIGINT or SIGTERM. */
+  readonly follow?: boolean
 }
 
 /** How `weir run` writes its outputs. */
@@ -55,14 +57,15 @@ export type Command = RunCommand | ExplainCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv] [--fail-fast] [--topic <topic>]
-           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>]
+           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>] [--follow]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
       pipeline in virtual time; outputs go to --out or stdout (NDJSON, or CSV with a header row),
       a summary to stderr with the first dead letters and late events; --dead-letters / --late
       write every one (NDJSON, with reason and position); a line longer than --max-line-bytes
-      (default 16 MiB) is a dead letter; exits 1 when every record was a dead letter, or when
-      there were more dead letters than --max-dead-letters (a count, or a percentage of the
-      records read)
+      (default 16 MiB) is a dead letter; with --follow, keep reading the file as it grows
+      (complete lines only, outputs written at once) until SIGINT or SIGTERM; exits 1 when every
+      record was a dead letter, or when there were more dead letters than --max-dead-letters (a
+      count, or a percentage of the records read)
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
@@ -82,7 +85,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', follow: 'boolean', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
 }
 
@@ -149,9 +152,11 @@ export function parseArgs(argv: readonly string[]): Command {
     for (const f of ['format', 'max-dead-letters'])
       if (flags.has(f)) throw new UsageError(`--${f} is for --log runs; with --redis, outputs are NDJSON and every dead letter is reported as it happens`)
     if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
+    if (flags.has('follow')) throw new UsageError('--follow is for --log <file> runs; a --redis member keeps reading until SIGINT or SIGTERM anyway')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
+  if (log === '-' && flags.has('follow')) throw new UsageError('--follow needs --log <file>; standard input is read until it closes anyway')
   return {
     command,
     module,
@@ -162,6 +167,7 @@ export function parseArgs(argv: readonly string[]): Command {
     format: formatOf(flags.get('format') as string | undefined),
     maxDeadLetters: deadLetterLimitOf(flags.get('max-dead-letters') as string | undefined),
     ...sideOutputs,
+    ...(flags.has('follow') ? { follow: true } : {}),
     ...(flags.has('max-line-bytes') ? { maxLineBytes: byteCount('max-line-bytes', flags.get('max-line-bytes') as string) } : {}),
   }
 }

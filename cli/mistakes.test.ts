@@ -174,6 +174,31 @@ describe.concurrent('weir CLI mistakes: run --log', () => {
     for (const l of r.stderr.trimEnd().split('\n')) expect(l).toMatch(/^weir: /)
   })
 
+  it('--follow reads a log as it is written (a half-written line is not a dead letter), writes each output at once, and SIGINT ends it with the summary', async () => {
+    const { appendFileSync } = await import('node:fs')
+    const log = join(dir, 'growing.ndjson')
+    writeFileSync(log, `${flight(1)}\n${flight(2).slice(0, 20)}`)
+    let stdout = ''
+    let appended = false
+    const r = await weir(['run', FIXTURE, '--log', log, '--follow'], {
+      killAfterMs: 30_000,
+      onStdout: (chunk, child) => {
+        stdout += chunk.toString()
+        const lines = stdout.trimEnd().split('\n').length
+        if (lines === 1 && !appended) {
+          appended = true
+          // The writer finishes its line, writes another, and starts a third.
+          appendFileSync(log, `${flight(2).slice(20)}\n${flight(3)}\n${flight(4).slice(0, 10)}`)
+        } else if (lines === 3) child.kill('SIGINT')
+      },
+    })
+    expect(r.killed).toBe(false)
+    expect(r.code, r.stderr).toBe(0)
+    expect(stdout.trimEnd().split('\n').map((l) => JSON.parse(l).id)).toEqual([1, 2, 3])
+    expect(r.stderr).toMatch(/^weir: dead letter \(parse\) in source at line 4: line 4 \(at byte \d+\) has no newline yet: 10 bytes/)
+    expect(r.stderr).toMatch(/weir: flightDelays: 4 events in, 3 out, 1 dead letter, 0 late/)
+  })
+
   it.skipIf(!existsSync('/dev/full'))('a failing --out write (disk full) is one line and exit 1, not a stack trace', async () => {
     const r = await weir(['run', FIXTURE, '--log', FLIGHTS, '--out', '/dev/full'])
     expect(r.code).toBe(1)

@@ -14,13 +14,13 @@ const BLOCK = 64 * 1024
  * synchronously keeps memory flat without coordinating with the replay (stdout is synchronous on
  * Linux for files and pipes, and `--out` files are written with `writeSync`).
  */
-export function blockWriter(write: (s: string) => void, onClose: () => void = () => undefined): LineWriter {
+export function blockWriter(write: (s: string) => void, onClose: () => void = () => undefined, block = BLOCK): LineWriter {
   let buf = ''
   let closed = false
   return {
     line(s) {
       buf += s + '\n'
-      if (buf.length >= BLOCK) {
+      if (buf.length >= block) {
         write(buf)
         buf = ''
       }
@@ -42,7 +42,7 @@ export function blockWriter(write: (s: string) => void, onClose: () => void = ()
  * A line writer to a file (created or truncated). Throws the file system error if it cannot be
  * opened; a write that fails (a full disk) throws an error naming the file as `name`.
  */
-export function fileWriter(path: string, name = path): LineWriter {
+export function fileWriter(path: string, name = path, block = BLOCK): LineWriter {
   const fd = openSync(path, 'w')
   return blockWriter(
     (s) => {
@@ -53,6 +53,7 @@ export function fileWriter(path: string, name = path): LineWriter {
       }
     },
     () => closeSync(fd),
+    block,
   )
 }
 

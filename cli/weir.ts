@@ -27,6 +27,8 @@ export interface CliIO {
   readonly stdin?: NodeJS.ReadableStream
   /** `WEIR_DEBUG=1` adds stack traces to runtime errors. */
   readonly env: Readonly<Record<string, string | undefined>>
+  /** Ends a `--follow` run as SIGINT or SIGTERM do (default: those signals only). */
+  readonly stop?: AbortSignal
 }
 
 const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env })
@@ -113,21 +115,23 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
   if (!fromStdin && (!existsSync(logPath) || !statSync(logPath).isFile())) throw new UsageError(`no such log file: ${cmd.log}`)
+  // Following a live log, each output is written as it comes, not when a block is full.
+  const block = cmd.follow ? 0 : undefined
   let lines: LineWriter
-  if (cmd.out === undefined) lines = blockWriter((s) => io.stdout.write(s))
+  if (cmd.out === undefined) lines = blockWriter((s) => io.stdout.write(s), undefined, block)
   else {
     const outPath = resolve(io.cwd, cmd.out)
     // Opening --out truncates it: the log itself would be emptied before it is read.
     if (!fromStdin && sameFile(outPath, logPath)) throw new UsageError(`--out ${cmd.out} is the --log file; write the outputs elsewhere`)
     try {
-      lines = fileWriter(outPath, `--out ${cmd.out}`)
+      lines = fileWriter(outPath, `--out ${cmd.out}`, block)
     } catch (e) {
       throw new UsageError(`cannot write --out ${cmd.out}: ${errorMessage(e)}`)
     }
   }
   // NDJSON lines are written as they come (an output JSON cannot hold is its record's dead letter); CSV goes through its writer.
   const csv = cmd.format === 'csv' ? csvWriter(lines) : undefined
-  const bar = io.stderr.isTTY && !fromStdin ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
+  const bar = io.stderr.isTTY && !fromStdin && !cmd.follow ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
   // Records rejected at the source (not JSON, failing the codec): one dead letter per record at most.
   let rejected = 0
   // Every dead letter and late event goes to its file as it comes; memory keeps the first few.
@@ -145,6 +149,13 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       throw new UsageError(`cannot write ${flag} ${path}: ${errorMessage(e)}`)
     }
   }
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  if (cmd.follow) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    io.stop?.addEventListener('abort', onSignal, { once: true })
+  }
   try {
     const deadFile = sideFile(cmd.deadLetters, '--dead-letters')
     const lateFile = sideFile(cmd.late, '--late')
@@ -153,6 +164,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       failFast: cmd.failFast,
       topic: cmd.topic,
       maxLineBytes: cmd.maxLineBytes,
+      follow: cmd.follow ? { signal: stop.signal } : undefined,
       keepOutput: false,
       keepSideOutputs: SHOWN,
       onOutput: (o, pos) => {
@@ -186,6 +198,8 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     io.stderr.write(`weir: failed: ${failure}\n`)
     return 1
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     bar?.clear()
     for (const w of [lines, ...sides])
       try {

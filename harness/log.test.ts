@@ -298,3 +298,34 @@ describe('readLog: long lines (maxLineBytes)', () => {
     await expect(collect([rec(1)], { maxLineBytes: 0 })).rejects.toThrow(/maxLineBytes must be a positive integer, got 0/)
   })
 })
+
+describe('readLog: follow', () => {
+  it('reads a file as it grows: a half-written line waits for its newline; at the stop, an unfinished last line is a dead letter', async () => {
+    const { appendFileSync } = await import('node:fs')
+    const path = join(dir, 'growing.ndjson')
+    writeFileSync(path, '{"arrival":1,"event":1}\n{"arrival":2,"ev')
+    const stop = new AbortController()
+    const seen: string[] = []
+    const reading = (async () => {
+      for await (const b of readLog(path, { follow: { signal: stop.signal, pollMs: 5 } }))
+        for (const e of b) seen.push(isDeadLetter(e) ? `${e.reason}@${e.pos}: ${e.message}` : `event ${String(e.event)}`)
+    })()
+    const until = async (n: number) => {
+      for (let i = 0; i < 400 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 5))
+    }
+    await until(1)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(seen).toEqual(['event 1'])
+    appendFileSync(path, 'ent":2}\n{"arrival":3,"event":3}\n{"arr')
+    await until(3)
+    expect(seen).toEqual(['event 1', 'event 2', 'event 3'])
+    stop.abort()
+    await reading
+    expect(seen).toEqual([
+      'event 1',
+      'event 2',
+      'event 3',
+      'parse@4: line 4 (at byte 72) has no newline yet: 5 bytes the writer had not finished when following stopped',
+    ])
+  })
+})

@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 
@@ -112,6 +113,13 @@ export interface ReadLogOptions {
    * and dropped as they come.
    */
   readonly maxLineBytes?: number
+  /**
+   * Follow a log file that is still being written (as `tail -f`): at its end, wait for more
+   * (polling every `pollMs`, default 200) instead of finishing, and read only complete lines, so a
+   * line the writer has half written is read once its newline comes. Reading ends when `signal`
+   * aborts; a last line still without its newline then is a `'parse'` dead letter saying so.
+   */
+  readonly follow?: { readonly signal: AbortSignal; readonly pollMs?: number }
 }
 
 const DEFAULT_BATCH = 1024
@@ -139,7 +147,9 @@ const tooLong = (line: number, at: number | undefined, bytes: number, max: numbe
 export async function* readLog(source: LogSource, opts: ReadLogOptions = {}): AsyncGenerator<LogEntry[], void, undefined> {
   const max = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
   if (!(Number.isSafeInteger(max) && max >= 1)) throw new TypeError(`readLog: maxLineBytes must be a positive integer, got ${String(opts.maxLineBytes)}`)
-  if (typeof source === 'string') yield* readBytes(createReadStream(source, { highWaterMark: opts.chunkSize ?? DEFAULT_CHUNK }), max, opts.onProgress)
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK
+  if (typeof source === 'string' && opts.follow !== undefined) yield* readBytes(followFile(source, chunkSize, opts.follow), max, opts.onProgress, true)
+  else if (typeof source === 'string') yield* readBytes(createReadStream(source, { highWaterMark: chunkSize }), max, opts.onProgress)
   else if (isByteStream(source)) yield* readBytes(source, max, opts.onProgress)
   else yield* readIterable(source as Iterable<string | LogRecordInput> | AsyncIterable<string | LogRecordInput>, opts.batchSize ?? DEFAULT_BATCH, max)
 }
@@ -155,6 +165,7 @@ async function* readBytes(
   chunks: AsyncIterable<string | Uint8Array>,
   max: number,
   onProgress: ((bytesRead: number) => void) | undefined,
+  following = false,
 ): AsyncGenerator<LogEntry[], void, undefined> {
   /** The pieces of the line under way, and its length so far (counted on even once dropped). */
   let pieces: Buffer[] = []
@@ -220,10 +231,41 @@ async function* readBytes(
     if (onProgress !== undefined) onProgress(bytes)
     if (batch.length > 0) yield batch
   }
-  if (length > 0) {
+  if (length === 0) return
+  if (following) yield [deadLetter('parse', 'source', lineNo + 1, `line ${lineNo + 1} (at byte ${lineStart}) has no newline yet: ${length} bytes the writer had not finished when following stopped`)]
+  else {
     const batch: LogEntry[] = []
     endLine(batch)
     yield batch
+  }
+}
+
+/**
+ * The bytes of a file that is still growing: read to its end, then polled every `pollMs` for
+ * more, until `signal` aborts. Chunks are yielded as they are read; with no new bytes a chunk of
+ * none is yielded on each poll, so the reader can report progress while it waits.
+ */
+async function* followFile(path: string, chunkSize: number, follow: { readonly signal: AbortSignal; readonly pollMs?: number }): AsyncGenerator<Uint8Array> {
+  const { signal } = follow
+  const pollMs = follow.pollMs ?? 200
+  const file = await open(path, 'r')
+  let stop: () => void = () => undefined
+  const stopped = new Promise<void>((resolve) => (stop = resolve))
+  signal.addEventListener('abort', () => stop(), { once: true })
+  try {
+    let position = 0
+    while (!signal.aborted) {
+      const buf = Buffer.allocUnsafe(chunkSize)
+      const { bytesRead } = await file.read(buf, 0, chunkSize, position)
+      position += bytesRead
+      yield buf.subarray(0, bytesRead)
+      if (bytesRead > 0) continue
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, pollMs)))])
+      clearTimeout(timer)
+    }
+  } finally {
+    await file.close()
   }
 }
 

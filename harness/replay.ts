@@ -39,6 +39,8 @@ export interface ReplayOptions<O> extends CollectorOptions<O> {
   readonly chunkSize?: number
   /** The longest line read, in bytes (default 16 MiB): a longer one is a `'too-long'` dead letter (see `readLog`). */
   readonly maxLineBytes?: number
+  /** Follow a log file that is still being written, until `signal` aborts (see `readLog`). */
+  readonly follow?: { readonly signal: AbortSignal; readonly pollMs?: number }
 }
 
 /**
@@ -66,6 +68,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
     batchSize: opts.batchSize,
     chunkSize: opts.chunkSize,
     maxLineBytes: opts.maxLineBytes,
+    follow: opts.follow,
     onProgress: (b) => {
       bytesRead = b
     },

@@ -126,3 +126,25 @@ describe('Collector: side outputs kept in memory (keepSideOutputs)', () => {
     expect(() => new Collector({ keepSideOutputs: 1.5 })).toThrow(/keepSideOutputs/)
   })
 })
+
+describe('Collector: an output refused by onOutput', () => {
+  const p = pipeline({}, (s) => s)
+  const refuseB = (o: unknown, pos: number) => (o === 'b' ? deadLetter('output', 'output', pos, 'cannot write b', o) : undefined)
+
+  it('is counted as its record\'s dead letter, not as an output, and the run goes on', async () => {
+    const c = new Collector<unknown>({ onOutput: refuseB })
+    from(records(['a', 'b', 'c'])).pipe(compileElements(p, c.context())).subscribe(c)
+    await c.done
+    const { out, deadLetters, metrics } = c.result()
+    expect(out).toEqual(['a', 'c'])
+    expect(deadLetters.map((d) => [d.reason, d.pos, d.message])).toEqual([['output', 2, 'cannot write b']])
+    expect(metrics).toMatchObject({ eventsOut: 2, deadLetters: 1 })
+  })
+
+  it('fails the run with fail-fast', async () => {
+    const c = new Collector<unknown>({ onOutput: refuseB })
+    from(records(['a', 'b', 'c'])).pipe(compileElements(p, c.context({ failFast: true }))).subscribe(c)
+    await expect(c.done).rejects.toThrow(FailFastError)
+    expect(c.out).toEqual(['a'])
+  })
+})

@@ -158,6 +158,8 @@ export class Collector<O> implements Observer<Element<O, unknown>> {
   }
 
   next(e: Element<O, unknown>): void {
+    // A run that has failed (its output's consumer refused a value under fail-fast) writes no more.
+    if (this.errored) return
     if (e._tag === 'Data') {
       const onOutput = this.options.onOutput
       if (onOutput !== undefined)

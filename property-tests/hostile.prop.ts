@@ -113,19 +113,19 @@ describe('hostile logs: replay and run', () => {
 })
 
 /** `weir run <module> --log <path> --max-line-bytes MAX_LINE`: exit code, stdout lines and stderr. */
-async function cliInProcess(module: string, path: string) {
+async function cliInProcess(module: string, path: string, extra: string[] = []) {
   let stdout = ''
   let stderr = ''
   const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, cwd: root, env: {} }
-  const code = await main(['run', module, '--log', path, '--max-line-bytes', String(MAX_LINE)], io)
+  const code = await main(['run', module, '--log', path, '--max-line-bytes', String(MAX_LINE), ...extra], io)
   return { code, stdout, stderr }
 }
 
 /**
  * Checks a CLI run: exit 0 (or 1, as documented, when every record was rejected at the source), one-line
- * messages only, no raw control character, and the counts add up.
+ * messages only, no raw control character, and the counts add up; returns the dead letters and late events.
  */
-function checkCli(r: { code: number | null; stdout: string; stderr: string }, lines: readonly Buffer[]) {
+function checkCli(r: { code: number | null; stdout: string; stderr: string }, lines: readonly Buffer[]): number {
   const err = r.stderr.trimEnd().split('\n')
   for (const l of err) expect(l).toMatch(/^weir: /)
   expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
@@ -139,14 +139,19 @@ function checkCli(r: { code: number | null; stdout: string; stderr: string }, li
   expect(out + dead + late).toBe(eventsIn)
   expect(eventsIn).toBe(nonBlank(lines))
   expect(r.stdout === '' ? 0 : r.stdout.trimEnd().split('\n').length).toBe(out)
+  return dead + late
 }
 
 describe('hostile logs: the weir CLI', () => {
-  it('in-process: the documented exit code, one escaped line per message, and every line accounted for', async () => {
+  it('in-process: the documented exit code, one escaped line per message, and every line accounted for; with --fail-fast, exit 1 and one line iff anything was refused', async () => {
     await fc.assert(
       fc.asyncProperty(hostileLog, async (lines) => {
         const path = writeLog(lines, 'cli.ndjson')
-        checkCli(await cliInProcess('cli/fixtures/passthrough.ts', path), lines)
+        const refused = checkCli(await cliInProcess('cli/fixtures/passthrough.ts', path), lines)
+        const ff = await cliInProcess('cli/fixtures/passthrough.ts', path, ['--fail-fast'])
+        expect(ff.code).toBe(refused > 0 ? 1 : 0)
+        if (refused > 0) expect(ff.stderr).toMatch(/^weir: failed fast: [^\n]*\n$/)
+        expect(ff.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
       }),
       { seed: SEED, numRuns: 25 },
     )

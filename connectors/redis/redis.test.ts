@@ -25,6 +25,14 @@ interface Ev {
 const events = (n: number, keys = 8): Ev[] => Array.from({ length: n }, (_, id) => ({ id, k: `k${id % keys}`, t: id * 10 }))
 const ids = pipeline({}, (s: Stream<Ev>) => pipe(s, map((e) => e.id)))
 
+describe('redisSource options', () => {
+  it.each([0, -1, 2.5, Number.NaN])('refuses maxDeliveries %s', (n) => {
+    expect(() => redisSource({} as Redis, { topics: ['t'], group: 'g', consumer: 'c', maxDeliveries: n })).toThrow(
+      /redisSource: maxDeliveries must be a positive integer/,
+    )
+  })
+})
+
 describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors (real server)', () => {
   let redis: Redis
   beforeAll(() => {

@@ -3,6 +3,7 @@ import type { Element } from '../../dsl/element.ts'
 import type { BufferSpec } from '../../dsl/flow.ts'
 import { deadLetter } from '../../dsl/sides.ts'
 import type { RunContext } from '../core/context.ts'
+import { Queue } from '../core/Queue.ts'
 
 /** An explicit bounded queue before async stages (see `buffer` in dsl/flow.ts). */
 export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
@@ -10,7 +11,7 @@ export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunct
   return (source) =>
     new Observable<Element<unknown>>((subscriber) => {
       if (overflow === 'block') ctx.credit.mayPause = true
-      const queue: Element<unknown>[] = []
+      const queue = new Queue<Element<unknown>>()
       let dataQueued = 0
       let paused = false
       let draining = false
@@ -24,8 +25,8 @@ export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunct
         else ctx.credit.resume()
       }
       const drain = () => {
-        while (queue.length > 0 && (ctx.credit.downstreamReady || queue[0]._tag === 'Watermark')) {
-          const e = queue.shift()!
+        while (queue.length > 0 && (ctx.credit.downstreamReady || queue.peek()!._tag === 'Watermark')) {
+          const e = queue.shift() as Element<unknown>
           if (e._tag === 'Data') dataQueued--
           subscriber.next(e)
         }
@@ -59,8 +60,10 @@ export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunct
                 return ctx.deadLetter(deadLetter('overflow', 'buffer', e.pos, `buffer full (max ${max}), dropped newest`, e.value))
               }
               if (overflow === 'dropOldest') {
-                const i = queue.findIndex((x) => x._tag === 'Data')
-                const old = queue.splice(i, 1)[0] as Extract<Element<unknown>, { _tag: 'Data' }>
+                // Watermarks ahead of the oldest event go on now, as `drain` would send them (they
+                // need no credit): the oldest event is then at the head.
+                while (queue.peek()!._tag === 'Watermark') subscriber.next(queue.shift()!)
+                const old = queue.shift() as Extract<Element<unknown>, { _tag: 'Data' }>
                 dataQueued--
                 ctx.deadLetter(deadLetter('overflow', 'buffer', old.pos, `buffer full (max ${max}), dropped oldest`, old.value))
               }

@@ -131,6 +131,35 @@ describe('buffer', () => {
     expect(out).toEqual([1, 4, 5])
   })
 
+  it('dropOldest with watermarks queued between events: the watermarks ahead of the dropped event go on, in order, and make no kept event late', async () => {
+    const gates: Array<() => void> = []
+    const p = pipeline({ eventTime: (n: number) => n }, (s) =>
+      pipe(s, buffer({ max: 2, overflow: 'dropOldest' }), asyncMap((n: number) => new Promise<number>((r) => gates.push(() => r(n))))),
+    )
+    const dead: DeadLetter[] = []
+    const ctx = makeContext({ highWaterMark: 1, onDeadLetter: (d) => dead.push(d) })
+    const input = new Subject<Data<unknown>>()
+    const done = firstValueFrom(input.pipe(compileElements(p, ctx), toArray()))
+    for (let i = 1; i <= 6; i++) input.next(rec(i))
+    input.complete()
+    let finished = false
+    void done.then(() => (finished = true))
+    while (!finished) {
+      await tick()
+      while (gates.length > 0) gates.shift()!()
+    }
+    const all = await done
+    expect(dead.map((d) => d.pos)).toEqual([2, 3, 4])
+    expect(all.filter((e) => e._tag === 'Data').map((e) => (e as Data<number>).value)).toEqual([1, 5, 6])
+    let wm = Number.NEGATIVE_INFINITY
+    for (const e of all)
+      if (e._tag === 'Watermark') {
+        expect(e.time).toBeGreaterThanOrEqual(wm)
+        wm = e.time
+      } else expect(e.time).toBeGreaterThanOrEqual(wm)
+    expect(wm).toBe(Number.POSITIVE_INFINITY)
+  })
+
   it('drops the newest event when full (dropNewest)', async () => {
     const { p } = slowSink()
     const dead: DeadLetter[] = []
