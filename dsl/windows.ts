@@ -1,6 +1,6 @@
 /**
  * Event-time windows in the description: window assigners as tagged values, and the `window` +
- * `aggregate` stages. Semantics (normative, DESIGN.md "Windows"): per key, a window is the half-open
+ * `aggregate` stages. Semantics (docs/semantics.md, "Windows"): per key, a window is the half-open
  * interval `[start, end)` in ms; it fires when the watermark `W >= end`; its state is kept until
  * `W >= end + allowedLateness`.
  */

@@ -35,7 +35,7 @@ const disorderedEvents = fc
       .map(({ id, side, key, t }): Ev => ({ id, side, key, t })),
   )
 
-/** The nested-loop oracle, straight from DESIGN.md: every pair, then the unmatched sides. */
+/** The nested-loop oracle, straight from docs/semantics.md ("Joins"): every pair, then the unmatched sides. */
 function windowJoinOracle(evs: readonly Ev[], within: number, type: JoinType): string[] {
   const out: string[] = []
   const ls = evs.filter((e) => e.side === 0)
