@@ -31,7 +31,7 @@ describe('types that guide', () => {
       pipeline(opts, (s) => {
         // @ts-expect-error window needs a keyed stream: add keyBy first
         pipe(s, window(tumbling('1h')))
-        // @ts-expect-error aggregate needs a windowed stream (a compile error, without a branded message: see aggregate)
+        // @ts-expect-error aggregate needs a windowed stream: add window(...) first
         pipe(s, keyBy((f) => f.origin), aggregate(count))
         // @ts-expect-error match needs a keyed stream: add keyBy first
         pipe(s, match(late))
@@ -60,6 +60,7 @@ describe('types that guide', () => {
   it('say what is missing and how to fix it, in the last line of the error', () => {
     const mistakes: Record<string, string> = {
       'window needs a keyed stream: add keyBy first': `pipe(s, window(tumbling('1h')))`,
+      'aggregate needs a windowed stream: add window(...) first': `pipe(s, keyBy((f) => f.origin), aggregate(count))`,
       'match needs a keyed stream: add keyBy first': `pipe(s, match(late))`,
       'windowJoin needs a keyed stream: add keyBy first': `pipe(s, windowJoin(pipe(s, keyBy((f) => f.dest)), { within: '1h' }))`,
       'tableJoin needs both sides keyed by the same key type': `pipe(s, keyBy((f) => f.delay), tableJoin(new Table<string, string>()))`,
@@ -75,12 +76,10 @@ export {}
     const files = new Map(Object.values(mistakes).map((code, i) => [join(root, `.guidance-${i}.ts`), `${head}${code}\n`]))
     files.set(join(root, '.guidance-run.ts'), `${head}run(pipeline({ eventTime: (f: Flight) => f.at }, (x) => x), 'flights.ndjson')\n`)
     const messages = compile(root, files)
-    Object.keys(mistakes).forEach((message, i) => expect(messages.get(join(root, `.guidance-${i}.ts`))).toMatch(new RegExp(`'"${escape(message)}"' is missing`)))
+    Object.keys(mistakes).forEach((message, i) => expect(messages.get(join(root, `.guidance-${i}.ts`))).toContain(`'"${message}"'`))
     expect(messages.get(join(root, '.guidance-run.ts'))).toContain(`parameter of type '"run takes a source, not a path: run(p, fromLog(path)) replays a recorded log"'`)
   }, 60_000)
 })
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** The errors of in-memory files compiled with the project's options, each file's messages joined. */
 function compile(root: string, files: Map<string, string>): Map<string, string> {

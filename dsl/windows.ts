@@ -199,8 +199,8 @@ export const WINDOW_KIND = 'Window'
  *
  * The selectors of a record of aggregations are typed from the windowed stream (`f` below is a
  * `Flight`); a single aggregation's selector needs its type written (`mean((f: Flight) => f.delay)`).
- * Without a `window` before it, `aggregate` is a compile error (the stream lacks the window), and a
- * TypeError saying so when the types were bypassed.
+ * Without a `window` before it, `aggregate` is a compile error ending in "aggregate needs a windowed
+ * stream: add window(...) first", and a TypeError saying so when the types were bypassed.
  *
  * @example
  * pipe(s, keyBy((f: Flight) => f.origin), window(tumbling('1h')),
@@ -209,7 +209,7 @@ export const WINDOW_KIND = 'Window'
  */
 export function aggregate<A, R, X, Y>(
   spec: SpecOver<A, R, X, Y>,
-): <K extends Key, E extends EmitMode>(w: Windowed<A, K, E, NeedOfSpec<X, Y>>) => Stream<WindowOutput<K, ResultOfSpec<R, X>, E>, K> {
+): <K extends Key, E extends EmitMode>(w: NotAStream<'aggregate'> & Windowed<A, K, E, NeedOfSpec<X, Y>>) => Stream<WindowOutput<K, ResultOfSpec<R, X>, E>, K> {
   const given: AggregateSpec = spec as AggregateSpec
   const fields = isAggregator(given) || isMonoid(given) ? [['', given] as const] : Object.entries(given)
   if (fields.length === 0) throw new TypeError('aggregate: expected an aggregation or a record of aggregations, got an empty record')
@@ -252,6 +252,12 @@ type NeedOfSpec<X, Y> = Y extends { readonly add: unknown }
   : IsMergeable<X> extends true
     ? AggregatorNeed
     : 'any aggregator'
+
+/**
+ * Refuses a stream where a windowed one goes, naming the fix: a stream has a `node`, a windowed
+ * stream has none, so the compiler's complaint is that `node` is not this message.
+ */
+type NotAStream<Stage extends string> = { readonly node?: `${Stage} needs a windowed stream: add window(...) first` }
 
 /** A record's results as a read-only record; one aggregation's result as it is. */
 type ResultOfSpec<R, X> = unknown extends X ? R : { readonly [k in keyof R]: R[k] }
