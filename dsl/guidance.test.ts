@@ -2,7 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest'
 import { join } from 'node:path'
 import { pipe } from 'fp-ts/function'
 import ts from 'typescript'
-import { aggregate, boundedOutOfOrder, count, keyBy, match, mean, pattern, pipeline, run, tableJoin, tumbling, window, windowJoin, Table } from 'weirjs'
+import { aggregate, boundedOutOfOrder, count, keyBy, match, mean, pattern, pipeline, run, session, tableJoin, tumbling, window, windowJoin, Table } from 'weirjs'
 import type { Stream, WindowResult } from 'weirjs'
 
 /**
@@ -16,9 +16,11 @@ const opts = { eventTime: (f: Flight) => f.at, watermark: boundedOutOfOrder('1h'
 const late = pattern<Flight>().begin('late', (f) => f.delay > 15)
 
 describe('types that guide', () => {
-  it('type the selectors of an aggregation record from the windowed stream', () => {
+  it('type the selectors of aggregations from the windowed stream', () => {
     const p = pipeline(opts, (s) => pipe(s, keyBy((f) => f.origin), window(tumbling('1h')), aggregate({ n: count, avg: mean((f) => f.delay) })))
     expectTypeOf(p.output).toEqualTypeOf<Stream<WindowResult<string, { readonly n: number; readonly avg: number }>, string>>()
+    const one = pipeline(opts, (s) => pipe(s, keyBy((f) => f.origin), window(session('1h')), aggregate(mean((f) => f.delay))))
+    expectTypeOf(one.output).toEqualTypeOf<Stream<WindowResult<string, number>, string>>()
     const typos = () =>
       // @ts-expect-error Flight has no 'delya': the selector's argument is a Flight, not any
       pipeline(opts, (s) => pipe(s, keyBy((f) => f.origin), window(tumbling('1h')), aggregate({ n: count, avg: mean((f) => f.delya) })))

@@ -197,8 +197,8 @@ export const WINDOW_KIND = 'Window'
  * session window merged away (or whose bounds grew: its old identity is retracted). Applying the
  * changelog to an upsert sink gives the final results, however often it is replayed.
  *
- * The selectors of a record of aggregations are typed from the windowed stream (`f` below is a
- * `Flight`); a single aggregation's selector needs its type written (`mean((f: Flight) => f.delay)`).
+ * Selectors are typed from the windowed stream: `f` below is a `Flight`, in a record as in
+ * `aggregate(mean((f) => f.delay))`.
  * Without a `window` before it, `aggregate` is a compile error ending in "aggregate needs a windowed
  * stream: add window(...) first", and a TypeError saying so when the types were bypassed.
  *
@@ -207,9 +207,9 @@ export const WINDOW_KIND = 'Window'
  *   aggregate({ n: count, avgDelay: mean((f) => f.delay) }))
  * // Stream<WindowResult<string, { readonly n: number; readonly avgDelay: number }>, string>
  */
-export function aggregate<A, R, X, Y>(
-  spec: SpecOver<A, R, X, Y>,
-): <K extends Key, E extends EmitMode>(w: NotAStream<'aggregate'> & Windowed<A, K, E, NeedOfSpec<X, Y>>) => Stream<WindowOutput<K, ResultOfSpec<R, X>, E>, K> {
+export function aggregate<A, R, X>(
+  spec: SpecOver<A, R, X>,
+): <K extends Key, E extends EmitMode>(w: NotAStream<'aggregate'> & Windowed<A, K, E, NeedOfSpec<X>>) => Stream<WindowOutput<K, ResultOfSpec<R, X>, E>, K> {
   const given: AggregateSpec = spec as AggregateSpec
   const fields = isAggregator(given) || isMonoid(given) ? [['', given] as const] : Object.entries(given)
   if (fields.length === 0) throw new TypeError('aggregate: expected an aggregation or a record of aggregations, got an empty record')
@@ -233,20 +233,19 @@ export function aggregate<A, R, X, Y>(
 /**
  * What `aggregate` takes, written so that TypeScript infers the event type `A` from the windowed
  * stream it is applied to (and so types the selectors of `mean((f) => f.delay)`), or from the spec
- * when it stands alone: one aggregator (`Y`: as given, to see whether it has `merge`), a Monoid, or
- * a record of them (`X`: the record as given; the index signature lets a record alone say what `A`
- * is).
+ * when it stands alone: one aggregator, a Monoid, or a record of them. `X` is the spec as given,
+ * for the merge and non-empty checks; the index signature lets a record alone say what `A` is.
  */
-type SpecOver<A, R, X, Y> =
-  | (Aggregator<A, any, R> & { readonly [k in keyof Y]: Y[k] })
+type SpecOver<A, R, X> =
+  | Aggregator<A, any, R>
   | (Monoid<A> & Monoid<R>)
   | ({ readonly [k in keyof R]: Aggregator<A, any, R[k]> | (Monoid<A> & Monoid<R[k]>) } & X & NonEmptySpec<X> & {
       readonly [name: string]: Aggregator<A, any, unknown> | Monoid<A>
     })
 
-/** Session windows need every aggregation to merge: an aggregator typed with `merge` (Y), a Monoid, or a record whose every field can. */
-type NeedOfSpec<X, Y> = Y extends { readonly add: unknown }
-  ? Y extends { readonly merge: (x: never, y: never) => unknown }
+/** Session windows need every aggregation to merge: an aggregator typed with `merge`, a Monoid, or a record whose every field can. */
+type NeedOfSpec<X> = X extends { readonly add: unknown }
+  ? X extends { readonly merge: (x: never, y: never) => unknown }
     ? AggregatorNeed
     : 'any aggregator'
   : IsMergeable<X> extends true
