@@ -16,6 +16,7 @@ import { version } from './version.ts'
 import { ProgressBar } from './progress.ts'
 import { redisRunCommand } from './redis.ts'
 import { blockWriter, fileWriter, printable, type LineWriter } from './output.ts'
+import { isoTime } from '../dsl/time.ts'
 import { isTypeScript, loadTypeScript } from './typescript.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
@@ -235,15 +236,6 @@ const asJson = (o: unknown, pos: number): string | DeadLetter => {
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US')
-
-/**
- * An event time or watermark in messages: ISO 8601 in UTC, as times are epoch milliseconds
- * (`-Infinity` and `+Infinity` as they are).
- *
- * @example
- * isoTime(978307200000) // '2001-01-01T00:00:00.000Z'
- */
-export const isoTime = (t: number): string => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t))
 
 /**
  * The one-line summary printed at the end of `weir run`.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatDuration, toMillis } from './time.ts'
+import { formatDuration, isoTime, toMillis } from './time.ts'
 import { tumbling } from './windows.ts'
 import { boundedOutOfOrder } from './watermarks.ts'
 
@@ -32,5 +32,18 @@ describe('decimal durations', () => {
     expect(tumbling('2.3h').size).toBe(8_280_000)
     expect(boundedOutOfOrder('2.2h').maxDelay).toBe(7_920_000)
     expect(() => toMillis('1.0005s', 'x')).toThrow(/whole-millisecond/)
+  })
+})
+
+describe('isoTime', () => {
+  it('writes event times and watermarks as ISO 8601 in UTC', () => {
+    expect(isoTime(978_307_200_000)).toBe('2001-01-01T00:00:00.000Z')
+    expect(isoTime(0)).toBe('1970-01-01T00:00:00.000Z')
+  })
+
+  it('leaves the infinite watermarks and times beyond a Date as they are', () => {
+    expect(isoTime(Number.NEGATIVE_INFINITY)).toBe('-Infinity')
+    expect(isoTime(Number.POSITIVE_INFINITY)).toBe('Infinity')
+    expect(isoTime(9e15)).toBe('9000000000000000')
   })
 })

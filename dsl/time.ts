@@ -55,3 +55,12 @@ export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`
   return `${ms}ms`
 }
+
+/**
+ * An event time or watermark as people read it in messages: ISO 8601 in UTC, as times are epoch
+ * milliseconds (`-Infinity`, `+Infinity` and times beyond what a Date holds as they are).
+ *
+ * @example
+ * isoTime(978307200000) // '2001-01-01T00:00:00.000Z'
+ */
+export const isoTime = (t: number): string => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t))

@@ -1,12 +1,12 @@
 /**
  * Event-time windows in the description: window assigners as tagged values, and the `window` +
- * `aggregate` stages. Semantics (normative, DESIGN.md "Windows"): per key, a window is the half-open
+ * `aggregate` stages. Semantics (docs/semantics.md, "Windows"): per key, a window is the half-open
  * interval `[start, end)` in ms; it fires when the watermark `W >= end`; its state is kept until
  * `W >= end + allowedLateness`.
  */
 import type { Change } from './change.ts'
 import type { WindowBounds } from './sides.ts'
-import type { Key, NeedsKey, Node, StageError, Stream } from './stream.ts'
+import type { Key, NeedsKey, Node, Stream } from './stream.ts'
 import { operatorNode, stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
 import {
@@ -15,11 +15,10 @@ import {
   isAggregator,
   isMonoid,
   type AggregateSpec,
-  type AggregationLike,
-  type InputOf,
+  type Aggregator,
   type IsMergeable,
-  type ResultOf,
 } from './aggregations.ts'
+import type { Monoid } from 'fp-ts/lib/Monoid.js'
 
 /** `start = floor((t - offset) / size) * size + offset`: each event is in exactly one window. */
 export interface Tumbling {
@@ -211,17 +210,21 @@ export const WINDOW_KIND = 'Window'
  * session window merged away (or whose bounds grew: its old identity is retracted). Applying the
  * changelog to an upsert sink gives the final results, however often it is replayed.
  *
+ * Selectors are typed from the windowed stream: `f` below is a `Flight`, in a record as in
+ * `aggregate(mean((f) => f.delay))`.
+ * Without a `window` before it, `aggregate` is a compile error ending in "aggregate needs a windowed
+ * stream: add window(...) first", and a TypeError saying so when the types were bypassed.
+ *
  * @example
  * pipe(s, keyBy((f: Flight) => f.origin), window(tumbling('1h')),
- *   aggregate({ n: count, avgDelay: mean((f: Flight) => f.delay) }))
- * // Stream<WindowResult<string, { n: number; avgDelay: number }>, string>
+ *   aggregate({ n: count, avgDelay: mean((f) => f.delay) }))
+ * // Stream<WindowResult<string, { readonly n: number; readonly avgDelay: number }>, string>
  */
-export function aggregate<S extends AggregateSpec>(
-  spec: S & NonEmptySpec<S>,
-): <W extends Windowed<any, Key, EmitMode, AggregatorNeed> | Stream<unknown, unknown>>(
-  w: W & AggregateInput<W, S>,
-) => AggregateOutput<W, S> {
-  const fields = isAggregator(spec) || isMonoid(spec) ? [['', spec] as const] : Object.entries(spec)
+export function aggregate<A, R, X>(
+  spec: SpecOver<A, R, X>,
+): <K extends Key, E extends EmitMode>(w: NotAStream<'aggregate'> & Windowed<A, K, E, NeedOfSpec<X>>) => Stream<WindowOutput<K, ResultOfSpec<R, X>, E>, K> {
+  const given: AggregateSpec = spec as AggregateSpec
+  const fields = isAggregator(given) || isMonoid(given) ? [['', given] as const] : Object.entries(given)
   if (fields.length === 0) throw new TypeError('aggregate: expected an aggregation or a record of aggregations, got an empty record')
   for (const [name, a] of fields)
     if (!isAggregator(a) && !isMonoid(a))
@@ -229,28 +232,50 @@ export function aggregate<S extends AggregateSpec>(
         `aggregate: ${name === '' ? 'the aggregation' : `field '${name}'`} must be an aggregator { init, add, merge?, result } or a Monoid, got ${describe(a)}`,
       )
   const mergeable = fields.every(([, a]) => isMonoid(a) || typeof (a as { merge?: unknown }).merge === 'function')
-  // The stage's type picks its input's key and emit mode apart (AggregateInput); its body reads the window only.
-  return ((w: Windowed<unknown, Key, EmitMode, AggregatorNeed>) => {
+  return (w) => {
     if (w?._tag !== 'Windowed') throw new TypeError('aggregate: expected a windowed stream (add window(...) before aggregate)')
     if (w.assigner._tag === 'Session' && !mergeable)
       throw new TypeError('aggregate: session windows merge sessions, so every aggregator needs merge (or use a Monoid)')
-    const node: WindowSpec = { assigner: w.assigner, allowedLateness: w.allowedLateness, emit: w.emit, aggregation: spec }
+    const node: WindowSpec = { assigner: w.assigner, allowedLateness: w.allowedLateness, emit: w.emit, aggregation: given }
     const names = fields.map(([n]) => n).filter((n) => n !== '')
     const label = `window ${describeAssigner(w.assigner)}${w.allowedLateness > 0 ? ` lateness ${formatDuration(w.allowedLateness)}` : ''}${w.emit === 'updates' ? ' (updates)' : ''} → aggregate${names.length > 0 ? ` { ${names.join(', ')} }` : ''}`
     return stream(operatorNode(WINDOW_KIND, label, [w.input], node))
-  }) as <W>(w: W) => AggregateOutput<W, S>
+  }
 }
 
-/** What `aggregate(spec)` applies to: a windowed stream of events the spec reads, or an error type saying what is missing. */
-type AggregateInput<W, S> =
-  W extends Windowed<any, infer K, infer E, any>
-    ? Windowed<InputOf<S>, K, E, IsMergeable<S> extends true ? AggregatorNeed : 'any aggregator'>
-    : StageError<'aggregate needs a windowed stream: add window(...) first'>
+/**
+ * What `aggregate` takes, written so that TypeScript infers the event type `A` from the windowed
+ * stream it is applied to (and so types the selectors of `mean((f) => f.delay)`), or from the spec
+ * when it stands alone: one aggregator, a Monoid, or a record of them. `X` is the spec as given,
+ * for the merge and non-empty checks; the index signature lets a record alone say what `A` is.
+ */
+type SpecOver<A, R, X> =
+  | Aggregator<A, any, R>
+  | (Monoid<A> & Monoid<R>)
+  | ({ readonly [k in keyof R]: Aggregator<A, any, R[k]> | (Monoid<A> & Monoid<R[k]>) } & X & NonEmptySpec<X> & {
+      readonly [name: string]: Aggregator<A, any, unknown> | Monoid<A>
+    })
 
-type AggregateOutput<W, S> = W extends Windowed<any, infer K, infer E, any> ? Stream<WindowOutput<K, ResultOf<S>, E>, K> : never
+/** Session windows need every aggregation to merge: an aggregator typed with `merge`, a Monoid, or a record whose every field can. */
+type NeedOfSpec<X> = X extends { readonly add: unknown }
+  ? X extends { readonly merge: (x: never, y: never) => unknown }
+    ? AggregatorNeed
+    : 'any aggregator'
+  : IsMergeable<X> extends true
+    ? AggregatorNeed
+    : 'any aggregator'
+
+/**
+ * Refuses a stream where a windowed one goes, naming the fix: a stream has a `node`, a windowed
+ * stream has none, so the compiler's complaint is that `node` is not this message.
+ */
+type NotAStream<Stage extends string> = { readonly node?: `${Stage} needs a windowed stream: add window(...) first` }
+
+/** A record's results as a read-only record; one aggregation's result as it is. */
+type ResultOfSpec<R, X> = unknown extends X ? R : { readonly [k in keyof R]: R[k] }
 
 /** A record of aggregations needs at least one: `aggregate({})` is a compile error (and a TypeError at run time). */
-type NonEmptySpec<S> = S extends AggregationLike ? unknown : [keyof S] extends [never] ? never : unknown
+type NonEmptySpec<S> = [keyof S] extends [never] ? never : unknown
 
 /**
  * The changelog key of a window in `'updates'` mode: unambiguous for string and number keys. It reads

@@ -15,7 +15,7 @@ export {
   canonical,
   LawViolation,
 } from './laws.ts'
-// The brute-force model of the window semantics (DESIGN.md "Windows"), to check a window pipeline
+// The brute-force model of the window semantics (docs/semantics.md, "Windows"), to check a window pipeline
 // against: for a log of (key, time, value) events, every window's events and value, late events
 // and the 'updates' table.
 export { oracle as windowOracle, sessionsOf, valueOf, idOf } from './windowOracle.ts'

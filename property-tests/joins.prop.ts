@@ -68,7 +68,7 @@ const joinEvents = (within: number): fc.Arbitrary<Ev[]> => {
 }
 
 /**
- * The nested-loop oracle, straight from DESIGN.md: an event is late when its time is below the
+ * The nested-loop oracle, straight from docs/semantics.md ("Joins"): an event is late when its time is below the
  * watermark left by the events before it (`max time - BOUND`); every pair of the others with equal
  * key and `|dt| <= within`, then the unmatched sides.
  */

@@ -1,5 +1,5 @@
 /**
- * A brute-force model of DESIGN.md "Windows", written straight from the text and sharing no code
+ * A brute-force model of docs/semantics.md "Windows", written straight from the text and sharing no code
  * with the operator: windows are kept as plain lists of their events, every watermark scans all of
  * them, and values are recomputed from scratch. The property suites run it next to the operator;
  * it is exported (as `windowOracle`) for users checking their own window pipelines the same way.

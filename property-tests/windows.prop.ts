@@ -1,5 +1,5 @@
 /**
- * Windows against the brute-force model of DESIGN.md (property-tests/windowOracle.ts), plus the
+ * Windows against the brute-force model of docs/semantics.md (property-tests/windowOracle.ts), plus the
  * structural laws of the issue: order-insensitivity within the watermark bound, exactly-one
  * tumbling window, floor-or-ceil hopping windows, non-overlapping sessions, order-free session
  * merging, and at-least-once recovery of the changelog (checked against the oracle). Fixed seeds:
@@ -335,7 +335,7 @@ describe('window laws', () => {
     )
   })
 
-  // DESIGN: "a session whose state was freed never merges again", so an event arriving within `gap`
+  // docs/semantics.md: "a session whose state has been freed never merges again", so an event arriving within `gap`
   // of a freed session (behind the watermark, kept by the merge-then-check rule) starts a session
   // beside it. With disorder within d no event reaches a freed session, and sessions never overlap.
   it('session windows never overlap per key (disorder within d)', async () => {

@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs'
 import { asyncScheduler } from 'rxjs'
 import type { DeadLetter, Late } from '../../dsl/sides.ts'
 import { Credit } from './credit.ts'
+import { isoTime } from '../../dsl/time.ts'
 
 /** Raised into the RxJS error channel when the user asked to fail fast. */
 export class FailFastError extends Error {
@@ -9,7 +10,7 @@ export class FailFastError extends Error {
     super(
       deadLetter._tag === 'DeadLetter'
         ? `${deadLetter.stage}: ${deadLetter.reason} at position ${deadLetter.pos}: ${deadLetter.message}`
-        : `${deadLetter.stage}: late event at position ${deadLetter.pos} (time ${deadLetter.time} < watermark ${deadLetter.watermark})`,
+        : `${deadLetter.stage}: late event at position ${deadLetter.pos} (time ${isoTime(deadLetter.time)} < watermark ${isoTime(deadLetter.watermark)})`,
     )
     this.name = 'FailFastError'
   }
@@ -41,7 +42,7 @@ export const warnDeadLetter = (d: DeadLetter): void => console.warn(`weir: dead 
 export function makeContext(o: ContextOptions = {}): RunContext {
   const failFast = o.failFast ?? false
   const onDead = o.onDeadLetter ?? warnDeadLetter
-  const onLate = o.onLate ?? ((l: Late) => console.warn(`weir: late event at ${l.pos} (time ${l.time} < watermark ${l.watermark})`))
+  const onLate = o.onLate ?? ((l: Late) => console.warn(`weir: late event at ${l.pos} (time ${isoTime(l.time)} < watermark ${isoTime(l.watermark)})`))
   return {
     scheduler: o.scheduler ?? asyncScheduler,
     credit: new Credit(o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK),

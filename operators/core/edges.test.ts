@@ -13,6 +13,7 @@ import { filter, flatMap, map, merge, tap } from '../../dsl/stages.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { Hub } from './hub.ts'
+import { FailFastError } from './context.ts'
 
 /** A stream read by two branches, after a stateless stage (so the source itself is read once). */
 const twoBranches = (seen: number[]) =>
@@ -122,5 +123,12 @@ describe('Hub', () => {
     hub.next(1)
     hub.next(2)
     expect(seen).toEqual(['a1', 'b1', 'b2'])
+  })
+})
+
+describe('FailFastError', () => {
+  it('gives the times of a late event as ISO 8601', () => {
+    const late = { _tag: 'Late', stage: 'window', pos: 7, value: {}, key: 'a', time: 978_307_200_000, watermark: 978_310_800_000, windows: [] } as const
+    expect(new FailFastError(late).message).toBe('window: late event at position 7 (time 2001-01-01T00:00:00.000Z < watermark 2001-01-01T01:00:00.000Z)')
   })
 })

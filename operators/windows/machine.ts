@@ -135,7 +135,7 @@ const AGG_STAGE = 'aggregate'
  * The windowing machine shared by every window type: per-key state, the lateness rule, the firing
  * queue, emission (`'final'` results or an `'updates'` changelog), freeing, and checkpoints.
  *
- * Rules (DESIGN.md "Windows"): a window `[start, end)` fires when `W >= end` and is freed when
+ * Rules (docs/semantics.md, "Windows"): a window `[start, end)` fires when `W >= end` and is freed when
  * `W >= end + L`. An event is judged against the watermark just before it (the machine sees the event
  * before the watermark it advances); the kind decides which open windows it joins; an event that
  * joins none goes to `ctx.late` with its windows. A change to a window whose `end <= W` is emitted at
