@@ -103,7 +103,7 @@ describe('session windows', () => {
   })
 })
 
-// DESIGN.md: a session is kept until W >= end + L; an event with no open session to join is late
+// The rules: a session is kept until W >= end + L; an event with no open session to join is late
 // when t + gap + L <= W. d = 0, so each event sets W to its own time.
 describe('session windows at the boundaries', () => {
   const run = (log: Ev[]) => runKeyed(log, 0, (s) => pipe(s, window(session(10), { allowedLateness: 5 }), aggregate(count)))

@@ -113,7 +113,7 @@ describe('tumbling windows', () => {
   })
 })
 
-// DESIGN.md: a window fires when W >= end, its state is kept until W >= end + L, and an event joins
+// The rules: a window fires when W >= end, its state is kept until W >= end + L, and an event joins
 // it only while end + L > W. d = 0, so each event sets W to its own time.
 describe('tumbling windows at the boundaries', () => {
   const run = (log: Ev[]) => runKeyed(log, 0, (s) => pipe(s, window(tumbling(10), { allowedLateness: 5 }), aggregate(count)))
