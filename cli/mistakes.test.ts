@@ -3,7 +3,8 @@
  * stack traces, for user mistakes" and "Bad input never crashes a pipeline and is never lost
  * silently". Each test states a user mistake (or ordinary usage) and the behaviour the rules ask for.
  */
-import { afterAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,53 +12,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { main, type CliIO } from './weir.ts'
 import { parseArgs } from './args.ts'
-
-// The in-process `--redis` tests run against a scripted stand-in for ioredis (spawned CLI processes
-// are not mocked): one member "c1" of its group, one topic "flights" with one partition, and the
-// entries in `redisScript.entries` delivered by the first blocking XREADGROUP; then the group is
-// drained, so `--idle-exit` ends the run.
-const redisScript = vi.hoisted(() => ({ entries: [] as [id: string, fields: string[]][] }))
-vi.mock('ioredis', () => {
-  class FakeRedis {
-    constructor() {
-      return new Proxy(this, {
-        get(target, prop) {
-          if (prop in target) return (target as Record<string | symbol, unknown>)[prop]
-          if (prop === 'then') return undefined
-          return async () => null
-        },
-      })
-    }
-    async connect() {}
-    disconnect() {}
-    duplicate() {
-      return new FakeRedis()
-    }
-    pipeline() {
-      const p = { xack: () => p, exec: async () => [] }
-      return p
-    }
-    async zrangebyscore() {
-      return ['c1', String(Date.now())]
-    }
-    async hget() {
-      return '1'
-    }
-    async smembers() {
-      return []
-    }
-    async xinfo(kind: string) {
-      return kind === 'STREAM' ? ['length', 0, 'last-generated-id', '0-0'] : []
-    }
-    async xreadgroup(...args: unknown[]) {
-      if (!args.includes('BLOCK')) return null
-      if (redisScript.entries.length > 0) return [['flights:0', redisScript.entries.splice(0)]]
-      await new Promise((r) => setTimeout(r, 5))
-      return null
-    }
-  }
-  return { Redis: FakeRedis, default: FakeRedis }
-})
+import { REDIS_URL, missing, unique } from '../connectors/testing/servers.ts'
+import { createTopic, streamKey, TOPICS_KEY } from '../connectors/redis/topic.ts'
 
 const root = join(import.meta.dirname, '..')
 const BIN = join(root, 'bin', 'weir.mjs')
@@ -222,10 +178,35 @@ describe('weir CLI mistakes: run --redis', () => {
     const argv = ['run', 'job.ts', '--redis', 'redis://h:1', '--from', 'a', '--group', 'g', '--consumer', 'c', ...extra]
     expect(() => parseArgs(argv)).toThrow(new RegExp(name))
   })
+})
 
-  /** Runs `weir run <FIXTURE> --redis ...` in-process against the scripted stand-in, with these entries. */
+// In-process runs of `weir run --redis` against the real server (CI starts one; skipped without
+// REDIS_URL): each test writes its entries to a topic of its own with one partition and reads it
+// with a group of its own, `--idle-exit` ending the run once the group is drained.
+describe.skipIf(missing('REDIS_URL'))('weir CLI mistakes: run --redis (real server)', () => {
+  let redis: Redis
+  const topics: string[] = []
+  const groups: string[] = []
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL!)
+  })
+  afterAll(async () => {
+    for (const topic of topics) {
+      await redis.del(streamKey(topic, 0))
+      await redis.hdel(TOPICS_KEY, topic)
+    }
+    for (const group of groups) await redis.del(`weir:members:${group}`, `weir:idle:${group}`)
+    redis.disconnect()
+  })
+
+  /** Writes `entries` (JSON unless a string) to a new topic and runs `weir run <FIXTURE> --redis ...` on it in-process. */
   async function weirRedis(entries: unknown[], extra: string[] = []) {
-    redisScript.entries = entries.map((e, i) => [`${i + 1}-0`, ['e', typeof e === 'string' ? e : JSON.stringify(e)]])
+    const topic = unique('mistakes')
+    const group = unique('g')
+    topics.push(topic)
+    groups.push(group)
+    await createTopic(redis, topic, 1)
+    for (const e of entries) await redis.xadd(streamKey(topic, 0), '*', 'e', typeof e === 'string' ? e : JSON.stringify(e))
     let stdout = ''
     let stderr = ''
     const io: CliIO = {
@@ -234,9 +215,19 @@ describe('weir CLI mistakes: run --redis', () => {
       cwd: root,
       env: {},
     }
-    const argv = ['run', FIXTURE, '--redis', 'redis://fake:1', '--from', 'flights', '--group', 'g', '--consumer', 'c1', '--idle-exit', '50', ...extra]
+    const argv = ['run', FIXTURE, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'c1', '--idle-exit', '200', ...extra]
     const code = await main(argv, io)
-    return { code, stdout, stderr }
+    /** Entries read by the group and not acknowledged. */
+    const pending = async () => {
+      try {
+        return Number(((await redis.xpending(streamKey(topic, 0), group)) as [number])[0])
+      } catch (e) {
+        // A group the run never created has read nothing.
+        if (/NOGROUP/.test(String(e))) return 0
+        throw e
+      }
+    }
+    return { code, stdout, stderr, pending }
   }
   const good = { id: 1, scheduled: 1000, delay: 0, origin: 'SFO' }
   const bad = { id: 'x' } // fails the fixture's io-ts codec
@@ -245,32 +236,37 @@ describe('weir CLI mistakes: run --redis', () => {
     const r = await weirRedis([bad, good], ['--fail-fast'])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^weir: failed fast: /)
+    expect(r.stdout).toBe('')
   })
 
-  it('run --redis shows each dead letter with its reason and position, as run --log does, not only a count', async () => {
+  it('run --redis shows each dead letter with its reason and position, as run --log does, not only a count, and acknowledges it', async () => {
     const r = await weirRedis([bad, good])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ id: 1, origin: 'SFO', delayed: false })
     expect(r.stderr).toMatch(/^weir: dead letter \(codec\) in source at offset \d+: /m)
+    // A dead letter is handled (reported), so it is acknowledged like the rest: the broker would redeliver it forever otherwise.
+    expect(await r.pending()).toBe(0)
   })
 
-  it('run --redis: an entry that is not JSON is a dead letter and the run goes on, not a failed run', async () => {
+  it('run --redis: an entry that is not JSON is a dead letter, acknowledged, and the run goes on, not a failed run', async () => {
     const r = await weirRedis(['not json {', good])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ id: 1, origin: 'SFO', delayed: false })
     expect(r.stderr).toMatch(/dead letter/)
+    expect(await r.pending()).toBe(0)
   })
 
   it.each([
     ['corrupt JSON', 'not json {'],
     ['JSON that is not a checkpoint', '{}'],
-  ])('a --checkpoint file holding %s is reported as such, naming the file', async (_what, content) => {
+  ])('a --checkpoint file holding %s is reported as such, naming the file, and nothing is consumed', async (_what, content) => {
     const cp = join(dir, `cp-${content.length}.json`)
     writeFileSync(cp, content)
-    const r = await weirRedis([], ['--checkpoint', cp])
+    const r = await weirRedis([good], ['--checkpoint', cp])
     expect(r.code).not.toBe(0)
     expect(r.stdout).toBe('')
     const line = expectOneLine(r.stderr)
     expect(line).toContain(cp)
+    expect(await r.pending()).toBe(0)
   })
 })
