@@ -3,7 +3,8 @@
  * stack traces, for user mistakes" and "Bad input never crashes a pipeline and is never lost
  * silently". Each test states a user mistake (or ordinary usage) and the behaviour the rules ask for.
  */
-import { afterAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,60 +12,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { main, type CliIO } from './weir.ts'
 import { parseArgs } from './args.ts'
-
-// The in-process `--redis` tests run against a scripted stand-in for ioredis (spawned CLI processes
-// are not mocked): one member "c1" of its group, one topic "flights" with one partition, and the
-// entries in `redisScript.entries` delivered by the first blocking XREADGROUP; then the group is
-// drained, so `--idle-exit` ends the run.
-const redisScript = vi.hoisted(() => ({ entries: [] as [id: string, fields: string[]][], added: [] as unknown[][] }))
-vi.mock('ioredis', () => {
-  class FakeRedis {
-    constructor() {
-      return new Proxy(this, {
-        get(target, prop) {
-          if (prop in target) return (target as Record<string | symbol, unknown>)[prop]
-          if (prop === 'then') return undefined
-          return async () => null
-        },
-      })
-    }
-    async connect() {}
-    disconnect() {}
-    duplicate() {
-      return new FakeRedis()
-    }
-    pipeline() {
-      const p = { xack: () => p, exec: async () => [] }
-      return p
-    }
-    async xadd(...args: unknown[]) {
-      redisScript.added.push(args)
-      return '1-0'
-    }
-    async zrangebyscore() {
-      return ['c1', String(Date.now())]
-    }
-    async hget() {
-      return '1'
-    }
-    async smembers() {
-      return []
-    }
-    async xpending() {
-      return []
-    }
-    async xinfo(kind: string) {
-      return kind === 'STREAM' ? ['length', 0, 'last-generated-id', '0-0'] : []
-    }
-    async xreadgroup(...args: unknown[]) {
-      if (!args.includes('BLOCK')) return null
-      if (redisScript.entries.length > 0) return [['flights:0', redisScript.entries.splice(0)]]
-      await new Promise((r) => setTimeout(r, 5))
-      return null
-    }
-  }
-  return { Redis: FakeRedis, default: FakeRedis }
-})
+import { REDIS_URL, missing, unique } from '../connectors/testing/servers.ts'
+import { createTopic, streamKey, TOPICS_KEY } from '../connectors/redis/topic.ts'
 
 const root = join(import.meta.dirname, '..')
 const BIN = join(root, 'bin', 'weir.mjs')
@@ -254,10 +203,36 @@ describe('weir CLI mistakes: run --redis', () => {
     const argv = ['run', 'job.ts', '--redis', 'redis://h:1', '--from', 'a', '--group', 'g', '--consumer', 'c', ...extra]
     expect(() => parseArgs(argv)).toThrow(new RegExp(name))
   })
+})
 
-  /** Runs `weir run <FIXTURE> --redis ...` in-process against the scripted stand-in, with these entries. */
-  async function weirRedis(entries: unknown[], extra: string[] = [], { module = FIXTURE, from = 'flights', group = 'g' } = {}) {
-    redisScript.entries = entries.map((e, i) => [`${i + 1}-0`, ['e', typeof e === 'string' ? e : JSON.stringify(e)]])
+// In-process runs of `weir run --redis` against the real server (CI starts one; skipped without
+// REDIS_URL): each test writes its entries to a topic of its own with one partition and reads it
+// with a group of its own, `--idle-exit` ending the run once the group is drained.
+describe.skipIf(missing('REDIS_URL'))('weir CLI mistakes: run --redis (real server)', () => {
+  let redis: Redis
+  const topics: string[] = []
+  const groups: string[] = []
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL!)
+  })
+  afterAll(async () => {
+    for (const topic of topics) {
+      await redis.del(streamKey(topic, 0))
+      await redis.hdel(TOPICS_KEY, topic)
+    }
+    for (const group of groups) await redis.del(`weir:members:${group}`, `weir:idle:${group}`)
+    redis.disconnect()
+  })
+
+  /**
+   * Appends `entries` (JSON unless a string) to a topic (a new one unless given) and runs
+   * `weir run <module> --redis ...` on it in-process, with a new group unless one is given.
+   */
+  async function weirRedis(entries: unknown[], extra: string[] = [], { module = FIXTURE, topic = unique('mistakes'), group = unique('g') } = {}) {
+    if (!topics.includes(topic)) topics.push(topic)
+    if (!groups.includes(group)) groups.push(group)
+    await createTopic(redis, topic, 1)
+    for (const e of entries) await redis.xadd(streamKey(topic, 0), '*', 'e', typeof e === 'string' ? e : JSON.stringify(e))
     let stdout = ''
     let stderr = ''
     const io: CliIO = {
@@ -266,9 +241,19 @@ describe('weir CLI mistakes: run --redis', () => {
       cwd: root,
       env: {},
     }
-    const argv = ['run', module, '--redis', 'redis://fake:1', '--from', from, '--group', group, '--consumer', 'c1', '--idle-exit', '50', ...extra]
+    const argv = ['run', module, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'c1', '--idle-exit', '200', ...extra]
     const code = await main(argv, io)
-    return { code, stdout, stderr }
+    /** Entries read by the group and not acknowledged. */
+    const pending = async () => {
+      try {
+        return Number(((await redis.xpending(streamKey(topic, 0), group)) as [number])[0])
+      } catch (e) {
+        // A group the run never created has read nothing.
+        if (/NOGROUP/.test(String(e))) return 0
+        throw e
+      }
+    }
+    return { code, stdout, stderr, pending }
   }
   const good = { id: 1, scheduled: 1000, delay: 0, origin: 'SFO' }
   const bad = { id: 'x' } // fails the fixture's io-ts codec
@@ -277,47 +262,52 @@ describe('weir CLI mistakes: run --redis', () => {
     const r = await weirRedis([bad, good], ['--fail-fast'])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^weir: failed fast: /)
+    expect(r.stdout).toBe('')
   })
 
-  it('run --redis shows each dead letter with its reason and position, as run --log does, not only a count', async () => {
+  it('run --redis shows each dead letter with its reason and position, as run --log does, not only a count, and acknowledges it', async () => {
     const r = await weirRedis([bad, good])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ id: 1, origin: 'SFO', delayed: false })
     expect(r.stderr).toMatch(/^weir: dead letter \(codec\) in source at offset \d+: /m)
+    // A dead letter is handled (reported), so it is acknowledged like the rest: the broker would redeliver it forever otherwise.
+    expect(await r.pending()).toBe(0)
   })
 
-  it('run --redis: an entry that is not JSON is a dead letter and the run goes on, not a failed run', async () => {
+  it('run --redis: an entry that is not JSON is a dead letter, acknowledged, and the run goes on, not a failed run', async () => {
     const r = await weirRedis(['not json {', good])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ id: 1, origin: 'SFO', delayed: false })
     expect(r.stderr).toMatch(/dead letter/)
+    expect(await r.pending()).toBe(0)
   })
 
   it('run --redis --dead-letters <stream> appends every dead letter to that stream (field e, NDJSON with reason and position)', async () => {
-    redisScript.added = []
-    const r = await weirRedis([bad, 'not json {', good], ['--dead-letters', 'flights-dead'])
+    const stream = unique('mistakes-dead')
+    topics.push(stream)
+    const r = await weirRedis([bad, 'not json {', good], ['--dead-letters', stream])
     expect(r.code).toBe(0)
-    expect(redisScript.added.map((a) => a.slice(0, 3))).toEqual([
-      ['flights-dead', '*', 'e'],
-      ['flights-dead', '*', 'e'],
-    ])
-    expect(redisScript.added.map((a) => JSON.parse(a[3] as string))).toEqual([
+    const added = (await redis.xrange(stream, '-', '+')).map(([, fields]) => fields)
+    expect(added.map((f) => f[0])).toEqual(['e', 'e'])
+    expect(added.map((f) => JSON.parse(f[1]))).toEqual([
       expect.objectContaining({ _tag: 'DeadLetter', reason: 'codec', stage: 'source', input: bad }),
       expect.objectContaining({ _tag: 'DeadLetter', reason: 'parse', stage: 'source', input: 'not json {' }),
     ])
+    expect(await r.pending()).toBe(0)
   })
 
   it.each([
     ['corrupt JSON', 'not json {'],
     ['JSON that is not a checkpoint', '{}'],
-  ])('a --checkpoint file holding %s is reported as such, naming the file', async (_what, content) => {
+  ])('a --checkpoint file holding %s is reported as such, naming the file, and nothing is consumed', async (_what, content) => {
     const cp = join(dir, `cp-${content.length}.json`)
     writeFileSync(cp, content)
-    const r = await weirRedis([], ['--checkpoint', cp])
+    const r = await weirRedis([good], ['--checkpoint', cp])
     expect(r.code).not.toBe(0)
     expect(r.stdout).toBe('')
     const line = expectOneLine(r.stderr)
     expect(line).toContain(cp)
+    expect(await r.pending()).toBe(0)
   })
 
   describe('a --checkpoint of another plan or input is refused: one line, exit code 3, nothing run', () => {
@@ -325,8 +315,9 @@ describe('weir CLI mistakes: run --redis', () => {
 
     it('the same pipeline with s: sum added to { n: count }', async () => {
       const cp = join(dir, 'cp-plan.json')
-      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
-      const r = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCountsAndSums.ts' })
+      const at = { topic: unique('mistakes'), group: unique('g') }
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', ...at })).code).toBe(0)
+      const r = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCountsAndSums.ts', ...at })
       expect(r.code).toBe(3)
       expect(r.stdout).toBe('')
       expect(expectOneLine(r.stderr)).toBe(
@@ -336,19 +327,23 @@ describe('weir CLI mistakes: run --redis', () => {
 
     it('another topic or another group', async () => {
       const cp = join(dir, 'cp-input.json')
-      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
-      const topic = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', from: 'trains' })
+      const at = { topic: unique('mistakes'), group: unique('g') }
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', ...at })).code).toBe(0)
+      const trains = unique('trains')
+      const topic = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', group: at.group, topic: trains })
       expect(topic.code).toBe(3)
-      expect(expectOneLine(topic.stderr)).toBe('weir: --checkpoint: checkpoint belongs to redis topics flights group g, not redis topics trains group g')
-      const group = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', group: 'g2' })
+      expect(expectOneLine(topic.stderr)).toBe(`weir: --checkpoint: checkpoint belongs to redis topics ${at.topic} group ${at.group}, not redis topics ${trains} group ${at.group}`)
+      const g2 = unique('g2')
+      const group = await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', topic: at.topic, group: g2 })
       expect(group.code).toBe(3)
-      expect(expectOneLine(group.stderr)).toMatch(/not redis topics flights group g2$/)
+      expect(expectOneLine(group.stderr)).toBe(`weir: --checkpoint: checkpoint belongs to redis topics ${at.topic} group ${at.group}, not redis topics ${at.topic} group ${g2}`)
     })
 
     it('the same plan and input resume', async () => {
       const cp = join(dir, 'cp-same.json')
-      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })).code).toBe(0)
-      const again = await weirRedis([{ ...good, id: 3 }], ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts' })
+      const at = { topic: unique('mistakes'), group: unique('g') }
+      expect((await weirRedis(flights, ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', ...at })).code).toBe(0)
+      const again = await weirRedis([{ ...good, id: 3 }], ['--checkpoint', cp], { module: 'cli/fixtures/originCounts.ts', ...at })
       expect(again.code).toBe(0)
       // The restored count goes on from 2.
       expect(again.stdout).toContain('"value":{"n":3}')

@@ -21,6 +21,15 @@ import { createTopic, streamKey, TOPICS_KEY } from './redis/topic.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Polls `ready` every 50 ms until it holds; fails naming `what` after `deadlineMs` (a generous bound, not a margin the test relies on). */
+async function until(what: string, ready: () => Promise<boolean>, deadlineMs = 15_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting until ${what}`)
+    await sleep(50)
+  }
+}
+
 
 describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (real server)', () => {
   let redis: Redis
@@ -79,7 +88,8 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (
       () => 'resolved',
       (e: unknown) => e,
     )
-    const outcome = await Promise.race([settled, sleep(3000).then(() => 'still running')])
+    // Without the failure the run would go on forever (no idle stop): a generous deadline tells the two apart.
+    const outcome = await Promise.race([settled, sleep(20_000).then(() => 'still running')])
     stop.abort()
     await settled
     expect(Number((await redis.xpending(streamKey(topic, 0), group))[0])).toBe(5)
@@ -127,7 +137,11 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (
     const doomed = consume({ topics: [topic], group, consumer: 'doomed', ...fast })
     try {
       expect((await doomed.pull(25))!.length).toBe(25)
-      await sleep(300)
+      await until('the doomed member is dead and its 25 entries claimable', async () => {
+        const beat = Number(await redis.zscore(`weir:members:${group}`, 'doomed'))
+        const idle = (await redis.xpending(streamKey(topic, 0), group, 'IDLE', 100, '-', '+', 100, 'doomed')) as unknown[]
+        return beat < Date.now() - 200 && idle.length === 25
+      })
       const perKey = pipeline({ name: 'perKey', eventTime: () => 0 }, (s: Stream<Ev>) => pipe(s, keyBy((e) => e.k), window(tumbling('1d')), aggregate(count)))
       const r = await run(perKey, consume({ topics: [topic], group, consumer: 'survivor', ...fast, stopWhenIdleMs: 500 }))
       const total = (r.out as unknown as { value: number }[]).reduce((n, o) => n + o.value, 0)
@@ -152,7 +166,13 @@ describe.skipIf(missing('REDIS_URL'))('Redis Streams connectors at their edges (
     const doomed = consume({ topics: [topic], group, consumer: 'doomed', ...defaults })
     try {
       expect((await doomed.pull(1500))!.length).toBe(1500)
-      await sleep(2300)
+      // Until the member counts as dead (no heartbeat for the 2000 ms session timeout) and its
+      // entries as claimable (idle for the 1000 ms claim time), however slow this machine is.
+      await until('the doomed member is dead and its 1500 entries claimable', async () => {
+        const beat = Number(await redis.zscore(`weir:members:${group}`, 'doomed'))
+        const idle = (await redis.xpending(streamKey(topic, 0), group, 'IDLE', 1000, '-', '+', 2000, 'doomed')) as unknown[]
+        return beat < Date.now() - 2000 && idle.length === 1500
+      })
       await run(pipeline({}, (s: Stream<Ev>) => s), consume({ topics: [topic], group, consumer: 'survivor', ...defaults, stopWhenIdleMs: 500 }), {
         sink: redisUpsertSink(redis, { hash, key: (e: Ev) => e.k, value: (e) => e.id }),
       })

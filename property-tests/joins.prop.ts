@@ -10,7 +10,6 @@ import { lookupJoin, tableJoin, windowJoin, type JoinType } from '../dsl/joins.t
 import { makeContext } from '../operators/core/context.ts'
 import { runPipeline } from '../operators/joins/testRun.ts'
 import { tableTableJoinMachine } from '../operators/joins/tableTableJoin.ts'
-import { Table } from '../operators/tables/table.ts'
 
 const SEED = 4242
 const check = <T>(prop: fc.IAsyncProperty<[T]> | fc.IProperty<[T]>, numRuns = 150) =>
@@ -251,24 +250,30 @@ const toChange = (c: In): Change<number, number> =>
 
 type Row = { left: number | undefined; right: number | undefined }
 
+/** A table as a plain Map: the latest value per key, a delete removing it (not the Table class, which is under test elsewhere). */
+const applyTo = <V>(t: Map<number, V>, c: Change<number, V>): void => {
+  if (c.op === 'delete') t.delete(c.key)
+  else t.set(c.key, c.after as V)
+}
+
 /** The join of two tables computed directly, by nested loops over their rows. */
-function joinTables(l: Table<number, number>, r: Table<number, number>, type: JoinType, fk: ((v: number) => number) | undefined): Array<[number, Row]> {
+function joinTables(l: Map<number, number>, r: Map<number, number>, type: JoinType, fk: ((v: number) => number) | undefined): Array<[number, Row]> {
   const out: Array<[number, Row]> = []
-  for (const [lk, lv] of l.entries()) {
+  for (const [lk, lv] of l) {
     let right: number | undefined
-    for (const [rk, rv] of r.entries()) if ((fk ? fk(lv) : lk) === rk) right = rv
+    for (const [rk, rv] of r) if ((fk ? fk(lv) : lk) === rk) right = rv
     if (right !== undefined || type !== 'inner') out.push([lk, { left: lv, right }])
   }
   if (type === 'outer')
-    for (const [rk, rv] of r.entries()) {
+    for (const [rk, rv] of r) {
       let found = false
-      for (const [lk] of l.entries()) if (lk === rk) found = true
+      for (const lk of l.keys()) if (lk === rk) found = true
       if (!found) out.push([rk, { left: undefined, right: rv }])
     }
   return out.sort((a, b) => a[0] - b[0])
 }
 
-const sortRows = (t: Table<number, Row>) => t.entries().sort((a, b) => a[0] - b[0])
+const sortRows = (t: Map<number, Row>) => [...t].sort((a, b) => a[0] - b[0])
 
 describe('tableTableJoin: the output changelog maintains the join after every prefix', () => {
   const cases: Array<[string, JoinType, ((v: number) => number) | undefined]> = [
@@ -282,24 +287,24 @@ describe('tableTableJoin: the output changelog maintains the join after every pr
     it(`${name}: applying the output to an empty table equals joining the two input tables`, () => {
       check(
         fc.property(changes, (ins) => {
-          const view = new Table<number, Row>()
+          const view = new Map<number, Row>()
           const m = tableTableJoinMachine({ type, foreignKey: foreignKey as ((v: unknown) => number) | undefined }, makeContext(), (d) => {
             const c = d.value as Change<number, Row>
             // The changelog is consistent: each entry's `before` is the row it replaces.
             expect(c.before).toEqual(view.get(c.key))
             if (c.op === 'upsert') expect(c.after).not.toEqual(undefined)
-            view.apply(c)
+            applyTo(view, c)
           })
-          const lt = new Table<number, number>()
-          const rt = new Table<number, number>()
+          const lt = new Map<number, number>()
+          const rt = new Map<number, number>()
           ins.forEach((c, pos) => {
             const d = { _tag: 'Data' as const, value: toChange(c) as Change<number, unknown>, time: pos, key: undefined, pos }
             if (c.side === 0) {
               m.left(d)
-              lt.apply(toChange(c))
+              applyTo(lt, toChange(c))
             } else {
               m.right(d)
-              rt.apply(toChange(c))
+              applyTo(rt, toChange(c))
             }
             expect(sortRows(view)).toEqual(joinTables(lt, rt, type, foreignKey))
           })
