@@ -47,8 +47,8 @@ export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json
 /**
  * A Vega-Lite spec plotting `rows`: `y` against `x`, one series per `color` value. The rows are
  * copied into the spec as JSON. Field types are inferred from the first rows: numbers on a field
- * named like a time (`window.start`, `scheduled`, `*At`, `*time*`, `date`) are temporal, other
- * numbers quantitative, text nominal (ordinal for a bar chart's x).
+ * named like a time (`window.start`, `scheduled`, `*At`, `*Time`, `date`) are temporal, other
+ * numbers quantitative, text nominal (ordinal for a bar chart's x); `y` is temporal or quantitative.
  *
  * @example
  * const spec = chart(out, { x: 'window.start', y: 'value.n', color: 'key' })
@@ -64,7 +64,7 @@ export function chart(rows: readonly unknown[], options: ChartOptions): ChartSpe
   const xType = fieldType(values, options.x)
   const encoding = {
     x: { field: options.x, type: mark === 'bar' && xType === 'nominal' ? ('ordinal' as const) : xType, title: options.x },
-    y: { field: options.y, type: 'quantitative' as const, title: options.y },
+    y: { field: options.y, type: fieldType(values, options.y) === 'temporal' ? ('temporal' as const) : ('quantitative' as const), title: options.y },
     ...(options.color === undefined ? {} : { color: { field: options.color, type: 'nominal' as const, title: options.color } }),
   }
   return {

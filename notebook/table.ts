@@ -38,10 +38,8 @@ export function formatTable(rows: readonly unknown[], options: TableOptions = {}
   const maxRows = options.maxRows ?? 20
   const total = options.total ?? rows.length
   if (total === 0) return '(no rows)'
-  const shown = rows.slice(0, maxRows).map(flatRow)
-  const times = new Set([...WINDOW_TIMES, ...(options.times ?? [])])
-  const names = columnOrder(shown)
-  const columns = names.map((name) => column(name, shown, times))
+  const shown = rows.slice(0, maxRows)
+  const columns = tabulate(shown, options.times)
   const kept = fitColumns(columns, width)
   const lines = [
     kept.map((c) => pad(c.name, c.width, c.numeric)).join(GAP).trimEnd(),
@@ -54,11 +52,22 @@ export function formatTable(rows: readonly unknown[], options: TableOptions = {}
   return lines.join('\n')
 }
 
-interface Column {
+/** One column of a table: its dotted name, each row's cell as text, and whether it holds numbers (right-aligned). */
+export interface Column {
   readonly name: string
   readonly cells: string[]
   readonly numeric: boolean
   width: number
+}
+
+/**
+ * The columns of `rows` in display order (keys, window bounds, the rest), each cell as text: what
+ * `formatTable` lays out, and what the HTML report puts in its tables.
+ */
+export function tabulate(rows: readonly unknown[], times: readonly string[] = []): Column[] {
+  const flat = rows.map(flatRow)
+  const timeColumns = new Set([...WINDOW_TIMES, ...times])
+  return columnOrder(flat).map((name) => column(name, flat, timeColumns))
 }
 
 /** A row as dotted column names to values; a value that is not a plain object is one column, `value`. */
