@@ -20,6 +20,7 @@ describe('chart', () => {
     expect(spec.data.values).toEqual(weeks)
     expect(chart([{ k: 'a', v: 1 }], { x: 'k', y: 'v', mark: 'bar' }).encoding.x.type).toBe('ordinal')
     expect(chart([{ n: 1, v: 1 }], { x: 'n', y: 'v' }).encoding.x.type).toBe('quantitative')
+    expect(chart([{ week: '2001-01-01', v: 1 }], { x: 'week', y: 'v' }).encoding.x.type).toBe('temporal')
   })
 
   it('refuses an unknown mark or a missing field at once', () => {

@@ -48,7 +48,8 @@ export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json
  * A Vega-Lite spec plotting `rows`: `y` against `x`, one series per `color` value. The rows are
  * copied into the spec as JSON. Field types are inferred from the first rows: numbers on a field
  * named like a time (`window.start`, `scheduled`, `*At`, `*Time`, `date`) are temporal, other
- * numbers quantitative, text nominal (ordinal for a bar chart's x); `y` is temporal or quantitative.
+ * numbers quantitative, ISO dates (`2001-01-01`) temporal, other text nominal (ordinal for a bar
+ * chart's x); `y` is temporal or quantitative.
  *
  * @example
  * const spec = chart(out, { x: 'window.start', y: 'value.n', color: 'key' })
@@ -82,11 +83,15 @@ export function chart(rows: readonly unknown[], options: ChartOptions): ChartSpe
 export const isChartSpec = (x: unknown): x is ChartSpec =>
   typeof x === 'object' && x !== null && typeof (x as ChartSpec).$schema === 'string' && (x as ChartSpec).$schema.includes('vega-lite') && 'encoding' in x
 
+/** A date or time written in ISO 8601 (`2001-01-01`, `2001-01-01T05:00Z`). */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+
 const TIME_NAME = /(^|\.)(start|end|time|date|at|ts|timestamp|scheduled|arrival|watermark)$|Time$|At$|Date$/i
 
 function fieldType(values: readonly unknown[], field: string): FieldType {
   const sample = values.slice(0, 50).map((v) => fieldOf(v, field)).filter((v) => v !== undefined && v !== null)
   if (sample.length > 0 && sample.every((v) => typeof v === 'number')) return TIME_NAME.test(field) ? 'temporal' : 'quantitative'
+  if (sample.length > 0 && sample.every((v) => typeof v === 'string' && ISO_DATE.test(v))) return 'temporal'
   return 'nominal'
 }
 
