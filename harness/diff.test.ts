@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
-import { aggregate, count, filter, keyBy, map, pipeline, sum, table, tumbling, upsert, window, type Duration } from '../index.ts'
+import { aggregate, count, filter, keyBy, map, match, pattern, pipeline, sum, table, tumbling, upsert, window, type Duration } from '../index.ts'
 import { canonicalText, diff } from './diff.ts'
 
 interface E {
@@ -88,6 +88,34 @@ describe('diff', () => {
     const d = await diff(rows(false), rows(true), log)
     expect(summary(d)).toEqual(['changed key b @6'])
     expect(d.differences[0]).toMatchObject({ before: 1, after: 5 })
+  })
+
+  it('matches pattern matches by key and events: identical when a step is rewritten, removed when it is stricter', async () => {
+    const rises = (by: (low: number, high: number) => boolean) =>
+      pipeline({ name: 'rises', eventTime: (e: E) => e.t }, (s) =>
+        pipe(
+          s,
+          keyBy((e) => e.k),
+          match(
+            pattern<E>()
+              .begin('low', (e) => e.v <= 2)
+              .next('high', (e, m) => by(m.low[0].v, e.v)),
+          ),
+        ),
+      )
+    // Key a in event time, the late t=3 left out: v 1 (t=1), 2 (t=5), 1 (t=12): one rise, by 1.
+    const d = await diff(
+      rises((low, high) => high >= low + 1),
+      rises((low, high) => high - low > 0),
+      log,
+    )
+    expect(d).toMatchObject({ identical: true, same: 1 })
+    const stricter = await diff(
+      rises((low, high) => high >= low + 1),
+      rises((low, high) => high >= low + 2),
+      log,
+    )
+    expect(summary(stricter)).toEqual(['removed match of key a over {"high":[{"k":"a","t":5,"v":2}],"low":[{"k":"a","t":1,"v":1}]} @2'])
   })
 
   it('matches outputs without a key by value, telling equal ones apart by order (1 is the third 1)', async () => {
