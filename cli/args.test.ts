@@ -40,6 +40,7 @@ describe('parseArgs', () => {
     expect(parseArgs(['report', 'job.ts', '--log', 'in.ndjson', '--out', 'r.html'])).toEqual({ command: 'report', module: 'job.ts', log: 'in.ndjson', out: 'r.html', topic: undefined })
     expect(parseArgs(['diff', 'a.ts', 'b.ts', '--log', 'in.ndjson', '--topic', 't'])).toEqual({ command: 'diff', modules: ['a.ts', 'b.ts'], log: 'in.ndjson', topic: 't' })
     expect(parseArgs(['diff', 'a.ts', '--help'])).toEqual({ command: 'help', about: 'diff' })
+    expect(parseArgs(['run', 'job.ts', '--log', 'in.ndjson', '--watch'])).toMatchObject({ command: 'run', watch: true })
   })
 
   it('asks for help with --help anywhere', () => {
@@ -56,7 +57,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --watch, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
     [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],
@@ -112,6 +113,8 @@ describe('parseArgs: conventions', () => {
     [['report', 'job.ts', '--log', 'x', '--out', 'r.png'], "report writes an HTML page: --out must end in .html, got 'r.png'"],
     [['diff', 'a.ts', '--log', 'x'], 'diff takes two pipeline modules, the old and the new version, got 1: a.ts'],
     [['diff', 'a.ts', 'b.ts'], 'diff needs --log <file> (the recorded NDJSON log to replay through both)'],
+    [['run', 'job.ts', '--log', '-', '--watch'], '--watch needs a --log file to replay again (standard input can be read once)'],
+    [['run', 'job.ts', '--redis', 'redis://x', '--from', 't', '--group', 'g', '--consumer', 'c', '--watch'], '--watch is for --log runs (a --redis member runs until stopped)'],
     [['diff', 'a.ts', 'b.ts', '--log', 'x', '--out', 'y'], /unknown option '--out' for diff: did you mean --log\?|unknown option '--out' for diff/],
     [['run', 'job.ts', '--log', 'x', '--max-dead-letters', 'many'], /--max-dead-letters must be a count \(10\) or a percentage/],
     [['run', 'job.ts', '--log', 'x', '--max-dead-letters', '1.5'], /--max-dead-letters must be a count/],

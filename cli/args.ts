@@ -28,6 +28,8 @@ export interface RunCommand {
   readonly late: string | undefined
   /** `--max-line-bytes`: a longer log line is a 'too-long' dead letter (default: readLog's 16 MiB). */
   readonly maxLineBytes?: number
+  /** `--watch`: run again whenever the module or a file it imports changes. */
+  readonly watch?: boolean
 }
 
 /** How `weir run` writes its outputs. */
@@ -75,15 +77,15 @@ export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand 
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv|table] [--fail-fast] [--topic <topic>]
-           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>]
+           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>] [--watch]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
       pipeline in virtual time; outputs go to --out or stdout (NDJSON, CSV with a header row, or
-      an aligned table of the first 50 outputs),
-      a summary to stderr with the first dead letters and late events; --dead-letters / --late
+      an aligned table of the first 50 outputs), a summary to stderr with the first dead letters
+      and late events; --dead-letters / --late
       write every one (NDJSON, with reason and position); a line longer than --max-line-bytes
       (default 16 MiB) is a dead letter; exits 1 when every record was a dead letter, or when
       there were more dead letters than --max-dead-letters (a count, or a percentage of the
-      records read)
+      records read); --watch runs again whenever the module or a file it imports changes
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
@@ -112,7 +114,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<CommandName, Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', watch: 'boolean', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
   report: { log: 'string', out: 'string', topic: 'string' },
   diff: { log: 'string', topic: 'string' },
@@ -192,9 +194,11 @@ export function parseArgs(argv: readonly string[]): Command {
     for (const f of ['format', 'max-dead-letters'])
       if (flags.has(f)) throw new UsageError(`--${f} is for --log runs; with --redis, outputs are NDJSON and every dead letter is reported as it happens`)
     if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
+    if (flags.has('watch')) throw new UsageError('--watch is for --log runs (a --redis member runs until stopped)')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
+  if (flags.has('watch') && log === '-') throw new UsageError('--watch needs a --log file to replay again (standard input can be read once)')
   return {
     command,
     module,
@@ -206,6 +210,7 @@ export function parseArgs(argv: readonly string[]): Command {
     maxDeadLetters: deadLetterLimitOf(flags.get('max-dead-letters') as string | undefined),
     ...sideOutputs,
     ...(flags.has('max-line-bytes') ? { maxLineBytes: byteCount('max-line-bytes', flags.get('max-line-bytes') as string) } : {}),
+    ...(flags.has('watch') ? { watch: true } : {}),
   }
 }
 

@@ -17,6 +17,7 @@ import { blockWriter, fileWriter, printable, type LineWriter } from './output.ts
 import { loadPipeline, sameFile } from './load.ts'
 import { reportCommand } from './report.ts'
 import { diffCommand } from './diff.ts'
+import { watchRun } from './watch.ts'
 import { formatTable } from '../notebook/table.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
@@ -63,6 +64,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (cmd.command === 'explain') return await explainCommand(cmd, io)
     if (cmd.command === 'report') return await reportCommand(cmd, io)
     if (cmd.command === 'diff') return await diffCommand(cmd, io)
+    if (cmd.watch === true) {
+      await loadPipeline(cmd.module, io.cwd)
+      return await watchRun(argv, cmd.module, io)
+    }
     return await runCommand(cmd, io)
   } catch (e) {
     if (e instanceof UsageError) {
