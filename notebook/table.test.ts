@@ -40,6 +40,7 @@ describe('formatTable', () => {
     expect(formatTable([3, 10]).split('\n')).toEqual(['value', '─────', '    3', '   10'])
     expect(formatTable([{ a: 'two\nlines', b: null, c: [1, 2] }]).split('\n')[2]).toBe('two⏎lines     [1,2]')
     expect(formatTable([])).toBe('(no rows)')
+    expect(formatTable([], { total: 3 })).toBe('(3 rows, none kept to show)')
   })
 
   it('shows other time columns as ISO times when asked', () => {

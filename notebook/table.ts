@@ -38,6 +38,7 @@ export function formatTable(rows: readonly unknown[], options: TableOptions = {}
   const maxRows = options.maxRows ?? 20
   const total = options.total ?? rows.length
   if (total === 0) return '(no rows)'
+  if (rows.length === 0) return `(${count(total)} row${total === 1 ? '' : 's'}, none kept to show)`
   const shown = rows.slice(0, maxRows)
   const columns = tabulate(shown, options.times)
   const kept = fitColumns(columns, width)
