@@ -30,6 +30,10 @@ describe('formatTable', () => {
     const cut = formatTable(rows, { width: 40 }).split('\n')
     for (const line of cut) expect(line.length).toBeLessThanOrEqual(40)
     expect(cut[2]).toMatch(/^a {4}x+…  1$/)
+    // Numbers are never cut: a column of them is left out whole.
+    const wide = formatTable([{ key: 'a', text: 'x'.repeat(30), big: 123_456_789_012_345 }], { width: 20 }).split('\n')
+    expect(wide[2]).toMatch(/^a {4}x{7}…$/)
+    expect(wide[3]).toBe('… 1 more column not shown: big')
     const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`column${i}`, i]))
     const lines = formatTable([many], { width: 40 }).split('\n')
     for (const line of lines.slice(0, 3)) expect(line.length).toBeLessThanOrEqual(40)
@@ -44,7 +48,10 @@ describe('formatTable', () => {
   })
 
   it('shows other time columns as ISO times when asked', () => {
-    expect(formatTable([{ at: 978_307_230_250 }], { times: ['at'] }).split('\n')[2]).toBe('2001-01-01T00:00:30.250Z')
+    expect(formatTable([{ when: 978_307_230_250 }], { times: ['when'] }).split('\n')[2]).toBe('2001-01-01T00:00:30.250Z')
+    // Named like a time and holding epoch milliseconds: a time without being asked; small numbers stay numbers.
+    expect(formatTable([{ before: { date: 978_307_200_000 } }]).split('\n')[2]).toBe('2001-01-01T00:00Z')
+    expect(formatTable([{ date: 20 }]).split('\n')[2]).toBe('  20')
   })
 })
 

@@ -10,16 +10,27 @@ export interface TableOptions {
   readonly width?: number
   /** The most rows shown (default 20); the others are counted below the table. */
   readonly maxRows?: number
-  /** More columns (dotted names) holding epoch-millisecond times, shown as ISO times; window bounds always are. */
+  /**
+   * More columns (dotted names) holding epoch-millisecond times, shown as ISO times. Window bounds
+   * always are, and so is a column named like a time (`date`, `scheduled`, `*At`, `*Time`...) whose
+   * values are all whole epoch milliseconds between 1973 and 2286.
+   */
   readonly times?: readonly string[]
   /** How many rows there were in all, when `rows` holds only the first ones (the count under the table says so). */
   readonly total?: number
 }
 
+/** Names of columns shown as times when every value in them is a whole number of epoch ms in 1973–2286. */
+const TIME_NAME = /(^|\.)(start|end|time|date|at|ts|timestamp|scheduled|arrival|watermark)$|Time$|At$|Date$/
+
+const isEpochMillis = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1e11 && v < 1e13
+
 /** Columns shown as times whatever their name says. */
 const WINDOW_TIMES = ['window.start', 'window.end']
 /** The narrowest a cut column gets. */
 const MIN_COLUMN = 8
+/** A header longer than this may be cut. */
+const MAX_KEPT_HEADER = 16
 const GAP = '  '
 
 /**
@@ -113,20 +124,27 @@ function columnOrder(rows: readonly Map<string, unknown>[]): string[] {
 
 function column(name: string, rows: readonly Map<string, unknown>[], times: ReadonlySet<string>): Column {
   const values = rows.map((r) => r.get(name))
-  const isTime = times.has(name)
+  const isTime = times.has(name) || (TIME_NAME.test(name) && values.every((v) => v === undefined || v === null || isEpochMillis(v)))
   const numeric = !isTime && values.every((v) => v === undefined || v === null || typeof v === 'number' || typeof v === 'bigint')
   const decimals = numeric ? Math.max(0, ...values.map(decimalsOf)) : 0
   const cells = values.map((v) => (isTime && typeof v === 'number' ? isoTime(v) : numeric && typeof v === 'number' ? formatNumber(v, decimals) : cellText(v)))
   return { name, cells, numeric, width: Math.max(name.length, ...cells.map((c) => c.length)) }
 }
 
-/** Cuts the widest columns down (to `MIN_COLUMN` at least) and then leaves out the last ones until the table fits. */
+/**
+ * Cuts the widest columns down, but not below their header (up to `MAX_KEPT_HEADER` characters) or
+ * `MIN_COLUMN`, and then leaves out the last columns until the table fits: a column whose name is
+ * cut off says nothing.
+ */
 function fitColumns(columns: Column[], width: number): Column[] {
   const total = (cs: readonly Column[]) => cs.reduce((s, c) => s + c.width, 0) + GAP.length * Math.max(0, cs.length - 1)
+  // A number cut short would read as another number: numeric columns are left out whole instead.
+  const floor = (c: Column) => (c.numeric ? c.width : Math.min(c.width, Math.max(MIN_COLUMN, Math.min(c.name.length, MAX_KEPT_HEADER))))
   for (let over = total(columns) - width; over > 0; over = total(columns) - width) {
-    const widest = columns.reduce((a, b) => (b.width > a.width ? b : a))
-    if (widest.width <= MIN_COLUMN) break
-    widest.width = Math.max(MIN_COLUMN, widest.width - over)
+    const cuttable = columns.filter((c) => c.width > floor(c))
+    if (cuttable.length === 0) break
+    const widest = cuttable.reduce((a, b) => (b.width > a.width ? b : a))
+    widest.width = Math.max(floor(widest), widest.width - over)
   }
   const kept = [...columns]
   // The note naming the columns left out takes a line of its own, so the table itself must fit.
