@@ -114,7 +114,7 @@ export default pipeline({ name: 'job', eventTime: (e) => e.n }, (s) => map((e) =
     expect(ts.stderr).toBe('weir: loading a TypeScript pipeline module (job.ts) needs the tsx package, which is not installed (npm install tsx)\n')
   })
 
-  it('weirjs/notebook prints tables without vega, and save says in one line that it needs vega and vega-lite', async () => {
+  it('weirjs/notebook prints tables without vega; save and weir report say in one line that they need vega and vega-lite', async () => {
     writeFileSync(
       join(app, 'notebook.mjs'),
       `import { show, chart, save } from 'weirjs/notebook'
@@ -126,6 +126,9 @@ await save(chart([{ t: 1, n: 2 }], { x: 't', y: 'n' }), 'n.svg').catch((e) => co
     expect(stdout).toBe(
       'key  n\n───  ─\na    1\nMissingRendererError: rendering charts needs the vega and vega-lite packages, which are not installed (npm install vega vega-lite)\n',
     )
+    const report = await failing('npx', ['weir', 'report', 'job.mjs', '--log', 'in.ndjson', '--out', 'r.html'])
+    expect(report.code).toBe(2)
+    expect(report.stderr).toBe('weir: report: rendering charts needs the vega and vega-lite packages, which are not installed (npm install vega vega-lite)\n')
   })
 })
 

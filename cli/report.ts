@@ -20,7 +20,7 @@ export async function reportCommand(cmd: ReportCommand, io: CliIO): Promise<numb
   try {
     html = await report(p, logPath, { topic: cmd.topic, source: cmd.log })
   } catch (e) {
-    if (e instanceof MissingRendererError) throw new UsageError(`weir report: ${e.message}`)
+    if (e instanceof MissingRendererError) throw new UsageError(`report: ${e.message}`)
     throw e
   }
   try {

@@ -45,7 +45,8 @@ const TABLE_ROWS = 50
  * The `weir` command. Returns the exit code: 0 on success, 2 for a usage mistake (unknown command
  * or flag, missing file, a module without a pipeline as its default export), 3 for a `--checkpoint`
  * that belongs to another pipeline, plan or input (nothing is run), 1 when the run itself fails
- * (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
+ * (`--fail-fast`, an error in the pipeline) or `weir diff` finds results that differ. Every error is
+ * one line on stderr.
  *
  * @example
  * process.exitCode = await main(['run', 'examples/flightAirports.ts', '--log', 'examples/data/flights.ndjson'])
