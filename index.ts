@@ -93,6 +93,8 @@ export { readLog, parseLine, toLogEntry, formatRecord, writeLog, isDeadLetter, D
 export type { LogRecord, LogRecordInput, LogEntry, LogSource, ReadLogOptions, LogWriter, WriteLogOptions } from './harness/log.ts'
 export { replay } from './harness/replay.ts'
 export type { ReplayOptions, ReplayProgress } from './harness/replay.ts'
+export { diff } from './harness/diff.ts'
+export type { DiffResult, ResultDiff, ReplayableLog } from './harness/diff.ts'
 export { record } from './harness/record.ts'
 export type { RecordOptions, RecordResult } from './harness/record.ts'
 export { Collector } from './harness/result.ts'

@@ -50,7 +50,7 @@ describe('the weirjs tarball', () => {
   it('holds only the build, the weir command and the docs, in under 400 kB', () => {
     for (const f of packed.files) expect(f.path).toMatch(/^(dist\/.*\.(js|d\.ts|js\.map)|bin\/weir\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/)
     expect(packed.files.some((f) => /\.test\.|fixtures|examples\//.test(f.path))).toBe(false)
-    for (const entry of ['index', 'property-tests/index', 'harness/testing', 'connectors/redis/index', 'connectors/postgres/index'])
+    for (const entry of ['index', 'property-tests/index', 'harness/testing', 'connectors/redis/index', 'connectors/postgres/index', 'notebook/index'])
       for (const ext of ['.js', '.d.ts']) expect(packed.files.map((f) => f.path)).toContain(`dist/${entry}${ext}`)
     expect(packed.size).toBeLessThan(400_000)
   })
@@ -59,7 +59,7 @@ describe('the weirjs tarball', () => {
 describe('installed with the core peers only', () => {
   it('installs no optional peer and prints no warning', () => {
     expect(installed.stderr).toBe('')
-    for (const peer of ['fast-check', 'ioredis', 'pg', 'tsx', 'esbuild'])
+    for (const peer of ['fast-check', 'ioredis', 'pg', 'tsx', 'esbuild', 'vega', 'vega-lite'])
       expect(existsSync(join(app, 'node_modules', peer)), `${peer} installed`).toBe(false)
   })
 
@@ -113,6 +113,23 @@ export default pipeline({ name: 'job', eventTime: (e) => e.n }, (s) => map((e) =
     expect(ts.code).toBe(2)
     expect(ts.stderr).toBe('weir: loading a TypeScript pipeline module (job.ts) needs the tsx package, which is not installed (npm install tsx)\n')
   })
+
+  it('weirjs/notebook prints tables without vega; save and weir report say in one line that they need vega and vega-lite', async () => {
+    writeFileSync(
+      join(app, 'notebook.mjs'),
+      `import { show, chart, save } from 'weirjs/notebook'
+show([{ key: 'a', n: 1 }])
+await save(chart([{ t: 1, n: 2 }], { x: 't', y: 'n' }), 'n.svg').catch((e) => console.log(e.name + ': ' + e.message))
+`,
+    )
+    const { stdout } = await node(['notebook.mjs'])
+    expect(stdout).toBe(
+      'key  n\n───  ─\na    1\nMissingRendererError: rendering charts needs the vega and vega-lite packages, which are not installed (npm install vega vega-lite)\n',
+    )
+    const report = await failing('npx', ['weir', 'report', 'job.mjs', '--log', 'in.ndjson', '--out', 'r.html'])
+    expect(report.code).toBe(2)
+    expect(report.stderr).toBe('weir: report: rendering charts needs the vega and vega-lite packages, which are not installed (npm install vega vega-lite)\n')
+  })
 })
 
 describe('with the optional peers', () => {
@@ -140,6 +157,7 @@ import { eventLog, orderInsensitive, type LogEvent } from 'weirjs/property-tests
 import { replay, VirtualClock, type RunResult } from 'weirjs/testing'
 import { redisSource, type RedisSourceOptions } from 'weirjs/redis'
 import { pgChanges, type RowChange } from 'weirjs/postgres'
+import { chart, save, show, type ChartSpec } from 'weirjs/notebook'
 
 const Trip = t.type({ zone: t.string, fare: t.number, at: t.number })
 const fares = pipeline({ codec: Trip, eventTime: (trip) => trip.at }, (trips) =>
@@ -147,7 +165,8 @@ const fares = pipeline({ codec: Trip, eventTime: (trip) => trip.at }, (trips) =>
 )
 export const result: Promise<RunResult<WindowResult<string, { trips: number; fare: number }>>> = run(fares, [])
 export const replayed = replay(fares, 'trips.ndjson')
-export const kit = [eventLog, orderInsensitive, VirtualClock, redisSource, pgChanges] as const
+export const kit = [eventLog, orderInsensitive, VirtualClock, redisSource, pgChanges, show, save] as const
+export const spec: ChartSpec = chart([{ t: 1, n: 2 }], { x: 't', y: 'n' })
 export type Used = [RedisSourceOptions, RowChange, LogEvent]
 `,
     )
@@ -165,8 +184,8 @@ export type Used = [RedisSourceOptions, RowChange, LogEvent]
     const { stdout } = await node([
       '--input-type=module',
       '-e',
-      `for (const p of ['property-tests', 'testing', 'redis', 'postgres']) console.log(p, Object.keys(await import('weirjs/' + p)).length > 0)`,
+      `for (const p of ['property-tests', 'testing', 'redis', 'postgres', 'notebook']) console.log(p, Object.keys(await import('weirjs/' + p)).length > 0)`,
     ])
-    expect(stdout).toBe('property-tests true\ntesting true\nredis true\npostgres true\n')
+    expect(stdout).toBe('property-tests true\ntesting true\nredis true\npostgres true\nnotebook true\n')
   })
 })

@@ -22,6 +22,8 @@ _svc_install() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  # For the test that opens `weir report`'s page in a real browser (notebook/report.test.ts).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     _svc_log "installing ${missing[*]} from Debian"
     local sudo=""

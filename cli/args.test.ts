@@ -36,6 +36,13 @@ describe('parseArgs', () => {
     expect(parseArgs(['explain', 'job.ts', '--mermaid'])).toEqual({ command: 'explain', module: 'job.ts', mermaid: true })
   })
 
+  it('parses report and diff', () => {
+    expect(parseArgs(['report', 'job.ts', '--log', 'in.ndjson', '--out', 'r.html'])).toEqual({ command: 'report', module: 'job.ts', log: 'in.ndjson', out: 'r.html', topic: undefined })
+    expect(parseArgs(['diff', 'a.ts', 'b.ts', '--log', 'in.ndjson', '--topic', 't'])).toEqual({ command: 'diff', modules: ['a.ts', 'b.ts'], log: 'in.ndjson', topic: 't' })
+    expect(parseArgs(['diff', 'a.ts', '--help'])).toEqual({ command: 'help', about: 'diff' })
+    expect(parseArgs(['run', 'job.ts', '--log', 'in.ndjson', '--watch'])).toMatchObject({ command: 'run', watch: true })
+  })
+
   it('asks for help with --help anywhere', () => {
     expect(parseArgs(['--help'])).toEqual({ command: 'help' })
     expect(parseArgs(['run', 'x.ts', '--help'])).toEqual({ command: 'help', about: 'run' })
@@ -44,13 +51,13 @@ describe('parseArgs', () => {
 
   it.each([
     [[], /missing command/],
-    [['go'], /unknown command 'go' \(commands: run, explain\)/],
+    [['go'], /unknown command 'go' \(commands: run, explain, report, diff\)/],
     [['run', 'job.ts'], /run needs --log <file>/],
     [['run', '--log', 'in.ndjson'], /run needs a <pipeline-module>/],
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --follow, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --watch, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --follow, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['run', 'job.ts', '--log', '-', '--follow'], /--follow needs --log <file>; standard input is read until it closes anyway/],
     [['run', 'job.ts', '--redis', 'redis://h:1', '--from', 'a', '--group', 'g', '--consumer', 'c', '--follow'], /--follow is for --log <file> runs/],
@@ -103,7 +110,15 @@ describe('parseArgs: conventions', () => {
   })
 
   it.each([
-    [['run', 'job.ts', '--log', 'x', '--format', 'json'], "--format must be ndjson or csv, got 'json'"],
+    [['run', 'job.ts', '--log', 'x', '--format', 'json'], "--format must be ndjson, csv or table, got 'json'"],
+    [['report', 'job.ts', '--out', 'r.html'], 'report needs --log <file> (the recorded NDJSON log to replay)'],
+    [['report', 'job.ts', '--log', 'x'], 'report needs --out <file.html> (where to write the page)'],
+    [['report', 'job.ts', '--log', 'x', '--out', 'r.png'], "report writes an HTML page: --out must end in .html, got 'r.png'"],
+    [['diff', 'a.ts', '--log', 'x'], 'diff takes two pipeline modules, the old and the new version, got 1: a.ts'],
+    [['diff', 'a.ts', 'b.ts'], 'diff needs --log <file> (the recorded NDJSON log to replay through both)'],
+    [['run', 'job.ts', '--log', '-', '--watch'], '--watch needs a --log file to replay again (standard input can be read once)'],
+    [['run', 'job.ts', '--redis', 'redis://x', '--from', 't', '--group', 'g', '--consumer', 'c', '--watch'], '--watch is for --log runs (a --redis member runs until stopped)'],
+    [['diff', 'a.ts', 'b.ts', '--log', 'x', '--out', 'y'], /unknown option '--out' for diff: did you mean --log\?|unknown option '--out' for diff/],
     [['run', 'job.ts', '--log', 'x', '--max-dead-letters', 'many'], /--max-dead-letters must be a count \(10\) or a percentage/],
     [['run', 'job.ts', '--log', 'x', '--max-dead-letters', '1.5'], /--max-dead-letters must be a count/],
     [['run', 'job.ts', '--log', 'x', '--max-dead-letters', '120%'], /--max-dead-letters must be a count/],
@@ -121,6 +136,7 @@ describe('usageOf', () => {
     expect(run).toMatch(/^usage:\n  weir run <pipeline-module> --log/)
     expect(run).toContain('--redis <url>')
     expect(run).not.toContain('weir explain')
+    expect(usageOf('diff')).toMatch(/^usage:\n  weir diff <a-module> <b-module> --log <file>/)
     expect(usageOf('explain')).toBe("usage:\n  weir explain <pipeline-module> [--mermaid]\n      print the pipeline's plan, as text or as a Mermaid flowchart")
   })
 })

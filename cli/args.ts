@@ -18,7 +18,7 @@ export interface RunCommand {
   readonly out: string | undefined
   readonly failFast: boolean
   readonly topic: string | undefined
-  /** `--format csv`: outputs as CSV with a header row; NDJSON otherwise. */
+  /** `--format csv`: outputs as CSV with a header row; `table`: an aligned table of the first outputs; NDJSON otherwise. */
   readonly format?: OutputFormat
   /** `--max-dead-letters <n|p%>`: exit 1 when the run had more dead letters than this. */
   readonly maxDeadLetters?: DeadLetterLimit
@@ -30,10 +30,12 @@ export interface RunCommand {
   readonly maxLineBytes?: number
   /** `--follow`: keep reading the log file as it grows, until SIGINT or SIGTERM. */
   readonly follow?: boolean
+  /** `--watch`: run again whenever the module or a file it imports changes. */
+  readonly watch?: boolean
 }
 
 /** How `weir run` writes its outputs. */
-export type OutputFormat = 'ndjson' | 'csv'
+export type OutputFormat = 'ndjson' | 'csv' | 'table'
 
 /** `weir explain <pipeline-module> [--mermaid]` */
 export interface ExplainCommand {
@@ -42,10 +44,30 @@ export interface ExplainCommand {
   readonly mermaid: boolean
 }
 
+/** `weir report <pipeline-module> --log <file> --out <file.html> [--topic <t>]` */
+export interface ReportCommand {
+  readonly command: 'report'
+  readonly module: string
+  readonly log: string
+  readonly out: string
+  readonly topic: string | undefined
+}
+
+/** `weir diff <a-module> <b-module> --log <file> [--topic <t>]` */
+export interface DiffCommand {
+  readonly command: 'diff'
+  readonly modules: readonly [string, string]
+  readonly log: string
+  readonly topic: string | undefined
+}
+
+/** The commands that take arguments. */
+export type CommandName = 'run' | 'explain' | 'report' | 'diff'
+
 /** `weir --help`, or `weir <command> --help` (`about`) for one command's usage. */
 export interface HelpCommand {
   readonly command: 'help'
-  readonly about?: 'run' | 'explain'
+  readonly about?: CommandName
 }
 
 /** `weir --version` */
@@ -53,19 +75,21 @@ export interface VersionCommand {
   readonly command: 'version'
 }
 
-export type Command = RunCommand | ExplainCommand | HelpCommand | VersionCommand
+export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
-  weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv] [--fail-fast] [--topic <topic>]
-           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>] [--follow]
+  weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv|table] [--fail-fast] [--topic <topic>]
+           [--max-dead-letters <n|p%>] [--dead-letters <file>] [--late <file>] [--max-line-bytes <n>] [--follow | --watch]
       replay a recorded NDJSON log (- for standard input) through the module's default-exported
-      pipeline in virtual time; outputs go to --out or stdout (NDJSON, or CSV with a header row),
-      a summary to stderr with the first dead letters and late events; --dead-letters / --late
+      pipeline in virtual time; outputs go to --out or stdout (NDJSON, CSV with a header row, or
+      an aligned table of the first 50 outputs), a summary to stderr with the first dead letters
+      and late events; --dead-letters / --late
       write every one (NDJSON, with reason and position); a line longer than --max-line-bytes
       (default 16 MiB) is a dead letter; with --follow, keep reading the file as it grows
       (complete lines only, outputs written at once) until SIGINT or SIGTERM; exits 1 when every
       record was a dead letter, or when there were more dead letters than --max-dead-letters (a
-      count, or a percentage of the records read)
+      count, or a percentage of the records read); --watch runs again whenever the module or a
+      file it imports changes
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
@@ -79,15 +103,29 @@ export const USAGE = `usage:
       moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
+  weir report <pipeline-module> --log <file> --out <file.html> [--topic <topic>]
+      replay the log and write one self-contained HTML page (it works offline): the plan as a
+      diagram, the outputs as a table and charts over event time per key, the watermark and its
+      lag, late events and dead letters by reason with samples, and throughput (needs the vega
+      and vega-lite packages)
+  weir diff <a-module> <b-module> --log <file> [--topic <topic>]
+      replay the log through two versions of a pipeline and list the results that differ, matched
+      by identity (key and window, key of a table, a match's events): added, removed and changed,
+      each with the log offset where it first diverged; exits 0 when identical, 1 when not
   weir --version
   weir [<command>] --help`
 
 type FlagKind = 'string' | 'boolean'
 
-const FLAGS: Record<'run' | 'explain', Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', follow: 'boolean', ...REDIS_FLAGS },
+const FLAGS: Record<CommandName, Record<string, FlagKind>> = {
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', watch: 'boolean', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', follow: 'boolean', ...REDIS_FLAGS },
   explain: { mermaid: 'boolean' },
+  report: { log: 'string', out: 'string', topic: 'string' },
+  diff: { log: 'string', topic: 'string' },
 }
+
+const COMMANDS = Object.keys(FLAGS) as CommandName[]
+const isCommand = (c: string): c is CommandName => (COMMANDS as string[]).includes(c)
 
 /** A positive whole number of bytes, given plainly or with a binary unit: `4096`, `64KiB`, `16MiB`. */
 const byteCount = (name: string, v: string): number => {
@@ -109,7 +147,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (command === undefined) throw new UsageError('missing command (try: weir run <pipeline-module> --log <file>, or weir --help)')
   if (command === '--help' || command === '-h' || command === 'help') return { command: 'help' }
   if (command === '--version' || command === '-v' || command === 'version') return { command: 'version' }
-  if (command !== 'run' && command !== 'explain') throw new UsageError(`unknown command '${command}' (commands: run, explain)`)
+  if (!isCommand(command)) throw new UsageError(`unknown command '${command}' (commands: ${COMMANDS.join(', ')})`)
   const known = FLAGS[command]
   const flags = new Map<string, string | true>()
   const positional: string[] = []
@@ -135,11 +173,19 @@ export function parseArgs(argv: readonly string[]): Command {
       flags.set(name, value)
     }
   }
+  if (command === 'diff') return diffOf(positional, flags)
   if (positional.length === 0) throw new UsageError(`${command} needs a <pipeline-module> (a .ts or .js file whose default export is a pipeline)`)
   if (positional.length > 1) throw new UsageError(`${command} takes one <pipeline-module>, got ${positional.length}: ${positional.join(' ')}`)
   const module = positional[0]
   if (command === 'explain') return { command, module, mermaid: flags.has('mermaid') }
   const log = flags.get('log')
+  if (command === 'report') {
+    if (log === undefined) throw new UsageError('report needs --log <file> (the recorded NDJSON log to replay)')
+    const out = flags.get('out') as string | undefined
+    if (out === undefined) throw new UsageError('report needs --out <file.html> (where to write the page)')
+    if (!/\.html?$/i.test(out)) throw new UsageError(`report writes an HTML page: --out must end in .html, got '${out}'`)
+    return { command, module, log: log as string, out, topic: flags.get('topic') as string | undefined }
+  }
   const sideOutputs = { deadLetters: flags.get('dead-letters') as string | undefined, late: flags.get('late') as string | undefined }
   if (sideOutputs.deadLetters !== undefined && sideOutputs.deadLetters === sideOutputs.late)
     throw new UsageError('--dead-letters and --late name the same destination; give each its own')
@@ -153,10 +199,13 @@ export function parseArgs(argv: readonly string[]): Command {
       if (flags.has(f)) throw new UsageError(`--${f} is for --log runs; with --redis, outputs are NDJSON and every dead letter is reported as it happens`)
     if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
     if (flags.has('follow')) throw new UsageError('--follow is for --log <file> runs; a --redis member keeps reading until SIGINT or SIGTERM anyway')
+    if (flags.has('watch')) throw new UsageError('--watch is for --log runs (a --redis member runs until stopped)')
     return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
   if (log === '-' && flags.has('follow')) throw new UsageError('--follow needs --log <file>; standard input is read until it closes anyway')
+  if (flags.has('watch') && log === '-') throw new UsageError('--watch needs a --log file to replay again (standard input can be read once)')
+  if (flags.has('watch') && flags.has('follow')) throw new UsageError('--watch and --follow do not go together: --follow never ends a run for --watch to start again')
   return {
     command,
     module,
@@ -169,14 +218,23 @@ export function parseArgs(argv: readonly string[]): Command {
     ...sideOutputs,
     ...(flags.has('follow') ? { follow: true } : {}),
     ...(flags.has('max-line-bytes') ? { maxLineBytes: byteCount('max-line-bytes', flags.get('max-line-bytes') as string) } : {}),
+    ...(flags.has('watch') ? { watch: true } : {}),
   }
 }
 
-const FORMATS: readonly OutputFormat[] = ['ndjson', 'csv']
+const FORMATS: readonly OutputFormat[] = ['ndjson', 'csv', 'table']
 
 const formatOf = (v: string | undefined): OutputFormat | undefined => {
   if (v === undefined || (FORMATS as readonly string[]).includes(v)) return v as OutputFormat | undefined
-  throw new UsageError(`--format must be ${FORMATS.join(' or ')}, got '${v}'`)
+  throw new UsageError(`--format must be ${FORMATS.slice(0, -1).join(', ')} or ${FORMATS.at(-1)}, got '${v}'`)
+}
+
+const diffOf = (positional: readonly string[], flags: ReadonlyMap<string, string | true>): DiffCommand => {
+  if (positional.length !== 2)
+    throw new UsageError(`diff takes two pipeline modules, the old and the new version, got ${positional.length}${positional.length > 0 ? `: ${positional.join(' ')}` : ''}`)
+  const log = flags.get('log')
+  if (log === undefined) throw new UsageError('diff needs --log <file> (the recorded NDJSON log to replay through both)')
+  return { command: 'diff', modules: [positional[0], positional[1]], log: log as string, topic: flags.get('topic') as string | undefined }
 }
 
 /** An unknown flag: the closest known one when there is one, else the list. */
@@ -195,7 +253,7 @@ const unknownOption = (command: string, given: string, known: readonly string[])
  * @example
  * usageOf('explain') // 'usage:\n  weir explain <pipeline-module> [--mermaid]\n      print the pipeline's plan, ...'
  */
-export function usageOf(command: 'run' | 'explain'): string {
+export function usageOf(command: CommandName): string {
   const sections = USAGE.split('\n  weir ').slice(1)
   return ['usage:', ...sections.filter((s) => s.startsWith(`${command} `)).map((s) => `  weir ${s}`)].join('\n')
 }

@@ -245,6 +245,87 @@ describe('weir run: conventions', () => {
     expect(code).toBe(0)
     expect(stdout).toBe('key,window.start,window.end,value.flights\nSFO,0,3600000,1\nLAX,0,3600000,1\nSFO,3600000,7200000,1\n')
   })
+
+  it('--format table writes the first outputs as an aligned table, window bounds as ISO times, and counts the rest', async () => {
+    const log = join(dir, 'table.ndjson')
+    writeFileSync(log, [at(1, 0, 'SFO'), at(2, 1, 'LAX'), at(3, hour, 'SFO')].join('\n'))
+    const { code, stdout, stderr } = await weir(['run', HOURLY, '--log', log, '--format', 'table'])
+    expect(code).toBe(0)
+    expect(stdout).toBe(
+      [
+        'key  window.start       window.end         value.flights',
+        '───  ─────────────────  ─────────────────  ─────────────',
+        'SFO  1970-01-01T00:00Z  1970-01-01T01:00Z              1',
+        'LAX  1970-01-01T00:00Z  1970-01-01T01:00Z              1',
+        'SFO  1970-01-01T01:00Z  1970-01-01T02:00Z              1',
+        '',
+      ].join('\n'),
+    )
+    expect(stderr).toMatch(/^weir: hourlyCounts: 3 events in, 3 out/)
+    const many = join(dir, 'table-many.ndjson')
+    writeFileSync(many, Array.from({ length: 60 }, (_, i) => at(i + 1, i * hour, 'SFO')).join('\n'))
+    const long = await weir(['run', HOURLY, '--log', many, '--format', 'table'])
+    expect(long.stdout.trimEnd().split('\n').at(-1)).toBe('… 10 more rows (60 in all)')
+    expect(long.stdout.trimEnd().split('\n')).toHaveLength(53)
+  })
+})
+
+describe('weir diff', () => {
+  const at = (id: number, scheduled: number, origin = 'SFO') => JSON.stringify({ offset: id, arrival: id, event: { id, scheduled, delay: 0, origin } })
+  const hour = 3_600_000
+  const log = join(dir, 'diff.ndjson')
+  writeFileSync(log, [at(1, 0), at(2, hour), at(3, 2 * hour, 'LAX'), at(4, 3 * hour)].join('\n'))
+
+  it('exits 0 and says so when two versions give identical results', async () => {
+    const { code, stdout, stderr } = await weir(['diff', 'cli/fixtures/hourlyCounts.ts', 'cli/fixtures/hourlyCountsRefactored.ts', '--log', log])
+    expect(code).toBe(0)
+    expect(stdout).toBe('')
+    expect(stderr).toBe('weir: diff cli/fixtures/hourlyCounts.ts -> cli/fixtures/hourlyCountsRefactored.ts: identical results, 4 the same\n')
+  })
+
+  it('exits 1 and lists each differing result with the offset where it diverged', async () => {
+    const { code, stdout, stderr } = await weir(['diff', 'cli/fixtures/hourlyCounts.ts', 'cli/fixtures/twoHourCounts.ts', '--log', log])
+    expect(code).toBe(1)
+    expect(stdout.split('\n').slice(0, 3)).toEqual([
+      'removed key SFO, window [1970-01-01T00:00Z, 1970-01-01T01:00Z) (from offset 1): - {"key":"SFO","window":{"start":0,"end":3600000},"value":{"flights":1}}',
+      'added   key SFO, window [1970-01-01T00:00Z, 1970-01-01T02:00Z) (from offset 2): + {"key":"SFO","window":{"start":0,"end":7200000},"value":{"flights":2}}',
+      'removed key SFO, window [1970-01-01T01:00Z, 1970-01-01T02:00Z) (from offset 2): - {"key":"SFO","window":{"start":3600000,"end":7200000},"value":{"flights":1}}',
+    ])
+    expect(stderr).toBe('weir: diff cli/fixtures/hourlyCounts.ts -> cli/fixtures/twoHourCounts.ts: 3 added, 4 removed, 0 changed, 0 the same\n')
+  })
+
+  it('a missing module or log is one line, exit 2', async () => {
+    const missing = await weir(['diff', 'cli/fixtures/hourlyCounts.ts', 'nope.ts', '--log', log])
+    expect(missing).toMatchObject({ code: 2, stderr: 'weir: no such pipeline module: nope.ts\n' })
+    const noLog = await weir(['diff', 'cli/fixtures/hourlyCounts.ts', 'cli/fixtures/hourlyCounts.ts', '--log', 'nope.ndjson'])
+    expect(noLog).toMatchObject({ code: 2, stderr: 'weir: no such log file: nope.ndjson\n' })
+  })
+})
+
+describe('weir report', () => {
+  it('writes the HTML page to --out and says so in one line', async () => {
+    const out = join(dir, 'report.html')
+    const { code, stdout, stderr } = await weir(['report', 'cli/fixtures/hourlyCounts.ts', '--log', FLIGHTS, '--out', out])
+    expect(code).toBe(0)
+    expect(stdout).toBe('')
+    expect(stderr).toMatch(/^weir: wrote \S+report\.html \([\d,]+ KiB\)\n$/)
+    const html = readFileSync(out, 'utf8')
+    expect(html).toMatch(/^<!doctype html>/)
+    expect(html).toContain('<h1>hourlyCounts</h1>')
+  })
+
+  it('refuses to write over the log, and a missing log is one line, exit 2', async () => {
+    const log = join(dir, 'report-log.html')
+    writeFileSync(log, '')
+    expect(await weir(['report', 'cli/fixtures/hourlyCounts.ts', '--log', log, '--out', log])).toMatchObject({
+      code: 2,
+      stderr: `weir: --out ${log} is the --log file; write the report elsewhere\n`,
+    })
+    expect(await weir(['report', 'cli/fixtures/hourlyCounts.ts', '--log', 'nope.ndjson', '--out', join(dir, 'r.html')])).toMatchObject({
+      code: 2,
+      stderr: 'weir: no such log file: nope.ndjson\n',
+    })
+  })
 })
 
 describe('weir explain', () => {

@@ -1,7 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { isPipeline, type Pipeline } from '../dsl/pipeline.ts'
 import { explain } from '../dsl/explain.ts'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 import { sideOutputLine } from '../harness/sideOutputLine.ts'
@@ -17,11 +15,16 @@ import { ProgressBar } from './progress.ts'
 import { redisRunCommand } from './redis.ts'
 import { blockWriter, fileWriter, printable, type LineWriter } from './output.ts'
 import { isoTime } from '../dsl/time.ts'
-import { isTypeScript, loadTypeScript } from './typescript.ts'
+import { loadPipeline, sameFile } from './load.ts'
+import { reportCommand } from './report.ts'
+import { diffCommand } from './diff.ts'
+import { watchRun } from './watch.ts'
+import { formatTable } from '../notebook/table.ts'
 
 /** Where the CLI reads and writes: the process by default, captured streams in tests. */
 export interface CliIO {
-  readonly stdout: { write(s: string): unknown }
+  /** `columns`, on a terminal, is the width `--format table` fits. */
+  readonly stdout: { write(s: string): unknown; readonly columns?: number }
   readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
   readonly cwd: string
   /** Where `--log -` reads from (default: the process's standard input). */
@@ -32,16 +35,21 @@ export interface CliIO {
   readonly stop?: AbortSignal
 }
 
+export { loadPipeline } from './load.ts'
+
 const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env })
 
 /** How many dead letters and late events are shown before the summary. */
 const SHOWN = 3
+/** How many outputs `--format table` shows (the others are counted). */
+const TABLE_ROWS = 50
 
 /**
  * The `weir` command. Returns the exit code: 0 on success, 2 for a usage mistake (unknown command
  * or flag, missing file, a module without a pipeline as its default export), 3 for a `--checkpoint`
  * that belongs to another pipeline, plan or input (nothing is run), 1 when the run itself fails
- * (`--fail-fast`, an error in the pipeline). Every error is one line on stderr.
+ * (`--fail-fast`, an error in the pipeline) or `weir diff` finds results that differ. Every error is
+ * one line on stderr.
  *
  * @example
  * process.exitCode = await main(['run', 'examples/flightAirports.ts', '--log', 'examples/data/flights.ndjson'])
@@ -58,6 +66,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return 0
     }
     if (cmd.command === 'explain') return await explainCommand(cmd, io)
+    if (cmd.command === 'report') return await reportCommand(cmd, io)
+    if (cmd.command === 'diff') return await diffCommand(cmd, io)
+    if (cmd.watch === true) {
+      await loadPipeline(cmd.module, io.cwd)
+      return await watchRun(argv, cmd.module, io)
+    }
     return await runCommand(cmd, io)
   } catch (e) {
     if (e instanceof UsageError) {
@@ -76,31 +90,6 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (io.env.WEIR_DEBUG && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n')
     return 1
   }
-}
-
-/** Imports a module and returns its default-exported pipeline, or throws a UsageError saying what is wrong. */
-export async function loadPipeline(module: string, cwd: string): Promise<Pipeline<unknown, unknown, unknown>> {
-  const path = resolve(cwd, module)
-  if (!existsSync(path)) throw new UsageError(`no such pipeline module: ${module}`)
-  if (isTypeScript(path)) await loadTypeScript(module)
-  let mod: { default?: unknown }
-  try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
-  } catch (e) {
-    throw new UsageError(`could not load ${module}: ${firstLines(errorMessage(e))}`)
-  }
-  if (!isPipeline(mod.default))
-    throw new UsageError(`${module} does not default-export a pipeline (add: export default pipeline({ ... }, (s) => ...))`)
-  return mod.default
-}
-
-/**
- * The first line of an error message, with the next one when the first only introduces it (a
- * TypeScript transform's "Transform failed with 1 error:" is followed by the file, line and error).
- */
-const firstLines = (message: string): string => {
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '')
-  return lines.length > 1 && lines[0].endsWith(':') ? `${lines[0]} ${lines[1]}` : (lines[0] ?? '')
 }
 
 async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
@@ -132,6 +121,8 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   }
   // NDJSON lines are written as they come (an output JSON cannot hold is its record's dead letter); CSV goes through its writer.
   const csv = cmd.format === 'csv' ? csvWriter(lines) : undefined
+  // A table is laid out from its rows' widths, so it is written at the end, from the first rows.
+  const tableRows: unknown[] | undefined = cmd.format === 'table' ? [] : undefined
   const bar = io.stderr.isTTY && !fromStdin && !cmd.follow ? new ProgressBar(io.stderr, statSync(logPath).size) : undefined
   // Records rejected at the source (not JSON, failing the codec): one dead letter per record at most.
   let rejected = 0
@@ -170,6 +161,10 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       keepSideOutputs: SHOWN,
       onOutput: (o, pos) => {
         if (csv !== undefined) return csv.write(o)
+        if (tableRows !== undefined) {
+          if (tableRows.length < TABLE_ROWS) tableRows.push(o)
+          return
+        }
         const line = asJson(o, pos)
         if (typeof line !== 'string') return line
         lines.line(line)
@@ -182,6 +177,10 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       onProgress: bar && ((pr) => bar.update(pr.bytesRead, pr.eventsIn)),
     })
     bar?.clear()
+    if (tableRows !== undefined) {
+      const width = cmd.out === undefined ? (io.stdout.columns ?? 120) : 10_000
+      lines.line(formatTable(tableRows, { width, maxRows: TABLE_ROWS, total: metrics.eventsOut }))
+    }
     // Before the summary: a write that fails only when the last block is flushed fails the run.
     lines.close()
     for (const w of sides) w.close()
@@ -208,18 +207,6 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
       } catch {
         // Only reached when the run failed already (a success closes first): its error is the one to report.
       }
-  }
-}
-
-/** True when both paths name one file (the same path, or links to one file). */
-const sameFile = (a: string, b: string): boolean => {
-  if (a === b) return true
-  try {
-    const x = statSync(a)
-    const y = statSync(b)
-    return x.dev === y.dev && x.ino === y.ino
-  } catch {
-    return false
   }
 }
 
