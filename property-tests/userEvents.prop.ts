@@ -172,6 +172,24 @@ describe('laws for aggregating pipelines, on the examples', () => {
   })
 })
 
+describe('edge cases of the laws', () => {
+  it('restoreMatchesUninterrupted catches state kept outside the pipeline (a counter in a closure is not in the checkpoint)', async () => {
+    let seen = 0
+    const numbered = pipeline({ eventTime: (f: Flight) => f.scheduled }, (s: Stream<Flight>) => pipe(s, map((f) => ({ id: f.id, n: ++seen }))))
+    const [log] = fc.sample(flightLog(0), { seed: 2, numRuns: 1 })
+    await expect(restoreMatchesUninterrupted(numbered, log.lines, { cuts: [2] })).rejects.toThrow(/restored at record 2 of \d+, the run differs/)
+  })
+
+  it('everyInputIsAccountedFor reads redeliveries by occurrence: a late copy of a record that joined leaves the original counted', async () => {
+    const lines = [
+      '{"offset":1,"arrival":0,"event":{"id":1,"scheduled":0,"delay":0,"distance":1,"origin":"ORD","destination":"LAX"}}',
+      '{"offset":2,"arrival":1,"event":{"id":2,"scheduled":7200000,"delay":0,"distance":1,"origin":"ORD","destination":"LAX"}}',
+      '{"offset":1,"arrival":2,"event":{"id":1,"scheduled":0,"delay":0,"distance":1,"origin":"ORD","destination":"LAX"}}',
+    ]
+    await everyInputIsAccountedFor(departuresPerHour('0s'), lines, { inputsOf: (r) => r.value })
+  })
+})
+
 describe('a property of the user’s own: stockRecoveries', () => {
   const stocks: EventShape<Stock> = {
     events: fc.record({ symbol: fc.constant(''), date: fc.constant(0), price: fc.integer({ min: 50, max: 150 }) }),
