@@ -68,11 +68,11 @@ export interface EventShape<E> {
   /** The user's events (any fast-check arbitrary); their times and keys are then set by the log. */
   readonly events: fc.Arbitrary<E>
   /** An event's event time, in ms: what the pipeline's `eventTime` reads. */
-  readonly timeOf: (e: E) => number
+  readonly timeOf: (e: NoInfer<E>) => number
   /** The event with this event time (the log sets times to make bounded disorder and idle gaps). */
-  readonly withTime: (e: E, time: number) => E
+  readonly withTime: (e: NoInfer<E>, time: number) => NoInfer<E>
   /** The event with this key, one of the options' `keys` (without it, events keep their own keys). */
-  readonly withKey?: (e: E, key: string) => E
+  readonly withKey?: (e: NoInfer<E>, key: string) => NoInfer<E>
 }
 
 /**
