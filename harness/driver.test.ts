@@ -68,7 +68,7 @@ describe('testPipeline', () => {
 
   it('turns events the codec refuses into dead letters at their position, and goes on', () => {
     const d = testPipeline(perMinute)
-    d.send({ user: 'ann', ts: 1_000 }).send({ user: 42 }).send({ user: 'ann', ts: 2_000 })
+    d.send({ user: 'ann', ts: 1_000 }).send({ user: 42 } as unknown as Click).send({ user: 'ann', ts: 2_000 })
     const [dead] = d.deadLetters.take()
     expect(dead).toMatchObject({ reason: 'codec', pos: 2 })
     d.end()
@@ -129,7 +129,7 @@ describe('testPipeline', () => {
 
   it('throws a fail-fast dead letter out of the step that caused it', () => {
     const d = testPipeline(perMinute, { failFast: true })
-    expect(() => d.send({ nope: true })).toThrow(FailFastError)
+    expect(() => d.send({ nope: true } as unknown as Click)).toThrow(FailFastError)
   })
 
   it('shows what stateful stages hold', () => {

@@ -172,10 +172,10 @@ export class PipelineDriver<I, O> {
 
   /**
    * Sends one source event (decoded by the pipeline's codec, stamped with its event time) and runs
-   * the pipeline on it. With `at`, the clock first moves to that processing time, firing the timers
+   * the pipeline on it. Input the codec should refuse goes in with a cast (`send(raw as Click)`). With `at`, the clock first moves to that processing time, firing the timers
    * due (idle watermarks, microbatches). Events are numbered 1, 2, ... as their source position.
    */
-  send(event: I | unknown, options: SendOptions = {}): this {
+  send(event: I, options: SendOptions = {}): this {
     this.ready('send')
     if (options.at !== undefined) this.moveClock(options.at)
     const at = this.clock.now()
@@ -192,7 +192,7 @@ export class PipelineDriver<I, O> {
   }
 
   /** Sends each event in turn (`send` with the same options). */
-  sendAll(events: Iterable<I | unknown>, options: SendOptions = {}): this {
+  sendAll(events: Iterable<I>, options: SendOptions = {}): this {
     for (const e of events) this.send(e, options)
     return this
   }

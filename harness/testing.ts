@@ -1,7 +1,9 @@
 /**
- * `weirjs/testing`: what a user's tests need to drive a pipeline deterministically. The virtual
- * clock, replay of recorded logs (one process, or a consumer group in virtual time), the log
- * format's readers and writers, and the collector that gathers a run's outputs and side outputs.
+ * `weirjs/testing`: what a user's tests need to drive a pipeline deterministically. The test driver
+ * (`testPipeline`), marbles (`expectMarbles`) and matchers (`pipelineMatchers`), the virtual clock,
+ * replay of recorded logs (one process, or a consumer group in virtual time), the log format's
+ * readers and writers, and the collector that gathers a run's outputs and side outputs. See
+ * docs/testing-pipelines.md.
  */
 export { VirtualClock } from './VirtualClock.ts'
 export { replay } from './replay.ts'
