@@ -135,7 +135,9 @@ export async function everyLineIsAccountedFor(p: AnyPipeline, lines: readonly st
   const accounted = metrics.eventsOut + metrics.deadLetters + metrics.late
   if (accounted !== input || metrics.eventsIn !== input)
     throw new LawViolation(
-      `${input} input lines, but ${metrics.eventsOut} out + ${metrics.deadLetters} dead letters + ${metrics.late} late = ${accounted} (eventsIn ${metrics.eventsIn})`,
+      `${input} input lines, but ${metrics.eventsOut} out + ${metrics.deadLetters} dead letters + ${metrics.late} late = ${accounted} (eventsIn ${metrics.eventsIn})` +
+        // Fewer outputs than inputs is what any filter or aggregation gives: this law is the wrong one there.
+        (accounted < input && metrics.eventsIn === input ? '; this law is for 1:1 pipelines: for one that filters, aggregates, joins or matches, use everyInputIsAccountedFor' : ''),
     )
   for (const k of new Set([...want.keys(), ...got.keys()]))
     if ((want.get(k) ?? 0) !== (got.get(k) ?? 0))
