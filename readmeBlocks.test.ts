@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 
 /**
- * The README's TypeScript blocks are programs: each runs as written (importing 'weirjs', as a user
- * would), and where a `text` block follows it, that is exactly what it must print.
+ * The README's TypeScript blocks are programs, and so are the testing guide's: each runs as written
+ * (importing 'weirjs', as a user would), and where a `text` block follows it, that is exactly what
+ * it must print.
  */
 const root = dirname(fileURLToPath(import.meta.url))
-const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```\n(?:\n```text\n([\s\S]*?)```)?/g)].map(
-  (m, i) => ({ i, code: m[1], expected: m[2] }),
-)
+const blocks = ['README.md', 'docs/testing-pipelines.md']
+  .flatMap((doc) => [...readFileSync(join(root, doc), 'utf8').matchAll(/```ts\n([\s\S]*?)```\n(?:\n```text\n([\s\S]*?)```)?/g)].map((m) => ({ doc, code: m[1], expected: m[2] })))
+  .map((b, i) => ({ ...b, i }))
 const tmp = join(root, '.readme-tmp')
 
 describe('README', () => {
@@ -21,7 +22,7 @@ describe('README', () => {
   })
 
   for (const b of blocks) {
-    it(`block ${b.i + 1} runs${b.expected ? ' and prints what the README says' : ''}`, () => {
+    it(`block ${b.i + 1} (${b.doc}) runs${b.expected ? ' and prints what it says' : ''}`, () => {
       mkdirSync(tmp, { recursive: true })
       const file = join(tmp, `block-${b.i + 1}.ts`)
       writeFileSync(file, b.code)

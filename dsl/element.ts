@@ -32,8 +32,12 @@ export interface Batch<A = unknown> {
   readonly pos: number
 }
 
-/** What a compiled pipeline reads: source records, alone (`Data` with arrival time and position) or in batches. */
-export type SourceRecord = Data<unknown> | Batch
+/**
+ * What a compiled pipeline reads: source records, alone (`Data` with arrival time and position) or in
+ * batches, and watermarks a test driver sends in (`advanceWatermarkTo`: the watermark rises to at
+ * least that time, as if events had raised it).
+ */
+export type SourceRecord = Data<unknown> | Batch | Watermark
 
 /** What flows through a compiled pipeline: data and in-band watermarks. */
 export type Element<A, K = unknown> = Data<A, K> | Watermark

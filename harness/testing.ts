@@ -1,8 +1,9 @@
 /**
- * `weirjs/testing`: what a user's tests need to drive a pipeline deterministically. The virtual
- * clock, replay of recorded logs (one process, or a consumer group in virtual time), the diff of
- * two versions of a pipeline over one log, the log
- * format's readers and writers, and the collector that gathers a run's outputs and side outputs.
+ * `weirjs/testing`: what a user's tests need to drive a pipeline deterministically. The test driver
+ * (`testPipeline`), marbles (`expectMarbles`) and matchers (`pipelineMatchers`), the virtual clock,
+ * replay of recorded logs (one process, or a consumer group in virtual time), the diff of two
+ * versions of a pipeline over one log, the log format's readers and writers, and the collector that
+ * gathers a run's outputs and side outputs. See docs/testing-pipelines.md.
  */
 export { VirtualClock } from './VirtualClock.ts'
 export { replay } from './replay.ts'
@@ -19,3 +20,8 @@ export type { RecordOptions, RecordResult } from './record.ts'
 export type { LogRecord, LogRecordInput, LogEntry, LogSource, ReadLogOptions, LogWriter, WriteLogOptions } from './log.ts'
 export type { RunResult, RunMetrics, CollectorOptions } from './result.ts'
 export type { Checkpoint, CheckpointStore } from './checkpoint.ts'
+export { testPipeline, PipelineDriver, Pending } from './driver.ts'
+export type { Emitted, TimelineEntry, TestPipelineOptions, SendOptions } from './driver.ts'
+export { expectMarbles, runMarbles, parseMarble, MarbleMismatch } from './marbles.ts'
+export type { MarbleSpec, MarbleResult } from './marbles.ts'
+export { pipelineMatchers, describeEntry } from './matchers.ts'

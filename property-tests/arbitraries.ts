@@ -9,12 +9,17 @@ export interface LogEvent {
   readonly time: number
 }
 
-/** A generated recorded log: its lines (what `replay` reads) and what they contain. */
-export interface EventLog {
+/**
+ * A generated recorded log: its lines (what `replay` reads) and what they contain. `E` is the event
+ * type: `LogEvent` by default, or the user's own (see `EventShape`).
+ */
+export interface EventLog<E = LogEvent> {
   /** Every line of the log, malformed ones included, in log order. */
   readonly lines: string[]
   /** The well-formed records in log order (redeliveries included). */
-  readonly records: LogRecord<LogEvent>[]
+  readonly records: LogRecord<E>[]
+  /** Reads an event's event time (for `reorderedWithin`); absent on logs of `LogEvent`, read as `e.time`. */
+  readonly timeOf?: (e: E) => number
   /** How many lines are malformed (each becomes a `'parse'` dead letter). */
   readonly malformed: number
   /** How many records are redeliveries of an earlier record (same offset and event). */
@@ -50,6 +55,28 @@ export interface EventLogOptions {
 }
 
 /**
+ * How `eventLog` makes a log of the user's own event type: where events come from, and how to set
+ * (and read back) their event time and, optionally, their key.
+ *
+ * @example
+ * const shape: EventShape<Click> = {
+ *   events: fc.record({ user: fc.constantFrom('ann', 'bob'), page: fc.webPath() }).map((c) => ({ ...c, ts: 0 })),
+ *   timeOf: (c) => c.ts,
+ *   withTime: (c, ts) => ({ ...c, ts }),
+ * }
+ */
+export interface EventShape<E> {
+  /** The user's events (any fast-check arbitrary); their times and keys are then set by the log. */
+  readonly events: fc.Arbitrary<E>
+  /** An event's event time, in ms: what the pipeline's `eventTime` reads. */
+  readonly timeOf: (e: NoInfer<E>) => number
+  /** The event with this event time (the log sets times to make bounded disorder and idle gaps). */
+  readonly withTime: (e: NoInfer<E>, time: number) => NoInfer<E>
+  /** The event with this key, one of the options' `keys` (without it, events keep their own keys). */
+  readonly withKey?: (e: NoInfer<E>, key: string) => NoInfer<E>
+}
+
+/**
  * Lines that are not log records: not JSON at all, or JSON of the wrong shape. Never blank (blank
  * lines are skipped, not dead letters).
  *
@@ -77,8 +104,21 @@ interface Step {
   readonly idle: boolean
   readonly redeliver: number | undefined
   readonly junk: string | undefined
+  /** The user's event, before its time and key are set (undefined for `LogEvent` logs). */
+  readonly event: unknown
 }
 
+/**
+ * Recorded event logs of the user's own events: the same arrivals, disorder, redeliveries, idle
+ * gaps and malformed lines, with each event drawn from `shape.events` and given its event time
+ * (and key) by `shape`. Shrinks towards short, in-order logs of shrunk events.
+ *
+ * @example
+ * fc.assert(fc.asyncProperty(eventLog({ ...clickShape, maxDisorder: 500, duplicates: true }), async (log) => {
+ *   await everyInputIsAccountedFor(clicksPerMinute, log.lines, { inputsOf: (r) => r.value })
+ * }), { seed: 42 })
+ */
+export function eventLog<E>(opts: EventLogOptions & EventShape<E>): fc.Arbitrary<EventLog<E>>
 /**
  * Recorded event logs: keys, event times with bounded disorder, and on request redeliveries, idle
  * gaps and malformed lines. Arrivals never decrease. Shrinks towards short, in-order logs.
@@ -88,7 +128,8 @@ interface Step {
  *   await everyLineIsAccountedFor(myPipeline, log.lines)
  * }), { seed: 42 })
  */
-export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
+export function eventLog(opts?: EventLogOptions): fc.Arbitrary<EventLog>
+export function eventLog<E>(opts: EventLogOptions & Partial<EventShape<E>> = {}): fc.Arbitrary<EventLog<E | LogEvent>> {
   const keys = opts.keys ?? ['a', 'b', 'c']
   const start = opts.start ?? 1_700_000_000_000
   const maxDisorder = opts.maxDisorder ?? 0
@@ -100,15 +141,22 @@ export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
     // Which earlier record to redeliver after this one (an index scaled into the records so far).
     redeliver: opts.duplicates ? sometimes(fc.nat(1_000)) : fc.constant(undefined),
     junk: opts.malformed ? sometimes(malformedLine) : fc.constant(undefined),
+    event: opts.events ?? fc.constant(undefined),
   })
   const minLength = opts.minLength ?? 0
   return fc.array(step, { minLength, maxLength: opts.maxLength ?? Math.max(60, minLength), size: 'medium' }).map((steps) => {
     const lines: string[] = []
-    const records: LogRecord<LogEvent>[] = []
+    const records: LogRecord<E | LogEvent>[] = []
     let arrival = start
     let malformed = 0
     let duplicates = 0
-    const originals: LogRecord<LogEvent>[] = []
+    const originals: LogRecord<E | LogEvent>[] = []
+    const { withTime, withKey } = opts
+    const eventAt = (i: number, s: Step, time: number): E | LogEvent => {
+      if (withTime === undefined) return { id: i, key: s.key, time }
+      const e = s.event as E
+      return withTime(withKey === undefined ? e : withKey(e, s.key), time)
+    }
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i]
       arrival += s.idle ? opts.idleGap! : s.step
@@ -116,24 +164,24 @@ export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
         lines.push(s.junk)
         malformed++
       }
-      const r: LogRecord<LogEvent> = {
+      const r: LogRecord<E | LogEvent> = {
         offset: lines.length + 1,
         arrival,
         topic: opts.topic ?? 'default',
-        event: { id: i, key: s.key, time: arrival - s.lag },
+        event: eventAt(i, s, arrival - s.lag),
       }
       originals.push(r)
       records.push(r)
       lines.push(lineOf({ offset: r.offset, arrival, topic: opts.topic, event: r.event }))
       if (s.redeliver !== undefined) {
         const again = originals[s.redeliver % originals.length]
-        const dup: LogRecord<LogEvent> = { ...again, arrival }
+        const dup: LogRecord<E | LogEvent> = { ...again, arrival }
         records.push(dup)
         lines.push(lineOf({ offset: dup.offset, arrival, topic: opts.topic, event: dup.event }))
         duplicates++
       }
     }
-    return { lines, records, malformed, duplicates }
+    return opts.timeOf === undefined ? { lines, records, malformed, duplicates } : { lines, records, malformed, duplicates, timeOf: opts.timeOf as (e: E | LogEvent) => number }
   })
 }
 
@@ -144,7 +192,7 @@ export function eventLog(opts: EventLogOptions = {}): fc.Arbitrary<EventLog> {
  * @example
  * eventLog().chain(shuffled)
  */
-export function shuffled(log: EventLog): fc.Arbitrary<EventLog> {
+export function shuffled<E>(log: EventLog<E>): fc.Arbitrary<EventLog<E>> {
   const n = log.lines.length
   // Permute indexes, so the records can follow their lines into the new order.
   const idx = [...Array(n).keys()]
@@ -152,7 +200,7 @@ export function shuffled(log: EventLog): fc.Arbitrary<EventLog> {
     const lines = order.map((i) => log.lines[i])
     const records = lines.flatMap((l, i) => {
       const e = lineModel(l, i + 1)
-      return e.kind === 'record' ? [{ offset: e.offset, arrival: e.arrival, topic: e.topic, event: e.event as LogEvent }] : []
+      return e.kind === 'record' ? [{ offset: e.offset, arrival: e.arrival, topic: e.topic, event: e.event as E } as LogRecord<E>] : []
     })
     return { ...log, lines, records }
   })
@@ -166,13 +214,13 @@ export function shuffled(log: EventLog): fc.Arbitrary<EventLog> {
  * @example
  * eventLog().chain((log) => fc.tuple(fc.constant(log), redelivered(log)))
  */
-export function redelivered(log: EventLog): fc.Arbitrary<EventLog> {
+export function redelivered<E>(log: EventLog<E>): fc.Arbitrary<EventLog<E>> {
   const n = log.records.length
   return fc.array(fc.option(fc.nat(1_000), { freq: 3 }), { minLength: n, maxLength: n }).map((choices) => {
     const lines: string[] = []
-    const records: LogRecord<LogEvent>[] = []
+    const records: LogRecord<E>[] = []
     let duplicates = 0
-    const write = (r: LogRecord<LogEvent>) => {
+    const write = (r: LogRecord<E>) => {
       records.push(r)
       lines.push(lineOf({ offset: r.offset, arrival: r.arrival, topic: r.topic === 'default' ? undefined : r.topic, event: r.event }))
     }
@@ -184,7 +232,7 @@ export function redelivered(log: EventLog): fc.Arbitrary<EventLog> {
         duplicates++
       }
     })
-    return { lines, records, malformed: 0, duplicates }
+    return { lines, records, malformed: 0, duplicates, timeOf: log.timeOf }
   })
 }
 
@@ -199,14 +247,15 @@ export function redelivered(log: EventLog): fc.Arbitrary<EventLog> {
  * @example
  * eventLog({ maxDisorder: 100 }).chain((log) => fc.tuple(fc.constant(log), reorderedWithin(log, 100)))
  */
-export function reorderedWithin(log: EventLog, d: number): fc.Arbitrary<EventLog> {
+export function reorderedWithin<E>(log: EventLog<E>, d: number): fc.Arbitrary<EventLog<E>> {
+  const timeOf = log.timeOf ?? ((e: E) => (e as LogEvent).time)
   const originals = log.records.filter((r, i) => log.records.findIndex((o) => o.offset === r.offset) === i)
   return fc.array(fc.nat(d), { minLength: originals.length, maxLength: originals.length }).map((delays) => {
     const records = originals
-      .map((r, i) => ({ ...r, arrival: r.event.time + delays[i] }))
+      .map((r, i) => ({ ...r, arrival: timeOf(r.event) + delays[i] }))
       .sort((a, b) => a.arrival - b.arrival || a.offset - b.offset)
     const lines = records.map((r) => lineOf({ offset: r.offset, arrival: r.arrival, topic: r.topic === 'default' ? undefined : r.topic, event: r.event }))
-    return { lines, records, malformed: 0, duplicates: 0 }
+    return { lines, records, malformed: 0, duplicates: 0, timeOf: log.timeOf }
   })
 }
 

@@ -3,13 +3,15 @@
  * should obey under replay. Used by the project's own suites and exported for users.
  */
 export { eventLog, malformedLine, shuffled, reorderedWithin, redelivered, stateValue } from './arbitraries.ts'
-export type { EventLog, EventLogOptions, LogEvent } from './arbitraries.ts'
+export type { EventLog, EventLogOptions, EventShape, LogEvent } from './arbitraries.ts'
 export {
   replayIsDeterministic,
   watermarksAreMonotone,
   everyLineIsAccountedFor,
   orderInsensitive,
   changelogMatchesFinal,
+  everyInputIsAccountedFor,
+  restoreMatchesUninterrupted,
   changelogTable,
   idempotentUnderRedelivery,
   canonical,
@@ -20,4 +22,4 @@ export {
 // and the 'updates' table.
 export { oracle as windowOracle, sessionsOf, valueOf, idOf } from './windowOracle.ts'
 export type { OEvent, OValue, OEmission, OLate, OracleCoverage, OracleResult } from './windowOracle.ts'
-export type { LawOptions, Finalize } from './laws.ts'
+export type { LawOptions, Finalize, AccountingOptions, RestoreOptions } from './laws.ts'

@@ -130,6 +130,12 @@ export function ingestStep<I>(
       try {
         ${idle !== undefined ? 'st.lastArrival = scheduler.now()' : ''}
         if (d._tag === 'Data') return one(d.value, d.time, d.pos)
+        ${
+          watermarks
+            ? `// A watermark sent in by a test driver (advanceWatermarkTo): raises the watermark, never lowers it.
+               if (d._tag === 'Watermark') { if (d.time > st.wm) { st.wm = d.time; out.watermark(d.time) } return }`
+            : ''
+        }
         const values = d.values, arrival = d.time, pos = d.pos
         // Stop where a record alone would have stopped: once the output is unsubscribed or failed.
         for (let i = 0; i < values.length && !downstream.closed; i++) one(values[i], arrival, pos + i)
