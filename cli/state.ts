@@ -24,6 +24,8 @@ export async function stateCommand(cmd: StateCommand, io: CliIO): Promise<number
   const record = await recordAt(log, cmd.at, cmd.topic)
   const { states } = await replay(p, log, { inspect: [record.offset], topic: cmd.topic })
   const state = states![0]
+  // A pipeline whose output finished early takes no more input: there is no state there to show.
+  if (state === undefined) throw new Error(`state: the run ended before offset ${record.offset}`)
   if (cmd.json) io.stdout.write(JSON.stringify({ pipeline: p.name, arrival: record.arrival, ...state }, jsonSafe) + '\n')
   else io.stdout.write(stateText(p.name, record, state) + '\n')
   return 0
