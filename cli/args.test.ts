@@ -40,6 +40,17 @@ describe('parseArgs', () => {
     expect(parseArgs(['report', 'job.ts', '--log', 'in.ndjson', '--out', 'r.html'])).toEqual({ command: 'report', module: 'job.ts', log: 'in.ndjson', out: 'r.html', topic: undefined })
     expect(parseArgs(['diff', 'a.ts', 'b.ts', '--log', 'in.ndjson', '--topic', 't'])).toEqual({ command: 'diff', modules: ['a.ts', 'b.ts'], log: 'in.ndjson', topic: 't' })
     expect(parseArgs(['diff', 'a.ts', '--help'])).toEqual({ command: 'help', about: 'diff' })
+  })
+
+  it('parses state: --at a log offset, or an ISO time (UTC unless it gives a zone)', () => {
+    const state = (at: string) => (parseArgs(['state', 'a.ts', '--log', 'in.ndjson', '--at', at]) as { at: unknown }).at
+    expect(parseArgs(['state', 'a.ts', '--log', 'in.ndjson', '--at', '12', '--json'])).toEqual({ command: 'state', module: 'a.ts', log: 'in.ndjson', at: { offset: 12 }, json: true, topic: undefined })
+    expect(state('2024-05-01T10:00:00')).toEqual({ arrival: Date.UTC(2024, 4, 1, 10), text: '2024-05-01T10:00:00' })
+    expect(state('2024-05-01T12:00:00+02:00')).toEqual({ arrival: Date.UTC(2024, 4, 1, 10), text: '2024-05-01T12:00:00+02:00' })
+    expect(state('2024-05-01')).toEqual({ arrival: Date.UTC(2024, 4, 1), text: '2024-05-01' })
+    for (const bad of ['1.5', 'yesterday', '2024-13-01', '2024-05-01 10:00'])
+      expect(() => parseArgs(['state', 'a.ts', '--log', 'x', '--at', bad])).toThrow(/--at must be a log offset/)
+    expect(() => parseArgs(['state', 'a.ts', '--at', '1'])).toThrow('state needs --log <file> (the recorded NDJSON log to replay)')
     expect(parseArgs(['run', 'job.ts', '--log', 'in.ndjson', '--watch'])).toMatchObject({ command: 'run', watch: true })
   })
 
@@ -51,7 +62,7 @@ describe('parseArgs', () => {
 
   it.each([
     [[], /missing command/],
-    [['go'], /unknown command 'go' \(commands: run, explain, report, diff\)/],
+    [['go'], /unknown command 'go' \(commands: run, explain, report, diff, state\)/],
     [['run', 'job.ts'], /run needs --log <file>/],
     [['run', '--log', 'in.ndjson'], /run needs a <pipeline-module>/],
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],

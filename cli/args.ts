@@ -61,8 +61,21 @@ export interface DiffCommand {
   readonly topic: string | undefined
 }
 
+/** Where `weir state` looks: after the record at a log offset, or after the first record arriving at or after a time. */
+export type StatePoint = { readonly offset: number } | { readonly arrival: number; readonly text: string }
+
+/** `weir state <pipeline-module> --log <file> --at <offset|ISO time> [--json] [--topic <t>]` */
+export interface StateCommand {
+  readonly command: 'state'
+  readonly module: string
+  readonly log: string
+  readonly at: StatePoint
+  readonly json: boolean
+  readonly topic: string | undefined
+}
+
 /** The commands that take arguments. */
-export type CommandName = 'run' | 'explain' | 'report' | 'diff'
+export type CommandName = 'run' | 'explain' | 'report' | 'diff' | 'state'
 
 /** `weir --help`, or `weir <command> --help` (`about`) for one command's usage. */
 export interface HelpCommand {
@@ -75,7 +88,7 @@ export interface VersionCommand {
   readonly command: 'version'
 }
 
-export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | HelpCommand | VersionCommand
+export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | StateCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv|table] [--fail-fast] [--topic <topic>]
@@ -112,6 +125,12 @@ export const USAGE = `usage:
       replay the log through two versions of a pipeline and list the results that differ, matched
       by identity (key and window, key of a table, a match's events): added, removed and changed,
       each with the log offset where it first diverged; exits 0 when identical, 1 when not
+  weir state <pipeline-module> --log <file> --at <offset|ISO time> [--json] [--topic <topic>]
+      replay the log up to a point and print every stateful stage's state there: open windows
+      with their bounds and partial aggregates, pending pattern matches with their steps and
+      deadlines, table rows, join buffers per key, and the watermarks; --at is a log offset (the
+      state after that record) or an ISO time (the state after the first record whose arrival
+      is at or after it); --json prints it as JSON; exit 2 for an --at the log does not reach
   weir --version
   weir [<command>] --help`
 
@@ -122,6 +141,7 @@ const FLAGS: Record<CommandName, Record<string, FlagKind>> = {
   explain: { mermaid: 'boolean' },
   report: { log: 'string', out: 'string', topic: 'string' },
   diff: { log: 'string', topic: 'string' },
+  state: { log: 'string', at: 'string', json: 'boolean', topic: 'string' },
 }
 
 const COMMANDS = Object.keys(FLAGS) as CommandName[]
@@ -179,6 +199,12 @@ export function parseArgs(argv: readonly string[]): Command {
   const module = positional[0]
   if (command === 'explain') return { command, module, mermaid: flags.has('mermaid') }
   const log = flags.get('log')
+  if (command === 'state') {
+    if (log === undefined) throw new UsageError('state needs --log <file> (the recorded NDJSON log to replay)')
+    const at = flags.get('at')
+    if (at === undefined) throw new UsageError('state needs --at <offset|ISO time> (where in the log to look)')
+    return { command, module, log: log as string, at: statePointOf(at as string), json: flags.has('json'), topic: flags.get('topic') as string | undefined }
+  }
   if (command === 'report') {
     if (log === undefined) throw new UsageError('report needs --log <file> (the recorded NDJSON log to replay)')
     const out = flags.get('out') as string | undefined
@@ -235,6 +261,22 @@ const diffOf = (positional: readonly string[], flags: ReadonlyMap<string, string
   const log = flags.get('log')
   if (log === undefined) throw new UsageError('diff needs --log <file> (the recorded NDJSON log to replay through both)')
   return { command: 'diff', modules: [positional[0], positional[1]], log: log as string, topic: flags.get('topic') as string | undefined }
+}
+
+/**
+ * `--at`: a whole number is a log offset; anything else must be an ISO 8601 date, or date and time
+ * (UTC unless it gives a zone). Free text is refused rather than guessed at.
+ */
+const statePointOf = (v: string): StatePoint => {
+  if (/^\d+$/.test(v)) {
+    const offset = Number(v)
+    if (Number.isSafeInteger(offset)) return { offset }
+  }
+  const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v)
+  // A time without a zone is UTC, like a date alone (Date.parse would read it as local time).
+  const arrival = iso === null ? Number.NaN : Date.parse(iso[1] !== undefined && iso[2] === undefined ? `${v}Z` : v)
+  if (Number.isNaN(arrival)) throw new UsageError(`--at must be a log offset (a whole number from 0) or an ISO time such as 2024-05-01T10:00:00Z, got '${v}'`)
+  return { arrival, text: v }
 }
 
 /** An unknown flag: the closest known one when there is one, else the list. */

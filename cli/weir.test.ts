@@ -406,3 +406,45 @@ describe('bin/weir.mjs', () => {
     expect(err).toMatchObject({ code: 2, stderr: expect.stringMatching(/^weir: unknown option '--nope' for run \(options: --log, --out, [^\n]*\)\n$/) })
   })
 })
+
+describe('weir state', () => {
+  const at = (id: number, scheduled: number, origin = 'SFO') => JSON.stringify({ offset: id, arrival: 1_700_000_000_000 + id * 1000, event: { id, scheduled, delay: 0, origin } })
+  const hour = 3_600_000
+  const log = join(dir, 'state.ndjson')
+  writeFileSync(log, [at(1, 0), at(2, hour), at(3, hour + 400_000, 'LAX'), at(4, 3 * hour)].join('\n'))
+
+  it('prints every stateful stage after the record at --at: open windows with partial aggregates, and the watermark', async () => {
+    const { code, stdout, stderr } = await weir(['state', 'cli/fixtures/hourlyCounts.ts', '--log', log, '--at', '3'])
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+    expect(stdout).toBe(
+      [
+        'pipeline hourlyCounts, after offset 3 (arrival 2023-11-14T22:13:23.000Z)',
+        '  source: watermark 1970-01-01T01:06:40.000Z, largest event time 1970-01-01T01:06:40.000Z',
+        '  3. window tumbling 1h → aggregate { flights: count }: 2 open windows, watermark 1970-01-01T01:06:40.000Z',
+        '    key "LAX" [1970-01-01T01:00:00.000Z, 1970-01-01T02:00:00.000Z): {"flights":1}',
+        '    key "SFO" [1970-01-01T01:00:00.000Z, 1970-01-01T02:00:00.000Z): {"flights":1}',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('--at an ISO time is the first record arriving at or after it; --json prints the state as JSON', async () => {
+    const { code, stdout } = await weir(['state', 'cli/fixtures/hourlyCounts.ts', '--log', log, '--at', '2023-11-14T22:13:21.500Z', '--json'])
+    expect(code).toBe(0)
+    const s = JSON.parse(stdout)
+    expect(s).toMatchObject({ pipeline: 'hourlyCounts', offset: 2, source: { watermark: hour, maxEventTime: hour } })
+    expect(s.stages[0].state.windows).toEqual([{ key: 'SFO', start: hour, end: 2 * hour, partial: { flights: 1 }, fired: false }])
+  })
+
+  it('an --at that is not an offset or an ISO time, or that the log does not reach, is one line, exit 2', async () => {
+    const cases: [string, string][] = [
+      ['soon', "weir: --at must be a log offset (a whole number from 0) or an ISO time such as 2024-05-01T10:00:00Z, got 'soon'\n"],
+      ['-3', "weir: --at must be a log offset (a whole number from 0) or an ISO time such as 2024-05-01T10:00:00Z, got '-3'\n"],
+      ['9', 'weir: --at 9: no record at that offset (the log ends at offset 4, arrival 2023-11-14T22:13:24.000Z)\n'],
+      ['2030-01-01', 'weir: --at 2030-01-01: no record arrives at or after it (the log ends at offset 4, arrival 2023-11-14T22:13:24.000Z)\n'],
+    ]
+    for (const [value, stderr] of cases)
+      expect(await weir(['state', 'cli/fixtures/hourlyCounts.ts', '--log', log, '--at', value])).toEqual({ code: 2, stdout: '', stderr })
+    expect(await weir(['state', 'cli/fixtures/hourlyCounts.ts', '--log', log])).toMatchObject({ code: 2, stderr: 'weir: state needs --at <offset|ISO time> (where in the log to look)\n' })
+  })
+})

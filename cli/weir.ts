@@ -18,6 +18,7 @@ import { isoTime } from '../dsl/time.ts'
 import { loadPipeline, sameFile } from './load.ts'
 import { reportCommand } from './report.ts'
 import { diffCommand } from './diff.ts'
+import { stateCommand } from './state.ts'
 import { watchRun } from './watch.ts'
 import { formatTable } from '../notebook/table.ts'
 
@@ -68,6 +69,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (cmd.command === 'explain') return await explainCommand(cmd, io)
     if (cmd.command === 'report') return await reportCommand(cmd, io)
     if (cmd.command === 'diff') return await diffCommand(cmd, io)
+    if (cmd.command === 'state') return await stateCommand(cmd, io)
     if (cmd.watch === true) {
       await loadPipeline(cmd.module, io.cwd)
       return await watchRun(argv, cmd.module, io)

@@ -9,6 +9,7 @@ import { fused } from '../operators/core/fused.ts'
 import { freshIngestState, ingest, ingestStep, reusableRecord } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
+import { withinStage } from '../operators/core/operate.ts'
 import { Hub } from '../operators/core/hub.ts'
 import type { Downstream, Segment } from '../operators/core/chained.ts'
 
@@ -45,7 +46,9 @@ function build(
     else {
       const interpret = interpreters[n.kind]
       if (!interpret) throw new Error(`compile: no interpreter for stage '${n.kind}' (${n.label})`)
-      obs = interpret(n, n.inputs.map(go), ctx)
+      const stage = interpret(n, n.inputs.map(go), ctx)
+      // Its machines are created as it is subscribed: they belong to `n` (see `collectMachines`).
+      obs = new Observable((s) => withinStage(n, () => stage.subscribe(s)))
     }
     // The source is fed only after every branch has subscribed, so sharing loses nothing (a chained
     // end is multicast by the source itself: it reads the input directly, which `share` would

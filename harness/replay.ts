@@ -9,6 +9,8 @@ import { reusableRecord } from '../operators/core/ingest.ts'
 import { isDeadLetter, readLog, type LogSource } from './log.ts'
 import type { DeadLetter } from '../dsl/sides.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
+import { collectMachines, type StageRef, type Stateful } from '../operators/core/operate.ts'
+import { stateOf, type StateAt } from './inspect.ts'
 
 /** Where a replay has got to, reported after each batch of records. */
 export interface ReplayProgress {
@@ -41,7 +43,16 @@ export interface ReplayOptions<O> extends CollectorOptions<O> {
   readonly maxLineBytes?: number
   /** Follow a log file that is still being written, until `signal` aborts (see `readLog`). */
   readonly follow?: { readonly signal: AbortSignal; readonly pollMs?: number }
+  /**
+   * Log offsets at which to read every stateful stage's state (see `StateAt`): for each, the state
+   * after that record has gone in (and async work for it has finished), before the next one. An
+   * offset past the log's last record gives the state after the whole log, before the end of input.
+   */
+  readonly inspect?: readonly number[]
 }
+
+/** What `replay` returns: the run's result, and the states asked for with `inspect`, in offset order. */
+export type ReplayResult<O> = RunResult<O> & { readonly states?: readonly StateAt[] }
 
 /**
  * Replays a recorded log through a pipeline in virtual time and returns its outputs, late events,
@@ -60,7 +71,7 @@ export interface ReplayOptions<O> extends CollectorOptions<O> {
  * @example
  * const { out, deadLetters, metrics } = await replay(delays, 'examples/data/flights.ndjson')
  */
-export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts: ReplayOptions<O> = {}): Promise<RunResult<O>> {
+export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts: ReplayOptions<O> = {}): Promise<ReplayResult<O>> {
   const collector = new Collector<O>(opts)
   const { topic, onProgress, failFast = false } = opts
   let bytesRead = 0
@@ -80,13 +91,24 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
   let ctx: RunContext | undefined
   let sink: Subscriber<Data<unknown>> | undefined
   let subscription: Subscription | undefined
+  let registered: { readonly machines: Stateful[]; readonly stages: (StageRef | undefined)[] } | undefined
+  const inspect = inspectOffsets(opts.inspect)
+  const states: StateAt[] = []
+  /** Reads the state for every offset asked for below `before`, once async work has finished. */
+  const inspectBelow = async (before: number) => {
+    if (collector.settled) return
+    if (ctx!.credit.outstanding > 0) await ctx!.credit.drained()
+    while (inspect.length > 0 && inspect[0] < before) states.push(stateOf(p, registered!.machines, registered!.stages, inspect.shift()!))
+  }
   const start = (at: number) => {
     clock = opts.clock ?? new VirtualClock(at)
     ctx = collector.context({ scheduler: clock, highWaterMark: opts.highWaterMark, failFast })
     const input = new Observable<Data<unknown>>((s) => {
       sink = s
     })
-    subscription = input.pipe(compileElements(p, ctx, { watermarks: opts.onWatermark !== undefined })).subscribe(collector)
+    const made = collectMachines(() => input.pipe(compileElements(p, ctx!, { watermarks: opts.onWatermark !== undefined })).subscribe(collector))
+    subscription = made.result
+    registered = made
   }
   const rejectMalformed = (e: DeadLetter) => {
     collector.eventsIn++
@@ -117,6 +139,8 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
         if (credit.outstanding > 0) await credit.drained()
         // A blocking buffer may have paused the source with no credit held.
         if (!credit.available) await credit.whenAvailable()
+        // Tested here, not in the function: an await per record would slow every replay down.
+        if (inspect.length > 0 && inspect[0] < e.offset) await inspectBelow(e.offset)
         clock!.advanceTo(e.arrival)
         collector.eventsIn++
         sink!.next(slot.fill(e.event, e.arrival, e.offset))
@@ -124,6 +148,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
       if (onProgress !== undefined) onProgress({ bytesRead, eventsIn: collector.eventsIn })
     }
     if (ctx === undefined) start(opts.clock?.now() ?? 0)
+    if (inspect.length > 0) await inspectBelow(Number.POSITIVE_INFINITY)
     if (!collector.settled) {
       sink!.complete()
       const credit = ctx!.credit
@@ -140,5 +165,13 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
     subscription?.unsubscribe()
   }
   if (collector.failed) throw collector.failure
-  return collector.result()
+  return opts.inspect === undefined ? collector.result() : { ...collector.result(), states }
+}
+
+/** The offsets `inspect` asks for, sorted and without repeats; a non-offset is a `RangeError`. */
+function inspectOffsets(offsets: readonly number[] | undefined): number[] {
+  if (offsets === undefined) return []
+  for (const o of offsets)
+    if (!Number.isSafeInteger(o) || o < 0) throw new RangeError(`replay: inspect offsets are log offsets (integers from 0), got ${String(o)}`)
+  return [...new Set(offsets)].sort((a, b) => a - b)
 }

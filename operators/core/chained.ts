@@ -55,7 +55,7 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
       }
     } else {
       const machine = s.make(s.node, ctx, (d) => to.data(d))
-      registerMachine(machine)
+      registerMachine(machine, s.node)
       machines.push(machine)
       next = machineLink(machine, to)
     }

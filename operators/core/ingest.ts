@@ -7,7 +7,7 @@ import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
 import { chainCode } from './fused.ts'
-import type { StatelessNode } from '../../dsl/stream.ts'
+import { SOURCE, type StatelessNode } from '../../dsl/stream.ts'
 import { link, type Downstream, type Segment } from './chained.ts'
 import { registerMachine } from './operate.ts'
 
@@ -202,7 +202,7 @@ export function ingest<I>(
           st.maxSeen = saved.maxSeen ?? Number.NEGATIVE_INFINITY
           st.wm = saved.wm ?? Number.NEGATIVE_INFINITY
         },
-      })
+      }, SOURCE)
 
       const advance = (w: number) => {
         if (w > st.wm) {

@@ -35,26 +35,59 @@ export interface Stateful {
   restore?(state: unknown): void
 }
 
-let registrar: ((m: Stateful) => void) | undefined
+/** The plan node a machine belongs to: a stage of the description (`Node`), or the source's watermark generator (`SOURCE`). */
+export type StageRef = object
+
+let registrar: ((m: Stateful, stage: StageRef | undefined) => void) | undefined
+/** The stage whose operator is being subscribed (see `withinStage`), for machines that do not name theirs. */
+let currentStage: StageRef | undefined
 
 /**
  * Calls `subscribe` and returns, with its result, every stateful machine created while it ran, in
- * creation order. Subscribing a compiled pipeline creates its machines synchronously and in the same
- * order for the same pipeline, so checkpoints can snapshot and restore them by index.
+ * creation order, and beside each the plan node it belongs to (`stages[i]` is `machines[i]`'s;
+ * undefined for a machine created outside any compiled stage). Subscribing a compiled pipeline
+ * creates its machines synchronously and in the same order for the same pipeline, so checkpoints
+ * can snapshot and restore them by index, and `stages` says which step of the plan each one is.
  */
-export function collectMachines<T>(subscribe: () => T): { readonly result: T; readonly machines: Stateful[] } {
+export function collectMachines<T>(subscribe: () => T): {
+  readonly result: T
+  readonly machines: Stateful[]
+  readonly stages: (StageRef | undefined)[]
+} {
   const machines: Stateful[] = []
+  const stages: (StageRef | undefined)[] = []
   const outer = registrar
-  registrar = (m) => machines.push(m)
+  registrar = (m, stage) => {
+    machines.push(m)
+    stages.push(stage)
+  }
   try {
-    return { result: subscribe(), machines }
+    return { result: subscribe(), machines, stages }
   } finally {
     registrar = outer
   }
 }
 
-/** Makes a machine known to the enclosing `collectMachines`, if any (operators call this on creation). */
-export const registerMachine = (m: Stateful): void => registrar?.(m)
+/**
+ * Makes a machine known to the enclosing `collectMachines`, if any (operators call this on
+ * creation), as part of `stage` when given, else of the stage being subscribed (`withinStage`).
+ */
+export const registerMachine = (m: Stateful, stage?: StageRef): void => registrar?.(m, stage ?? currentStage)
+
+/**
+ * Runs `subscribe` (a stage's operator being subscribed) with `stage` as the stage of every machine
+ * it creates without naming one; nested stages (its inputs, subscribed inside) set their own, and
+ * the outer one is back once they return.
+ */
+export function withinStage<T>(stage: StageRef, subscribe: () => T): T {
+  const outer = currentStage
+  currentStage = stage
+  try {
+    return subscribe()
+  } finally {
+    currentStage = outer
+  }
+}
 
 /**
  * Wraps a machine as an RxJS operator: subscribe, feed, forward, tear down. Shared by every
