@@ -1,6 +1,5 @@
 import pg from 'pg'
 
-const OBJECT_IN_USE = '55006'
 
 /** The `pg` client config of a connection string or config. */
 export const clientConfig = (c: string | pg.ClientConfig): pg.ClientConfig => (typeof c === 'string' ? { connectionString: c } : c)
@@ -108,17 +107,30 @@ export async function dropCdc(
     }
     if (pid !== undefined && o.terminate !== true)
       throw new Error(`dropCdc: the slot "${o.slot}" is in use by a running consumer (PID ${pid}): stop it first, or pass terminate: true to end its session; nothing was dropped`)
-    // A terminated consumer may reconnect before the drop (pgChanges does): end its sessions until the drop wins.
-    for (let i = 0; ; i++) {
-      pid = await activePid()
-      if (pid !== undefined) await client.query('SELECT pg_terminate_backend($1, 5000)', [pid])
-      try {
-        await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [o.slot])
-        break
-      } catch (e) {
-        if ((e as { code?: string }).code !== OBJECT_IN_USE || i >= 50) throw e
-      }
-    }
+    // A terminated consumer may reconnect before the drop (pgChanges does, after 100 ms), and a
+    // walsender releases its slot before its process is gone: a client-side terminate-then-drop lost
+    // that race on a loaded machine every time. The server loops instead, dropping the slot the
+    // moment it is free, terminating whoever holds it, for up to 10 s.
+    const slot = pg.escapeLiteral(o.slot)
+    await client.query(`DO $drop$
+      DECLARE holder int;
+      BEGIN
+        FOR i IN 1..10000 LOOP
+          SELECT active_pid INTO holder FROM pg_replication_slots WHERE slot_name = ${slot};
+          IF NOT FOUND THEN RETURN; END IF;
+          IF holder IS NULL THEN
+            BEGIN
+              PERFORM pg_drop_replication_slot(${slot});
+              RETURN;
+            EXCEPTION WHEN object_in_use THEN NULL;
+            END;
+          ELSE
+            PERFORM pg_terminate_backend(holder);
+          END IF;
+          PERFORM pg_sleep(0.001);
+        END LOOP;
+        RAISE EXCEPTION 'the slot % stayed in use for 10 s after its sessions were ended', ${slot};
+      END $drop$`)
     if (o.publication !== undefined) await client.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(o.publication)}`)
   })
 }
