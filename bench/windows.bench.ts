@@ -6,11 +6,13 @@ import { pipeline } from '../dsl/pipeline.ts'
 import { keyBy } from '../dsl/stages.ts'
 import type { Stream } from '../dsl/stream.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { aggregate, session, tumbling, window, type WindowAssigner, type WindowSpec } from '../dsl/windows.ts'
+import { aggregate, session, sliding, tumbling, window, type Sliding, type WindowAssigner, type WindowSpec } from '../dsl/windows.ts'
 import { count, sum } from '../dsl/aggregations.ts'
 import { makeContext } from '../operators/core/context.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
 import { windowMachine } from '../operators/windows/interpret.ts'
+import { WindowCore } from '../operators/windows/machine.ts'
+import { slidingKind } from '../operators/windows/sliding.ts'
 import { best, gc, pairedRatios, timeBest, timeInProcesses, type Report } from './util.ts'
 
 interface Ev {
@@ -246,6 +248,98 @@ const runGenerate = (n: number): number => {
   return s
 }
 
+const SLIDING_KEYS = 100
+
+/**
+ * Sliding-window input: 100 keys, one event per key per second. Out of order: each event up to 5 s
+ * early or late of its second (a fixed scramble), with a 10 s watermark bound so none is late.
+ */
+const slidingEventAt = (i: number, disorder: boolean): Ev => {
+  const second = Math.floor(i / SLIDING_KEYS)
+  const jitter = disorder ? (((i * 2654435761) >>> 0) % 10_000) - 5_000 : 0
+  return { key: i % SLIDING_KEYS, amount: i & 255, t: 1_000_000 + second * 1000 + jitter }
+}
+
+const SLIDING_AGG = { n: count, total: sum((e: Ev) => e.amount) }
+
+/** A sliding-window pipeline (compileElements: ingest, keyBy, window) over `n` events; returns its results. */
+const runSliding = (a: Sliding, n: number, disorder: boolean): number => {
+  let results = 0
+  const p = pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(disorder ? 10_000 : 0) }, (s: Stream<Ev>) =>
+    pipe(
+      s,
+      keyBy((e: Ev) => e.key),
+      window(a),
+      aggregate(SLIDING_AGG),
+    ),
+  )
+  new Observable<Data<unknown>>((sub) => {
+    const slot = reusableRecord()
+    for (let i = 0; i < n; i++) sub.next(slot.fill(slidingEventAt(i, disorder), Number.NaN, i))
+    sub.complete()
+  })
+    .pipe(compileElements(p, makeContext(), { watermarks: false }))
+    .subscribe((e) => {
+      if (e._tag === 'Data') results++
+    })
+  return results
+}
+
+/** The general sliding path (each event folded into every open window holding it), as before incremental aggregation. */
+const runSlidingGeneral = (a: Sliding, n: number, disorder: boolean): number => {
+  let results = 0
+  const spec: WindowSpec = { assigner: a, allowedLateness: 0, emit: 'final', aggregation: SLIDING_AGG }
+  const m = new WindowCore(slidingKind(a), spec, makeContext(), () => results++)
+  let top = Number.NEGATIVE_INFINITY
+  const bound = disorder ? 10_000 : 0
+  for (let i = 0; i < n; i++) {
+    const value = slidingEventAt(i, disorder)
+    m.push(value, value.t, value.key, i)
+    if (value.t > top && (top = value.t) - bound > m.W) m.watermark(top - bound)
+  }
+  m.watermark(Number.POSITIVE_INFINITY)
+  return results
+}
+
+/** The median of `runs` timings of `fn` in ms, after one warm-up. */
+const timeMedian = (fn: () => unknown, runs = 5): number => {
+  fn()
+  const ts: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now()
+    fn()
+    ts.push(performance.now() - t0)
+  }
+  ts.sort((x, y) => x - y)
+  return ts[ts.length >> 1]
+}
+
+/** Sliding windows of 10 s to 20 min, in order and out of order: per-event cost against the window's length. */
+export async function slidingSection(r: Report): Promise<void> {
+  const SN = 1_000_000
+  for (const disorder of [false, true]) {
+    r.section(`windows: keyed sliding count + sum, ${SLIDING_KEYS} keys, one event per key per second, ${SN / 1e6}M events${disorder ? ', out of order by up to ±5 s (bound 10 s)' : ' (in order)'}`)
+    const sizes = ['10s', '1m', '5m', '20m'] as const
+    const us: number[] = []
+    for (const size of sizes) {
+      const a = sliding(size)
+      if (runSliding(a, 200_000, disorder) !== runSlidingGeneral(a, 200_000, disorder)) throw new Error(`windows bench: sliding ${size} paths disagree`)
+      const ms = timeMedian(() => runSliding(a, SN, disorder))
+      us.push((ms * 1000) / SN)
+      r.figure(`weir pipeline, sliding('${size}')`, (ms * 1000) / SN, 'µs/event')
+    }
+    // The general path (every event folded into every open window), on fewer events: the figure before.
+    for (const size of ['10s', '20m'] as const) {
+      // 300k events: 3,000 s per key, so 20-minute windows fill up.
+      const gn = size === '10s' ? SN : 300_000
+      const ms = timeMedian(() => runSlidingGeneral(sliding(size), gn, disorder), size === '10s' ? 3 : 1)
+      r.figure(`general path (machine alone), sliding('${size}')`, (ms * 1000) / gn, 'µs/event')
+    }
+    r.ratio(`sliding('20m') / sliding('10s'), per event`, us[3], us[0], '<= 2')
+  }
+
+}
+
 /** What `timeInProcesses` runs, each in a process of its own, on `n` events. */
 export const contenders: Record<string, (n: number) => unknown> = {
   loop: runLoop,
@@ -306,6 +400,8 @@ export default async function (r: Report): Promise<void> {
   const sessMachine = await timeBest(() => runMachine(session('30s'), N), 1)
   r.figure('weir pipeline, session windows', (N / sess) * 1000, 'events/s')
   r.figure('window machine alone, session windows', (N / sessMachine) * 1000, 'events/s')
+
+  await slidingSection(r)
 
   r.section('windows: heap while streaming (tumbling 1 m, count + sum)')
   for (const live of [false, true])

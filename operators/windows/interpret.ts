@@ -9,6 +9,8 @@ import { hoppingKind } from './hopping.ts'
 import { WindowCore, type KeyState, type WindowKind } from './machine.ts'
 import { sessionKind } from './session.ts'
 import { slidingKind } from './sliding.ts'
+import { incrementalSliding, slidingIncrementalKind } from './slidingIncremental.ts'
+import { compileAggregator } from './aggregator.ts'
 import { tumblingKind } from './tumbling.ts'
 
 /** The window kind (assigner plus per-key state) for an assigner. */
@@ -25,9 +27,16 @@ export function windowKind(a: WindowAssigner): WindowKind<any> {
   }
 }
 
-/** Builds the windowing machine of a `window` + `aggregate` stage, emitting its results to `emit`. */
-export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<KeyState> =>
-  new WindowCore(windowKind(spec.assigner), spec, ctx, emit)
+/**
+ * Builds the windowing machine of a `window` + `aggregate` stage, emitting its results to `emit`.
+ * Sliding windows whose aggregation allows it are aggregated incrementally (`incrementalSliding`).
+ */
+export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<KeyState> => {
+  const agg = compileAggregator(spec.aggregation)
+  const a = spec.assigner
+  const kind = a._tag === 'Sliding' && incrementalSliding(spec, agg) ? slidingIncrementalKind(a) : windowKind(a)
+  return new WindowCore(kind, spec, ctx, emit, agg)
+}
 
 /** Interprets a `'window'` node: one machine over its keyed input, no per-key or per-window subscription. */
 export const windowInterpreter: Interpreter = (node, inputs, ctx): Observable<Element<unknown>> =>
