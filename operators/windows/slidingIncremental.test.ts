@@ -140,6 +140,17 @@ describe('slidingIncrementalKind', () => {
       expect(run(spec(5), true, log, 0)).toContain('late 3')
     })
 
+    it("a quiet key's events are freed once out of every window's reach (memory bounded by the window)", () => {
+      const out: string[] = []
+      const core = machine(spec(10), true, out)
+      feed(core, [{ k: 'a', t: 5, v: 1 }, { k: 'a', t: 8, v: 1 }, { k: 'b', t: 9, v: 1 }], 0)
+      core.watermark(18) // a's events (5, 8) out of reach from 18; b's (9) until 19
+      expect(core.snapshot().keys.map(([k]: readonly [unknown, unknown]) => k)).toEqual(['b'])
+      core.watermark(19)
+      expect(core.openKeys).toBe(0)
+      expect(core.openWindows).toBe(0)
+    })
+
     it('is what windowMachine builds for a sliding window over built-ins', () => {
       const out: unknown[] = []
       const m = windowMachine(spec(3), makeContext(), (r) => out.push(r.value))

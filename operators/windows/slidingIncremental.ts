@@ -5,31 +5,6 @@ import type { CompiledAggregator } from './aggregator.ts'
 import type { KeyTimer, Win, WindowCore, WindowKind } from './machine.ts'
 
 /**
- * One accepted event of a key: its time, value, arrival (`seq`, `pos`), and, while it is in the
- * front (see `SlidingKey`), the aggregate of itself and every front item after it, with the latest
- * arrival among them (`aggSeq`, `aggPos`).
- */
-class Item {
-  declare readonly t: number
-  declare readonly value: unknown
-  /** Arrival order (0: restored from a checkpoint, older than anything new). */
-  declare readonly seq: number
-  declare readonly pos: number
-  declare agg: unknown
-  declare aggSeq: number
-  declare aggPos: number
-  constructor(t: number, value: unknown, seq: number, pos: number) {
-    this.t = t
-    this.value = value
-    this.seq = seq
-    this.pos = pos
-    this.agg = undefined
-    this.aggSeq = 0
-    this.aggPos = Number.NaN
-  }
-}
-
-/**
  * A key's accepted events sorted by time (from `head`), in three runs, as in the two-stacks sliding
  * aggregator: the front `[head, mid)`, each item holding the aggregate of itself and the front items
  * after it (a suffix); the back `[mid, pend)`, folded into one accumulator `back`; and the pending
@@ -40,7 +15,19 @@ class Item {
  */
 interface SlidingKey extends KeyTimer {
   readonly key: Key
-  items: Item[]
+  /**
+   * Per item, in parallel arrays (no object per event: a long window keeps many, and the garbage
+   * collector's work grows with them): time, value, arrival order (`seq`; 0 restored from a
+   * checkpoint, older than anything new) and position; for front items, the suffix aggregate and
+   * the latest arrival in it.
+   */
+  times: number[]
+  values: unknown[]
+  seqs: number[]
+  poss: number[]
+  aggs: unknown[]
+  aggSeqs: number[]
+  aggPoss: number[]
   head: number
   mid: number
   pend: number
@@ -51,27 +38,27 @@ interface SlidingKey extends KeyTimer {
   readonly wins: Win[]
 }
 
-/** The first index in `items[from..]` whose time is `> t` (equal times stay in arrival order). */
-const upperBound = (items: readonly Item[], from: number, t: number): number => {
+/** The first index in `times[from..]` whose time is `> t` (equal times stay in arrival order). */
+const upperBound = (times: readonly number[], from: number, t: number): number => {
   let lo = from
-  let hi = items.length
-  if (hi === lo || items[hi - 1].t <= t) return hi
+  let hi = times.length
+  if (hi === lo || times[hi - 1] <= t) return hi
   while (lo < hi) {
     const m = (lo + hi) >> 1
-    if (items[m].t <= t) lo = m + 1
+    if (times[m] <= t) lo = m + 1
     else hi = m
   }
   return lo
 }
 
-/** The first index in `items[from..]` whose time is `>= t`. */
-const lowerBound = (items: readonly Item[], from: number, t: number): number => {
+/** The first index in `times[from..]` whose time is `>= t`. */
+const lowerBound = (times: readonly number[], from: number, t: number): number => {
   let lo = from
-  let hi = items.length
-  if (hi === lo || items[hi - 1].t < t) return hi
+  let hi = times.length
+  if (hi === lo || times[hi - 1] < t) return hi
   while (lo < hi) {
     const m = (lo + hi) >> 1
-    if (items[m].t < t) lo = m + 1
+    if (times[m] < t) lo = m + 1
     else hi = m
   }
   return lo
@@ -119,47 +106,48 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
   const { size } = a
   let seq = 0
 
-  /** A fresh accumulator of the item's event alone. */
-  const lift = (agg: CompiledAggregator, it: Item) => {
-    agg.read(it.value)
+  /** A fresh accumulator of item `i`'s event alone. */
+  const lift = (agg: CompiledAggregator, ks: SlidingKey, i: number) => {
+    agg.read(ks.values[i])
     return agg.fold(agg.init())
   }
 
-  /** Folds the item into the back. The aggregations are commutative: its place there does not matter. */
-  const toBack = (agg: CompiledAggregator, ks: SlidingKey, it: Item) => {
-    agg.read(it.value)
+  /** Folds item `j` into the back. The aggregations are commutative: its place there does not matter. */
+  const toBack = (agg: CompiledAggregator, ks: SlidingKey, j: number) => {
+    agg.read(ks.values[j])
     ks.back = agg.fold(ks.back)
-    if (it.seq >= ks.backSeq) {
-      ks.backSeq = it.seq
-      ks.backPos = it.pos
+    if (ks.seqs[j] >= ks.backSeq) {
+      ks.backSeq = ks.seqs[j]
+      ks.backPos = ks.poss[j]
     }
-  }
-
-  /** The back refolded from its items (after some were dropped: an aggregate cannot give them back). */
-  const refoldBack = (agg: CompiledAggregator, ks: SlidingKey) => {
-    ks.back = agg.init()
-    ks.backSeq = 0
-    ks.backPos = Number.NaN
-    for (let j = ks.mid; j < ks.pend; j++) toBack(agg, ks, ks.items[j])
   }
 
   /** Front suffixes from index `to` (below `mid`) down to `head`. */
   const rebuildFront = (agg: CompiledAggregator, ks: SlidingKey, to: number) => {
-    const items = ks.items
+    const { seqs, poss, aggs, aggSeqs, aggPoss } = ks
     for (let i = to; i >= ks.head; i--) {
-      const it = items[i]
       if (i === ks.mid - 1) {
-        it.agg = lift(agg, it)
-        it.aggSeq = it.seq
-        it.aggPos = it.pos
+        aggs[i] = lift(agg, ks, i)
+        aggSeqs[i] = seqs[i]
+        aggPoss[i] = poss[i]
       } else {
-        const next = items[i + 1]
-        it.agg = agg.merge(lift(agg, it), next.agg)
-        const newer = it.seq >= next.aggSeq
-        it.aggSeq = newer ? it.seq : next.aggSeq
-        it.aggPos = newer ? it.pos : next.aggPos
+        aggs[i] = agg.merge(lift(agg, ks, i), aggs[i + 1])
+        const newer = seqs[i] >= aggSeqs[i + 1]
+        aggSeqs[i] = newer ? seqs[i] : aggSeqs[i + 1]
+        aggPoss[i] = newer ? poss[i] : aggPoss[i + 1]
       }
     }
+  }
+
+  const clear = (ks: SlidingKey) => {
+    ks.times = []
+    ks.values = []
+    ks.seqs = []
+    ks.poss = []
+    ks.aggs = []
+    ks.aggSeqs = []
+    ks.aggPoss = []
+    ks.head = ks.mid = ks.pend = 0
   }
 
   /**
@@ -167,25 +155,41 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
    * and must be refolded (or flipped).
    */
   const dropBefore = (ks: SlidingKey, h: number): boolean => {
-    const items = ks.items
+    const n = ks.times.length
     if (h <= ks.head) return false
-    if (h === items.length) {
-      ks.items = []
-      ks.head = ks.mid = ks.pend = 0
+    if (h === n) {
+      clear(ks)
       return true
     }
-    for (let i = ks.head; i < h; i++) (items as (Item | undefined)[])[i] = undefined
+    for (let i = ks.head; i < h; i++) {
+      ks.values[i] = undefined
+      ks.aggs[i] = undefined
+    }
     ks.head = h
     const pastFront = h > ks.mid
     if (pastFront) ks.mid = h
     if (h > ks.pend) ks.pend = h
-    if (h > 1024 && h > items.length >> 1) {
-      ks.items = items.slice(h)
+    if (h > 1024 && h > n >> 1) {
+      ks.times = ks.times.slice(h)
+      ks.values = ks.values.slice(h)
+      ks.seqs = ks.seqs.slice(h)
+      ks.poss = ks.poss.slice(h)
+      ks.aggs = ks.aggs.slice(h)
+      ks.aggSeqs = ks.aggSeqs.slice(h)
+      ks.aggPoss = ks.aggPoss.slice(h)
       ks.mid -= h
       ks.pend -= h
       ks.head = 0
     }
     return pastFront
+  }
+
+  /** The back refolded from its items (after some were dropped: an aggregate cannot give them back). */
+  const refoldBack = (agg: CompiledAggregator, ks: SlidingKey) => {
+    ks.back = agg.init()
+    ks.backSeq = 0
+    ks.backPos = Number.NaN
+    for (let j = ks.mid; j < ks.pend; j++) toBack(agg, ks, j)
   }
 
   /** The front run empty: every folded item (all before the firing window's end) moves to the front, each once. */
@@ -197,16 +201,40 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
     ks.backPos = Number.NaN
   }
 
+  /**
+   * The key's timer, which frees a quiet key's items: due when its newest item is out of every
+   * window's reach. An active key's items are dropped by its firings; its timer, once due, moves on.
+   */
   const arm = (core: WindowCore<SlidingKey>, ks: SlidingKey) => {
-    const due = ks.head < ks.items.length ? ks.items[ks.head].t + size : Number.NaN
-    if (Number.isNaN(due)) ks.due = Number.NaN
-    else if (ks.due !== due) core.schedule(ks, due)
+    const n = ks.times.length
+    if (ks.head === n) ks.due = Number.NaN
+    else {
+      const due = ks.times[n - 1] + size
+      if (ks.due !== due) core.schedule(ks, due)
+    }
   }
 
-  const isEmpty = (ks: SlidingKey) => ks.wins.length === 0 && ks.head === ks.items.length
+  const isEmpty = (ks: SlidingKey) => ks.wins.length === 0 && ks.head === ks.times.length
 
   return {
-    newKey: (key) => ({ key, due: Number.NaN, items: [], head: 0, mid: 0, pend: 0, back: undefined, backSeq: 0, backPos: Number.NaN, wins: [] }),
+    newKey: (key) => ({
+      key,
+      due: Number.NaN,
+      times: [],
+      values: [],
+      seqs: [],
+      poss: [],
+      aggs: [],
+      aggSeqs: [],
+      aggPoss: [],
+      head: 0,
+      mid: 0,
+      pend: 0,
+      back: undefined,
+      backSeq: 0,
+      backPos: Number.NaN,
+      wins: [],
+    }),
     add(core: WindowCore<SlidingKey>, ks: SlidingKey, t: number, value: unknown, pos: number): boolean {
       const own = t + 1 > core.W
       const wins = ks.wins
@@ -215,15 +243,28 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
       if (!own && !joins) return false
       const agg = core.agg
       if (ks.back === undefined) ks.back = agg.init()
-      const item = new Item(t, value, ++seq, pos)
-      const items = ks.items
-      const at = upperBound(items, ks.head, t)
-      if (at === items.length) items.push(item)
-      else items.splice(at, 0, item)
+      const at = upperBound(ks.times, ks.head, t)
+      if (at === ks.times.length) {
+        ks.times.push(t)
+        ks.values.push(value)
+        ks.seqs.push(++seq)
+        ks.poss.push(pos)
+        ks.aggs.push(undefined)
+        ks.aggSeqs.push(0)
+        ks.aggPoss.push(Number.NaN)
+      } else {
+        ks.times.splice(at, 0, t)
+        ks.values.splice(at, 0, value)
+        ks.seqs.splice(at, 0, ++seq)
+        ks.poss.splice(at, 0, pos)
+        ks.aggs.splice(at, 0, undefined)
+        ks.aggSeqs.splice(at, 0, 0)
+        ks.aggPoss.splice(at, 0, Number.NaN)
+      }
       // At or after `pend` it is pending, folded when a firing's end passes it.
       if (at < ks.pend) {
         ks.pend++
-        if (at >= ks.mid) toBack(agg, ks, item)
+        if (at >= ks.mid) toBack(agg, ks, at)
         else {
           // Behind the front's newest: only an event already behind the watermark lands here.
           ks.mid++
@@ -235,31 +276,29 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
         wins.splice(i, 0, w)
         core.touched(w)
       }
-      if (Number.isNaN(ks.due) || ks.items[ks.head].t + size < ks.due) arm(core, ks)
+      if (Number.isNaN(ks.due)) arm(core, ks)
       return true
     },
     settle(core, ks, w) {
       const agg = core.agg
       // Windows of a key fire in end order and never again (no lateness): what lies before this
       // one's start is needed by no window left.
-      dropBefore(ks, lowerBound(ks.items, ks.head, w.start))
-      const items = ks.items
-      const pend = lowerBound(items, ks.pend, w.end)
+      dropBefore(ks, lowerBound(ks.times, ks.head, w.start))
+      const pend = lowerBound(ks.times, ks.pend, w.end)
       if (ks.head === ks.mid) {
         ks.pend = pend
         flip(agg, ks)
       } else {
-        for (let j = ks.pend; j < pend; j++) toBack(agg, ks, items[j])
+        for (let j = ks.pend; j < pend; j++) toBack(agg, ks, j)
         ks.pend = pend
       }
       let acc = agg.init()
       let latest = 0
       let latestPos = Number.NaN
       if (ks.head < ks.mid) {
-        const f = items[ks.head]
-        acc = agg.merge(acc, f.agg)
-        latest = f.aggSeq
-        latestPos = f.aggPos
+        acc = agg.merge(acc, ks.aggs[ks.head])
+        latest = ks.aggSeqs[ks.head]
+        latestPos = ks.aggPoss[ks.head]
       }
       if (ks.mid < ks.pend) {
         acc = agg.merge(acc, ks.back)
@@ -274,15 +313,15 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
     },
     peek(core, ks, w) {
       const agg = core.agg
-      const items = ks.items
+      const { times, values, seqs, poss } = ks
       let acc = agg.init()
       let latest = 0
-      for (let k = lowerBound(items, ks.head, w.start); k < items.length && items[k].t < w.end; k++) {
-        agg.read(items[k].value)
+      for (let k = lowerBound(times, ks.head, w.start); k < times.length && times[k] < w.end; k++) {
+        agg.read(values[k])
         acc = agg.fold(acc)
-        if (items[k].seq > latest) {
-          latest = items[k].seq
-          w.pos = items[k].pos
+        if (seqs[k] > latest) {
+          latest = seqs[k]
+          w.pos = poss[k]
         }
       }
       w.acc = acc
@@ -300,19 +339,25 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
       // Keep what an open window (not fired yet) or a window still to open may hold: a new event
       // opens its own window only if `t + 1 > W`, which holds events after `W - size`.
       const keepFrom = ks.wins.length > 0 ? Math.min(ks.wins[0].start, core.W - size + 1) : core.W - size + 1
-      if (dropBefore(ks, lowerBound(ks.items, ks.head, keepFrom))) refoldBack(core.agg, ks)
+      if (dropBefore(ks, lowerBound(ks.times, ks.head, keepFrom))) refoldBack(core.agg, ks)
+      // This entry is spent: re-armed even for the same time (kept for an open window that fires
+      // at it, this entry goes after that window's), so what is left is freed too.
+      ks.due = Number.NaN
       arm(core, ks)
       return isEmpty(ks)
     },
-    snapshotKey: (ks) => {
-      const live = ks.items.slice(ks.head)
-      return { times: live.map((it) => it.t), values: live.map((it) => it.value) }
-    },
+    snapshotKey: (ks) => ({ times: ks.times.slice(ks.head), values: ks.values.slice(ks.head) }),
     restoreKey(core, ks, state) {
       const s = state as { times: number[]; values: unknown[] }
       // All pending: the first firing folds them.
-      ks.items = s.times.map((t, k) => new Item(t, s.values[k], 0, Number.NaN))
-      ks.head = ks.mid = ks.pend = 0
+      clear(ks)
+      ks.times = s.times
+      ks.values = s.values
+      ks.seqs = s.times.map(() => 0)
+      ks.poss = s.times.map(() => Number.NaN)
+      ks.aggs = s.times.map(() => undefined)
+      ks.aggSeqs = s.times.map(() => 0)
+      ks.aggPoss = s.times.map(() => Number.NaN)
       ks.back = core.agg.init()
       arm(core, ks)
     },
