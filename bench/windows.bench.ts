@@ -6,13 +6,14 @@ import { pipeline } from '../dsl/pipeline.ts'
 import { keyBy } from '../dsl/stages.ts'
 import type { Stream } from '../dsl/stream.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { aggregate, session, sliding, tumbling, window, type Sliding, type WindowAssigner, type WindowSpec } from '../dsl/windows.ts'
+import { aggregate, hopping, session, sliding, tumbling, window, type Sliding, type WindowAssigner, type WindowSpec } from '../dsl/windows.ts'
 import { count, sum } from '../dsl/aggregations.ts'
 import { makeContext } from '../operators/core/context.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
 import { windowMachine } from '../operators/windows/interpret.ts'
 import { WindowCore } from '../operators/windows/machine.ts'
 import { slidingKind } from '../operators/windows/sliding.ts'
+import { hoppingKind } from '../operators/windows/hopping.ts'
 import { best, gc, pairedRatios, timeBest, timeInProcesses, type Report } from './util.ts'
 
 interface Ev {
@@ -340,12 +341,43 @@ export async function slidingSection(r: Report): Promise<void> {
 
 }
 
+/** The general hopping path (each event folded into each of its windows), as before slicing: the machine alone. */
+const runHoppingGeneral = (n: number): number => {
+  let results = 0
+  const a = hopping('1h', '1m')
+  const spec: WindowSpec = { assigner: a, allowedLateness: 0, emit: 'final', aggregation: { n: count, total: sum((e: Ev) => e.amount) } }
+  const m = new WindowCore(hoppingKind(a), spec, makeContext(), () => results++)
+  let wm = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < n; i++) {
+    const value = eventAt(i)
+    m.push(value, value.t, value.key, i)
+    if (value.t > wm) m.watermark((wm = value.t))
+  }
+  m.watermark(Number.POSITIVE_INFINITY)
+  return results
+}
+
+/** Hopping 1 h every minute (60 windows per event) against tumbling 1 min, per event. */
+export async function hoppingSection(r: Report): Promise<void> {
+  r.section(`windows: keyed hopping('1h', '1m') count + sum, ${N / 1e6}M events, ${KEYS} keys (in order)`)
+  if (runPipeline(hopping('1h', '1m'), 400_000) !== runHoppingGeneral(400_000)) throw new Error('windows bench: hopping paths disagree')
+  // Each in a fresh process, in turns, as the tumbling contenders (in this process, after other
+  // pipelines, the shared ingest and window code runs on their JIT feedback too).
+  const t = timeInProcesses('windows.bench.ts', ['hopping', 'ours'] as const, N)
+  const general = timeMedian(() => runHoppingGeneral(300_000), 1)
+  r.figure(`weir pipeline, hopping('1h', '1m') (slices)`, (best(t.hopping) * 1000) / N, 'µs/event')
+  r.figure(`weir pipeline, tumbling('1m')`, (best(t.ours) * 1000) / N, 'µs/event')
+  r.figure(`general path (machine alone, every window folded), hopping('1h', '1m')`, (general * 1000) / 300_000, 'µs/event')
+  r.ratios(`hopping('1h', '1m') / tumbling('1m'), per event`, pairedRatios(t.hopping, t.ours), '<= 3')
+}
+
 /** What `timeInProcesses` runs, each in a process of its own, on `n` events. */
 export const contenders: Record<string, (n: number) => unknown> = {
   loop: runLoop,
   loopElided: runLoopElided,
   handFused: runHandFused,
   ours: (n) => runPipeline(tumbling('1m'), n),
+  hopping: (n) => runPipeline(hopping('1h', '1m'), n),
   session: (n) => runPipeline(session('30s'), n),
   sessionMachine: (n) => runMachine(session('30s'), n),
   oursBatched: (n) => runPipeline(tumbling('1m'), n, true),
@@ -407,6 +439,7 @@ export default async function (r: Report): Promise<void> {
   r.ratios('session pipeline / session machine alone', pairedRatios(st.session, st.sessionMachine), '<= 1.5')
 
   await slidingSection(r)
+  await hoppingSection(r)
 
   r.section('windows: heap while streaming (tumbling 1 m, count + sum)')
   for (const live of [false, true])

@@ -101,8 +101,8 @@ export interface WindowKind<S extends KeyState> {
    * they fire rather than folding each event into each window (`slidingIncrementalKind`).
    */
   settle?(core: WindowCore<S>, ks: S, w: Win): void
-  /** As `settle`, for a checkpoint: changes nothing but `w.acc` and `w.pos`. */
-  peek?(core: WindowCore<S>, ks: S, w: Win): void
+  /** The accumulator `settle` would give `w` now, for a checkpoint (it may set `w.pos`, as `settle` would). */
+  peek?(core: WindowCore<S>, ks: S, w: Win): unknown
   /** Acts on a due per-key timer; true when the key holds nothing more. */
   onKeyTimer?(core: WindowCore<S>, ks: S): boolean
   /** Extra per-key state for checkpoints (plain data), and its inverse. */
@@ -446,13 +446,13 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     const keys: [Key, unknown][] = []
     for (const item of this.queue.live()) {
       if (!(item instanceof Win)) continue
-      if (this.kind.peek !== undefined && !item.fired) this.kind.peek(this, item.home as S, item)
+      const acc = this.kind.peek !== undefined && !item.fired ? this.kind.peek(this, item.home as S, item) : item.acc
       const emitted = item.last
       windows.push({
         key: item.key,
         start: item.start,
         end: item.end,
-        acc: item.acc,
+        acc,
         pos: item.pos,
         fired: item.fired,
         due: item.due,

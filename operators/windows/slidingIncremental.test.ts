@@ -7,7 +7,7 @@ import { compileAggregator } from './aggregator.ts'
 import { windowMachine } from './interpret.ts'
 import { WindowCore, type WindowKind } from './machine.ts'
 import { slidingKind } from './sliding.ts'
-import { incrementalSliding, slidingIncrementalKind } from './slidingIncremental.ts'
+import { incrementalWindows, slidingIncrementalKind } from './slidingIncremental.ts'
 
 interface Ev {
   readonly k: string
@@ -76,11 +76,11 @@ const logArb = fc
 describe('slidingIncrementalKind', () => {
   it('is chosen for built-in aggregations, no lateness and final emission only', () => {
     const agg = compileAggregator(AGG)
-    expect(incrementalSliding(spec(10), agg)).toBe(true)
-    expect(incrementalSliding({ ...spec(10), allowedLateness: 5 }, agg)).toBe(false)
-    expect(incrementalSliding({ ...spec(10), emit: 'updates' }, agg)).toBe(false)
+    expect(incrementalWindows(spec(10), agg)).toBe(true)
+    expect(incrementalWindows({ ...spec(10), allowedLateness: 5 }, agg)).toBe(false)
+    expect(incrementalWindows({ ...spec(10), emit: 'updates' }, agg)).toBe(false)
     const user = { init: () => 0, add: (a: number) => a + 1, merge: (x: number, y: number) => x + y, result: (a: number) => a }
-    expect(incrementalSliding(spec(10, { n: user }), compileAggregator({ n: user }))).toBe(false)
+    expect(incrementalWindows(spec(10, { n: user }), compileAggregator({ n: user }))).toBe(false)
   })
 
   it('gives the general path its results, positions and late events, in order and out of order (fixed seed)', () => {

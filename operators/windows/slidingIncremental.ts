@@ -78,13 +78,14 @@ const firstEndingAtOrAfter = (wins: readonly Win[], e: number): number => {
 }
 
 /**
- * True when sliding windows of this spec can be aggregated incrementally (`slidingIncrementalKind`):
+ * True when sliding or hopping windows of this spec can be aggregated incrementally, from partial
+ * aggregates shared between windows (`slidingIncrementalKind`, `hoppingSlicedKind`):
  * every aggregation is a built-in (its step cannot throw, and it merges associatively and
  * commutatively), no allowed lateness (so windows fire once, in end order, and a firing may drop what
  * lies before its start) and `'final'` emission (an `'updates'` changelog re-emits every window an
  * event joins, which costs what the window count costs anyway).
  */
-export const incrementalSliding = (spec: WindowSpec, agg: CompiledAggregator): boolean =>
+export const incrementalWindows = (spec: WindowSpec, agg: CompiledAggregator): boolean =>
   spec.allowedLateness === 0 && spec.emit === 'final' && agg.fields.every((f) => f.safe && f.merge !== undefined)
 
 /**
@@ -324,7 +325,7 @@ export function slidingIncrementalKind(a: Sliding): WindowKind<SlidingKey> {
           w.pos = poss[k]
         }
       }
-      w.acc = acc
+      return acc
     },
     windowsOf: (t: number): WindowBounds[] => [{ start: t - size + 1, end: t + 1 }],
     isEmpty,
