@@ -20,6 +20,9 @@ interface SlicedKey {
   lo: number
   hi: number
   readonly slices: Map<number, Slice>
+  /** The slice its latest event went to, and its index: in-order events mostly go there again. */
+  cur: Slice | undefined
+  curIndex: number
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
@@ -68,7 +71,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   }
 
   return {
-    newKey: (key) => ({ key, wins: new Map(), lo: Number.NaN, hi: Number.NaN, slices: new Map() }),
+    newKey: (key) => ({ key, wins: new Map(), lo: Number.NaN, hi: Number.NaN, slices: new Map(), cur: undefined, curIndex: Number.NaN }),
     add(core: WindowCore<SlicedKey>, ks: SlicedKey, t: number, _value: unknown, pos: number): boolean {
       // The open windows holding t: from the first whose end is past W (no lateness) to the last.
       const kLast = last(t)
@@ -86,9 +89,15 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       }
       const agg = core.agg
       const i = Math.floor(t / g)
-      const slice = ks.slices.get(i)
-      if (slice === undefined) ks.slices.set(i, { acc: agg.fold(agg.init()), seq: ++seq, pos })
-      else {
+      const slice = i === ks.curIndex ? ks.cur : ks.slices.get(i)
+      if (slice === undefined) {
+        const fresh = { acc: agg.fold(agg.init()), seq: ++seq, pos }
+        ks.slices.set(i, fresh)
+        ks.cur = fresh
+        ks.curIndex = i
+      } else {
+        ks.cur = slice
+        ks.curIndex = i
         slice.acc = agg.fold(slice.acc)
         slice.seq = ++seq
         slice.pos = pos
@@ -110,6 +119,8 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       if (ks.wins.size === 0) {
         ks.lo = ks.hi = Number.NaN
         ks.slices.clear()
+        ks.cur = undefined
+        ks.curIndex = Number.NaN
         return
       }
       // Windows are freed in start order, and a window opened later starts after this one (no
@@ -118,6 +129,10 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
         let lo = ks.lo + hop
         while (lo < ks.hi && !ks.wins.has(lo)) lo += hop
         for (let s = ks.lo / g, end = lo / g; s < end; s++) ks.slices.delete(s)
+        if (ks.curIndex < lo / g) {
+          ks.cur = undefined
+          ks.curIndex = Number.NaN
+        }
         ks.lo = lo
       }
     },
