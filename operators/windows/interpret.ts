@@ -6,9 +6,12 @@ import type { WindowAssigner, WindowSpec } from '../../dsl/windows.ts'
 import type { RunContext } from '../core/context.ts'
 import { fromMachine, type Emit } from '../core/operate.ts'
 import { hoppingKind } from './hopping.ts'
+import { hoppingSlicedKind } from './hoppingSliced.ts'
 import { WindowCore, type KeyState, type WindowKind } from './machine.ts'
 import { sessionKind } from './session.ts'
 import { slidingKind } from './sliding.ts'
+import { incrementalWindows, slidingIncrementalKind } from './slidingIncremental.ts'
+import { compileAggregator } from './aggregator.ts'
 import { tumblingKind } from './tumbling.ts'
 
 /** The window kind (assigner plus per-key state) for an assigner. */
@@ -25,9 +28,23 @@ export function windowKind(a: WindowAssigner): WindowKind<any> {
   }
 }
 
-/** Builds the windowing machine of a `window` + `aggregate` stage, emitting its results to `emit`. */
-export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<KeyState> =>
-  new WindowCore(windowKind(spec.assigner), spec, ctx, emit)
+/**
+ * Builds the windowing machine of a `window` + `aggregate` stage, emitting its results to `emit`.
+ * Sliding and overlapping hopping windows whose aggregation allows it are aggregated from shared
+ * partial aggregates (`incrementalWindows`).
+ */
+export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unknown, Key>): WindowCore<KeyState> => {
+  const agg = compileAggregator(spec.aggregation)
+  const a = spec.assigner
+  const incremental = incrementalWindows(spec, agg)
+  const kind =
+    a._tag === 'Sliding' && incremental
+      ? slidingIncrementalKind(a)
+      : a._tag === 'Hopping' && a.size > a.hop && incremental
+        ? hoppingSlicedKind(a)
+        : windowKind(a)
+  return new WindowCore(kind, spec, ctx, emit, agg)
+}
 
 /** Interprets a `'window'` node: one machine over its keyed input, no per-key or per-window subscription. */
 export const windowInterpreter: Interpreter = (node, inputs, ctx): Observable<Element<unknown>> =>

@@ -96,6 +96,13 @@ export interface WindowKind<S extends KeyState> {
   free(ks: S, w: Win): void
   /** Puts a restored window back into its key's state. */
   restore(ks: S, w: Win): void
+  /**
+   * Sets `w.acc` (and `w.pos`) as the window fires, for a kind that computes window values when
+   * they fire rather than folding each event into each window (`slidingIncrementalKind`).
+   */
+  settle?(core: WindowCore<S>, ks: S, w: Win): void
+  /** The accumulator `settle` would give `w` now, for a checkpoint (it may set `w.pos`, as `settle` would). */
+  peek?(core: WindowCore<S>, ks: S, w: Win): unknown
   /** Acts on a due per-key timer; true when the key holds nothing more. */
   onKeyTimer?(core: WindowCore<S>, ks: S): boolean
   /** Extra per-key state for checkpoints (plain data), and its inverse. */
@@ -164,10 +171,11 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     spec: WindowSpec,
     private readonly ctx: RunContext,
     private readonly emit: Emit<unknown, Key>,
+    agg: CompiledAggregator = compileAggregator(spec.aggregation),
   ) {
     this.L = spec.allowedLateness
     this.updates = spec.emit === 'updates'
-    this.agg = compileAggregator(spec.aggregation)
+    this.agg = agg
     const slow: Slow = (value, time, key, pos, ks) => this.pushSlow(value, time, key, pos, ks as S | undefined)
     this.push =
       kind.inOrder !== undefined && !this.updates
@@ -335,6 +343,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
         return
       }
       w.fired = true
+      if (this.kind.settle !== undefined) this.kind.settle(this, w.home as S, w)
       this.emitResult(w)
     }
     const freeAt = w.end + this.L
@@ -437,12 +446,13 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     const keys: [Key, unknown][] = []
     for (const item of this.queue.live()) {
       if (!(item instanceof Win)) continue
+      const acc = this.kind.peek !== undefined && !item.fired ? this.kind.peek(this, item.home as S, item) : item.acc
       const emitted = item.last
       windows.push({
         key: item.key,
         start: item.start,
         end: item.end,
-        acc: item.acc,
+        acc,
         pos: item.pos,
         fired: item.fired,
         due: item.due,
