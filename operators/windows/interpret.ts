@@ -43,7 +43,8 @@ export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unkn
       : a._tag === 'Hopping' && a.size > a.hop && incremental
         ? hoppingSlicedKind(a)
         : windowKind(a)
-  return new WindowCore(kind, spec, ctx, emit, agg)
+  // The aggregator compiled once serves both the choice of kind and the machine.
+  return new WindowCore(kind, spec, ctx, emit, { aggregator: agg })
 }
 
 /** Interprets a `'window'` node: one machine over its keyed input, no per-key or per-window subscription. */

@@ -171,11 +171,11 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     spec: WindowSpec,
     private readonly ctx: RunContext,
     private readonly emit: Emit<unknown, Key>,
-    agg: CompiledAggregator = compileAggregator(spec.aggregation),
+    options: { readonly aggregator?: CompiledAggregator } = {},
   ) {
     this.L = spec.allowedLateness
     this.updates = spec.emit === 'updates'
-    this.agg = agg
+    this.agg = options.aggregator ?? compileAggregator(spec.aggregation)
     const slow: Slow = (value, time, key, pos, ks) => this.pushSlow(value, time, key, pos, ks as S | undefined)
     this.push =
       kind.inOrder !== undefined && !this.updates
