@@ -127,7 +127,7 @@ const restore = (): void => {
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(signal, () => {
-    child?.kill('SIGKILL')
+    if (child !== undefined) killGroup(child)
     restore()
     process.stderr.write(`\nmutants: stopped by ${signal}; every file restored\n`)
     process.exit(130)
@@ -148,15 +148,27 @@ type Outcome = 'passed' | 'failed' | 'timeout'
 // hangs a test synchronously, where vitest's own timeout cannot stop it.
 const TIMEOUT_MS = 60_000
 
-/** Runs vitest on `files`. */
+/**
+ * Kills a test run with its workers: vitest runs tests in forked workers, and a SIGKILL of vitest
+ * alone left a hung worker spinning after the script had moved on (seen: one for 55 minutes).
+ */
+const killGroup = (c: ChildProcess): void => {
+  try {
+    process.kill(-c.pid!, 'SIGKILL')
+  } catch {
+    c.kill('SIGKILL')
+  }
+}
+
+/** Runs vitest on `files`, in a process group of its own so a hung run can be killed whole. */
 const runTests = (files: readonly string[]): Promise<Outcome> =>
   new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--bail=1', ...files], { cwd: root, stdio: 'ignore' })
+    const c = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--bail=1', ...files], { cwd: root, stdio: 'ignore', detached: true })
     child = c
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      c.kill('SIGKILL')
+      killGroup(c)
     }, TIMEOUT_MS)
     c.on('error', reject)
     c.on('exit', (code) => {
