@@ -11,7 +11,7 @@ export { readLog, parseLine, toLogEntry, formatRecord, writeLog, isDeadLetter, D
 export { Collector } from './result.ts'
 export { fileCheckpoints } from './checkpoint.ts'
 export type { ReplayOptions, ReplayProgress } from './replay.ts'
-export type { GroupSpec, MemberFailure, PartitionedOptions, MemberResult, GroupResult } from './partitioned.ts'
+export type { GroupSpec, MemberFailure, MembershipChange, PartitionedOptions, MemberResult, GroupResult } from './partitioned.ts'
 export type { RecordOptions, RecordResult } from './record.ts'
 export type { LogRecord, LogRecordInput, LogEntry, LogSource, ReadLogOptions, LogWriter, WriteLogOptions } from './log.ts'
 export type { RunResult, RunMetrics, CollectorOptions } from './result.ts'
