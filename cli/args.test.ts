@@ -50,7 +50,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --lease, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['explain', 'job.ts', '--log', 'x'], /unknown option '--log' for explain/],
     [['run', 'job.ts', '--log', 'x', '--log', 'y'], /'--log' given twice/],

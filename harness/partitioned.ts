@@ -15,7 +15,7 @@ import type { RunContext } from '../operators/core/context.ts'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 import type { Checkpoint } from './checkpoint.ts'
 import { cutOf, restoreCut } from './cut.ts'
-import { keyedOffPartition } from './rekeyed.ts'
+import { keyedOffPartition, RekeyedError } from './rekeyed.ts'
 
 /** A consumer group of a partitioned replay: its name and the members it starts with. */
 export interface GroupSpec {
@@ -313,7 +313,7 @@ export async function replayPartitioned<I, O, K>(
       t.next++
       t.owner.result.eventsIn++
       t.input.next(slot.fill(r.event, r.arrival, r.offset))
-      if (rekeyed !== undefined) throw new Error(rekeyed)
+      if (rekeyed !== undefined) throw new RekeyedError(rekeyed)
       if (++t.sinceCheckpoint >= every) await checkpoint(g, t)
     }
   }

@@ -2,6 +2,11 @@ import type { Pipeline } from '../dsl/pipeline.ts'
 import type { Key, Node } from '../dsl/stream.ts'
 import { partitionOf } from '../connectors/partition.ts'
 
+/** A pipeline refused for running per partition: a stateful stage is keyed off the routing key. */
+export class RekeyedError extends Error {
+  override readonly name = 'RekeyedError'
+}
+
 /**
  * The pipeline run as partition `part` of `n`: the same plan, with every `keyBy` checking that the
  * key it gives belongs to this partition (`partitionOf(key, n) === part`). Per-partition state is
