@@ -249,6 +249,8 @@ async function memberRun(
       leaseMs: o.leaseMs,
       checkpointEvery: 1000,
       idleExitMs: o.idleExitMs,
+      maxDeliveries: o.maxDeliveries,
+      deadLetterStream: o.deadLetterStream,
       signal: stop.signal,
       sink: (lease) =>
         o.to !== undefined

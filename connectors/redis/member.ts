@@ -9,7 +9,7 @@ import { parseCheckpoint, type CheckpointStore } from '../../harness/checkpoint.
 import { keyedOffPartition, RekeyedError } from '../../harness/rekeyed.ts'
 import type { RunMetrics } from '../../harness/result.ts'
 import { acquireLease, FencedError, type Lease } from './lease.ts'
-import { recordOf } from './source.ts'
+import { DEFAULT_MAX_DELIVERIES, eventField, recordOf, rejected } from './source.ts'
 import { streamKey } from './topic.ts'
 
 /** Options of `runMember`. */
@@ -27,6 +27,13 @@ export interface MemberOptions<O> {
   readonly checkpointEvery?: number
   /** Stop once no record came for this long and the whole group is drained (default: never). */
   readonly idleExitMs?: number
+  /**
+   * An entry delivered more than this many times (it keeps killing the members that read it) is
+   * moved to the dead-letter stream and acknowledged (default 5, as `redisSource`).
+   */
+  readonly maxDeliveries?: number
+  /** Where poison entries go (default `<topic>:dead-letters`). */
+  readonly deadLetterStream?: string
   /** Aborting leaves the group cleanly: every partition checkpointed and released. */
   readonly signal?: AbortSignal
   /** The sink of one partition's outputs: write through `lease.exec` so a fenced member cannot write. */
@@ -70,17 +77,38 @@ function partitionCheckpoints(redis: Redis, group: string, p: number, lease: Lea
 
 type Entries = [id: string, fields: string[] | null][]
 
+/** How `partitionSource` reads: its partition's streams and lease, and what to do with poison entries. */
+interface PartitionSourceOptions {
+  readonly group: string
+  readonly consumer: string
+  readonly streams: readonly string[]
+  readonly lease: Lease
+  readonly p: number
+  readonly pollMs: number
+  readonly maxDeliveries: number
+  readonly deadLetterStream: string | undefined
+  readonly ending: () => boolean
+  readonly onData: () => void
+}
+
 /**
  * Partition `p` of the topics, read by the lease holder: first every entry pending in the group
- * (claimed from whoever read it: a dead or fenced member), then new ones. Every read and
- * acknowledgement goes through the lease, so a member that lost it can neither read on (and
- * strand entries pending at itself) nor acknowledge.
+ * (claimed from whoever read it: a dead or fenced member, or this member's previous process), then
+ * new ones. Every read and acknowledgement goes through the lease, so a member that lost it can
+ * neither read on (and strand entries pending at itself) nor acknowledge.
+ *
+ * Pending entries are re-read with their delivery counts in view, as `redisSource` does: an entry
+ * delivered more than once before (it may be what killed its readers) goes alone, and if it survives
+ * its count goes back to 1; one that would pass `maxDeliveries` is moved to the dead-letter stream
+ * and acknowledged, atomically, and the run gets its dead letter.
  */
-function partitionSource<T>(o: { group: string; consumer: string; streams: readonly string[]; lease: Lease; p: number; pollMs: number; ending: () => boolean; onData: () => void }): PulledSource<T> {
-  const { group, consumer, streams, lease } = o
+function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
+  const { group, consumer, streams, lease, maxDeliveries } = o
   /** Per stream: the id after which to read this member's own pending history, or '>' for new entries. */
-  const cursors = new Map<string, string>(streams.map((s) => [s, '0']))
+  const cursors = new Map<string, string>(streams.map((s) => [s, '0-0']))
   let claimed = false
+  /** The entry last handed out alone: once the next pull comes, it did not kill its reader. */
+  let survivor: readonly [string, string] | undefined
   const claim = async () => {
     for (const s of streams) {
       let cursor = '0-0'
@@ -91,23 +119,67 @@ function partitionSource<T>(o: { group: string; consumer: string; streams: reado
     }
     claimed = true
   }
+  const alone = (deliveries: number) => deliveries > 1 || maxDeliveries < 3
+  /** The next pending entries of one stream, read again (or dead-lettered); [] once its history is done. */
+  const history = async (s: string, max: number): Promise<PulledRecord<T>[]> => {
+    const cursor = cursors.get(s)!
+    const pending = (await lease.exec([['XPENDING', s, group, `(${cursor}`, '+', max, consumer]])) as [string, string, number, number][] | undefined
+    if (pending === undefined || pending.length === 0) {
+      cursors.set(s, '>')
+      return []
+    }
+    const [first, , , deliveries] = pending[0]
+    if (alone(deliveries) && deliveries + 1 > maxDeliveries) {
+      cursors.set(s, first)
+      const got = (await lease.exec([['XRANGE', s, first, first]])) as [string, string[]][] | undefined
+      const raw = eventField(got?.[0]?.[1] ?? null)
+      const to = o.deadLetterStream ?? `${s.slice(0, s.lastIndexOf(':'))}:dead-letters`
+      const reason = `was delivered ${deliveries + 1} times (maxDeliveries ${maxDeliveries}): a poison entry, moved to ${to}`
+      await lease.exec([
+        ['XADD', to, '*', 'e', raw ?? '', 'stream', s, 'id', first, 'group', group, 'deliveries', String(deliveries + 1), 'reason', `entry ${first} of ${s} ${reason}`],
+        ['XACK', s, group, first],
+      ])
+      return [rejected<T>(s, first, reason, raw, 'redelivered')]
+    }
+    let n = 1
+    if (!alone(deliveries)) while (n < pending.length && !alone(pending[n][3])) n++
+    const res = (await lease.exec([['XREADGROUP', 'GROUP', group, consumer, 'COUNT', n, 'STREAMS', s, cursor]])) as [string, Entries][] | undefined
+    const out: PulledRecord<T>[] = []
+    for (const [, entries] of res ?? [])
+      for (const [id, fields] of entries) {
+        out.push(recordOf<T>(s, id, fields))
+        cursors.set(s, id)
+      }
+    if (alone(deliveries) && out.length > 0) survivor = [s, first]
+    // Nothing came back though XPENDING listed it: history is done for this stream.
+    if (out.length === 0) cursors.set(s, '>')
+    return out
+  }
   return {
     _tag: 'Pulled',
     identity: `redis partition ${o.p} of ${streams.join(',')} group ${group}`,
     async pull(max) {
+      if (survivor !== undefined) {
+        const [s, id] = survivor
+        survivor = undefined
+        await lease.exec([['XCLAIM', s, group, consumer, 0, id, 'RETRYCOUNT', 1, 'JUSTID']])
+      }
       if (o.ending()) return undefined
       if (!claimed) await claim()
-      const ids = streams.map((s) => cursors.get(s)!)
-      const res = (await lease.exec([['XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', ...streams, ...ids]])) as [string, Entries][] | undefined
-      const out: PulledRecord<T>[] = []
-      for (const [stream, entries] of res ?? []) {
-        const history = cursors.get(stream) !== '>'
-        if (history && entries.length === 0) cursors.set(stream, '>')
-        for (const [id, fields] of entries) {
-          out.push(recordOf<T>(stream, id, fields))
-          if (history) cursors.set(stream, id)
+      for (const s of streams)
+        if (cursors.get(s) !== '>') {
+          const out = await history(s, max)
+          if (out.length > 0) {
+            o.onData()
+            return out
+          }
+          if (cursors.get(s) !== '>') return []
         }
-      }
+      const res = (await lease.exec([['XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', ...streams, ...streams.map(() => '>')]])) as
+        | [string, Entries][]
+        | undefined
+      const out: PulledRecord<T>[] = []
+      for (const [stream, entries] of res ?? []) for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields))
       if (out.length > 0) {
         o.onData()
         return out
@@ -203,6 +275,8 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
       lease,
       p: part,
       pollMs: Math.min(50, heartbeatMs),
+      maxDeliveries: o.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
+      deadLetterStream: o.deadLetterStream,
       ending: () => ending,
       onData: () => {
         lastData = Date.now()

@@ -101,7 +101,7 @@ export const recordOf = <T>(stream: string, id: string, fields: string[] | null)
 }
 
 /** The record of an entry that is no event: its dead letter, and its token to acknowledge it with. */
-const rejected = <T>(stream: string, id: string, message: string, raw?: unknown, reason: 'parse' | 'redelivered' = 'parse'): PulledRecord<T> => ({
+export const rejected = <T>(stream: string, id: string, message: string, raw?: unknown, reason: 'parse' | 'redelivered' = 'parse'): PulledRecord<T> => ({
   value: undefined as T,
   pos: 0,
   token: [stream, id] satisfies RedisToken,
@@ -109,7 +109,7 @@ const rejected = <T>(stream: string, id: string, message: string, raw?: unknown,
 })
 
 /** The `e` field of an entry (its JSON), if it has one. */
-const eventField = (fields: string[] | null): string | undefined => {
+export const eventField = (fields: string[] | null): string | undefined => {
   if (fields === null) return undefined
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') return fields[i + 1]
   return undefined

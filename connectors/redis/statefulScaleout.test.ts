@@ -20,6 +20,7 @@ import type { Ev } from './fixtures/slowSquare.ts'
 
 const bin = fileURLToPath(new URL('../../bin/weir.mjs', import.meta.url))
 const countFixture = fileURLToPath(new URL('./fixtures/slowCount.ts', import.meta.url))
+const poisonFixture = fileURLToPath(new URL('./fixtures/poisonCount.ts', import.meta.url))
 const rekeyedFixture = fileURLToPath(new URL('./fixtures/rekeyedCount.ts', import.meta.url))
 const PARTITIONS = 4
 const LEASE = '2000'
@@ -151,5 +152,33 @@ describe.skipIf(missing('REDIS_URL'))('stateful weir run --redis members: state 
     expect(r2.code).toBe(1)
     expect(w2.err().trim()).toMatch(/^weir: group \S+ has other live members \(w1\): a stateful run checkpointed to one file must run alone/)
     expect((await exited(w1)).code, w1.err()).toBe(0)
+  }, 60_000)
+
+  it('an entry that kills its member every time goes, after --max-deliveries restarts, to <topic>:dead-letters; the counts go on', async () => {
+    const topic = unique('poison')
+    const group = unique('g')
+    const view = unique('view')
+    const events = Array.from({ length: 30 }, (_, id) => ({ id, k: `k${id % 3}`, ...(id === 12 ? { poison: true } : {}) }))
+    await createTopic(redis, topic, 1)
+    await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 1, key: (e) => e.k }) })
+    const member = async () => {
+      const w = spawn(process.execPath, [bin, 'run', poisonFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
+        '--upsert', view, '--idle-exit', '500', '--max-deliveries', '2'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let err = ''
+      w.stderr!.on('data', (d) => (err += d))
+      return { ...(await exited(w)), err }
+    }
+    // Read once in a batch, then alone (2 deliveries): each time the member dies on it.
+    expect((await member()).code).toBe(3)
+    expect((await member()).code).toBe(3)
+    const last = await member()
+    expect(last.code, last.err).toBe(0)
+    expect(last.err).toMatch(/dead letter \(redelivered\) in source .*was delivered 3 times \(maxDeliveries 2\)/)
+    const dead = await redis.xrange(`${topic}:dead-letters`, '-', '+')
+    expect(dead).toHaveLength(1)
+    expect(JSON.parse(dead[0][1][1])).toEqual(events[12])
+    const counts = Object.fromEntries(Object.values(await redis.hgetall(view)).map((v) => [JSON.parse(v).key, JSON.parse(v).value]))
+    expect(counts).toEqual({ k0: 9, k1: 10, k2: 10 })
+    expect(Number((await redis.xpending(`${topic}:0`, group))[0])).toBe(0)
   }, 60_000)
 })
