@@ -118,6 +118,17 @@ async function handoff(redis: Redis): Promise<{ joinMs: number; deathMs: number 
       await sleep(2)
     }
   }
+  // A steady trickle on top of the backlog, so there is always work to hand over (a member that
+  // finished the backlog before the other joined would leave nothing to read).
+  let producing = true
+  const producer = (async () => {
+    const sink = redisSink(redis, { topic, partitions: PARTITIONS, key: (f: Flight) => f.origin, batch: 200 })
+    for (let i = 0; producing; i++) {
+      for (let j = 0; j < 200; j++) await sink.write(flights[(i * 200 + j) % N])
+      await sink.flush?.()
+      await sleep(20)
+    }
+  })()
   const w0 = worker('w0')
   await reading('w0')
   const w1 = worker('w1')
@@ -132,6 +143,8 @@ async function handoff(redis: Redis): Promise<{ joinMs: number; deathMs: number 
   w1.kill('SIGKILL')
   for (const s of hers) await reading('w0', [s])
   const deathMs = performance.now() - t0
+  producing = false
+  await producer
   w0.kill('SIGKILL')
   await new Promise((r) => w0.once('exit', r))
   await redis.del(...streams, ...streams.map((_, p) => streamKey(`bench_hout_${tag}`, p)))
