@@ -106,10 +106,10 @@ export type { RunResult, RunMetrics, CollectorOptions } from './harness/result.t
 // only their users need ioredis or pg installed.
 export { isPulledSource } from './connectors/sources.ts'
 export type { PulledSource, PulledRecord } from './connectors/sources.ts'
-export { partitionOf, ownerOf, globToRegExp } from './connectors/partition.ts'
+export { partitionOf, ownerOf, assignPartitions, globToRegExp } from './connectors/partition.ts'
 export { fileCheckpoints, redisCheckpoints } from './harness/checkpoint.ts'
 export type { Checkpoint, CheckpointStore, CheckpointOptions, RedisKV } from './harness/checkpoint.ts'
 export { replayPartitioned } from './harness/partitioned.ts'
-export type { GroupSpec, MemberFailure, PartitionedOptions, MemberResult, GroupResult } from './harness/partitioned.ts'
+export type { GroupSpec, MemberFailure, MembershipChange, PartitionedOptions, MemberResult, GroupResult } from './harness/partitioned.ts'
 export { collectMachines } from './operators/core/operate.ts'
 export type { Stateful } from './operators/core/operate.ts'

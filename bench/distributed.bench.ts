@@ -23,7 +23,7 @@ const flights: Flight[] = Array.from({ length: N }, (_, id) => ({ id, origin: ai
 const tag = `${process.pid}_${Date.now().toString(36)}`
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Time for `workers` processes of `weir run --redis` to consume the topic, from the moment all are live. */
+/** Time for `workers` processes of `weir run --redis` to consume the topic, from the moment the first is live. */
 async function workersRun(redis: Redis, workers: number): Promise<{ ms: number; produceMs: number }> {
   const topic = `bench_in_${tag}_${workers}`
   const group = `bench_g_${tag}_${workers}`
@@ -33,11 +33,12 @@ async function workersRun(redis: Redis, workers: number): Promise<{ ms: number; 
   const produceMs = performance.now() - t0
   const procs = Array.from({ length: workers }, (_, i) =>
     spawn(process.execPath, [bin, 'run', module, '--redis', process.env.REDIS_URL!, '--from', topic, '--group', group, '--consumer', `w${i}`,
-      '--to', `bench_out_${tag}_${workers}`, '--partitions', String(PARTITIONS), '--members', String(workers), '--idle-exit', '500'], { stdio: 'ignore' }),
+      '--to', `bench_out_${tag}_${workers}`, '--partitions', String(PARTITIONS), '--idle-exit', '500'], { stdio: 'ignore' }),
   )
   const exited = procs.map((p) => new Promise((resolve) => p.once('exit', resolve)))
-  // Start the clock once every worker is live (process start-up is not throughput).
-  while ((await redis.zcard(`weir:members:${group}`)) < workers) await sleep(5)
+  // Start the clock once the first member is live (process start-up is not throughput); the others
+  // join while it works, and take their partitions over from it with their state, as in production.
+  while ((await redis.zcard(`weir:members:${group}`)) < 1) await sleep(5)
   const start = performance.now()
   // Done when the group has read every entry of every partition. Each worker reads at most its
   // credit window (1024) ahead of what it has processed, which is under 1% of N per worker.
@@ -55,6 +56,99 @@ async function workersRun(redis: Redis, workers: number): Promise<{ ms: number; 
   await Promise.all(exited)
   for (let p = 0; p < PARTITIONS; p++) await redis.del(streamKey(topic, p), streamKey(`bench_out_${tag}_${workers}`, p))
   return { ms, produceMs }
+}
+
+/**
+ * The ceiling: one process moving every entry with raw ioredis, XREADGROUP (batches of 1000 over the
+ * partition streams) + XADD of each entry to an output stream + XACK, pipelined, no pipeline at all.
+ */
+async function rawLoop(redis: Redis): Promise<number> {
+  const topic = `bench_raw_${tag}`
+  const group = `bench_rawg_${tag}`
+  await createTopic(redis, topic, PARTITIONS)
+  await run(pipeline({}, (s: Stream<Flight>) => s), flights, { sink: redisSink(redis, { topic, partitions: PARTITIONS, key: (f) => f.origin, batch: 1000 }) })
+  const streams = Array.from({ length: PARTITIONS }, (_, p) => streamKey(topic, p))
+  for (const s of streams) await redis.xgroup('CREATE', s, group, '0')
+  const t0 = performance.now()
+  let moved = 0
+  while (moved < N) {
+    const res = (await redis.xreadgroup('GROUP', group, 'raw', 'COUNT', 1000, 'STREAMS', ...streams, ...streams.map(() => '>'))) as [string, [string, string[]][]][] | null
+    if (res === null) continue
+    const pipe = redis.pipeline()
+    for (const [stream, entries] of res) {
+      for (const [, fields] of entries) pipe.xadd(`${topic}:out`, '*', 'e', fields[1])
+      pipe.xack(stream, group, ...entries.map((e) => e[0]))
+      moved += entries.length
+    }
+    await pipe.exec()
+  }
+  const ms = performance.now() - t0
+  await redis.del(...streams, `${topic}:out`)
+  return ms
+}
+
+/** The consumers of a group on one stream with entries pending at them (read, not yet acknowledged). */
+async function pendingAt(redis: Redis, stream: string, group: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  for (const c of (await redis.xinfo('CONSUMERS', stream, group).catch(() => [])) as unknown[][]) {
+    const pending = Number(c[c.indexOf('pending') + 1])
+    if (pending > 0) out.set(String(c[c.indexOf('name') + 1]), pending)
+  }
+  return out
+}
+
+/**
+ * Handoff latency of stateful members (default lease): from a second member being live to its
+ * first record read (after the first member checkpointed and released its partitions), and from
+ * that member's SIGKILL to the survivor reading its partitions again (lease expiry, restore of the
+ * partitions' checkpoints, claim of what the dead one had pending).
+ */
+async function handoff(redis: Redis): Promise<{ joinMs: number; deathMs: number }> {
+  const topic = `bench_handoff_${tag}`
+  const group = `bench_hg_${tag}`
+  await createTopic(redis, topic, PARTITIONS)
+  await run(pipeline({}, (s: Stream<Flight>) => s), flights, { sink: redisSink(redis, { topic, partitions: PARTITIONS, key: (f) => f.origin, batch: 1000 }) })
+  const streams = Array.from({ length: PARTITIONS }, (_, p) => streamKey(topic, p))
+  const worker = (name: string) =>
+    spawn(process.execPath, [bin, 'run', module, '--redis', process.env.REDIS_URL!, '--from', topic, '--group', group, '--consumer', name,
+      '--to', `bench_hout_${tag}`, '--partitions', String(PARTITIONS)], { stdio: 'ignore' })
+  const reading = async (name: string, among = streams) => {
+    for (;;) {
+      for (const s of among) if ((await pendingAt(redis, s, group)).has(name)) return
+      await sleep(2)
+    }
+  }
+  // A steady trickle on top of the backlog, so there is always work to hand over (a member that
+  // finished the backlog before the other joined would leave nothing to read).
+  let producing = true
+  const producer = (async () => {
+    const sink = redisSink(redis, { topic, partitions: PARTITIONS, key: (f: Flight) => f.origin, batch: 200 })
+    for (let i = 0; producing; i++) {
+      for (let j = 0; j < 200; j++) await sink.write(flights[(i * 200 + j) % N])
+      await sink.flush?.()
+      await sleep(20)
+    }
+  })()
+  const w0 = worker('w0')
+  await reading('w0')
+  const w1 = worker('w1')
+  while ((await redis.zscore(`weir:members:${group}`, 'w1')) === null) await sleep(2)
+  let t0 = performance.now()
+  await reading('w1')
+  const joinMs = performance.now() - t0
+  await sleep(300)
+  const hers: string[] = []
+  for (const s of streams) if ((await pendingAt(redis, s, group)).has('w1')) hers.push(s)
+  t0 = performance.now()
+  w1.kill('SIGKILL')
+  for (const s of hers) await reading('w0', [s])
+  const deathMs = performance.now() - t0
+  producing = false
+  await producer
+  w0.kill('SIGKILL')
+  await new Promise((r) => w0.once('exit', r))
+  await redis.del(...streams, ...streams.map((_, p) => streamKey(`bench_hout_${tag}`, p)))
+  return { joinMs, deathMs }
 }
 
 async function cdc(r: Report): Promise<void> {
@@ -160,15 +254,24 @@ export default async function (r: Report): Promise<void> {
     const t0 = performance.now()
     const local = await run(hourlyDelays, flights)
     const localMs = performance.now() - t0
+    const rawMs = await rawLoop(redis)
     const one = await workersRun(redis, 1)
     const two = await workersRun(redis, 2)
+    const three = await workersRun(redis, 3)
+    const latency = await handoff(redis)
     redis.disconnect()
     r.figure(`in-process baseline: ${N.toLocaleString('en-US')} events, same pipeline, no Redis`, (N * 1000) / localMs, 'events/s')
     r.figure('redisSink: XADD, pipelined batches of 1000', (N * 1000) / one.produceMs, 'events/s')
-    r.figure('Redis -> hourly windows -> Redis, 1 worker process', (N * 1000) / one.ms, 'events/s')
-    r.figure('Redis -> hourly windows -> Redis, 2 worker processes', (N * 1000) / two.ms, 'events/s')
-    r.ratio('2 workers vs 1 (speed-up; the machine has 2 cores, Redis shares them)', one.ms, two.ms)
-    r.ratio('in-process vs 1 worker (cost of the broker round trips)', one.ms, localMs)
+    r.figure('raw ioredis XREADGROUP + XADD + XACK loop, 1 process (the ceiling)', (N * 1000) / rawMs, 'events/s')
+    r.figure('Redis -> hourly windows -> Redis, 1 member (state per partition)', (N * 1000) / one.ms, 'events/s')
+    r.figure('Redis -> hourly windows -> Redis, 2 members', (N * 1000) / two.ms, 'events/s')
+    r.figure('Redis -> hourly windows -> Redis, 3 members', (N * 1000) / three.ms, 'events/s')
+    r.ratio('2 members vs 1 (speed-up; the machine has 2 cores, Redis shares them)', one.ms, two.ms)
+    r.ratio('3 members vs 1', one.ms, three.ms)
+    r.ratio('1 member vs the raw loop (cost of the pipeline, fencing, checkpoints)', one.ms, rawMs)
+    r.figure('handoff: a member joining, live to its first record (lease 1500 ms)', latency.joinMs, 'ms (goal < 2000)')
+    r.figure('handoff: a member SIGKILLed, to the takeover\'s first record', latency.deathMs, 'ms (goal < 2000)')
+    r.ratio('1 member vs in-process (cost of the broker round trips)', one.ms, localMs)
     void local
   }
   if (!process.env.DATABASE_URL) r.figure('skipped: DATABASE_URL not set (eval "$(.ci/services.sh up)")', 0, '')

@@ -104,11 +104,14 @@ export const USAGE = `usage:
       count, or a percentage of the records read); --watch runs again whenever the module or a
       file it imports changes
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
-           [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>]
+           [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>] [--lease <ms>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
            [--max-deliveries <n>] [--dead-letter-stream <stream>]
       run live as one member of a Redis Streams consumer group (start several to scale out);
-      outputs go to a topic, an upsert hash keyed by --key, or stdout; with --checkpoint, operator
+      outputs go to a topic, an upsert hash keyed by --key, or stdout; a stateful pipeline runs one
+      instance per partition it owns, checkpointed in Redis, and partitions move with their state as
+      members join, leave or die (a dead member's after its --lease, default 1500 ms; docs/scale-out.md);
+      a stateless one acknowledges after its sink writes, and with --checkpoint, operator
       state is saved atomically every N records and a restarted member resumes from it (exit code 3,
       nothing run, when the file belongs to another pipeline, plan, topic or group); --dead-letters
       and --late append every dead letter / late event to these Redis streams (field e, NDJSON); an

@@ -10,6 +10,12 @@ import { importPeer } from './peers.ts'
 import type { Redis } from 'ioredis'
 import { sideOutputLine } from '../harness/sideOutputLine.ts'
 import { printable } from './output.ts'
+import { statelessPipeline } from '../harness/run.ts'
+import { RekeyedError } from '../harness/rekeyed.ts'
+import { fencedSink, fencedUpsertSink, runMember } from '../connectors/redis/member.ts'
+import { topicsMatching, createTopic, streamKey } from '../connectors/redis/topic.ts'
+import { partitionOf } from '../connectors/partition.ts'
+import type { DeadLetter, Late } from '../dsl/sides.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -27,11 +33,15 @@ export interface RedisRun {
   readonly key: string
   /** Exit once idle this long and the group is drained (ms); without it, run until SIGINT/SIGTERM. */
   readonly idleExitMs: number | undefined
-  /** Start reading only once this many members of the group are live (default 1). */
+  /** Start reading only once this many members of the group are live (default 1; stateless pipelines only). */
   readonly members: number
+  /** Whether `--members` was given (a stateful run says it ignores it). */
+  readonly membersGiven: boolean
+  /** A partition's lease, in ms (stateful pipelines; default 1500): a dead member's partitions move after it. */
+  readonly leaseMs: number | undefined
   /** Keep checkpoints (operator state + acknowledged entries) in this file, and resume from it. */
   readonly checkpoint: string | undefined
-  /** Records between checkpoints (default 10,000). */
+  /** Records between checkpoints (default 10,000; a stateful group member's, per partition: 1,000 unless --checkpoint is given). */
   readonly checkpointEvery: number
   /** An entry delivered more than this many times goes to the dead-letter stream (default 5). */
   readonly maxDeliveries: number
@@ -51,6 +61,7 @@ export const REDIS_FLAGS = {
   key: 'string',
   'idle-exit': 'string',
   members: 'string',
+  lease: 'string',
   checkpoint: 'string',
   'checkpoint-every': 'string',
   'max-deliveries': 'string',
@@ -88,6 +99,8 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
     key: get('key') ?? 'key',
     idleExitMs: flags.has('idle-exit') ? positiveInt('idle-exit', get('idle-exit'), 0) : undefined,
     members: positiveInt('members', get('members'), 1),
+    membersGiven: flags.has('members'),
+    leaseMs: flags.has('lease') ? positiveInt('lease', get('lease'), 0) : undefined,
     checkpoint: get('checkpoint'),
     checkpointEvery: positiveInt('checkpoint-every', get('checkpoint-every'), 10_000),
     maxDeliveries: positiveInt('max-deliveries', get('max-deliveries'), DEFAULT_MAX_DELIVERIES),
@@ -162,12 +175,16 @@ export async function redisRunCommand(
   process.once('SIGTERM', onSignal)
   const glob = /[*?]/.test(o.from)
   try {
+    // A stateful pipeline keeps its state per partition in Redis, so members can come and go; with
+    // --checkpoint <file>, one process keeps its whole state in that file, and must run alone.
+    if (!statelessPipeline(p.output.node) && o.checkpoint === undefined) return await memberRun(p, o, redis, io, options)
     const source = redisSource(redis, {
       ...(glob ? { pattern: o.from } : { topics: o.from.split(',') }),
       group: o.group,
       consumer: o.consumer,
       stopWhenIdleMs: o.idleExitMs,
       minMembers: o.members,
+      alone: o.checkpoint !== undefined && !statelessPipeline(p.output.node),
       signal: stop.signal,
       maxDeliveries: o.maxDeliveries,
       deadLetterStream: o.deadLetterStream,
@@ -196,5 +213,72 @@ export async function redisRunCommand(
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     redis.disconnect()
+  }
+}
+
+/**
+ * A stateful pipeline as a group member (`runMember`): state, watermarks and checkpoints per
+ * partition, checkpoints in Redis, partitions moved with their state as members come and go, and
+ * every write fenced by the partition's lease. Says on stderr which partitions it owns whenever that
+ * changes.
+ */
+async function memberRun(
+  p: Pipeline<unknown, unknown, unknown>,
+  o: RedisRun,
+  redis: Redis,
+  io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
+  options: { failFast?: boolean; deadLetters?: string; late?: string },
+): Promise<number> {
+  const who = `${o.group}/${o.consumer}`
+  if (o.membersGiven) io.stderr.write(`weir: --members is ignored for a stateful pipeline: members join and leave at any time, partitions move with their state\n`)
+  const topics = /[*?]/.test(o.from) ? (await topicsMatching(redis, o.from)).map((t) => t.name) : o.from.split(',')
+  if (topics.length === 0) throw new UsageError(`--from ${o.from} matches no declared topic`)
+  const keyOf = (v: unknown): Key => (isChange(v) ? v.key : ((v as Record<string, Key>)[o.key] ?? ''))
+  if (o.to !== undefined) await createTopic(redis, o.to, o.partitions)
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const deadStream = options.deadLetters === undefined ? undefined : streamWriter(redis, options.deadLetters, '--dead-letters')
+  const lateStream = options.late === undefined ? undefined : streamWriter(redis, options.late, '--late')
+  try {
+    const total = await runMember(p, redis, {
+      topics,
+      group: o.group,
+      consumer: o.consumer,
+      leaseMs: o.leaseMs,
+      checkpointEvery: 1000,
+      idleExitMs: o.idleExitMs,
+      maxDeliveries: o.maxDeliveries,
+      deadLetterStream: o.deadLetterStream,
+      signal: stop.signal,
+      sink: (lease) =>
+        o.to !== undefined
+          ? fencedSink(lease, (v) => ['XADD', streamKey(o.to!, partitionOf(keyOf(v), o.partitions)), '*', 'e', JSON.stringify(v)])
+          : o.upsert !== undefined
+            ? fencedUpsertSink(lease, o.upsert, keyOf, (v) => (isChange(v) ? (v.op === 'delete' ? undefined : v.after) : v))
+            : { write: (v) => void io.stdout.write(JSON.stringify(v) + '\n') },
+      onOwned: (parts) => io.stderr.write(`weir: ${who} owns partitions [${parts.join(',')}] of ${topics.join(',')}\n`),
+      onFenced: (part) => io.stderr.write(`weir: ${who} lost partition ${part} while it could not renew its lease: its writes were refused, another member has it\n`),
+      run: {
+        failFast: options.failFast,
+        keepSideOutputs: false,
+        onDeadLetter: (d: DeadLetter) => {
+          io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at offset ${d.pos}: ${printable(d.message)}\n`)
+          deadStream?.line(sideOutputLine(d))
+        },
+        onLate: lateStream && ((l: Late) => lateStream.line(sideOutputLine(l))),
+      },
+    }).catch((e: unknown) => {
+      // A pipeline that cannot run per partition is a usage mistake: one line, exit code 2.
+      throw e instanceof RekeyedError ? new UsageError(e.message) : e
+    })
+    await deadStream?.close()
+    await lateStream?.close()
+    io.stderr.write(`weir: ${p.name} (${who}): ${total.eventsIn} events in, ${total.eventsOut} out, ${total.deadLetters} dead letters, ${total.late} late, ${total.takeovers} partition takeovers, ${total.fenced} fenced\n`)
+    return 0
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }

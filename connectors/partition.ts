@@ -53,3 +53,61 @@ export function ownerOf<M>(p: number, all: readonly M[], live: readonly M[], ali
   const home = all[p % all.length]
   return alive(home) ? home : live[p % live.length]
 }
+
+/** FNV-1a (32-bit) of a member name and a partition number: the member's bid for that partition. */
+function bid(member: string, p: number): number {
+  const s = `${member}\u0000${p}`
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  // FNV-1a barely mixes its last bytes: a finalizer (murmur3's) so that bids for neighbouring
+  // partitions are unrelated.
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/**
+ * The owner of each of `n` partitions among `members` (any order; duplicates count once), computed
+ * by every member alike from the member list alone: balanced (each member owns `floor(n / m)` or
+ * `ceil(n / m)` partitions) and sticky (rendezvous hashing: each partition goes to the member with
+ * the highest bid for it that still has room, so a member joining or leaving moves few partitions
+ * besides its own). `[]` members: every partition unowned (`undefined`).
+ *
+ * @example
+ * assignPartitions(4, ['w2', 'w1']) // e.g. ['w1', 'w2', 'w2', 'w1']: two each, the same in every process
+ */
+export function assignPartitions(n: number, members: readonly string[]): (string | undefined)[] {
+  const names = [...new Set(members)].sort()
+  const owners: (string | undefined)[] = new Array(n).fill(undefined)
+  const m = names.length
+  if (m === 0) return owners
+  const floor = Math.floor(n / m)
+  // How many members may own one more than `floor`: the capacities add up to exactly n, so the
+  // greedy pass below always finds a member with room.
+  let extra = n % m
+  const load = new Map(names.map((x) => [x, 0]))
+  for (let p = 0; p < n; p++) {
+    let best: string | undefined
+    let bestBid = -1
+    for (const x of names) {
+      const l = load.get(x)!
+      if (l > floor || (l === floor && extra === 0)) continue
+      const b = bid(x, p)
+      if (b > bestBid) {
+        best = x
+        bestBid = b
+      }
+    }
+    const l = load.get(best!)!
+    if (l === floor) extra--
+    load.set(best!, l + 1)
+    owners[p] = best
+  }
+  return owners
+}

@@ -8,7 +8,7 @@ import { aggregate, tumbling, window } from '../dsl/windows.ts'
 import { count } from '../dsl/aggregations.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import type { Stream } from '../dsl/stream.ts'
-import { partitionOf } from '../connectors/partition.ts'
+import { assignPartitions, partitionOf } from '../connectors/partition.ts'
 
 interface Ev {
   readonly id: number
@@ -28,8 +28,10 @@ describe('replayPartitioned', () => {
   it('load-balances a group: each member gets exactly the partitions it owns, together every record once', async () => {
     const r = await replayPartitioned(ids, log, { partitions: 4, key, groups: [{ name: 'g', members: ['a', 'b'] }] })
     const { a, b } = r.g.members
-    expect(a.partitions).toEqual([0, 2])
-    expect(b.partitions).toEqual([1, 3])
+    const owners = assignPartitions(4, ['a', 'b'])
+    expect(a.partitions).toEqual([0, 1, 2, 3].filter((i) => owners[i] === 'a'))
+    expect(b.partitions).toEqual([0, 1, 2, 3].filter((i) => owners[i] === 'b'))
+    expect(a.partitions).toHaveLength(2)
     for (const id of a.out) expect(a.partitions).toContain(partitionOf(log[id].event.k, 4))
     for (const id of b.out) expect(b.partitions).toContain(partitionOf(log[id].event.k, 4))
     expect(sorted([...a.out, ...b.out])).toEqual(log.map((r) => r.event.id))
@@ -65,9 +67,10 @@ describe('replayPartitioned', () => {
     expect(r.g.redelivered).toBe(0)
     expect(sorted(r.g.out)).toEqual(log.map((r) => r.event.id))
     // Only b's partition moved: a and c keep the ones they had.
-    expect(r.g.members.a.partitions).toEqual(expect.arrayContaining([0, 3]))
-    expect(r.g.members.c.partitions).toEqual(expect.arrayContaining([2]))
+    const before = assignPartitions(4, ['a', 'b', 'c'])
+    for (const m of ['a', 'c']) expect(r.g.members[m].partitions).toEqual(expect.arrayContaining([0, 1, 2, 3].filter((i) => before[i] === m)))
     expect([...r.g.members.a.partitions, ...r.g.members.c.partitions].sort()).toEqual([0, 1, 2, 3])
+    expect(r.g.pending).toBe(0)
   })
 
   it('a stateful member that dies has its unacknowledged records redelivered: final results equal a clean run', async () => {
@@ -89,5 +92,119 @@ describe('replayPartitioned', () => {
     const one = await replayPartitioned(counts, log, opts)
     const two = await replayPartitioned(counts, log, opts)
     expect(JSON.stringify(two.g.out)).toBe(JSON.stringify(one.g.out))
+  })
+
+  describe('membership changes (state moves with its partition)', () => {
+    const upserted = (out: readonly { key: string; window: unknown }[]) => canon([...new Map(out.map((w) => [JSON.stringify([w.key, w.window]), w])).values()])
+
+    it('a member joining mid-run takes partitions with their checkpointed state: results equal a single replay', async () => {
+      const single = await replay(counts, log)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 4,
+        key,
+        groups: [{ name: 'g', members: ['a'] }],
+        schedule: [{ kind: 'join', group: 'g', member: 'b', at: 1150 }],
+        checkpointEvery: 7,
+      })
+      expect(r.g.members.b.partitions).toHaveLength(2)
+      // a gave the partitions up cleanly (a checkpoint at the handoff): nothing delivered twice.
+      expect(r.g.redelivered).toBe(0)
+      expect(r.g.takeovers).toBe(6)
+      expect(canon(r.g.out)).toEqual(canon(single.out))
+      expect(r.g.pending).toBe(0)
+    })
+
+    it('a member leaving checkpoints and releases; its partitions go on elsewhere from there', async () => {
+      const single = await replay(counts, log)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 4,
+        key,
+        groups: [{ name: 'g', members: ['a', 'b'] }],
+        schedule: [{ kind: 'leave', group: 'g', member: 'a', at: 1200 }],
+      })
+      expect(r.g.members.a.partitions).toEqual([])
+      expect(r.g.members.b.partitions).toEqual([0, 1, 2, 3])
+      expect(r.g.redelivered).toBe(0)
+      expect(canon(r.g.out)).toEqual(canon(single.out))
+    })
+
+    it("a dead member's partitions wait for its lease to expire, then resume from their checkpoints", async () => {
+      const single = await replay(counts, log)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 4,
+        key,
+        groups: [{ name: 'g', members: ['a', 'b'] }],
+        schedule: [{ kind: 'die', group: 'g', member: 'a', at: 1200 }],
+        leaseMs: 50,
+        checkpointEvery: 10,
+      })
+      expect(r.g.members.a.died).toBe(true)
+      expect(r.g.redelivered).toBeGreaterThan(0)
+      expect(upserted(r.g.out)).toEqual(canon(single.out))
+      expect(r.g.pending).toBe(0)
+    })
+
+    it('a member paused past its lease is fenced when it wakes: its partitions went on elsewhere, nothing it holds is written', async () => {
+      const single = await replay(counts, log)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 4,
+        key,
+        groups: [{ name: 'g', members: ['a', 'b'] }],
+        schedule: [{ kind: 'pause', group: 'g', member: 'a', at: 1100, until: 1300 }],
+        leaseMs: 50,
+        checkpointEvery: 10,
+      })
+      expect(r.g.fenced).toBe(2)
+      expect(r.g.members.a.fenced).toBe(2)
+      // Awake again, it is a member like any other: it gets partitions back (from their checkpoints).
+      expect(r.g.members.a.partitions).toHaveLength(2)
+      expect(upserted(r.g.out)).toEqual(canon(single.out))
+      expect(r.g.pending).toBe(0)
+    })
+
+    it('a pause shorter than the lease moves nothing: the member reads its backlog when it wakes', async () => {
+      const single = await replay(counts, log)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 4,
+        key,
+        groups: [{ name: 'g', members: ['a', 'b'] }],
+        schedule: [{ kind: 'pause', group: 'g', member: 'a', at: 1100, until: 1140 }],
+        leaseMs: 50,
+      })
+      expect(r.g.takeovers).toBe(4)
+      expect(r.g.fenced).toBe(0)
+      expect(r.g.redelivered).toBe(0)
+      expect(canon(r.g.out)).toEqual(canon(single.out))
+    })
+
+    it('a rolling restart (each member dies and comes back under its name) ends as a single replay', async () => {
+      const single = await replay(counts, log)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 4,
+        key,
+        groups: [{ name: 'g', members: ['a', 'b', 'c'] }],
+        schedule: ['a', 'b', 'c'].flatMap((member, i) => [
+          { kind: 'die' as const, group: 'g', member, at: 1050 + 100 * i },
+          { kind: 'join' as const, group: 'g', member, at: 1080 + 100 * i },
+        ]),
+        leaseMs: 50,
+        checkpointEvery: 5,
+      })
+      expect(upserted(r.g.out)).toEqual(canon(single.out))
+      expect(r.g.pending).toBe(0)
+      expect(Object.values(r.g.members).every((m) => !m.died)).toBe(true)
+    })
+
+    it('refuses a stateful stage keyed by something other than the routing key, naming the fix', async () => {
+      const byParity = pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(50) }, (s: Stream<Ev>) =>
+        pipe(s, keyBy((e) => e.id % 2), window(tumbling(200)), aggregate(count)),
+      )
+      await expect(replayPartitioned(byParity, log, { partitions: 4, key, groups: [{ name: 'g', members: ['a', 'b'] }] })).rejects.toThrow(
+        /keyed by something other than the topic's routing key: key \d+ belongs to partition \d of 4, but came in partition \d/,
+      )
+      // One partition holds every key: nothing to split, nothing refused.
+      const one = await replayPartitioned(byParity, log, { partitions: 1, key, groups: [{ name: 'g', members: ['a', 'b'] }] })
+      expect(canon(one.g.out)).toEqual(canon((await replay(byParity, log)).out))
+    })
   })
 })

@@ -4,15 +4,20 @@ import type { Pipeline } from '../dsl/pipeline.ts'
 import type { Key, Node } from '../dsl/stream.ts'
 import { isStateless } from '../dsl/plan.ts'
 import { compileElements } from '../dsl/compile.ts'
+import { stateShapes, type StateShape } from '../dsl/fingerprint.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
-import { ownerOf, partitionOf } from '../connectors/partition.ts'
+import { collectMachines, type Stateful } from '../operators/core/operate.ts'
+import { assignPartitions, partitionOf } from '../connectors/partition.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { isDeadLetter, readLog, type LogRecord, type LogSource } from './log.ts'
 import { Collector, type RunResult } from './result.ts'
 import type { RunContext } from '../operators/core/context.ts'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
+import type { Checkpoint } from './checkpoint.ts'
+import { cutOf, restoreCut } from './cut.ts'
+import { keyedOffPartition, RekeyedError } from './rekeyed.ts'
 
-/** A consumer group of a partitioned replay: its name and its members' names. */
+/** A consumer group of a partitioned replay: its name and the members it starts with. */
 export interface GroupSpec {
   readonly name: string
   readonly members: readonly string[]
@@ -26,164 +31,436 @@ export interface MemberFailure {
   readonly at: number
 }
 
+/**
+ * A change of a group's membership at a point of processing time (just before the first record
+ * arriving at or after `at`):
+ * - `join`: the member starts (or starts again under its old name, after a `leave` or `die`; a
+ *   member already there stays as it is);
+ * - `leave`: it stops cleanly: checkpoints each of its partitions, then releases them;
+ * - `die`: it stops at once, losing its state; its partitions move once its lease expires;
+ * - `pause`: it stops reading until `until` (a SIGSTOP, a long GC pause) and keeps its state; paused
+ *   past its lease, it loses its partitions, and every write it tries after `until` is fenced.
+ */
+export type MembershipChange =
+  | { readonly kind: 'join' | 'leave' | 'die'; readonly group: string; readonly member: string; readonly at: number }
+  | { readonly kind: 'pause'; readonly group: string; readonly member: string; readonly at: number; readonly until: number }
+
 /** Options of `replayPartitioned`. */
 export interface PartitionedOptions {
   /** Number of partitions of the topic. */
   readonly partitions: number
   /** The routing key of a raw source event: the record goes to partition `partitionOf(key, partitions)`. */
   readonly key: (event: unknown) => Key
-  /** The consumer groups; each sees every record. */
+  /** The consumer groups (each sees every record), with the members they start with. */
   readonly groups: readonly GroupSpec[]
+  /** Members that die (the same as `die` changes in `schedule`). */
   readonly failures?: readonly MemberFailure[]
+  /** Members joining, leaving, dying and pausing, at points of processing time. */
+  readonly schedule?: readonly MembershipChange[]
+  /** How long a member's hold on its partitions outlives its last heartbeat, in ms of processing time (default 3000). */
+  readonly leaseMs?: number
+  /** Records of a partition between two of its checkpoints, for a stateful pipeline (default 100). */
+  readonly checkpointEvery?: number
   /** Replay only this topic's records. */
   readonly topic?: string
 }
 
-/** What one member did: its results and the partitions it owned at the end (none if it died). */
+/** What one member did: its results and the partitions it owned at the end (none if it is gone). */
 export interface MemberResult<O> extends RunResult<O> {
   readonly partitions: readonly number[]
+  /** It died (and did not join again). */
   readonly died: boolean
+  /** Writes it tried after losing a partition's lease while paused (a checkpoint, its outputs), refused. */
+  readonly fenced: number
 }
 
 /** What one group produced: every member's outputs in emission order, and each member's results. */
 export interface GroupResult<O> {
   readonly out: O[]
   readonly members: Readonly<Record<string, MemberResult<O>>>
-  /** Records delivered a second time because the member holding them died unacknowledged. */
+  /** Records delivered a second time: read after a partition's last checkpoint by a member that lost it. */
   readonly redelivered: number
+  /** Records never acknowledged at the end (none, when every partition had a live owner to finish it). */
+  readonly pending: number
+  /** Partition checkpoints taken, handoffs among them. */
+  readonly checkpoints: number
+  /** Times a partition started at a member (at start, on a join, a leave, a lease expiry). */
+  readonly takeovers: number
+  /** Writes refused because their writer had lost the partition's lease (see `MemberResult.fenced`). */
+  readonly fenced: number
 }
 
-interface Member<O> {
-  readonly name: string
-  readonly collector: Collector<O>
+/** One partition's pipeline instance at one member: its state and its watermark are the partition's. */
+interface Task<O> {
+  readonly part: number
+  readonly owner: MemberState<O>
+  /** The fencing token of the lease it was started under. */
+  readonly token: number
   readonly ctx: RunContext
+  readonly collector: Collector<O>
   readonly subscription: Subscription
   readonly input: Subscriber<Data<unknown>>
-  /** Delivered, not yet acknowledged (stateful pipelines hold records until the end of the run), with their partitions. */
-  readonly pending: { readonly r: LogRecord; readonly part: number }[]
-  alive: boolean
+  readonly machines: readonly Stateful[]
+  /** Index in the partition's stream of the next record to deliver. */
+  next: number
+  sinceCheckpoint: number
+  /** Outputs emitted (by timers) while its member was paused: written, or fenced, when it resumes. */
+  readonly held: O[]
+}
+
+interface MemberState<O> {
+  readonly name: string
+  status: 'absent' | 'running' | 'paused' | 'dead' | 'left'
+  /** In the group's member list: heartbeating, or silent for less than the lease. */
+  listed: boolean
+  /** Bumped at every change of status, so a lease expiry scheduled for an earlier one does nothing. */
+  incarnation: number
+  readonly tasks: Map<number, Task<O>>
+  /** Its outputs, side outputs and counters, over every instance it ran. */
+  readonly result: Collector<O>
+  fenced: number
+}
+
+interface GroupState<O> {
+  readonly spec: GroupSpec
+  readonly out: O[]
+  readonly members: Map<string, MemberState<O>>
+  /** Each partition's stream: every record routed to it so far, in order. */
+  readonly streams: LogRecord[][]
+  /** Each partition's latest checkpoint (its instance's cut, `offset` = its stream position). */
+  readonly checkpoints: (Checkpoint | undefined)[]
+  /** Each partition's lease: the member processing it and the fencing token it holds. */
+  readonly leases: ({ readonly holder: string; readonly token: number } | undefined)[]
+  /** Each partition's highest stream position ever delivered (to count redeliveries). */
+  readonly delivered: number[]
+  redelivered: number
+  checkpointsTaken: number
+  takeovers: number
+  fenced: number
 }
 
 /** True when the pipeline holds no events between records, as `run` decides for acknowledgements. */
 const stateless = (n: Node): boolean =>
   n._tag === 'Source' || (isStateless(n) ? stateless(n.input) : n._tag === 'Merge' ? n.inputs.every(stateless) : false)
 
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
 /**
  * Replays a log through a pipeline run as consumer groups over a partitioned topic, in virtual
  * time: the broker semantics of the Redis connectors without a server, deterministic and fast.
  *
- * - Each record goes to partition `partitionOf(key(event), partitions)`.
- * - Every group sees every record (fan-out). Within a group, partitions are owned as `ownerOf`
- *   says (the rule of `redisSource` with `assignment: 'partitions'`), so each key is handled by
- *   exactly one member at a time, and a failure moves only the dead member's partitions.
- * - Each member runs its own instance of the pipeline on one shared `VirtualClock`.
- * - Acknowledgement follows `run`'s rule: a stateless pipeline acknowledges a record once its
- *   outputs are emitted; a stateful one holds records until the end of input.
- * - A failure kills a member at a point of processing time: its state is lost, its outputs so far
- *   stay (as in a real sink), its partitions are rebalanced over the survivors, and its
- *   unacknowledged records are redelivered, in log order, to their partitions' new owners, before
- *   any later record. Nothing is lost; a record may be processed twice (at-least-once), which an
- *   idempotent sink absorbs. A redelivered record is judged against its new owner's watermark:
- *   if that member's events have moved further ahead than the watermark bound, the record is late
- *   there and goes to that member's `late` (as it would with a real broker and one watermark per
- *   member), not into its window.
- * - A malformed line, and a record whose routing `key` throws, go to the dead letters of the member
- *   owning partition 0 in every group: they have no partition of their own.
+ * - Each record goes to partition `partitionOf(key(event), partitions)`; every group sees every
+ *   record (fan-out).
+ * - State belongs to a partition: each partition runs its own instance of the pipeline, with its
+ *   own state and its own watermark (from its own events), at the member that owns it. A
+ *   partition's checkpoint is its instance's cut and its stream position, taken every
+ *   `checkpointEvery` records (every record for a stateless pipeline) and acknowledging what it
+ *   covers.
+ * - Owners follow `assignPartitions` over the group's listed members. On a change (`schedule`):
+ *   a member giving a partition up while running checkpoints it, then releases its lease; the
+ *   taker restores that checkpoint (state, watermark, position) and reads on from there, so the
+ *   records after it are delivered again and applied once. A dead or paused member stays listed,
+ *   and holds its leases, until `leaseMs` after it went silent; its partitions wait meanwhile. A
+ *   paused member whose leases were taken finds every write fenced when it resumes: its instances
+ *   are dropped, nothing of theirs reaches the output.
+ * - So any schedule ends with the output of one member reading everything, on an idempotent sink
+ *   (an upsert by key), and nothing pending, as long as some member is running at the end.
+ * - A pipeline whose stateful stage is keyed by something other than the routing key would split a
+ *   key's state over partitions: `replayPartitioned` refuses it (throws) at the first record whose
+ *   stage key belongs to another partition (see docs/scale-out.md).
+ * - A malformed line, and a record whose routing `key` throws, go to the dead letters of the owner
+ *   of partition 0 (or the group's first member): they have no partition of their own.
  * - Async stages take no virtual time, as in `replay`.
  *
  * @example
  * const r = await replayPartitioned(counts, log, { partitions: 4, key: (e) => (e as Flight).origin,
- *   groups: [{ name: 'g', members: ['a', 'b'] }], failures: [{ group: 'g', member: 'b', at: t }] })
- * r.g.out // every window result, possibly some twice
+ *   groups: [{ name: 'g', members: ['a', 'b'] }], schedule: [{ kind: 'die', group: 'g', member: 'b', at: t }] })
+ * r.g.out // every window result, some possibly twice (after a takeover), each final one as in one process
  */
 export async function replayPartitioned<I, O, K>(
   p: Pipeline<I, O, K>,
   log: LogSource,
   o: PartitionedOptions,
 ): Promise<Record<string, GroupResult<O>>> {
-  if (!Number.isInteger(o.partitions) || o.partitions < 1)
-    throw new TypeError(`replayPartitioned: partitions must be a positive integer, got ${o.partitions}`)
+  const n = o.partitions
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`replayPartitioned: partitions must be a positive integer, got ${n}`)
+  const leaseMs = o.leaseMs ?? 3000
+  if (!(leaseMs > 0)) throw new TypeError(`replayPartitioned: leaseMs must be a positive number of ms, got ${o.leaseMs}`)
+  const every = stateless(p.output.node) ? 1 : (o.checkpointEvery ?? 100)
+  if (!(Number.isSafeInteger(every) && every >= 1))
+    throw new TypeError(`replayPartitioned: checkpointEvery must be a positive integer, got ${o.checkpointEvery}`)
   for (const g of o.groups)
-    if (g.members.length === 0 || new Set(g.members).size !== g.members.length)
-      throw new TypeError(`replayPartitioned: group '${g.name}' needs one or more distinctly named members`)
-  const ackAtOnce = stateless(p.output.node)
-  let clock: VirtualClock | undefined
-  const failures = [...(o.failures ?? [])].sort((a, b) => a.at - b.at)
-  let nextFailure = 0
-
-  interface GroupState {
-    readonly spec: GroupSpec
-    readonly out: O[]
-    readonly members: Map<string, Member<O>>
-    owners: Member<O>[]
-    redelivered: number
+    if (new Set(g.members).size !== g.members.length) throw new TypeError(`replayPartitioned: group '${g.name}' has a member named twice`)
+  const changes: MembershipChange[] = [
+    ...(o.failures ?? []).map((f) => ({ kind: 'die' as const, group: f.group, member: f.member, at: f.at })),
+    ...(o.schedule ?? []),
+  ]
+  for (const c of changes) {
+    if (!o.groups.some((g) => g.name === c.group)) throw new TypeError(`replayPartitioned: no group '${c.group}' for ${c.kind} of '${c.member}'`)
+    if (c.kind === 'pause' && !(c.until >= c.at)) throw new TypeError(`replayPartitioned: pause of '${c.member}' ends (${c.until}) before it starts (${c.at})`)
   }
-  const groups: GroupState[] = []
+  /** Per group, the member that reports dead letters while nobody owns partition 0. */
+  const firstMember = new Map<string, string>()
+  for (const g of o.groups) {
+    const first = [...g.members].sort(byName)[0] ?? changes.find((c) => c.group === g.name && c.kind === 'join')?.member
+    if (first === undefined) throw new TypeError(`replayPartitioned: group '${g.name}' needs a member (in members, or joining in schedule)`)
+    firstMember.set(g.name, first)
+  }
+  const shapes: readonly StateShape[] = stateShapes(p)
+  // Each instance's KeyBy stages check that their key belongs to the instance's partition.
+  let rekeyed: string | undefined
+  const guarded = Array.from({ length: n }, (_, part) =>
+    stateless(p.output.node) ? p : keyedOffPartition(p, part, n, (why) => void (rekeyed ??= why)),
+  )
+  let clock: VirtualClock | undefined
+  let tokens = 0
+  const groups: GroupState<O>[] = []
+  const slot = reusableRecord()
 
-  const startMember = (g: { out: O[] }, name: string): Member<O> => {
-    const collector = new Collector<O>({ onOutput: (v) => g.out.push(v) })
+  /** Events of processing time to run in order: membership changes and lease expiries. */
+  const agenda: { readonly at: number; readonly seq: number; readonly run: () => Promise<void> }[] = []
+  let seq = 0
+  const later = (at: number, run: () => Promise<void>) => {
+    const e = { at, seq: seq++, run }
+    let i = agenda.length
+    while (i > 0 && agenda[i - 1].at > at) i--
+    agenda.splice(i, 0, e)
+  }
+  const runAgenda = async (until: number) => {
+    while (agenda.length > 0 && agenda[0].at <= until) {
+      const e = agenda.shift()!
+      if (e.at > clock!.now()) clock!.advanceTo(e.at)
+      await e.run()
+    }
+  }
+
+  const member = (g: GroupState<O>, name: string): MemberState<O> => {
+    let m = g.members.get(name)
+    if (m === undefined) {
+      m = { name, status: 'absent', listed: false, incarnation: 0, tasks: new Map(), result: new Collector<O>(), fenced: 0 }
+      g.members.set(name, m)
+    }
+    return m
+  }
+
+  const emit = (g: GroupState<O>, m: MemberState<O>, v: O, pos: number) => {
+    g.out.push(v)
+    m.result.next({ _tag: 'Data', value: v, time: Number.NaN, pos } as Data<O>)
+  }
+
+  const startTask = async (g: GroupState<O>, m: MemberState<O>, part: number) => {
+    const token = ++tokens
+    g.leases[part] = { holder: m.name, token }
+    g.takeovers++
+    const held: O[] = []
+    // Read through `task` only once it exists: an instance emits nothing while it is being built.
+    let task!: Task<O>
+    const collector = new Collector<O>({
+      keepOutput: false,
+      keepSideOutputs: false,
+      onOutput: (v, pos) => {
+        if (task.owner.status === 'paused') held.push(v)
+        else emit(g, task.owner, v, pos)
+      },
+      onDeadLetter: (d) => m.result.deadLetter(d),
+      onLate: (l) => m.result.lateEvent(l),
+    })
     const ctx = collector.context({ scheduler: clock })
     let input!: Subscriber<Data<unknown>>
-    const subscription = new Observable<Data<unknown>>((s) => {
-      input = s
+    const { result: subscription, machines } = collectMachines(() =>
+      new Observable<Data<unknown>>((s) => {
+        input = s
+      })
+        .pipe(compileElements(guarded[part], ctx))
+        .subscribe(collector),
+    )
+    const saved = g.checkpoints[part]
+    if (saved !== undefined) restoreCut(saved, { name: p.name, shapes, source: [] }, machines)
+    task = { part, owner: m, token, ctx, collector, subscription, input, machines, next: saved?.offset ?? 0, sinceCheckpoint: 0, held }
+    m.tasks.set(part, task)
+    await catchUp(g, task)
+  }
+
+  const drop = (t: Task<O>) => {
+    t.subscription.unsubscribe()
+    t.owner.tasks.delete(t.part)
+  }
+  /** A write by a task that no longer holds its partition's lease: refused, and the task dropped. */
+  const fenced = (g: GroupState<O>, t: Task<O>): boolean => {
+    if (g.leases[t.part]?.token === t.token) return false
+    g.fenced++
+    t.owner.fenced++
+    drop(t)
+    return true
+  }
+
+  /** Saves the partition's checkpoint (acknowledging what it covers), unless the lease is lost. */
+  const checkpoint = async (g: GroupState<O>, t: Task<O>) => {
+    if (t.ctx.credit.outstanding > 0) await t.ctx.credit.drained()
+    if (fenced(g, t)) return
+    g.checkpoints[t.part] = cutOf(t.machines, { pipeline: p.name, plan: shapes, input: undefined, offset: t.next, outputs: 0, acked: [] })
+    t.sinceCheckpoint = 0
+    g.checkpointsTaken++
+  }
+
+  /** Delivers the partition's records the task has not had yet, checkpointing as due. */
+  const catchUp = async (g: GroupState<O>, t: Task<O>) => {
+    const stream = g.streams[t.part]
+    while (t.next < stream.length && t.owner.tasks.get(t.part) === t && t.owner.status === 'running') {
+      const r = stream[t.next]
+      if (t.next < g.delivered[t.part]) g.redelivered++
+      else g.delivered[t.part] = t.next + 1
+      t.next++
+      t.owner.result.eventsIn++
+      t.input.next(slot.fill(r.event, r.arrival, r.offset))
+      if (rekeyed !== undefined) throw new RekeyedError(rekeyed)
+      if (++t.sinceCheckpoint >= every) await checkpoint(g, t)
+    }
+  }
+
+  /** Gives a partition up cleanly: checkpoint, then release the lease. */
+  const release = async (g: GroupState<O>, t: Task<O>) => {
+    await checkpoint(g, t)
+    if (t.owner.tasks.get(t.part) !== t) return
+    drop(t)
+    g.leases[t.part] = undefined
+  }
+
+  /** Moves partitions to the owners `assignPartitions` gives over the listed members. */
+  const rebalance = async (g: GroupState<O>) => {
+    const listed = [...g.members.values()].filter((m) => m.listed).map((m) => m.name)
+    const want = assignPartitions(n, listed)
+    for (let part = 0; part < n; part++) {
+      const lease = g.leases[part]
+      const to = want[part] === undefined ? undefined : g.members.get(want[part]!)!
+      if (lease !== undefined) {
+        const holder = g.members.get(lease.holder)!
+        if (holder === to && holder.tasks.get(part)?.token === lease.token) continue
+        // A silent member holds its leases until they expire: its partitions wait for it.
+        if (holder.listed && holder.status !== 'running') continue
+        const task = holder.tasks.get(part)
+        // A running holder gives the partition up cleanly; a silent one's instance (a paused
+        // zombie) is left to be fenced when it wakes.
+        if (task !== undefined && holder.status === 'running') {
+          if (task.token === lease.token) await release(g, task)
+          else drop(task)
+        }
+        g.leases[part] = undefined
+      }
+      if (to !== undefined && to.status === 'running') await startTask(g, to, part)
+    }
+  }
+
+  /** Once `leaseMs` has passed in the same incarnation, the silent member leaves the list. */
+  const expireLater = (g: GroupState<O>, m: MemberState<O>, at: number) => {
+    const incarnation = m.incarnation
+    later(at + leaseMs, async () => {
+      if (m.incarnation !== incarnation) return
+      m.listed = false
+      await rebalance(g)
     })
-      .pipe(compileElements(p, ctx))
-      .subscribe(collector)
-    return { name, collector, ctx, subscription, input, pending: [], alive: true }
   }
-  const assign = (g: GroupState) => {
-    const byName = (a: Member<O>, b: Member<O>) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-    const all = [...g.members.values()].sort(byName)
-    const live = all.filter((m) => m.alive)
-    g.owners = Array.from({ length: o.partitions }, (_, i) => ownerOf(i, all, live, (m) => m.alive))
+
+  const resume = async (g: GroupState<O>, m: MemberState<O>) => {
+    m.status = 'running'
+    m.incarnation++
+    m.listed = true
+    for (const t of [...m.tasks.values()]) {
+      if (fenced(g, t)) continue
+      for (const v of t.held.splice(0)) emit(g, m, v, Number.NaN)
+      await catchUp(g, t)
+    }
+    await rebalance(g)
   }
-  const slot = reusableRecord()
-  const deliver = (g: GroupState, r: LogRecord, part: number) => {
-    const m = g.owners[part]
-    m.collector.eventsIn++
-    m.input.next(slot.fill(r.event, r.arrival, r.offset))
-    if (!ackAtOnce) m.pending.push({ r, part })
+
+  const apply = async (g: GroupState<O>, c: MembershipChange) => {
+    const m = member(g, c.member)
+    switch (c.kind) {
+      case 'join':
+        if (m.status === 'running' || m.status === 'paused') return
+        m.status = 'running'
+        m.incarnation++
+        m.listed = true
+        await rebalance(g)
+        return
+      case 'leave':
+        if (m.status !== 'running') return
+        for (const t of [...m.tasks.values()]) await release(g, t)
+        m.status = 'left'
+        m.incarnation++
+        m.listed = false
+        await rebalance(g)
+        return
+      case 'die':
+        if (m.status !== 'running' && m.status !== 'paused') return
+        for (const t of [...m.tasks.values()]) drop(t)
+        m.status = 'dead'
+        m.incarnation++
+        expireLater(g, m, c.at)
+        return
+      case 'pause': {
+        if (m.status !== 'running') return
+        m.status = 'paused'
+        m.incarnation++
+        if (c.until - c.at >= leaseMs) expireLater(g, m, c.at)
+        const incarnation = m.incarnation
+        later(c.until, async () => {
+          if (m.incarnation === incarnation) await resume(g, m)
+        })
+        return
+      }
+    }
   }
-  /** A dead letter with no partition of its own: the member owning partition 0 reports it. */
-  const reject = (g: GroupState, d: DeadLetter) => {
-    const m = g.owners[0]
-    m.collector.eventsIn++
-    m.collector.deadLetter(d)
+
+  /** A dead letter with no partition of its own: the owner of partition 0 reports it. */
+  const reject = (g: GroupState<O>, d: DeadLetter) => {
+    const holder = g.leases[0]?.holder ?? firstMember.get(g.spec.name)!
+    const m = member(g, holder)
+    m.result.eventsIn++
+    m.result.deadLetter(d)
   }
-  const start = (at: number) => {
+
+  const start = async (at: number) => {
     clock = new VirtualClock(at)
     for (const spec of o.groups) {
-      const g: GroupState = { spec, out: [], members: new Map(), owners: [], redelivered: 0 }
-      for (const name of spec.members) g.members.set(name, startMember(g, name))
-      assign(g)
+      const g: GroupState<O> = {
+        spec,
+        out: [],
+        members: new Map(),
+        streams: Array.from({ length: n }, () => []),
+        checkpoints: new Array(n).fill(undefined),
+        leases: new Array(n).fill(undefined),
+        delivered: new Array(n).fill(0),
+        redelivered: 0,
+        checkpointsTaken: 0,
+        takeovers: 0,
+        fenced: 0,
+      }
       groups.push(g)
+      for (const name of spec.members) {
+        const m = member(g, name)
+        m.status = 'running'
+        m.listed = true
+      }
+      await rebalance(g)
+    }
+    for (const c of [...changes].sort((a, b) => a.at - b.at)) {
+      const g = groups.find((x) => x.spec.name === c.group)!
+      later(c.at, () => apply(g, c))
     }
     for (const d of early.splice(0)) for (const g of groups) reject(g, d)
   }
   /** Dead letters read before the first record, which starts the clock and the members. */
   const early: DeadLetter[] = []
-  const members = () => groups.flatMap((g) => [...g.members.values()].filter((m) => m.alive))
-  /** Some member's async stages are still working. Checked per record: no array, no promise. */
+  const tasks = () => groups.flatMap((g) => [...g.members.values()].flatMap((m) => [...m.tasks.values()]))
+  /** Some instance's async stages are still working. */
   const busy = () => {
-    for (const g of groups) for (const m of g.members.values()) if (m.alive && m.ctx.credit.outstanding > 0) return true
+    for (const g of groups) for (const m of g.members.values()) for (const t of m.tasks.values()) if (t.ctx.credit.outstanding > 0) return true
     return false
   }
-  /** What every member's async stages started has landed (they take no virtual time). */
+  /** What every instance's async stages started has landed (they take no virtual time). */
   const settleAsync = async () => {
-    for (const m of members()) if (m.ctx.credit.outstanding > 0) await m.ctx.credit.drained()
-  }
-  const fail = (f: MemberFailure) => {
-    const g = groups.find((x) => x.spec.name === f.group)
-    const m = g?.members.get(f.member)
-    if (g === undefined || m === undefined) throw new TypeError(`replayPartitioned: no member '${f.member}' in group '${f.group}'`)
-    if (!m.alive) return
-    m.alive = false
-    m.subscription.unsubscribe()
-    if (![...g.members.values()].some((x) => x.alive)) throw new Error(`replayPartitioned: every member of group '${f.group}' died`)
-    assign(g)
-    const redo = m.pending.splice(0)
-    g.redelivered += redo.length
-    for (const { r, part } of redo) deliver(g, r, part)
+    for (const t of tasks()) if (t.ctx.credit.outstanding > 0) await t.ctx.credit.drained()
   }
 
   for await (const batch of readLog(log)) {
@@ -194,26 +471,46 @@ export async function replayPartitioned<I, O, K>(
         continue
       }
       if (o.topic !== undefined && e.topic !== o.topic) continue
-      if (clock === undefined) start(e.arrival)
+      if (clock === undefined) await start(e.arrival)
       if (busy()) await settleAsync()
-      clock!.advanceTo(e.arrival)
-      while (nextFailure < failures.length && failures[nextFailure].at <= e.arrival) fail(failures[nextFailure++])
+      await runAgenda(e.arrival)
+      clock!.advanceTo(Math.max(e.arrival, clock!.now()))
       let part: number
       try {
-        part = partitionOf(o.key(e.event), o.partitions)
+        part = partitionOf(o.key(e.event), n)
       } catch (err) {
         const d = deadLetter('user', 'key', e.offset, `the routing key threw: ${errorMessage(err)}`, e.event)
         for (const g of groups) reject(g, d)
         continue
       }
-      for (const g of groups) deliver(g, e, part)
+      for (const g of groups) {
+        g.streams[part].push(e)
+        const lease = g.leases[part]
+        const t = lease === undefined ? undefined : g.members.get(lease.holder)!.tasks.get(part)
+        if (t !== undefined && t.token === lease!.token) await catchUp(g, t)
+      }
     }
   }
   // A log with no record still has its groups (and its dead letters), with nothing out.
-  if (clock === undefined) start(0)
-  for (const m of members()) m.input.complete()
-  // As replay ends: timers in virtual time, async stages in real time, until every member is done.
-  while (members().some((m) => !m.collector.settled)) {
+  if (clock === undefined) await start(0)
+  await runAgenda(Number.POSITIVE_INFINITY)
+  // The end of input, as `run` ends a broker source: each partition's instance takes a last
+  // checkpoint (acknowledging all it read), then gets the end-of-input watermark.
+  for (const g of groups)
+    for (let part = 0; part < n; part++) {
+      const lease = g.leases[part]
+      const t = lease === undefined ? undefined : g.members.get(lease.holder)!.tasks.get(part)
+      if (t === undefined || t.owner.status !== 'running') {
+        if (g.streams[part].length > (g.checkpoints[part]?.offset ?? 0))
+          throw new Error(`replayPartitioned: group '${g.spec.name}' ends with partition ${part} unowned and records pending (no member is running)`)
+        continue
+      }
+      await catchUp(g, t)
+      await checkpoint(g, t)
+      t.input.complete()
+    }
+  // As replay ends: timers in virtual time, async stages in real time, until every instance is done.
+  while (tasks().some((t) => !t.collector.settled)) {
     if (clock!.pending > 0) clock!.flush()
     else if (busy()) await settleAsync()
     else await new Promise((resolve) => setImmediate(resolve))
@@ -221,16 +518,29 @@ export async function replayPartitioned<I, O, K>(
   const result: Record<string, GroupResult<O>> = {}
   for (const g of groups) {
     const members: Record<string, MemberResult<O>> = {}
-    for (const m of g.members.values()) {
-      if (m.alive) m.subscription.unsubscribe()
-      if (m.collector.failed) throw m.collector.failure
+    for (const m of [...g.members.values()].sort((a, b) => byName(a.name, b.name))) {
+      for (const t of m.tasks.values()) {
+        t.subscription.unsubscribe()
+        if (t.collector.failed) throw t.collector.failure
+      }
       members[m.name] = {
-        ...m.collector.result(),
-        partitions: m.alive ? g.owners.flatMap((owner, i) => (owner === m ? [i] : [])) : [],
-        died: !m.alive,
+        ...m.result.result(),
+        partitions: [...m.tasks.keys()].sort((a, b) => a - b),
+        died: m.status === 'dead',
+        fenced: m.fenced,
       }
     }
-    result[g.spec.name] = { out: g.out, members, redelivered: g.redelivered }
+    let pending = 0
+    for (let part = 0; part < n; part++) pending += g.streams[part].length - (g.checkpoints[part]?.offset ?? 0)
+    result[g.spec.name] = {
+      out: g.out,
+      members,
+      redelivered: g.redelivered,
+      pending,
+      checkpoints: g.checkpointsTaken,
+      takeovers: g.takeovers,
+      fenced: g.fenced,
+    }
   }
   return result
 }

@@ -34,6 +34,13 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
    * Not for an Observable source (it cannot be paused or skipped): `run` rejects that.
    */
   readonly checkpoint?: CheckpointOptions
+  /**
+   * Hands the work over to another process (a broker source's partition moving to another member):
+   * once aborted, the run takes a checkpoint at the next record boundary and stops without ending
+   * its input, so no end-of-input watermark fires windows early; what it holds is in the checkpoint
+   * for the next owner. Needs `checkpoint` and a pulled (broker) source.
+   */
+  readonly handoff?: AbortSignal
 }
 
 /** A path where a source goes is a compile error, with the fix as the expected type. */
@@ -82,6 +89,8 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
     throw new TypeError(`run: checkpoint.everyMs must be a positive number of ms, got ${String(every.everyMs)}`)
   // A checkpoint is taken with the source paused between two records, and a restore skips what it
   // covers; an Observable pushes and can do neither, so it would be restored and then counted again.
+  if (opts.handoff !== undefined && (every === undefined || !isPulledSource(source)))
+    throw new TypeError('run: handoff needs checkpoint and a pulled (broker) source: the work handed over is in the checkpoint')
   if (every !== undefined && isObservable(source))
     throw new TypeError('run: checkpoints need a source that run pulls (an array, an iterable, a log, a broker source); an Observable pushes its values, so it cannot be paused for a checkpoint or skip what one covers')
   let sinkQueue: SinkQueue<O> | undefined
@@ -175,10 +184,16 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
         if (pulled !== undefined && saved.acked.length > 0) await pulled.ack(saved.acked)
       }
     }
+    let handedOff = false
     if (pulled !== undefined) {
       let pos = 0
       let midUnit = false
       while (!collector.settled) {
+        if (opts.handoff?.aborted && !midUnit) {
+          await takeCheckpoint()
+          handedOff = true
+          break
+        }
         // A sink flush behind an acknowledgement failed: the sink cannot write, so stop reading now
         // rather than at the end of a run that may never end.
         if (ackFailure !== undefined) throw ackFailure.e
@@ -224,7 +239,7 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
         if (ackMode === 'sink') ackAfterSink(tokens)
         else for (let i = 0; i < tokens.length; i++) heldTokens.push(tokens[i])
       }
-      input.complete()
+      if (!handedOff) input.complete()
     } else if (isObservable(source)) {
       let pos = 0
       const sub = source.subscribe({
@@ -323,7 +338,10 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
       }
       input.complete()
     }
-    await collector.done
+    // A run handed over has written and checkpointed everything so far; its output never ends.
+    if (handedOff) {
+      if (collector.failed) throw collector.failure
+    } else await collector.done
     await credit.drained()
     await sinkQueue?.close()
     if (pulled !== undefined) {
@@ -347,7 +365,7 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
 }
 
 /** True when the pipeline holds no events between records: only fused stateless stages and merges. */
-function statelessPipeline(n: Node): boolean {
+export function statelessPipeline(n: Node): boolean {
   if (n._tag === 'Source') return true
   if (isStateless(n)) return statelessPipeline(n.input)
   if (n._tag === 'Merge') return n.inputs.every(statelessPipeline)

@@ -46,6 +46,12 @@ export interface RedisSourceOptions {
    * Default: never (read until `signal` aborts).
    */
   readonly stopWhenIdleMs?: number
+  /**
+   * Refuse to read beside other live members of the group: a stateful run whose whole state is in
+   * one checkpoint (a file) belongs to one process; several such members would each hold part of
+   * the keys' state and lose it when partitions move (`runMember` keeps state per partition instead).
+   */
+  readonly alone?: boolean
   /** Aborting ends the input at the next pull. */
   readonly signal?: AbortSignal
   /**
@@ -78,7 +84,7 @@ const compareIds = (a: string, b: string): number => {
  * A pulled record of an entry: its event, or a dead letter (`run` gives it its position) for an
  * entry that is not JSON, has no event field, or was deleted from the stream before it was read.
  */
-const recordOf = <T>(stream: string, id: string, fields: string[] | null): PulledRecord<T> => {
+export const recordOf = <T>(stream: string, id: string, fields: string[] | null): PulledRecord<T> => {
   if (fields === null) return rejected(stream, id, 'was deleted before it was read')
   let raw: string | undefined
   for (let i = 0; i < fields.length; i += 2)
@@ -95,7 +101,7 @@ const recordOf = <T>(stream: string, id: string, fields: string[] | null): Pulle
 }
 
 /** The record of an entry that is no event: its dead letter, and its token to acknowledge it with. */
-const rejected = <T>(stream: string, id: string, message: string, raw?: unknown, reason: 'parse' | 'redelivered' = 'parse'): PulledRecord<T> => ({
+export const rejected = <T>(stream: string, id: string, message: string, raw?: unknown, reason: 'parse' | 'redelivered' = 'parse'): PulledRecord<T> => ({
   value: undefined as T,
   pos: 0,
   token: [stream, id] satisfies RedisToken,
@@ -103,7 +109,7 @@ const rejected = <T>(stream: string, id: string, message: string, raw?: unknown,
 })
 
 /** The `e` field of an entry (its JSON), if it has one. */
-const eventField = (fields: string[] | null): string | undefined => {
+export const eventField = (fields: string[] | null): string | undefined => {
   if (fields === null) return undefined
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') return fields[i + 1]
   return undefined
@@ -190,6 +196,10 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     all.sort()
     live.sort()
     alive = new Set(live)
+    if (o.alone === true && live.length > 1)
+      throw new Error(
+        `group ${group} has other live members (${live.filter((m) => m !== consumer).join(', ')}): a stateful run checkpointed to one file must run alone; run every member without --checkpoint to keep state per partition in Redis (docs/scale-out.md)`,
+      )
     const topics: Topic[] =
       o.pattern !== undefined
         ? await topicsMatching(redis, o.pattern)
