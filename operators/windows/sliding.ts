@@ -28,8 +28,8 @@ const upperBound = (xs: readonly number[], from: number, x: number): number => {
   return lo
 }
 
-/** The first window whose end is `>= e`. */
-const firstEndingAtOrAfter = (wins: readonly Win[], e: number): number => {
+/** The first window whose end is `>= e` (windows sorted by end). */
+export const firstEndingAtOrAfter = (wins: readonly Win[], e: number): number => {
   let lo = 0
   let hi = wins.length
   if (hi === 0 || wins[hi - 1].end < e) return hi

@@ -3,6 +3,7 @@ import type { Key } from '../../dsl/stream.ts'
 import type { Sliding, WindowSpec } from '../../dsl/windows.ts'
 import type { CompiledAggregator } from './aggregator.ts'
 import type { KeyTimer, Win, WindowCore, WindowKind } from './machine.ts'
+import { firstEndingAtOrAfter } from './sliding.ts'
 
 /**
  * A key's accepted events sorted by time (from `head`), in three runs, as in the two-stacks sliding
@@ -59,19 +60,6 @@ const lowerBound = (times: readonly number[], from: number, t: number): number =
   while (lo < hi) {
     const m = (lo + hi) >> 1
     if (times[m] < t) lo = m + 1
-    else hi = m
-  }
-  return lo
-}
-
-/** The first window whose end is `>= e`. */
-const firstEndingAtOrAfter = (wins: readonly Win[], e: number): number => {
-  let lo = 0
-  let hi = wins.length
-  if (hi === 0 || wins[hi - 1].end < e) return hi
-  while (lo < hi) {
-    const m = (lo + hi) >> 1
-    if (wins[m].end < e) lo = m + 1
     else hi = m
   }
   return lo
