@@ -11,6 +11,17 @@ import type { DeadLetter } from '../../dsl/sides.ts'
 import type { Stream } from '../../dsl/stream.ts'
 
 const tick = () => new Promise((r) => setImmediate(r))
+
+/** Opens every waiting async step, turn after turn, until `done` settles; then its value. */
+async function openGatesUntil<T>(done: Promise<T>, gates: Array<() => void>): Promise<T> {
+  let finished = false
+  void done.then(() => (finished = true))
+  while (!finished) {
+    await tick()
+    while (gates.length > 0) gates.shift()!()
+  }
+  return done
+}
 const rec = (value: number, pos = value): Data<unknown> => ({ _tag: 'Data', value, time: value, key: undefined, pos })
 
 describe('asyncMap', () => {
@@ -120,13 +131,7 @@ describe('buffer', () => {
       ['overflow', 'buffer', 3],
     ])
     input.complete()
-    let finished = false
-    void done.then(() => (finished = true))
-    while (!finished) {
-      await tick()
-      while (gates.length > 0) gates.shift()!()
-    }
-    const all = await done
+    const all = await openGatesUntil(done, gates)
     for (const e of all) if (e._tag === 'Data') out.push(e.value)
     expect(out).toEqual([1, 4, 5])
   })
@@ -142,13 +147,7 @@ describe('buffer', () => {
     const done = firstValueFrom(input.pipe(compileElements(p, ctx), toArray()))
     for (let i = 1; i <= 6; i++) input.next(rec(i))
     input.complete()
-    let finished = false
-    void done.then(() => (finished = true))
-    while (!finished) {
-      await tick()
-      while (gates.length > 0) gates.shift()!()
-    }
-    const all = await done
+    const all = await openGatesUntil(done, gates)
     expect(dead.map((d) => d.pos)).toEqual([2, 3, 4])
     expect(all.filter((e) => e._tag === 'Data').map((e) => (e as Data<number>).value)).toEqual([1, 5, 6])
     let wm = Number.NEGATIVE_INFINITY
