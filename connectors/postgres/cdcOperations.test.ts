@@ -283,7 +283,7 @@ describe.skipIf(skip)('pgChanges under a database operator (a private PostgreSQL
       expect(retained).toBeLessThan(2_000_000)
       expect(consumerErrors.join('')).toBe('')
     } catch (e) {
-      console.error(`cdc soak failed with seed ${seed} (rerun: WEIR_SOAK_SEED=${seed})`)
+      console.error(`cdc soak failed with seed ${seed} (rerun: WEIR_SOAK_SEED=${seed}); the consumers said: ${consumerErrors.join('').trim() || 'nothing'}`)
       throw e
     } finally {
       writing = false
