@@ -1,8 +1,8 @@
 import type { Data } from '../../dsl/element.ts'
 import type { OperatorNode, StatelessNode } from '../../dsl/stream.ts'
-import type { RunContext } from './context.ts'
 import { chain, type Cursor } from './fused.ts'
-import { registerMachine, type Emit, type Machine } from './operate.ts'
+import { registerMachine, type RunContext } from './context.ts'
+import { type Emit, type Machine } from './operate.ts'
 
 /** Builds the machine of a single-input stateful stage, emitting its results to `emit`. */
 export type MachineFactory = (node: OperatorNode, ctx: RunContext, emit: Emit<unknown, unknown>) => Machine<unknown, unknown>
@@ -55,7 +55,7 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
       }
     } else {
       const machine = s.make(s.node, ctx, (d) => to.data(d))
-      registerMachine(machine, s.node)
+      registerMachine(ctx, machine, s.node)
       machines.push(machine)
       next = machineLink(machine, to)
     }

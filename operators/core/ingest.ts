@@ -4,12 +4,11 @@ import { PathReporter } from 'io-ts/lib/PathReporter.js'
 import { END_OF_INPUT, type Data, type Element, type SourceRecord } from '../../dsl/element.ts'
 import { deadLetter, errorMessage, textOf } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
-import type { RunContext } from './context.ts'
+import { registerMachine, type RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
 import { chainCode } from './fused.ts'
 import { SOURCE, type StatelessNode } from '../../dsl/stream.ts'
 import { link, type Downstream, type Segment } from './chained.ts'
-import { registerMachine } from './operate.ts'
 
 export interface IngestSpec<I> {
   readonly codec: t.Decoder<unknown, I> | undefined
@@ -195,7 +194,7 @@ export function ingest<I>(
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
       const step = ingestStep(spec, ctx, st, leading, out, subscriber).record
       // The watermark generator's state is part of a checkpoint like any operator's.
-      registerMachine({
+      registerMachine(ctx, {
         snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
         restore: (s) => {
           const saved = s as { maxSeen: number | null; wm: number | null }
