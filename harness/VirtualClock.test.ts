@@ -249,3 +249,15 @@ describe('RxJS time-based operators on the VirtualClock', () => {
     ])
   })
 })
+
+describe('edge cases', () => {
+  describe('VirtualClock', () => {
+    it('advanceTo(+Infinity) runs every timer instead of throwing', () => {
+      const clock = new VirtualClock(0)
+      let fired = 0
+      clock.schedule(() => void fired++, 10)
+      expect(() => clock.advanceTo(Number.POSITIVE_INFINITY)).not.toThrow()
+      expect(fired).toBe(1)
+    })
+  })
+})

@@ -329,3 +329,11 @@ describe('readLog: follow', () => {
     ])
   })
 })
+
+describe('edge cases', () => {
+  describe('log format', () => {
+    it('formatRecord refuses a NaN offset, which JSON writes as null and readLog then rejects', () => {
+      expect(() => formatRecord({ offset: Number.NaN, arrival: 1, event: 1 })).toThrow(/offset/)
+    })
+  })
+})

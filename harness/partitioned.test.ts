@@ -9,6 +9,8 @@ import { count } from '../dsl/aggregations.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import type { Stream } from '../dsl/stream.ts'
 import { assignPartitions, partitionOf } from '../connectors/partition.ts'
+import { formatRecord } from './log.ts'
+import { asyncMap } from '../dsl/flow.ts'
 
 interface Ev {
   readonly id: number
@@ -205,6 +207,84 @@ describe('replayPartitioned', () => {
       // One partition holds every key: nothing to split, nothing refused.
       const one = await replayPartitioned(byParity, log, { partitions: 1, key, groups: [{ name: 'g', members: ['a', 'b'] }] })
       expect(canon(one.g.out)).toEqual(canon((await replay(byParity, log)).out))
+    })
+  })
+})
+
+describe('edge cases', () => {
+  interface KEv {
+    readonly id: number
+    readonly k: string
+  }
+
+  const ids = pipeline({}, (s: Stream<KEv>) => pipe(s, map((e) => e.id)))
+
+  const byK = (e: unknown) => (e as KEv).k
+
+  const twoMembers = [{ name: 'g', members: ['a', 'b'] }]
+
+  describe('replayPartitioned', () => {
+    it('sends a malformed log line to dead letters instead of dropping it silently', async () => {
+      const lines = [formatRecord({ arrival: 1, event: { id: 1, k: 'a' } }), '{oops', formatRecord({ arrival: 3, event: { id: 3, k: 'b' } })]
+      const r = await replayPartitioned(ids, lines, { partitions: 2, key: byK, groups: twoMembers })
+      const dead = Object.values(r.g.members).flatMap((m) => m.deadLetters)
+      expect(dead.map((d) => [d.reason, d.pos])).toEqual([['parse', 2]])
+    })
+
+    it('a routing key function that throws on an event makes a dead letter, not a failed replay', async () => {
+      const lines = [
+        formatRecord({ arrival: 1, event: { id: 1, k: 'a' } }),
+        formatRecord({ arrival: 2, event: null }),
+        formatRecord({ arrival: 3, event: { id: 3, k: 'b' } }),
+      ]
+      const r = await replayPartitioned(ids, lines, { partitions: 2, key: byK, groups: twoMembers })
+      expect([...r.g.out].sort()).toEqual([1, 3])
+      expect(Object.values(r.g.members).flatMap((m) => m.deadLetters.map((d) => [d.reason, d.pos]))).toEqual([['user', 2]])
+    })
+
+    it('waits for async stages: every record comes out', async () => {
+      const p = pipeline({}, (s: Stream<KEv>) => pipe(s, asyncMap(async (e: KEv) => e.id)))
+      const lines = Array.from({ length: 20 }, (_, id) => formatRecord({ arrival: id, event: { id, k: `k${id % 3}` } }))
+      const r = await replayPartitioned(p, lines, { partitions: 2, key: byK, groups: twoMembers })
+      expect([...r.g.out].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    })
+
+    it('returns every group, with no output, for a log with no records', async () => {
+      const r = await replayPartitioned(ids, [], { partitions: 2, key: byK, groups: twoMembers })
+      expect(r.g?.out).toEqual([])
+    })
+
+    it("a dead member's redelivered record is not late at the taker: the partition's watermark moves with it", async () => {
+      interface E {
+        readonly k: string
+        readonly t: number
+      }
+      const counts = pipeline({ eventTime: (e: E) => e.t, watermark: boundedOutOfOrder(50) }, (s: Stream<E>) =>
+        pipe(s, keyBy((e) => e.k), window(tumbling(200)), aggregate(count)),
+      )
+      // Key 'a' sends one early event; key 'b' (the other partition) moves far ahead.
+      const log = [
+        { arrival: 0, event: { k: 'a', t: 0 } },
+        ...Array.from({ length: 10 }, (_, i) => ({ arrival: i + 1, event: { k: 'b', t: 100 * (i + 1) } })),
+        { arrival: 20, event: { k: 'b', t: 1100 } },
+      ]
+      const single = await replay(counts, log)
+      const owners = assignPartitions(2, ['m1', 'm2'])
+      const ofA = owners[partitionOf('a', 2)]!
+      expect(owners[partitionOf('b', 2)]).not.toBe(ofA)
+      const r = await replayPartitioned(counts, log, {
+        partitions: 2,
+        key: (e) => (e as E).k,
+        groups: [{ name: 'g', members: ['m1', 'm2'] }],
+        failures: [{ group: 'g', member: ofA, at: 15 }],
+        leaseMs: 2,
+      })
+      // a's one event is redelivered to the survivor with a's partition (and its watermark, -50 there,
+      // not the survivor's 950): it counts in its window, as in one process.
+      expect(r.g.redelivered).toBe(1)
+      expect(Object.values(r.g.members).flatMap((m) => m.late)).toEqual([])
+      const canon = (xs: readonly unknown[]) => [...new Set(xs.map((x) => JSON.stringify(x)))].sort()
+      expect(canon(r.g.out)).toEqual(canon(single.out))
     })
   })
 })

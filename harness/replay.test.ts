@@ -13,6 +13,10 @@ import { FailFastError } from '../operators/core/context.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { formatRecord } from './log.ts'
 import { replay } from './replay.ts'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { microbatch } from '../dsl/flow.ts'
 
 // Test-only stages that look at the run's scheduler, registered under kinds no real stage uses.
 stageKinds['test.replay.stamp'] = {
@@ -190,5 +194,24 @@ describe('replay', () => {
     expect(JSON.stringify(b.out)).toBe(JSON.stringify(a.out))
     expect(a.out[0]).toEqual({ id: 3, origin: 'LAS', late: false })
     expect(progress.at(-1)).toBeGreaterThan(1_000_000)
+  })
+})
+
+describe('edge cases', () => {
+  // Edge cases of the run-time harness (run, replay, replayPartitioned, the clock and the log
+  // format), each found by a review and failing before its fix.
+  const dir = mkdtempSync(join(tmpdir(), 'weir-edges-'))
+
+  describe('virtual time', () => {
+    it('an async stage takes no virtual time: its results reach microbatch at their record arrival, whatever the chunk size', async () => {
+      const path = join(dir, 'async.ndjson')
+      writeFileSync(path, Array.from({ length: 30 }, (_, i) => formatRecord({ arrival: i * 100, event: i })).join('\n') + '\n')
+      const p = pipeline({}, (s: Stream<number>) => pipe(s, asyncMap(async (x: number) => x), microbatch(1000, '50ms')))
+      // Records 100 ms apart, maxWait 50 ms: every block holds one event.
+      const expected = Array.from({ length: 30 }, (_, i) => [i])
+      const a = await replay(p, path)
+      const b = await replay(p, path, { chunkSize: 64 })
+      expect({ defaultChunks: a.out, smallChunks: b.out }).toEqual({ defaultChunks: expected, smallChunks: expected })
+    })
   })
 })

@@ -15,6 +15,7 @@ import { WaitTimeoutError } from './progress.ts'
 import { ReadView } from './readView.ts'
 import { Table, sameValue } from './table.ts'
 import { tableMachine } from './tableStage.ts'
+import type { Logged } from './eventLog.ts'
 
 describe('Table', () => {
   it('keeps the latest value per key and forgets deleted keys (the TSDoc example)', () => {
@@ -356,5 +357,53 @@ describe('table() changelog', () => {
     expect(sameValue([1, 2], { 0: 1, 1: 2 })).toBe(false)
     expect(sameValue(Number.NaN, Number.NaN)).toBe(true)
     expect(sameValue(new Date(0), new Date(0))).toBe(false)
+  })
+})
+
+describe('edge cases', () => {
+  type Dep = { account: string; amount: number }
+
+  const balances = () =>
+    new ReadView<Dep, string, number>((e, v) => upsert(e.account, (v.get(e.account) ?? 0) + e.amount))
+
+  describe('event log and read views', () => {
+    it('a view does not lose a record when another view appends re-entrantly while handling it', () => {
+      const log = new EventLog<Dep>()
+      const a = balances()
+      const b = balances()
+      a.follow(log.read())
+      b.follow(log.read())
+      // A process manager on view A: every deposit to 'x' triggers a fee on 'fees'.
+      a.changes.subscribe((c) => {
+        if (c.key === 'x') log.append({ account: 'fees', amount: 1 })
+      })
+      log.append({ account: 'x', amount: 10 })
+      // Both views follow the same log, so both must hold both records.
+      expect(a.entries()).toEqual([
+        ['x', 10],
+        ['fees', 1],
+      ])
+      expect(b.get('fees')).toBe(1)
+      expect(b.get('x')).toBe(10)
+    })
+
+    it('read(from) never delivers a record before `from`, also when `from` is past the current end', () => {
+      const log = new EventLog<number>()
+      log.append(0)
+      const seen: number[] = []
+      log.read(3).subscribe((r: Logged<number>) => seen.push(r.offset))
+      for (let i = 1; i <= 4; i++) log.append(i)
+      expect(seen).toEqual([3, 4])
+    })
+
+    it('Aggregate.restore: a reader told the offset is reached sees the restored state, not the old one', () => {
+      const agg = new Aggregate((s: number, e: number) => s + e, 0)
+      agg.handle({ offset: 0, event: 1 })
+      let seen: number | undefined
+      agg.waitFor(5).subscribe(() => (seen = agg.state))
+      agg.restore({ offset: 5, state: 100 })
+      expect(agg.state).toBe(100)
+      expect(seen).toBe(100)
+    })
   })
 })
