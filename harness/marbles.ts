@@ -202,7 +202,7 @@ async function play<I, O, K>(p: Pipeline<I, O, K>, spec: MarbleSpec<I, O>): Prom
  *   input:  'a-b---c--|',
  *   events: { a: { user: 'ann' }, b: { user: 'ann' }, c: { user: 'ann' } },
  *   output: '------x--(y|)',
- *   outputs: { x: { key: 'ann', window: { start: 0, end: 60_000 }, value: 2 }, y: { ... } },
+ *   outputs: { x: { key: 'ann', window: { start: 0, end: 60_000 }, value: 2 }, y: { key: 'ann', window: { start: 60_000, end: 120_000 }, value: 1 } },
  * })
  */
 export async function expectMarbles<I, O, K>(p: Pipeline<I, O, K>, spec: MarbleSpec<I, O>): Promise<void> {

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+
+/**
+ * The TSDoc `@example`s are type-checked, as the README's blocks are (see readmeBlocks.test.ts):
+ * an example calling a function that is gone, with arguments it no longer takes or options it
+ * does not know, fails here. Examples are fragments: each is checked as a file beside its module,
+ * importing every name it mentions that some module of the package exports (the public entry
+ * points first); the names it leaves to the reader (`trips`, `redis`, a user's pipeline) are
+ * declared `any`.
+ */
+const root = dirname(fileURLToPath(import.meta.url))
+
+interface Example {
+  readonly module: string
+  readonly code: string
+  readonly line: number
+}
+
+/** The `@example` blocks of a source file: the comment lines after the tag, up to the next tag or the comment's end. */
+function examplesOf(module: string, text: string): Example[] {
+  const out: Example[] = []
+  for (const c of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
+    const lines = c[0].split('\n').map((l) => l.replace(/^\s*\/?\*+\/?\s?/, '').replace(/\s*\*\/$/, ''))
+    const first = text.slice(0, c.index).split('\n').length
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i].startsWith('@example')) continue
+      const body: string[] = []
+      let j = i + 1
+      for (; j < lines.length && !lines[j].startsWith('@'); j++) body.push(lines[j])
+      const code = body.join('\n').replace(/```\w*\n?/g, '').trim()
+      if (code !== '') out.push({ module, code, line: first + i })
+      i = j - 1
+    }
+  }
+  return out
+}
+
+const config = ts.parseJsonConfigFileContent(ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile).config, ts.sys, root)
+const sources = config.fileNames.filter((f) => !/\.(test|test-d|prop)\.ts$/.test(f) && !f.includes('/bench/') && !f.includes('/scripts/'))
+const examples = sources.flatMap((f) => examplesOf(f, readFileSync(f, 'utf8')))
+
+/** The names a module exports, read from its text (`export const x`, `export { a, b as c }`, `export type { T }`). */
+function exportsOf(text: string): string[] {
+  const direct = [...text.matchAll(/^export\s+(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(?:const|let|function\*?|class|interface|type|enum)\s+([\w$]+)/gm)].map((m) => m[1])
+  const listed = [...text.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}/gm)].flatMap((m) =>
+    m[1].split(',').map((x) => x.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!).filter((x) => x !== ''),
+  )
+  return [...direct, ...listed]
+}
+
+/** The package's public names, by the specifier a user imports them from. */
+const publicNames = new Map<string, string>()
+for (const [spec, file] of [
+  ['weirjs', 'index.ts'],
+  ['weirjs/testing', 'harness/testing.ts'],
+  ['weirjs/property-tests', 'property-tests/index.ts'],
+  ['weirjs/redis', 'connectors/redis/index.ts'],
+  ['weirjs/postgres', 'connectors/postgres/index.ts'],
+])
+  for (const n of exportsOf(readFileSync(join(root, file), 'utf8'))) if (!publicNames.has(n)) publicNames.set(n, spec)
+
+const exampleFile = (e: Example, i: number) => join(dirname(e.module), `.example-${i}.ts`)
+
+/**
+ * An example as a file: imports for the names it mentions that its module or the package exports,
+ * and `any` (as a value and, capitalized, as a type) for every other name it leaves open.
+ */
+function asFile(e: Example): string {
+  const code = e.code.replace(/\/\/.*$/gm, '').replaceAll('...', ' ')
+  const declared = new Set([...code.matchAll(/\b(?:const|let|var|function|class|interface|type)\s+([\w$]+)/g)].map((m) => m[1]))
+  for (const m of code.matchAll(/\b(?:const|let|import)\s*\{([^}]*)\}/g)) for (const n of m[1].split(/[,:\s]+/)) if (n !== '') declared.add(n)
+  const own = new Set(exportsOf(readFileSync(e.module, 'utf8')))
+  const bySpec = new Map<string, string[]>()
+  const open: string[] = []
+  for (const n of new Set(code.match(/(?<![\w$.'"])[A-Za-z_$][\w$]*/g) ?? [])) {
+    if (declared.has(n) || RESERVED.has(n) || n in globalThis || globalTypes.has(n)) continue
+    const spec = own.has(n) ? `./${relative(dirname(e.module), e.module)}` : publicNames.get(n)
+    if (spec === undefined) open.push(n)
+    else bySpec.set(spec, [...(bySpec.get(spec) ?? []), n])
+  }
+  const imports = [...bySpec].map(([spec, ns]) => `import { ${ns.join(', ')} } from '${spec}'`)
+  const anys = open.map((n) => `declare const ${n}: any${/^[A-Z]/.test(n) ? `\ntype ${n} = any` : ''}`)
+  return `${imports.join('\n')}\n${anys.join('\n')}\n${e.code}\nexport {}\n`
+}
+
+/** Words that cannot name a variable. */
+const RESERVED = new Set(
+  'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async'.split(' '),
+)
+
+/** Type names every file sees (besides the global values, which `globalThis` lists). */
+const globalTypes = new Set(['Record', 'Partial', 'Readonly', 'ReadonlyArray', 'Pick', 'Omit', 'Exclude', 'Extract', 'ReturnType', 'Parameters', 'NodeJS', 'PromiseLike', 'Iterable', 'AsyncIterable'])
+
+/**
+ * What an example, being a fragment, cannot settle: the type of a callback's parameter when its
+ * input is one of the names left open (`'e' is of type 'unknown'`, implicit `any`).
+ */
+const FRAGMENT = new Set([18046, 7005, 7006, 7031, 7034])
+
+/** Type errors of the examples. */
+function typeErrors(): string[] {
+  const options = { ...config.options, noEmit: true, noUnusedLocals: false, noUnusedParameters: false, verbatimModuleSyntax: false, isolatedModules: false }
+  const files = new Map(examples.map((e, i) => [exampleFile(e, i), asFile(e)]))
+  const host = ts.createCompilerHost(options)
+  const { getSourceFile, fileExists, readFile } = host
+  host.getSourceFile = (f, lang, ...rest) => {
+    const text = files.get(f)
+    return text !== undefined ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, ...rest)
+  }
+  host.fileExists = (f) => files.has(f) || fileExists.call(host, f)
+  host.readFile = (f) => files.get(f) ?? readFile.call(host, f)
+  const program = ts.createProgram([...files.keys()], options, host)
+  const index = new Map([...files.keys()].map((f, i) => [f, i]))
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file !== undefined && index.has(d.file.fileName) && !FRAGMENT.has(d.code))
+    .map((d) => {
+      const e = examples[index.get(d.file!.fileName)!]
+      return `${relative(root, e.module)}:${e.line} @example: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
+    })
+}
+
+describe('TSDoc examples', () => {
+  it('there are examples to check', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(60)
+  })
+
+  it('every @example type-checks against the code it documents', () => {
+    expect(typeErrors()).toEqual([])
+  }, 120_000)
+})
