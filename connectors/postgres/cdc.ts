@@ -150,7 +150,14 @@ class CdcReader<V> {
   private delivered = 0
   private received = 0
   private serverPos = 0
-  /** Commits at or before this were delivered before (a restart, a reconnection): skipped. */
+  /**
+   * Transactions committed before this are in the view already, or on their way in `ready`:
+   * delivered, acknowledged, or passed (received, so the slot may be confirmed there). The server
+   * may send them again after a reconnection (a restart can forget a confirmation: PostgreSQL
+   * before 17 does not save one at shutdown), and they are skipped: applied again, they would set
+   * the view back behind a position already confirmed, and a crash before the replay caught up
+   * would keep it there (a deleted row back for good).
+   */
   private skipThrough = -1
 
   /** The transaction being received. */
@@ -343,7 +350,7 @@ class CdcReader<V> {
         const m = inbox[i]
         if (m === 'reset') this.reset()
         else if ('walEnd' in m) {
-          if (!this.inTxn && m.walEnd > this.received) this.received = m.walEnd
+          if (!this.inTxn) this.pass(m.walEnd)
         } else {
           const msg = this.decoder.decode(m.payload)
           if (msg.tag === 'relation') {
@@ -422,7 +429,7 @@ class CdcReader<V> {
     const last = this.held
     this.held = undefined
     if (this.txnSkipped || last === undefined) {
-      if (endLsn > this.received) this.received = endLsn
+      this.pass(endLsn)
       return
     }
     last.token = numberToLsn(endLsn)
@@ -432,6 +439,12 @@ class CdcReader<V> {
     const tail = this.unacked[this.unacked.length - 1]
     if (tail !== undefined && this.txnCommitTime - tail[1] < 1000) tail[0] = endLsn
     else this.unacked.push([endLsn, this.txnCommitTime])
+  }
+
+  /** Everything before `at` was received, with nothing open: it may be confirmed, and is not applied again. */
+  private pass(at: number): void {
+    if (at > this.received) this.received = at
+    if (at > this.skipThrough) this.skipThrough = at
   }
 
   /** A session ended: what it left of an open transaction comes again, its first `txnSent` changes to be skipped. */
