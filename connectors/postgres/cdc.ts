@@ -240,10 +240,12 @@ class CdcReader<V> {
     this.senderTimeoutMs = await senderTimeoutOf(this.config).catch(() => 0)
     await this.connect(true)
     // Status updates at least every 10 s (as pg_recvlogical) and well within wal_sender_timeout,
-    // also while the stream is paused, and soon after the confirmable position moves.
+    // also while the stream is paused, and soon after the confirmable position moves. A paused
+    // stream is not read, so the end of its session (a restart, a cut) shows only when a write
+    // fails: it sends one each tick, and a server that went away is noticed within a second.
     const every = Math.min(10_000, this.senderTimeoutMs > 0 ? this.senderTimeoutMs / 3 : 10_000)
     this.statusTimer = setInterval(() => {
-      if (this.confirmable() !== this.lastConfirmed || Date.now() - this.lastStatusAt >= every) this.sendStatus(false)
+      if (this.confirmable() !== this.lastConfirmed || this.session?.isPaused || Date.now() - this.lastStatusAt >= every) this.sendStatus(false)
     }, Math.min(1000, every))
     this.statusTimer.unref?.()
   }
@@ -419,9 +421,13 @@ class CdcReader<V> {
     // Sent again after a restart or reconnection although already delivered or acknowledged.
     this.txnSkipped = finalLsn < this.skipThrough
     this.held = undefined
-    this.txnSent = 0
-    this.resumeSkip = this.partial !== undefined && this.partial.finalLsn === finalLsn ? this.partial.sent : 0
-    this.partial = undefined
+    // The transaction a session left open comes again: its changes already given are skipped, and
+    // still count as given should this session end inside it too. Transactions before it may come
+    // again first (sent again from the slot's confirmed position): it is still to come.
+    const resumed = this.partial !== undefined && this.partial.finalLsn === finalLsn ? this.partial.sent : 0
+    this.txnSent = resumed
+    this.resumeSkip = resumed
+    if (this.partial !== undefined && finalLsn >= this.partial.finalLsn) this.partial = undefined
   }
 
   private commit(endLsn: number): void {
