@@ -150,7 +150,14 @@ class CdcReader<V> {
   private delivered = 0
   private received = 0
   private serverPos = 0
-  /** Commits at or before this were delivered before (a restart, a reconnection): skipped. */
+  /**
+   * Transactions committed before this are in the view already, or on their way in `ready`:
+   * delivered, acknowledged, or passed (received, so the slot may be confirmed there). The server
+   * may send them again after a reconnection (a restart can forget a confirmation: PostgreSQL
+   * before 17 does not save one at shutdown), and they are skipped: applied again, they would set
+   * the view back behind a position already confirmed, and a crash before the replay caught up
+   * would keep it there (a deleted row back for good).
+   */
   private skipThrough = -1
 
   /** The transaction being received. */
@@ -233,10 +240,12 @@ class CdcReader<V> {
     this.senderTimeoutMs = await senderTimeoutOf(this.config).catch(() => 0)
     await this.connect(true)
     // Status updates at least every 10 s (as pg_recvlogical) and well within wal_sender_timeout,
-    // also while the stream is paused, and soon after the confirmable position moves.
+    // also while the stream is paused, and soon after the confirmable position moves. A paused
+    // stream is not read, so the end of its session (a restart, a cut) shows only when a write
+    // fails: it sends one each tick, and a server that went away is noticed within a second.
     const every = Math.min(10_000, this.senderTimeoutMs > 0 ? this.senderTimeoutMs / 3 : 10_000)
     this.statusTimer = setInterval(() => {
-      if (this.confirmable() !== this.lastConfirmed || Date.now() - this.lastStatusAt >= every) this.sendStatus(false)
+      if (this.confirmable() !== this.lastConfirmed || this.session?.isPaused || Date.now() - this.lastStatusAt >= every) this.sendStatus(false)
     }, Math.min(1000, every))
     this.statusTimer.unref?.()
   }
@@ -343,7 +352,7 @@ class CdcReader<V> {
         const m = inbox[i]
         if (m === 'reset') this.reset()
         else if ('walEnd' in m) {
-          if (!this.inTxn && m.walEnd > this.received) this.received = m.walEnd
+          if (!this.inTxn) this.pass(m.walEnd)
         } else {
           const msg = this.decoder.decode(m.payload)
           if (msg.tag === 'relation') {
@@ -412,9 +421,13 @@ class CdcReader<V> {
     // Sent again after a restart or reconnection although already delivered or acknowledged.
     this.txnSkipped = finalLsn < this.skipThrough
     this.held = undefined
-    this.txnSent = 0
-    this.resumeSkip = this.partial !== undefined && this.partial.finalLsn === finalLsn ? this.partial.sent : 0
-    this.partial = undefined
+    // The transaction a session left open comes again: its changes already given are skipped, and
+    // still count as given should this session end inside it too. Transactions before it may come
+    // again first (sent again from the slot's confirmed position): it is still to come.
+    const resumed = this.partial !== undefined && this.partial.finalLsn === finalLsn ? this.partial.sent : 0
+    this.txnSent = resumed
+    this.resumeSkip = resumed
+    if (this.partial !== undefined && finalLsn >= this.partial.finalLsn) this.partial = undefined
   }
 
   private commit(endLsn: number): void {
@@ -422,7 +435,7 @@ class CdcReader<V> {
     const last = this.held
     this.held = undefined
     if (this.txnSkipped || last === undefined) {
-      if (endLsn > this.received) this.received = endLsn
+      this.pass(endLsn)
       return
     }
     last.token = numberToLsn(endLsn)
@@ -432,6 +445,12 @@ class CdcReader<V> {
     const tail = this.unacked[this.unacked.length - 1]
     if (tail !== undefined && this.txnCommitTime - tail[1] < 1000) tail[0] = endLsn
     else this.unacked.push([endLsn, this.txnCommitTime])
+  }
+
+  /** Everything before `at` was received, with nothing open: it may be confirmed, and is not applied again. */
+  private pass(at: number): void {
+    if (at > this.received) this.received = at
+    if (at > this.skipThrough) this.skipThrough = at
   }
 
   /** A session ended: what it left of an open transaction comes again, its first `txnSent` changes to be skipped. */

@@ -2,7 +2,8 @@
  * pgChanges at its edges (found by a review, each failing before its fix): an UPDATE that moves a
  * row to another primary key, one whose unchanged TOASTed column the WAL does not carry, keys of
  * timestamptz columns, a checkpoint due in the middle of a transaction, and a stream paused longer
- * than the server's replication timeout, and a table added to the publication while it runs.
+ * than the server's replication timeout, a table added to the publication while it runs, and a
+ * connection cut twice inside a transaction.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
@@ -286,6 +287,50 @@ describe.skipIf(missing('DATABASE_URL'))('pgChanges at its edges (real PostgreSQ
       const restarted = await run(counted, changes(), { checkpoint: { store, everyEvents: 1000 } })
       const last = restarted.out[restarted.out.length - 1] as { after: { value: number } }
       expect(last.after.value).toBe(30_000)
+    })
+
+    it('a connection cut inside a transaction, behind one the sink has not written yet, and cut again inside it: each change comes once', async () => {
+      const { t, ns, changes } = await setup((t) => [`CREATE TABLE ${t('big')} (id int PRIMARY KEY)`], ['big'])
+      await sql.query(`INSERT INTO ${t('big')} VALUES (0)`)
+      await sql.query(`INSERT INTO ${t('big')} SELECT g FROM generate_series(1, 20000) g`)
+      const keys: Key[] = []
+      // The sink stalls at its first write, then at its 3000th: the source fills its window and stops reading.
+      let stallAt = 1
+      let release: () => void = () => undefined
+      const sink = asyncSink<RowChange>(async (c) => {
+        if (keys.length + 1 === stallAt) await new Promise<void>((r) => (release = r))
+        keys.push(c.key)
+      })
+      const source = changes({ maxBuffered: 100, stopWhenIdleMs: 1000 })
+      const running = run(identity, source, { sink })
+      const sessionPid = async () => (await sql.query<{ pid: number | null }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [ns])).rows[0]?.pid ?? null
+      const cut = async () => {
+        const pid = await sessionPid()
+        await sql.query('SELECT pg_terminate_backend($1)', [pid])
+        for (let i = 0; i < 300; i++) {
+          const now = await sessionPid()
+          if (now !== null && now !== pid) return
+          await sleep(50)
+        }
+        throw new Error('the source did not reconnect')
+      }
+      const filled = async () => {
+        for (let i = 0; i < 300 && ((await source.metrics()).peakBuffered ?? 0) < 99; i++) await sleep(50)
+      }
+      // The first cut: transaction 0 given, not written; the large one partly given.
+      await filled()
+      await cut()
+      stallAt = 3000
+      release()
+      // The second cut: inside the large transaction again, past what the first session gave.
+      for (let i = 0; i < 600 && keys.length < 2999; i++) await sleep(50)
+      await sleep(500)
+      await cut()
+      stallAt = 0
+      release()
+      await running
+      expect(keys).toHaveLength(20_001)
+      expect(new Set(keys).size).toBe(20_001)
     })
 
     it('idle means no progress from the server: a transaction it takes longer than stopWhenIdleMs to decode is not cut off', async () => {

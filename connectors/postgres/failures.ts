@@ -36,6 +36,9 @@ export function sessionFailure(e: unknown, slot: string, publication: string): S
       kind: 'fatal',
       message: `${who}: the slot was invalidated (it retained more WAL than max_slot_wal_keep_size allows), so changes were lost: drop it (dropCdc), create it again (createCdc) and rebuild the view from the tables`,
     }
+  // A session that connected just as the server began to shut down: its WAL sender refuses the
+  // START_REPLICATION (SQL state XX000 or 55000, by version); the server is on its way back.
+  if (/WAL sender is in stopping mode/.test(text)) return { kind: 'lost', message: text }
   if (code === INSUFFICIENT_PRIVILEGE || code === INVALID_PASSWORD || code === INVALID_AUTHORIZATION || code === INVALID_CATALOG_NAME)
     return { kind: 'fatal', message: `${who}: ${text}` }
   // Anything else with a SQL state is the server refusing what we asked (fatal), except the states

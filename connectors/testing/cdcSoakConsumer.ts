@@ -1,7 +1,8 @@
 /**
  * The consumer of the CDC soak test (connectors/postgres/cdcOperations.test.ts), run as a child
  * process so the test can SIGKILL it: reads a slot with `pgChanges` and appends each change to a
- * file (`[op, key, after]` per line), acknowledged once written; ends cleanly on SIGTERM.
+ * file (`[op, key, after, commitLsn, pid]` per line: the last two say, when the test fails, which
+ * transaction and which consumer wrote it), acknowledged once written; ends cleanly on SIGTERM.
  *
  *   node --import tsx connectors/testing/cdcSoakConsumer.ts <url> <slot> <publication> <file>
  */
@@ -17,7 +18,7 @@ const stop = new AbortController()
 process.on('SIGTERM', () => stop.abort())
 const identity = pipeline({ name: 'soak' }, (s: Stream<RowChange>) => s)
 const sink = asyncSink<RowChange>(async (c) => {
-  appendFileSync(file, `${JSON.stringify([c.op, c.key, c.after ?? null])}\n`)
+  appendFileSync(file, `${JSON.stringify([c.op, c.key, c.after ?? null, c.commitLsn, process.pid])}\n`)
 })
 run(identity, pgChanges({ connection: url, slot, publication, signal: stop.signal, reconnect: { attempts: 40, delayMs: 100 } }), { sink }).then(
   () => process.exit(0),
