@@ -91,6 +91,8 @@ export type { Query, QueryId, Scalar, QueryHits, MatchQueriesOptions } from './o
 export { VirtualClock } from './harness/VirtualClock.ts'
 export { readLog, parseLine, toLogEntry, formatRecord, writeLog, isDeadLetter, DEFAULT_TOPIC } from './harness/log.ts'
 export type { LogRecord, LogRecordInput, LogEntry, LogSource, ReadLogOptions, LogWriter, WriteLogOptions } from './harness/log.ts'
+export { json, avro, readAvroSchema, msgpack, encodingNamed, ENCODING_NAMES, MissingPeerError } from './connectors/encodings/index.ts'
+export type { Encoding, EncodingName, AvroSchema } from './connectors/encodings/index.ts'
 export { replay } from './harness/replay.ts'
 export type { ReplayOptions, ReplayProgress, ReplayResult } from './harness/replay.ts'
 export type { StateAt, StageState, StageContents, OpenWindow, PendingMatch, JoinBuffer, HeldEvent } from './harness/inspect.ts'

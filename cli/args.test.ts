@@ -62,7 +62,7 @@ describe('parseArgs', () => {
 
   it.each([
     [[], /missing command/],
-    [['go'], /unknown command 'go' \(commands: run, explain, report, diff, state\)/],
+    [['go'], /unknown command 'go' \(commands: run, explain, report, diff, state, convert\)/],
     [['run', 'job.ts'], /run needs --log <file>/],
     [['run', '--log', 'in.ndjson'], /run needs a <pipeline-module>/],
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],

@@ -1,6 +1,7 @@
 import { REDIS_FLAGS, redisRunOf, type RedisRun } from './redis.ts'
 import { didYouMean } from './suggest.ts'
 import { deadLetterLimitOf, type DeadLetterLimit } from './deadLetterLimit.ts'
+import { ENCODING_NAMES, type EncodingName } from '../connectors/encodings/encoding.ts'
 
 /** A mistake in how `weir` was called: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -74,8 +75,18 @@ export interface StateCommand {
   readonly topic: string | undefined
 }
 
+/** `weir convert --log <file|-> --out <file> --encoding <json|avro|msgpack> [--schema <file.avsc>]` */
+export interface ConvertCommand {
+  readonly command: 'convert'
+  readonly log: string
+  readonly out: string
+  readonly encoding: EncodingName
+  /** The Avro schema file (`--schema`), needed with `--encoding avro`. */
+  readonly schema?: string
+}
+
 /** The commands that take arguments. */
-export type CommandName = 'run' | 'explain' | 'report' | 'diff' | 'state'
+export type CommandName = 'run' | 'explain' | 'report' | 'diff' | 'state' | 'convert'
 
 /** `weir --help`, or `weir <command> --help` (`about`) for one command's usage. */
 export interface HelpCommand {
@@ -88,7 +99,7 @@ export interface VersionCommand {
   readonly command: 'version'
 }
 
-export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | StateCommand | HelpCommand | VersionCommand
+export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | StateCommand | ConvertCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv|table] [--fail-fast] [--topic <topic>]
@@ -134,6 +145,12 @@ export const USAGE = `usage:
       deadlines, table rows, join buffers per key, and the watermarks; --at is a log offset (the
       state after that record) or an ISO time (the state after the first record whose arrival
       is at or after it); --json prints it as JSON; exit 2 for an --at the log does not reach
+  weir convert --log <file|-> --out <file> --encoding json|avro|msgpack [--schema <file.avsc>]
+      rewrite a recorded log in another encoding, record for record (offsets, arrivals, topics
+      kept): json writes NDJSON, avro and msgpack the binary log format (docs/encodings.md; they
+      need the avsc / msgpackr packages), avro with the schema read from --schema; every reader
+      of logs (weir run, replay, fromLog) tells the formats apart by their first bytes; records
+      the input cannot give (corrupt frames, malformed lines) are counted and left out
   weir --version
   weir [<command>] --help`
 
@@ -145,6 +162,7 @@ const FLAGS: Record<CommandName, Record<string, FlagKind>> = {
   report: { log: 'string', out: 'string', topic: 'string' },
   diff: { log: 'string', topic: 'string' },
   state: { log: 'string', at: 'string', json: 'boolean', topic: 'string' },
+  convert: { log: 'string', out: 'string', encoding: 'string', schema: 'string' },
 }
 
 const COMMANDS = Object.keys(FLAGS) as CommandName[]
@@ -197,6 +215,7 @@ export function parseArgs(argv: readonly string[]): Command {
     }
   }
   if (command === 'diff') return diffOf(positional, flags)
+  if (command === 'convert') return convertOf(positional, flags)
   if (positional.length === 0) throw new UsageError(`${command} needs a <pipeline-module> (a .ts or .js file whose default export is a pipeline)`)
   if (positional.length > 1) throw new UsageError(`${command} takes one <pipeline-module>, got ${positional.length}: ${positional.join(' ')}`)
   const module = positional[0]
@@ -264,6 +283,21 @@ const diffOf = (positional: readonly string[], flags: ReadonlyMap<string, string
   const log = flags.get('log')
   if (log === undefined) throw new UsageError('diff needs --log <file> (the recorded NDJSON log to replay through both)')
   return { command: 'diff', modules: [positional[0], positional[1]], log: log as string, topic: flags.get('topic') as string | undefined }
+}
+
+const convertOf = (positional: readonly string[], flags: ReadonlyMap<string, string | true>): ConvertCommand => {
+  if (positional.length > 0) throw new UsageError(`convert takes no module, got ${positional.join(' ')} (weir convert --log <file> --out <file> --encoding <encoding>)`)
+  const log = flags.get('log') as string | undefined
+  if (log === undefined) throw new UsageError('convert needs --log <file> (the recorded log to convert; - for standard input)')
+  const out = flags.get('out') as string | undefined
+  if (out === undefined) throw new UsageError('convert needs --out <file> (where to write the converted log)')
+  const encoding = flags.get('encoding') as string | undefined
+  if (encoding === undefined || !(ENCODING_NAMES as readonly string[]).includes(encoding))
+    throw new UsageError(`convert needs --encoding ${ENCODING_NAMES.join('|')}${encoding === undefined ? '' : `, got '${encoding}'`}`)
+  const schema = flags.get('schema') as string | undefined
+  if (encoding === 'avro' && schema === undefined) throw new UsageError('--encoding avro needs --schema <file.avsc> (the Avro schema of the events)')
+  if (encoding !== 'avro' && schema !== undefined) throw new UsageError(`--schema is for --encoding avro (${encoding} has no schema)`)
+  return { command: 'convert', log, out, encoding: encoding as EncodingName, ...(schema === undefined ? {} : { schema }) }
 }
 
 /**

@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readLog, writeLog } from '../harness/log.ts'
+import { replay } from '../harness/replay.ts'
+import { avro } from '../connectors/encodings/avro.ts'
+import { msgpack } from '../connectors/encodings/msgpack.ts'
+import { json, type Encoding } from '../connectors/encodings/encoding.ts'
+import { gc, timeBest, type Report } from './util.ts'
+import { START, trip, trips, type Trip } from './fixtures/trips.ts'
+
+/**
+ * Replay of one 1M-record log written as NDJSON, Avro and MessagePack: each replay beside its
+ * decode-only loop (the same events decoded from memory, no log, no pipeline) and beside the NDJSON
+ * replay, all in this run; and the files' sizes.
+ */
+
+const N = 1_000_000
+
+const TRIP = {
+  type: 'record',
+  name: 'Trip',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'zone', type: 'string' },
+    { name: 'ts', type: 'long' },
+    { name: 'fare', type: 'double' },
+  ],
+}
+
+async function writeTrips(path: string, encoding: Encoding): Promise<void> {
+  const w = writeLog(path, { topic: 'trips', encoding })
+  for (let i = 1; i <= N; i++) if (!w.write({ offset: i, arrival: START + i * 3, event: trip(i) })) await w.drained()
+  await w.close()
+}
+
+/** The events' own bytes, decoded in a plain loop: what the encoding costs without a log or a pipeline. */
+function decodeOnly(encoding: Encoding, events: readonly Uint8Array[]): number {
+  let fares = 0
+  for (let i = 0; i < events.length; i++) fares += (encoding.decode(events[i]) as Trip).fare
+  return fares
+}
+
+export default async function (r: Report): Promise<void> {
+  r.section(`encodings: replay of a ${N.toLocaleString('en-US')}-record log as NDJSON, Avro and MessagePack`)
+  const dir = mkdtempSync(join(tmpdir(), 'weir-bench-enc-'))
+  try {
+    const encodings = [json(), avro(TRIP), msgpack()]
+    const replays: number[] = []
+    for (const e of encodings) {
+      const path = join(dir, `trips.${e.name}`)
+      await writeTrips(path, e)
+      const events: Uint8Array[] = []
+      for (let i = 1; i <= N; i++) events.push(e.encode(trip(i)))
+      gc()
+      const tDecode = await timeBest(() => decodeOnly(e, events), 2)
+      events.length = 0
+      gc()
+      const tRead = await timeBest(async () => {
+        let n = 0
+        for await (const batch of readLog(path)) n += batch.length
+        if (n !== N) throw new Error(`bench: read ${n} records`)
+      }, 2)
+      gc()
+      const tReplay = await timeBest(async () => {
+        const res = await replay(trips, path, { keepOutput: false })
+        if (res.metrics.eventsIn !== N || res.metrics.deadLetters !== 0) throw new Error(`bench: replayed ${res.metrics.eventsIn} records`)
+      }, 2)
+      replays.push(tReplay)
+      r.figure(`${e.name}: file size`, statSync(path).size / 2 ** 20, 'MiB')
+      r.figure(`${e.name}: decode-only loop over the events`, (N / tDecode) * 1000, 'records/s')
+      r.figure(`${e.name}: readLog (framing + decoding)`, (N / tRead) * 1000, 'records/s')
+      r.figure(`${e.name}: replay through the pipeline`, (N / tReplay) * 1000, 'records/s')
+      r.ratio(`${e.name}: replay rate / decode-only rate`, tDecode, tReplay, e.name === 'json' ? undefined : '>= 0.8')
+    }
+    r.ratio('avro replay rate / NDJSON replay rate', replays[0], replays[1], '>= 2.5')
+    r.ratio('msgpack replay rate / NDJSON replay rate', replays[0], replays[2], '>= 2.5')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
