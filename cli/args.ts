@@ -1,7 +1,8 @@
 import { REDIS_FLAGS, redisRunOf, type RedisRun } from './redis.ts'
 import { didYouMean } from './suggest.ts'
 import { deadLetterLimitOf, type DeadLetterLimit } from './deadLetterLimit.ts'
-import { ENCODING_NAMES, type EncodingName } from '../connectors/encodings/encoding.ts'
+import type { EncodingName } from '../connectors/encodings/encoding.ts'
+import { encodingFlags } from './encoding.ts'
 
 /** A mistake in how `weir` was called: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -117,7 +118,7 @@ export const USAGE = `usage:
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>] [--lease <ms>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
-           [--max-deliveries <n>] [--dead-letter-stream <stream>]
+           [--max-deliveries <n>] [--dead-letter-stream <stream>] [--encoding json|avro|msgpack [--schema <file.avsc>]]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; a stateful pipeline runs one
       instance per partition it owns, checkpointed in Redis, and partitions move with their state as
@@ -127,7 +128,9 @@ export const USAGE = `usage:
       nothing run, when the file belongs to another pipeline, plan, topic or group); --dead-letters
       and --late append every dead letter / late event to these Redis streams (field e, NDJSON); an
       entry delivered more than --max-deliveries times (default 5: it keeps killing its reader) is
-      moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged
+      moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged; --encoding
+      reads entries whose events are Avro (with --schema) or MessagePack bytes instead of JSON
+      (outputs stay JSON), an entry that does not decode being a dead letter
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir report <pipeline-module> --log <file> --out <file.html> [--topic <topic>]
@@ -291,13 +294,9 @@ const convertOf = (positional: readonly string[], flags: ReadonlyMap<string, str
   if (log === undefined) throw new UsageError('convert needs --log <file> (the recorded log to convert; - for standard input)')
   const out = flags.get('out') as string | undefined
   if (out === undefined) throw new UsageError('convert needs --out <file> (where to write the converted log)')
-  const encoding = flags.get('encoding') as string | undefined
-  if (encoding === undefined || !(ENCODING_NAMES as readonly string[]).includes(encoding))
-    throw new UsageError(`convert needs --encoding ${ENCODING_NAMES.join('|')}${encoding === undefined ? '' : `, got '${encoding}'`}`)
-  const schema = flags.get('schema') as string | undefined
-  if (encoding === 'avro' && schema === undefined) throw new UsageError('--encoding avro needs --schema <file.avsc> (the Avro schema of the events)')
-  if (encoding !== 'avro' && schema !== undefined) throw new UsageError(`--schema is for --encoding avro (${encoding} has no schema)`)
-  return { command: 'convert', log, out, encoding: encoding as EncodingName, ...(schema === undefined ? {} : { schema }) }
+  if (!flags.has('encoding')) throw new UsageError('convert needs --encoding json|avro|msgpack (the encoding to write)')
+  const encoding = encodingFlags(flags.get('encoding') as string | undefined, flags.get('schema') as string | undefined, true)!
+  return { command: 'convert', log, out, ...encoding }
 }
 
 /**

@@ -55,8 +55,8 @@ describe('weir convert', () => {
   })
 
   it.each([
-    [['convert', '--log', FLIGHTS, '--out', 'x'], 'weir: convert needs --encoding json|avro|msgpack\n'],
-    [['convert', '--log', FLIGHTS, '--out', 'x', '--encoding', 'xml'], "weir: convert needs --encoding json|avro|msgpack, got 'xml'\n"],
+    [['convert', '--log', FLIGHTS, '--out', 'x'], 'weir: convert needs --encoding json|avro|msgpack (the encoding to write)\n'],
+    [['convert', '--log', FLIGHTS, '--out', 'x', '--encoding', 'xml'], "weir: --encoding must be json|avro|msgpack, got 'xml'\n"],
     [['convert', '--log', FLIGHTS, '--out', 'x', '--encoding', 'avro'], 'weir: --encoding avro needs --schema <file.avsc> (the Avro schema of the events)\n'],
     [['convert', '--log', FLIGHTS, '--out', 'x', '--encoding', 'msgpack', '--schema', SCHEMA], 'weir: --schema is for --encoding avro (msgpack has no schema)\n'],
     [['convert', '--log', FLIGHTS, '--out', 'x', '--encoding', 'avro', '--schema', 'nope.avsc'], /^weir: --encoding avro: avro: cannot read the schema file .*nope\.avsc: ENOENT/],

@@ -1,11 +1,7 @@
 import { resolve } from 'node:path'
-import { errorMessage } from '../dsl/sides.ts'
 import { isDeadLetter, readLog, writeLog } from '../harness/log.ts'
 import { isFramedLogFile } from '../harness/framedLog.ts'
-import { avro, readAvroSchema } from '../connectors/encodings/avro.ts'
-import { encodingNamed } from '../connectors/encodings/named.ts'
-import { MissingPeerError } from '../connectors/encodings/peer.ts'
-import type { Encoding } from '../connectors/encodings/encoding.ts'
+import { loadEncoding } from './encoding.ts'
 import { UsageError, type ConvertCommand } from './args.ts'
 import { sameFile } from './load.ts'
 import { printable } from './output.ts'
@@ -22,7 +18,7 @@ const SHOWN = 3
  * shown, and the conversion goes on. Exit 1 when the input had no readable record at all.
  */
 export async function convertCommand(cmd: ConvertCommand, io: CliIO): Promise<number> {
-  const encoding = encodingOf(cmd, io.cwd)
+  const encoding = loadEncoding(cmd, io.cwd)
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : existingLog(cmd.log, io.cwd)
   const outPath = resolve(io.cwd, cmd.out)
@@ -46,15 +42,4 @@ export async function convertCommand(cmd: ConvertCommand, io: CliIO): Promise<nu
   if (dead > SHOWN) io.stderr.write(`weir: ... and ${(dead - SHOWN).toLocaleString('en-US')} more dead letters\n`)
   io.stderr.write(`weir: converted ${w.count.toLocaleString('en-US')} records to ${encoding.name} in ${cmd.out}${dead > 0 ? ` (${dead.toLocaleString('en-US')} unreadable, left out)` : ''}\n`)
   return w.count === 0 && dead > 0 ? 1 : 0
-}
-
-/** The target encoding; a schema file that cannot be read, or a missing peer, is a usage mistake. */
-function encodingOf(cmd: ConvertCommand, cwd: string): Encoding {
-  try {
-    if (cmd.encoding === 'avro') return avro(readAvroSchema(resolve(cwd, cmd.schema!)))
-    return encodingNamed(cmd.encoding)
-  } catch (e) {
-    if (e instanceof MissingPeerError || e instanceof TypeError) throw new UsageError(`--encoding ${cmd.encoding}: ${errorMessage(e)}`)
-    throw e
-  }
 }

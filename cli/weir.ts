@@ -20,6 +20,7 @@ import { reportCommand } from './report.ts'
 import { diffCommand } from './diff.ts'
 import { stateCommand } from './state.ts'
 import { convertCommand } from './convert.ts'
+import { loadEncoding } from './encoding.ts'
 import { MissingPeerError } from '../connectors/encodings/peer.ts'
 import { isFramedLogFile } from '../harness/framedLog.ts'
 import { watchRun } from './watch.ts'
@@ -110,7 +111,10 @@ async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
 
 async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
-  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late })
+  if (cmd.redis !== undefined) {
+    const encoding = cmd.redis.encoding === undefined ? undefined : loadEncoding(cmd.redis.encoding, io.cwd)
+    return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late, encoding })
+  }
   // `--log -` reads the log from standard input, so weir sits in a shell pipe (`zcat log.gz | weir run ...`).
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
