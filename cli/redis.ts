@@ -10,7 +10,7 @@ import { importPeer } from './peers.ts'
 import type { Redis } from 'ioredis'
 import { sideOutputLine } from '../harness/sideOutputLine.ts'
 import { printable } from './output.ts'
-import { statelessPipeline } from '../harness/run.ts'
+import { isStatelessPipeline } from '../dsl/plan.ts'
 import { RekeyedError } from '../harness/rekeyed.ts'
 import { fencedSink, fencedUpsertSink, runMember } from '../connectors/redis/member.ts'
 import { topicsMatching, createTopic, streamKey } from '../connectors/redis/topic.ts'
@@ -186,14 +186,14 @@ export async function redisRunCommand(
   try {
     // A stateful pipeline keeps its state per partition in Redis, so members can come and go; with
     // --checkpoint <file>, one process keeps its whole state in that file, and must run alone.
-    if (!statelessPipeline(p.output.node) && o.checkpoint === undefined) return await memberRun(p, o, redis, io, options)
+    if (!isStatelessPipeline(p) && o.checkpoint === undefined) return await memberRun(p, o, redis, io, options)
     const source = redisSource(redis, {
       ...(glob ? { pattern: o.from } : { topics: o.from.split(',') }),
       group: o.group,
       consumer: o.consumer,
       stopWhenIdleMs: o.idleExitMs,
       minMembers: o.members,
-      alone: o.checkpoint !== undefined && !statelessPipeline(p.output.node),
+      alone: o.checkpoint !== undefined && !isStatelessPipeline(p),
       signal: stop.signal,
       maxDeliveries: o.maxDeliveries,
       deadLetterStream: o.deadLetterStream,

@@ -2,63 +2,60 @@ import { Observable, filter, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element, SourceRecord } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
-import { interpreters, machineInterpreters } from './interpreters.ts'
-import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
-import { makeContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
+import { isChainable, operatorOf, stageKinds } from './interpreters.ts'
+import { isStateless, physicalPlan, type ChainLink, type Step } from './plan.ts'
+import { makeContext, stageContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { fused } from '../operators/core/fused.ts'
 import { freshIngestState, ingest, ingestStep, reusableRecord } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
-import { withinStage } from '../operators/core/operate.ts'
 import { Hub } from '../operators/core/hub.ts'
 import type { Downstream, Segment } from '../operators/core/chained.ts'
 
 /**
- * Interprets the description graph. `source(segments)` gives the ingested source stream with the
- * given segments chained into ingest itself: stateless stages and machine-based stateful stages
- * (windows, patterns) that read only from the source, or only from each other, one after another,
- * run as direct calls inside one operator (see `link`). Anything else (a merge, a join, a stream
- * read by two stages) is an RxJS operator of its own. `shared`: the chain's end is read by several
- * stages, so the source must multicast it, fed once every reader has subscribed.
+ * Builds the physical plan (see `physicalPlan`) as RxJS. `source(segments)` gives the ingested
+ * source stream with the given segments chained into ingest itself (see `link`); every other step
+ * is an RxJS operator of its own. `shared`: the chain's end is read by several steps, so the source
+ * must multicast it, fed once every reader has subscribed.
  */
 function build(
-  output: Node,
+  output: Step,
   source: (segments: readonly Segment[], isOutput: boolean, shared: boolean) => Observable<Element<unknown>>,
   ctx: RunContext,
 ): Observable<Element<unknown>> {
-  const counts = consumerCounts(output)
-  const memo = new Map<Node, Observable<Element<unknown>>>()
-  /** The links from the source to `n` as segments, when they all run inside the source's operator. */
-  const segmentsTo = (n: Node): Segment[] | undefined =>
-    chainTo(n, counts)?.map((l) => (l._tag === 'Stateless' ? l : { _tag: 'Machine', node: l.node, make: machineInterpreters[l.node.kind] }))
-  const go = (n: Node): Observable<Element<unknown>> => {
-    const hit = memo.get(n)
+  const memo = new Map<Step, Observable<Element<unknown>>>()
+  const go = (s: Step): Observable<Element<unknown>> => {
+    const hit = memo.get(s)
     if (hit) return hit
     let obs: Observable<Element<unknown>>
-    const chained = segmentsTo(n)
-    const shared = (counts.get(n) ?? 0) > 1
-    if (chained !== undefined) obs = source(chained, n === output, shared)
-    else if (n._tag === 'Source') obs = source([], false, false)
-    else if (isStateless(n)) {
-      const { stages, from } = fusedChainAt(n, counts)
-      obs = go(from).pipe(fused(stages, ctx))
-    } else if (n._tag === 'Merge') obs = mergeElements(n.inputs.map(go))
-    else {
-      const interpret = interpreters[n.kind]
-      if (!interpret) throw new Error(`compile: no interpreter for stage '${n.kind}' (${n.label})`)
-      const stage = interpret(n, n.inputs.map(go), ctx)
-      // Its machines are created as it is subscribed: they belong to `n` (see `collectMachines`).
-      obs = new Observable((s) => withinStage(n, () => stage.subscribe(s)))
+    switch (s._tag) {
+      case 'Chain':
+        obs = source(s.links.map(segmentOf), s === output, s.shared)
+        break
+      case 'Source':
+        obs = source([], false, false)
+        break
+      case 'Fused':
+        obs = go(s.input).pipe(fused(s.stages, ctx))
+        break
+      case 'Merge':
+        obs = mergeElements(s.inputs.map(go))
+        break
+      case 'Operator':
+        // The machines its operator makes as it is subscribed belong to its node (see `MachineRegistry`).
+        obs = operatorOf(s.node)(s.node, s.inputs.map(go), stageContext(ctx, s.node))
     }
-    // The source is fed only after every branch has subscribed, so sharing loses nothing (a chained
+    // The source is fed only after every branch has subscribed, so sharing loses nothing (a chain's
     // end is multicast by the source itself: it reads the input directly, which `share` would
     // subscribe again for a late branch).
-    if (shared && n._tag !== 'Source' && chained === undefined) obs = obs.pipe(share())
-    memo.set(n, obs)
+    if (s.shared && s._tag !== 'Source' && s._tag !== 'Chain') obs = obs.pipe(share())
+    memo.set(s, obs)
     return obs
   }
   return go(output)
 }
+
+const segmentOf = (l: ChainLink): Segment => (l._tag === 'Stateless' ? l : { _tag: 'Machine', node: l.node, make: stageKinds[l.node.kind].machine! })
 
 export interface ElementsOptions {
   /**
@@ -98,7 +95,7 @@ export function compileElements<I, O, K>(
         hub ??= new Hub<Element<unknown>>()
         return hub
       }
-      let out = build(p.output.node, source, ctx) as Observable<Element<O, K>>
+      let out = build(physicalPlan(p.output.node, isChainable), source, ctx) as Observable<Element<O, K>>
       if (!watermarks && !outputChained) out = out.pipe(filter((e): e is Data<O, K> => e._tag === 'Data'))
       const outSub = out.subscribe(subscriber)
       const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : chainHub ? chainHub.feed.subscribe(chainHub.hub) : undefined

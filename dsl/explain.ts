@@ -1,7 +1,8 @@
 import type { AnyPipeline } from './pipeline.ts'
 import { formatDuration } from './time.ts'
 import type { Node, StatelessNode } from './stream.ts'
-import { chainTo, consumerCounts, fusedChainAt, isStateless } from './plan.ts'
+import { physicalPlan, type Step } from './plan.ts'
+import { isChainable } from './interpreters.ts'
 
 /** One step of the physical plan: what runs as one operator, and what feeds it. */
 export interface PlanStep {
@@ -22,48 +23,58 @@ export function plan(p: AnyPipeline): PlanStep[] {
   return planNodes(p).steps
 }
 
-/** `plan`, with the node each step stands for (`nodes[i]` is `steps[i]`'s), for readers of the plan beyond `explain`. */
+/**
+ * `plan`, with the node each step stands for (`nodes[i]` is `steps[i]`'s), for readers of the plan
+ * beyond `explain`. It walks the physical plan (`physicalPlan`, as `compile` builds it), printing a
+ * chain as the source and one step per link, each marked as chained.
+ */
 export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonly nodes: Node[] } {
-  const counts = consumerCounts(p.output.node)
-  const chained = new Set<Node>()
-  const markChains = (n: Node): void => {
-    const links = chainTo(n, counts)
-    if (links !== undefined) for (const l of links) chained.add(l._tag === 'Machine' ? l.node : l.stages[l.stages.length - 1])
-    else for (const i of n._tag === 'Source' ? [] : n._tag === 'Merge' || n._tag === 'Operator' ? n.inputs : [n.input]) markChains(i)
-  }
-  markChains(p.output.node)
   const steps: PlanStep[] = []
   const nodes: Node[] = []
-  const ids = new Map<Node, number>()
-  const go = (n: Node): number => {
-    const known = ids.get(n)
-    if (known !== undefined) return known
-    let label: string
-    let inputs: number[]
-    if (n._tag === 'Source') {
-      const w = p.watermarks
-      const wm = `boundedOutOfOrder ${formatDuration(w.maxDelay)}${w.idle !== undefined ? `, idleTimeout ${formatDuration(w.idle)}` : ''}`
-      label = `source${p.codec ? ` (codec ${(p.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
-      inputs = []
-    } else if (isStateless(n)) {
-      const { stages, from } = fusedChainAt(n, counts)
-      inputs = [go(from)]
-      label = stages.length > 1 ? `fused[${stages.map(stageLabel).join(' → ')}]` : stageLabel(n)
-    } else if (n._tag === 'Merge') {
-      inputs = n.inputs.map(go)
-      label = 'merge (min watermark)'
-    } else {
-      inputs = n.inputs.map(go)
-      label = n.label
-    }
+  const ids = new Map<Step, number>()
+  const add = (n: Node, label: string, inputs: number[], chained: boolean): number => {
     const id = steps.length + 1
-    steps.push({ id, label, inputs, chained: chained.has(n) })
+    steps.push({ id, label, inputs, chained })
     nodes.push(n)
-    ids.set(n, id)
     return id
   }
-  go(p.output.node)
+  const fusedLabel = (stages: readonly StatelessNode[]) => (stages.length > 1 ? `fused[${stages.map(stageLabel).join(' → ')}]` : stageLabel(stages[0]))
+  const sourceOf = (n: Node): Node => (n._tag === 'Source' ? n : sourceOf(n._tag === 'Operator' || n._tag === 'Merge' ? n.inputs[0] : n.input))
+  const go = (s: Step): number => {
+    const known = ids.get(s)
+    if (known !== undefined) return known
+    let id: number
+    switch (s._tag) {
+      case 'Source':
+        id = add(s.node, sourceLabel(p), [], false)
+        break
+      case 'Chain':
+        id = add(sourceOf(s.node), sourceLabel(p), [], false)
+        for (const l of s.links)
+          id = l._tag === 'Stateless' ? add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true) : add(l.node, l.node.label, [id], true)
+        break
+      case 'Fused': {
+        const input = go(s.input)
+        id = add(s.node, fusedLabel(s.stages), [input], false)
+        break
+      }
+      case 'Merge':
+        id = add(s.node, 'merge (min watermark)', s.inputs.map(go), false)
+        break
+      case 'Operator':
+        id = add(s.node, s.node.label, s.inputs.map(go), false)
+    }
+    ids.set(s, id)
+    return id
+  }
+  go(physicalPlan(p.output.node, isChainable))
   return { steps, nodes }
+}
+
+const sourceLabel = (p: AnyPipeline): string => {
+  const w = p.watermarks
+  const wm = `boundedOutOfOrder ${formatDuration(w.maxDelay)}${w.idle !== undefined ? `, idleTimeout ${formatDuration(w.idle)}` : ''}`
+  return `source${p.codec ? ` (codec ${(p.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
 }
 
 /**

@@ -4,11 +4,11 @@ import type { Node, OperatorNode, StatelessNode } from './stream.ts'
 export const isStateless = (n: Node): n is StatelessNode =>
   n._tag === 'Map' || n._tag === 'Filter' || n._tag === 'FlatMap' || n._tag === 'KeyBy' || n._tag === 'Tap'
 
-export const inputsOf = (n: Node): readonly Node[] =>
+const inputsOf = (n: Node): readonly Node[] =>
   n._tag === 'Source' ? [] : n._tag === 'Merge' || n._tag === 'Operator' ? n.inputs : [n.input]
 
 /** How many stages read each node: a node read twice is multicast, and ends a fused chain. */
-export function consumerCounts(output: Node): Map<Node, number> {
+function consumerCounts(output: Node): Map<Node, number> {
   const counts = new Map<Node, number>()
   const seen = new Set<Node>()
   const visit = (n: Node) => {
@@ -24,7 +24,7 @@ export function consumerCounts(output: Node): Map<Node, number> {
 }
 
 /** The stateless stages ending at `n` that fuse into one operator (source-first), and what feeds them. */
-export function fusedChainAt(n: StatelessNode, counts: Map<Node, number>): { stages: StatelessNode[]; from: Node } {
+function fusedChainAt(n: StatelessNode, counts: Map<Node, number>): { stages: StatelessNode[]; from: Node } {
   const stages: StatelessNode[] = [n]
   let from: Node = n.input
   while (isStateless(from) && (counts.get(from) ?? 0) === 1) {
@@ -35,28 +35,79 @@ export function fusedChainAt(n: StatelessNode, counts: Map<Node, number>): { sta
 }
 
 
-/**
- * The single-input stateful kinds built on a machine, which `compile` can chain (see
- * `machineInterpreters`, whose keys these are).
- */
-export const CHAINABLE_KINDS: ReadonlySet<string> = new Set(['Window', 'Match', 'Dedupe', 'Table'])
-
 /** One link of a chain from the source: fused stateless stages, or a chainable stateful stage. */
-export type ChainLink = { readonly _tag: 'Stateless'; readonly stages: StatelessNode[] } | { readonly _tag: 'Machine'; readonly node: OperatorNode }
+export type ChainLink = { readonly _tag: 'Stateless'; readonly stages: readonly StatelessNode[] } | { readonly _tag: 'Machine'; readonly node: OperatorNode }
+
+/**
+ * One operator of the physical plan, with the steps that feed it. `node` is the description node
+ * whose output the step gives; `shared` says several steps read it (it is multicast, fed once they
+ * have all subscribed).
+ * - `Chain`: the source's operator, with `links` run inside it as direct calls (Flink's operator
+ *   chaining): the stateless stages and chainable stateful stages from the source to `node`.
+ * - `Source`: the source alone (its output multicast to the steps that read it).
+ * - `Fused`: stateless stages over a step that is not the source's chain, as one operator.
+ * - `Merge`: the union of its inputs, with the minimum of their watermarks.
+ * - `Operator`: a stateful or multi-input stage as its own RxJS operator.
+ */
+export type Step =
+  | { readonly _tag: 'Chain'; readonly node: Node; readonly shared: boolean; readonly links: readonly ChainLink[] }
+  | { readonly _tag: 'Source'; readonly node: Node; readonly shared: boolean }
+  | { readonly _tag: 'Fused'; readonly node: StatelessNode; readonly shared: boolean; readonly stages: readonly StatelessNode[]; readonly input: Step }
+  | { readonly _tag: 'Merge'; readonly node: Node; readonly shared: boolean; readonly inputs: readonly Step[] }
+  | { readonly _tag: 'Operator'; readonly node: OperatorNode; readonly shared: boolean; readonly inputs: readonly Step[] }
+
+/**
+ * The physical plan of a pipeline's graph, decided once: `compile` builds it and `explain` prints
+ * it. A node read by one stage only fuses or chains with its reader; a node read twice is shared
+ * and ends a chain; `chainable` says which stateful kinds run as a machine inside a chain (those
+ * with a machine in the stage registry). Returns the output's step; a step reached twice is the
+ * same object.
+ */
+export function physicalPlan(output: Node, chainable: (kind: string) => boolean): Step {
+  const counts = consumerCounts(output)
+  const steps = new Map<Node, Step>()
+  const stepOf = (n: Node): Step => {
+    const known = steps.get(n)
+    if (known !== undefined) return known
+    const shared = (counts.get(n) ?? 0) > 1
+    const links = chainTo(n, counts, chainable)
+    let step: Step
+    if (links !== undefined && links.length > 0) step = { _tag: 'Chain', node: n, shared, links }
+    else if (n._tag === 'Source') step = { _tag: 'Source', node: n, shared }
+    else if (isStateless(n)) {
+      const { stages, from } = fusedChainAt(n, counts)
+      step = { _tag: 'Fused', node: n, shared, stages, input: stepOf(from) }
+    } else if (n._tag === 'Merge') step = { _tag: 'Merge', node: n, shared, inputs: n.inputs.map(stepOf) }
+    else step = { _tag: 'Operator', node: n, shared, inputs: n.inputs.map(stepOf) }
+    steps.set(n, step)
+    return step
+  }
+  return stepOf(output)
+}
 
 /**
  * The links from the source to `n` when all of them run inside the source's operator: every node
  * on the way is read by one stage only, and each is stateless or a chainable stateful stage.
  * Undefined when the chain is broken (a merge, a join, a stream read twice) before the source.
  */
-export function chainTo(n: Node, counts: Map<Node, number>): ChainLink[] | undefined {
+function chainTo(n: Node, counts: Map<Node, number>, chainable: (kind: string) => boolean): ChainLink[] | undefined {
   if (n._tag === 'Source') return counts.get(n) === 1 ? [] : undefined
   if (isStateless(n)) {
     const { stages, from } = fusedChainAt(n, counts)
-    const up = counts.get(from) === 1 ? chainTo(from, counts) : undefined
+    const up = counts.get(from) === 1 ? chainTo(from, counts, chainable) : undefined
     return up && [...up, { _tag: 'Stateless', stages }]
   }
-  if (n._tag !== 'Operator' || n.inputs.length !== 1 || !CHAINABLE_KINDS.has(n.kind) || counts.get(n.inputs[0]) !== 1) return undefined
-  const up = chainTo(n.inputs[0], counts)
+  if (n._tag !== 'Operator' || n.inputs.length !== 1 || !chainable(n.kind) || counts.get(n.inputs[0]) !== 1) return undefined
+  const up = chainTo(n.inputs[0], counts, chainable)
   return up && [...up, { _tag: 'Machine', node: n }]
 }
+
+/**
+ * True when the pipeline holds no events between records: only fused stateless stages and merges
+ * over its source. Such a pipeline needs no checkpoint: a broker's records are acknowledged once
+ * the sink has written what came of them, and scale-out needs no partition state.
+ */
+export const isStatelessPipeline = (p: { readonly output: { readonly node: Node } }): boolean => statelessFrom(p.output.node)
+
+const statelessFrom = (n: Node): boolean =>
+  n._tag === 'Source' || (isStateless(n) ? statelessFrom(n.input) : n._tag === 'Merge' ? n.inputs.every(statelessFrom) : false)

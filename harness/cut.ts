@@ -2,7 +2,7 @@ import type { Source } from '../connectors/sources.ts'
 import { planChange, type StateShape } from '../dsl/fingerprint.ts'
 import type { Stateful } from '../operators/core/operate.ts'
 import { decodeTagged, encodeTagged } from '../operators/core/taggedJson.ts'
-import { CheckpointMismatchError, type Checkpoint, type CheckpointV1 } from './checkpoint.ts'
+import { CheckpointMismatchError, type Checkpoint, type CheckpointOptions, type CheckpointV1 } from './checkpoint.ts'
 import { inputChange, type InputIdentity } from './inputIdentity.ts'
 
 /** Where a run stands at a cut, besides its machines' state. */
@@ -60,4 +60,74 @@ export function restoreCut(c: Checkpoint | CheckpointV1, run: RunIdentity, machi
     refuse(`checkpoint is for pipeline '${c.pipeline}' with ${c.operators.length} stateful stages, not '${run.name}' with ${machines.length}`)
   const states = c.version === 2 ? (decodeTagged(c.operators) as unknown[]) : c.operators
   for (let i = 0; i < machines.length; i++) machines[i].restore!(states[i])
+}
+
+/** Checks `run`'s checkpoint options: a bad one fails at once, naming the option. */
+export function checkCheckpointOptions(cp: CheckpointOptions): void {
+  if (cp.everyEvents !== undefined && !(Number.isSafeInteger(cp.everyEvents) && cp.everyEvents >= 1))
+    throw new TypeError(`run: checkpoint.everyEvents must be a positive integer, got ${String(cp.everyEvents)}`)
+  if (cp.everyMs !== undefined && !(Number.isFinite(cp.everyMs) && cp.everyMs > 0))
+    throw new TypeError(`run: checkpoint.everyMs must be a positive number of ms, got ${String(cp.everyMs)}`)
+}
+
+/**
+ * A run's checkpoints: when one is due, how many records may go in before the next, taking one
+ * (the caller has drained the run first) and restoring the latest at start. Everything a checkpoint
+ * holds besides the machines' state (the source offset, the outputs written, the tokens it covers)
+ * is given by the run when it takes one.
+ */
+export class Checkpoints {
+  private readonly everyEvents: number
+  /** The offset and processing time of the last checkpoint taken or restored. */
+  private lastOffset = 0
+  private lastAt: number
+
+  constructor(
+    private readonly options: CheckpointOptions,
+    private readonly run: RunIdentity & { readonly input: InputIdentity | undefined },
+    private readonly machines: readonly Stateful[],
+    private readonly now: () => number,
+  ) {
+    this.everyEvents = options.everyEvents ?? (options.everyMs === undefined ? 10_000 : Number.POSITIVE_INFINITY)
+    this.lastAt = now()
+  }
+
+  /** True when one is due at `offset` (records consumed), by count or by processing time. */
+  due(offset: number): boolean {
+    const everyMs = this.options.everyMs
+    return offset - this.lastOffset >= this.everyEvents || (everyMs !== undefined && this.now() - this.lastAt >= everyMs)
+  }
+
+  /** True when records went in since the last one. */
+  behind(offset: number): boolean {
+    return offset > this.lastOffset
+  }
+
+  /** Records that may go in before the next one is due by count. */
+  room(offset: number): number {
+    return this.everyEvents - (offset - this.lastOffset)
+  }
+
+  /**
+   * Loads the latest checkpoint and restores it into the machines (checking that it belongs to this
+   * run, see `restoreCut`); undefined when there is none.
+   */
+  async restore(): Promise<Checkpoint | CheckpointV1 | undefined> {
+    for (const m of this.machines)
+      if (typeof m.snapshot !== 'function' || typeof m.restore !== 'function')
+        throw new Error(`run: checkpoint: a stage of this pipeline (${m.constructor?.name ?? 'machine'}) has no snapshot/restore`)
+    const saved = await this.options.store.load()
+    if (saved === undefined) return undefined
+    restoreCut(saved, this.run, this.machines)
+    this.lastOffset = saved.offset
+    return saved
+  }
+
+  /** Saves the machines' state with where the run stands (drained: nothing in flight). */
+  async take(at: { readonly offset: number; readonly outputs: number; readonly acked: readonly unknown[] }): Promise<void> {
+    const { name, shapes, input } = this.run
+    await this.options.store.save(cutOf(this.machines, { pipeline: name, plan: shapes, input, ...at }))
+    this.lastOffset = at.offset
+    this.lastAt = this.now()
+  }
 }

@@ -1,10 +1,10 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs'
+import type { Subscriber, Subscription } from 'rxjs'
 import type { Element, SourceRecord } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
-import { compileElements } from '../dsl/compile.ts'
 import { makeContext, type RunContext } from '../operators/core/context.ts'
-import { collectMachines, type Stateful } from '../operators/core/operate.ts'
+import type { Stateful } from '../operators/core/operate.ts'
+import { openPipeline } from './open.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { DEFAULT_TOPIC } from './log.ts'
 
@@ -130,20 +130,15 @@ export class PipelineDriver<I, O> {
         this.timeline.push({ kind: 'late', at: this.clock.now(), late: l })
       },
     })
-    const { result, machines } = collectMachines(() =>
-      new Observable<SourceRecord>((s) => {
-        this.input = s
-      })
-        .pipe(compileElements(p, this.ctx))
-        .subscribe({
-          next: (e: Element<O>) => this.onElement(e),
-          error: (error: unknown) => {
-            this.failure = { error }
-          },
-        }),
-    )
-    this.subscription = result
-    this.machines = machines
+    const { input, subscription, machines } = openPipeline(p, this.ctx, {
+      next: (e: Element<O>) => this.onElement(e),
+      error: (error: unknown) => {
+        this.failure = { error }
+      },
+    })
+    this.input = input
+    this.subscription = subscription
+    this.machines = machines.machines
   }
 
   private onElement(e: Element<O>): void {

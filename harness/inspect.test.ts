@@ -21,7 +21,6 @@ import { upsert } from '../dsl/change.ts'
 import { table } from '../dsl/tables.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import type { Stream } from '../dsl/stream.ts'
-import { collectMachines } from '../operators/core/operate.ts'
 
 interface Ev {
   readonly k: string
@@ -67,9 +66,8 @@ async function checkpointsOf(p: AnyPipeline): Promise<Checkpoint[]> {
 function restored(p: AnyPipeline, cp: Checkpoint): StateAt {
   const c = new Collector<unknown>()
   const ctx = c.context({ scheduler: new VirtualClock(0) })
-  const { machines, stages } = collectMachines(() =>
-    new Observable<SourceRecord>(() => undefined).pipe(compileElements(p, ctx, { watermarks: false })).subscribe(c),
-  )
+  new Observable<SourceRecord>(() => undefined).pipe(compileElements(p, ctx, { watermarks: false })).subscribe(c)
+  const { machines, stages } = ctx.machines
   restoreCut(cp, { name: p.name, shapes: stateShapes(p), source: evs }, machines)
   return stateOf(p, machines, stages, cp.offset - 1)
 }

@@ -1,12 +1,12 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs'
-import type { Data } from '../dsl/element.ts'
+import type { Subscriber, Subscription } from 'rxjs'
+import type { Data, SourceRecord } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
-import type { Key, Node } from '../dsl/stream.ts'
-import { isStateless } from '../dsl/plan.ts'
-import { compileElements } from '../dsl/compile.ts'
+import type { Key } from '../dsl/stream.ts'
+import { isStatelessPipeline } from '../dsl/plan.ts'
 import { stateShapes, type StateShape } from '../dsl/fingerprint.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
-import { collectMachines, type Stateful } from '../operators/core/operate.ts'
+import type { Stateful } from '../operators/core/operate.ts'
+import { openPipeline } from './open.ts'
 import { assignPartitions, partitionOf } from '../connectors/partition.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { isDeadLetter, readLog, type LogRecord, type LogSource } from './log.ts'
@@ -99,7 +99,7 @@ interface Task<O> {
   readonly ctx: RunContext
   readonly collector: Collector<O>
   readonly subscription: Subscription
-  readonly input: Subscriber<Data<unknown>>
+  readonly input: Subscriber<SourceRecord>
   readonly machines: readonly Stateful[]
   /** Index in the partition's stream of the next record to deliver. */
   next: number
@@ -139,9 +139,6 @@ interface GroupState<O> {
   fenced: number
 }
 
-/** True when the pipeline holds no events between records, as `run` decides for acknowledgements. */
-const stateless = (n: Node): boolean =>
-  n._tag === 'Source' || (isStateless(n) ? stateless(n.input) : n._tag === 'Merge' ? n.inputs.every(stateless) : false)
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -186,7 +183,7 @@ export async function replayPartitioned<I, O, K>(
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`replayPartitioned: partitions must be a positive integer, got ${n}`)
   const leaseMs = o.leaseMs ?? 3000
   if (!(leaseMs > 0)) throw new TypeError(`replayPartitioned: leaseMs must be a positive number of ms, got ${o.leaseMs}`)
-  const every = stateless(p.output.node) ? 1 : (o.checkpointEvery ?? 100)
+  const every = isStatelessPipeline(p) ? 1 : (o.checkpointEvery ?? 100)
   if (!(Number.isSafeInteger(every) && every >= 1))
     throw new TypeError(`replayPartitioned: checkpointEvery must be a positive integer, got ${o.checkpointEvery}`)
   for (const g of o.groups)
@@ -210,7 +207,7 @@ export async function replayPartitioned<I, O, K>(
   // Each instance's KeyBy stages check that their key belongs to the instance's partition.
   let rekeyed: string | undefined
   const guarded = Array.from({ length: n }, (_, part) =>
-    stateless(p.output.node) ? p : keyedOffPartition(p, part, n, (why) => void (rekeyed ??= why)),
+    isStatelessPipeline(p) ? p : keyedOffPartition(p, part, n, (why) => void (rekeyed ??= why)),
   )
   let clock: VirtualClock | undefined
   let tokens = 0
@@ -266,14 +263,8 @@ export async function replayPartitioned<I, O, K>(
       onLate: (l) => m.result.lateEvent(l),
     })
     const ctx = collector.context({ scheduler: clock })
-    let input!: Subscriber<Data<unknown>>
-    const { result: subscription, machines } = collectMachines(() =>
-      new Observable<Data<unknown>>((s) => {
-        input = s
-      })
-        .pipe(compileElements(guarded[part], ctx))
-        .subscribe(collector),
-    )
+    const { input, subscription, machines: registry } = openPipeline(guarded[part], ctx, collector)
+    const machines = registry.machines
     const saved = g.checkpoints[part]
     if (saved !== undefined) restoreCut(saved, { name: p.name, shapes, source: [] }, machines)
     task = { part, owner: m, token, ctx, collector, subscription, input, machines, next: saved?.offset ?? 0, sinceCheckpoint: 0, held }

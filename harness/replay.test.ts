@@ -7,7 +7,7 @@ import { keyBy, map } from '../dsl/stages.ts'
 import { asyncMap } from '../dsl/flow.ts'
 import { boundedOutOfOrder, idleTimeout } from '../dsl/watermarks.ts'
 import { operatorNode, stream, type Stream, type Unkeyed } from '../dsl/stream.ts'
-import { interpreters } from '../dsl/interpreters.ts'
+import { stageKinds } from '../dsl/interpreters.ts'
 import type { Element } from '../dsl/element.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { VirtualClock } from './VirtualClock.ts'
@@ -15,19 +15,22 @@ import { formatRecord } from './log.ts'
 import { replay } from './replay.ts'
 
 // Test-only stages that look at the run's scheduler, registered under kinds no real stage uses.
-interpreters['test.replay.stamp'] = (_n, [input], ctx) =>
-  input.pipe(rxMap((e) => (e._tag === 'Data' ? { ...e, value: { v: e.value, now: ctx.scheduler.now() } } : e)))
-interpreters['test.replay.bufferTime'] = (n, [input], ctx) =>
-  (input as Observable<Element<unknown>>).pipe(
-    bufferTime(n.spec as number, ctx.scheduler),
-    rxMap((es) => ({
-      _tag: 'Data' as const,
-      value: { at: ctx.scheduler.now(), values: es.flatMap((e) => (e._tag === 'Data' ? [e.value] : [])) },
-      time: ctx.scheduler.now(),
-      key: undefined,
-      pos: 0,
-    })),
-  )
+stageKinds['test.replay.stamp'] = {
+  operator: (_n, [input], ctx) => input.pipe(rxMap((e) => (e._tag === 'Data' ? { ...e, value: { v: e.value, now: ctx.scheduler.now() } } : e))),
+}
+stageKinds['test.replay.bufferTime'] = {
+  operator: (n, [input], ctx) =>
+    (input as Observable<Element<unknown>>).pipe(
+      bufferTime(n.spec as number, ctx.scheduler),
+      rxMap((es) => ({
+        _tag: 'Data' as const,
+        value: { at: ctx.scheduler.now(), values: es.flatMap((e) => (e._tag === 'Data' ? [e.value] : [])) },
+        time: ctx.scheduler.now(),
+        key: undefined,
+        pos: 0,
+      })),
+    ),
+}
 const stamp = <A, K>(s: Stream<A, K>): Stream<{ v: A; now: number }, Unkeyed> =>
   stream(operatorNode('test.replay.stamp', 'stamp', [s.node], {}))
 const everyMs = (ms: number) => <A, K>(s: Stream<A, K>): Stream<{ at: number; values: A[] }, Unkeyed> =>

@@ -1,15 +1,14 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs'
-import type { Data } from '../dsl/element.ts'
+import type { Subscriber, Subscription } from 'rxjs'
+import type { SourceRecord } from '../dsl/element.ts'
 import type { Pipeline } from '../dsl/pipeline.ts'
-import { compileElements } from '../dsl/compile.ts'
-import type { RunContext } from '../operators/core/context.ts'
+import type { MachineRegistry, RunContext } from '../operators/core/context.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
 import { isDeadLetter, readLog, type LogSource } from './log.ts'
 import type { DeadLetter } from '../dsl/sides.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
-import { collectMachines, type StageRef, type Stateful } from '../operators/core/operate.ts'
+import { openPipeline } from './open.ts'
 import { stateOf, type StateAt } from './inspect.ts'
 
 /** Where a replay has got to, reported after each batch of records. */
@@ -89,9 +88,9 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
   // The pipeline is subscribed at the first record, so that a default clock can start there.
   let clock: VirtualClock | undefined
   let ctx: RunContext | undefined
-  let sink: Subscriber<Data<unknown>> | undefined
+  let sink: Subscriber<SourceRecord> | undefined
   let subscription: Subscription | undefined
-  let registered: { readonly machines: Stateful[]; readonly stages: (StageRef | undefined)[] } | undefined
+  let registered: MachineRegistry | undefined
   const inspect = inspectOffsets(opts.inspect)
   const states: StateAt[] = []
   /** Reads the state for every offset asked for below `before`, once async work has finished. */
@@ -103,12 +102,10 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
   const start = (at: number) => {
     clock = opts.clock ?? new VirtualClock(at)
     ctx = collector.context({ scheduler: clock, highWaterMark: opts.highWaterMark, failFast })
-    const input = new Observable<Data<unknown>>((s) => {
-      sink = s
-    })
-    const made = collectMachines(() => input.pipe(compileElements(p, ctx!, { watermarks: opts.onWatermark !== undefined })).subscribe(collector))
-    subscription = made.result
-    registered = made
+    const opened = openPipeline(p, ctx, collector, { watermarks: opts.onWatermark !== undefined })
+    sink = opened.input
+    subscription = opened.subscription
+    registered = opened.machines
   }
   const rejectMalformed = (e: DeadLetter) => {
     collector.eventsIn++

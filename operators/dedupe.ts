@@ -1,10 +1,9 @@
-import type { OperatorFunction } from 'rxjs'
-import type { Data, Element } from '../dsl/element.ts'
+import type { Data } from '../dsl/element.ts'
 import type { DedupeSpec } from '../dsl/dedupe.ts'
 import { deadLetter, errorMessage } from '../dsl/sides.ts'
 import type { Key } from '../dsl/stream.ts'
 import type { RunContext } from './core/context.ts'
-import { fromMachine, type Machine } from './core/operate.ts'
+import type { Machine } from './core/operate.ts'
 
 /** Snapshot of the ids remembered, `[id, firstSeen]` in first-seen order. */
 type DedupeState = Array<[Key, number]>
@@ -77,9 +76,4 @@ export function dedupeMachine(spec: DedupeSpec, ctx: RunContext, emit: (d: Data<
       for (const [id, at] of state as DedupeState) remember(id, at)
     },
   }
-}
-
-/** Interprets a `Dedupe` node. */
-export function dedupeOperator(spec: DedupeSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
-  return fromMachine((emit) => dedupeMachine(spec, ctx, emit))
 }

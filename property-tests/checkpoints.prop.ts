@@ -3,19 +3,17 @@ import fc from 'fast-check'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Observable, type Subscriber } from 'rxjs'
 import { pipe } from 'fp-ts/lib/function.js'
 import { run } from '../harness/run.ts'
 import { fileCheckpoints, type Checkpoint, type CheckpointStore } from '../harness/checkpoint.ts'
 import { cutOf, restoreCut } from '../harness/cut.ts'
 import { Collector } from '../harness/result.ts'
 import { VirtualClock } from '../harness/VirtualClock.ts'
-import { compileElements } from '../dsl/compile.ts'
 import { stateShapes } from '../dsl/fingerprint.ts'
-import type { SourceRecord } from '../dsl/element.ts'
 import { upsert } from '../dsl/change.ts'
 import { table } from '../dsl/tables.ts'
-import { collectMachines, type Stateful } from '../operators/core/operate.ts'
+import type { Stateful } from '../operators/core/operate.ts'
+import { openPipeline } from '../harness/open.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
 import { stateValue } from './arbitraries.ts'
 import { pipeline, type AnyPipeline } from '../dsl/pipeline.ts'
@@ -217,14 +215,8 @@ const anythingLog = fc.array(
 function machinesAfter(p: AnyPipeline, events: readonly Anything[]): Stateful[] {
   const c = new Collector<unknown>()
   const ctx = c.context({ scheduler: new VirtualClock(0) })
-  let input!: Subscriber<SourceRecord>
-  const { machines } = collectMachines(() =>
-    new Observable<SourceRecord>((s) => {
-      input = s
-    })
-      .pipe(compileElements(p, ctx))
-      .subscribe(c),
-  )
+  const { input, machines: registry } = openPipeline(p, ctx, c)
+  const machines = registry.machines
   const slot = reusableRecord()
   for (let i = 0; i < events.length; i++) input.next(slot.fill(events[i], Number.NaN, i))
   return machines

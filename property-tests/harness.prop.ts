@@ -17,7 +17,7 @@ import { window, aggregate, tumbling } from '../dsl/windows.ts'
 import { count } from '../dsl/aggregations.ts'
 import { boundedOutOfOrder, idleTimeout } from '../dsl/watermarks.ts'
 import { operatorNode, stream, type Stream } from '../dsl/stream.ts'
-import { interpreters } from '../dsl/interpreters.ts'
+import { stageKinds } from '../dsl/interpreters.ts'
 import { fromMachine } from '../operators/core/operate.ts'
 import { formatRecord, parseLine } from '../harness/log.ts'
 import { replay } from '../harness/replay.ts'
@@ -34,22 +34,24 @@ const Event = t.type({ id: t.number, key: t.string, time: t.number })
 
 // A test-only stage that sends events behind the watermark to `late` and passes the others, so that
 // the accounting law sees all three side outputs.
-interpreters['test.harness.lateGate'] = (_n, [input], ctx) =>
-  input.pipe(
-    fromMachine((emit) => {
-      let wm = Number.NEGATIVE_INFINITY
-      return {
-        data(d) {
-          if (d.time < wm)
-            ctx.late({ _tag: 'Late', value: d.value, time: d.time, key: d.key, pos: d.pos, watermark: wm, stage: 'lateGate', windows: [] })
-          else emit(d)
-        },
-        watermark(w) {
-          wm = w
-        },
-      }
-    }),
-  )
+stageKinds['test.harness.lateGate'] = {
+  operator: (_n, [input], ctx) =>
+    input.pipe(
+      fromMachine(ctx, (emit) => {
+        let wm = Number.NEGATIVE_INFINITY
+        return {
+          data(d) {
+            if (d.time < wm)
+              ctx.late({ _tag: 'Late', value: d.value, time: d.time, key: d.key, pos: d.pos, watermark: wm, stage: 'lateGate', windows: [] })
+            else emit(d)
+          },
+          watermark(w) {
+            wm = w
+          },
+        }
+      }),
+    ),
+}
 const lateGate = <A, K>(s: Stream<A, K>): Stream<A, K> => stream(operatorNode('test.harness.lateGate', 'lateGate', [s.node], {}))
 
 describe('replay determinism', () => {

@@ -1,8 +1,9 @@
 import type { Data } from '../../dsl/element.ts'
 import type { OperatorNode, StatelessNode } from '../../dsl/stream.ts'
-import type { RunContext } from './context.ts'
 import { chain, type Cursor } from './fused.ts'
-import { registerMachine, type Emit, type Machine } from './operate.ts'
+import { registerMachine, type RunContext } from './context.ts'
+import type { Emit, Machine } from './operate.ts'
+import { generate } from './codegen.ts'
 
 /** Builds the machine of a single-input stateful stage, emitting its results to `emit`. */
 export type MachineFactory = (node: OperatorNode, ctx: RunContext, emit: Emit<unknown, unknown>) => Machine<unknown, unknown>
@@ -55,7 +56,7 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
       }
     } else {
       const machine = s.make(s.node, ctx, (d) => to.data(d))
-      registerMachine(machine, s.node)
+      registerMachine(ctx, machine, s.node)
       machines.push(machine)
       next = machineLink(machine, to)
     }
@@ -64,13 +65,13 @@ export function link(segments: readonly Segment[], ctx: RunContext, end: Downstr
 }
 
 /**
- * A machine's link, as code of its own for every link (`new Function`), so that its calls to the
+ * A machine's link, as code of its own for every link (see codegen.ts), so that its calls to the
  * machine and to the next link each see one target even when a process runs many pipelines.
  */
 const machineLink = (machine: Machine<unknown, unknown>, to: Downstream): Downstream =>
-  new Function(
-    'machine',
-    'to',
+  generate(
+    'machineLink',
+    ['machine', 'to'],
     `return {
       data(d) { machine.data(d) },
       // The machine's own push when it has one: the link adds no call of its own.

@@ -4,6 +4,7 @@ import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { StatelessNode } from '../../dsl/stream.ts'
 import type { RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
+import { generate } from './codegen.ts'
 
 /** Pushes one bare value into the rest of a fused chain. */
 export type Push = (v: unknown) => void
@@ -40,7 +41,7 @@ export function chain(
   const gen = chainCode(stages, 'return', typeof tail === 'function' ? 'cur.key = key; tail(v);' : 'tail.push(v, cur.time, key, pos);', 'stopped()')
   const body = `return function fusedChain(v) {\nlet key = cur.key; const pos = cur.pos;\n${gen.code}\n}`
   const params = [...gen.params, 'cur', 'tail', 'stopped']
-  return new Function(...params, body)(...gen.args(ctx), cur, tail, stopped) as Push
+  return generate('fusedChain', params, body)(...gen.args(ctx), cur, tail, stopped) as Push
 }
 
 /** A fused chain as code, for a generator to place in a function of its own (see `chain` and ingest). */

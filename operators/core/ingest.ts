@@ -4,12 +4,12 @@ import { PathReporter } from 'io-ts/lib/PathReporter.js'
 import { END_OF_INPUT, type Data, type Element, type SourceRecord } from '../../dsl/element.ts'
 import { deadLetter, errorMessage, textOf } from '../../dsl/sides.ts'
 import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
-import type { RunContext } from './context.ts'
+import { registerMachine, type RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
 import { chainCode } from './fused.ts'
 import { SOURCE, type StatelessNode } from '../../dsl/stream.ts'
 import { link, type Downstream, type Segment } from './chained.ts'
-import { registerMachine } from './operate.ts'
+import { generate } from './codegen.ts'
 
 export interface IngestSpec<I> {
   readonly codec: t.Decoder<unknown, I> | undefined
@@ -81,7 +81,7 @@ export interface IngestStep {
 
 /**
  * What ingest does with one source record, generated as code of its own for every pipeline
- * (`new Function`): admit it (decode, event time), run the stateless stages chained after the
+ * (see codegen.ts): admit it (decode, event time), run the stateless stages chained after the
  * source, hand the result to `out`, and, with `watermarks`, raise the watermark. Every call here
  * (the codec, the user's event time, the chain, the next link) sees one target even when a process
  * runs many pipelines, and V8 can inline them. Without watermarks and an event time, no time is
@@ -145,7 +145,7 @@ export function ingestStep<I>(
       }
     } }`
   const params = ['st', 'scheduler', 'codec', 'eventTime', 'out', 'codecFailed', 'codecThrew', 'timeThrew', 'timeInvalid', 'maxDelay', 'downstream', ...gen.params]
-  return new Function(...params, body)(
+  return generate('ingest', params, body)(
     st,
     ctx.scheduler,
     spec.codec,
@@ -195,7 +195,7 @@ export function ingest<I>(
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
       const step = ingestStep(spec, ctx, st, leading, out, subscriber).record
       // The watermark generator's state is part of a checkpoint like any operator's.
-      registerMachine({
+      registerMachine(ctx, {
         snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
         restore: (s) => {
           const saved = s as { maxSeen: number | null; wm: number | null }

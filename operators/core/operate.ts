@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs'
 import type { Data, Element, Watermark } from '../../dsl/element.ts'
 import { stageSubscriber } from './subscriber.ts'
+import { registerMachine, type RunContext } from './context.ts'
 
 /** Where a stateful machine sends its results. */
 export interface Emit<O, KO = unknown> {
@@ -38,62 +39,12 @@ export interface Stateful {
 /** The plan node a machine belongs to: a stage of the description (`Node`), or the source's watermark generator (`SOURCE`). */
 export type StageRef = object
 
-let registrar: ((m: Stateful, stage: StageRef | undefined) => void) | undefined
-/** The stage whose operator is being subscribed (see `withinStage`), for machines that do not name theirs. */
-let currentStage: StageRef | undefined
-
-/**
- * Calls `subscribe` and returns, with its result, every stateful machine created while it ran, in
- * creation order, and beside each the plan node it belongs to (`stages[i]` is `machines[i]`'s;
- * undefined for a machine created outside any compiled stage). Subscribing a compiled pipeline
- * creates its machines synchronously and in the same order for the same pipeline, so checkpoints
- * can snapshot and restore them by index, and `stages` says which step of the plan each one is.
- */
-export function collectMachines<T>(subscribe: () => T): {
-  readonly result: T
-  readonly machines: Stateful[]
-  readonly stages: (StageRef | undefined)[]
-} {
-  const machines: Stateful[] = []
-  const stages: (StageRef | undefined)[] = []
-  const outer = registrar
-  registrar = (m, stage) => {
-    machines.push(m)
-    stages.push(stage)
-  }
-  try {
-    return { result: subscribe(), machines, stages }
-  } finally {
-    registrar = outer
-  }
-}
-
-/**
- * Makes a machine known to the enclosing `collectMachines`, if any (operators call this on
- * creation), as part of `stage` when given, else of the stage being subscribed (`withinStage`).
- */
-export const registerMachine = (m: Stateful, stage?: StageRef): void => registrar?.(m, stage ?? currentStage)
-
-/**
- * Runs `subscribe` (a stage's operator being subscribed) with `stage` as the stage of every machine
- * it creates without naming one; nested stages (its inputs, subscribed inside) set their own, and
- * the outer one is back once they return.
- */
-export function withinStage<T>(stage: StageRef, subscribe: () => T): T {
-  const outer = currentStage
-  currentStage = stage
-  try {
-    return subscribe()
-  } finally {
-    currentStage = outer
-  }
-}
-
 /**
  * Wraps a machine as an RxJS operator: subscribe, feed, forward, tear down. Shared by every
  * single-input stateful operator so none repeats the subscription plumbing.
  */
 export function fromMachine<I, K, O, KO = unknown>(
+  ctx: RunContext,
   make: (emit: Emit<O, KO>, forward: (w: Watermark) => void) => Machine<I, K>,
 ): OperatorFunction<Element<I, K>, Element<O, KO>> {
   return (source) =>
@@ -104,7 +55,7 @@ export function fromMachine<I, K, O, KO = unknown>(
         (d) => subscriber.next(d),
         (w) => subscriber.next(w),
       )
-      registerMachine(machine)
+      registerMachine(ctx, machine)
       const sub = source.subscribe(
         stageSubscriber<Element<I, K>>(subscriber, {
           next(e) {

@@ -1,8 +1,7 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
 import type { Element } from '../../dsl/element.ts'
 import type { MicrobatchSpec } from '../../dsl/flow.ts'
-import type { RunContext } from '../core/context.ts'
-import { registerMachine } from '../core/operate.ts'
+import { registerMachine, type RunContext } from '../core/context.ts'
 
 /** Size-or-time blocks (see `microbatch` in dsl/flow.ts); the timer runs on `ctx.scheduler`. */
 export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown[]>> {
@@ -16,7 +15,7 @@ export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): Opera
       let timer: Subscription | undefined
       // The open block is state like any window's: a checkpoint taken while it is open must carry
       // its events, or a restored run would lose them (their source offsets are already covered).
-      registerMachine({
+      registerMachine(ctx, {
         // Copies both ways: a store may keep the checkpoint object as given, and the block goes on
         // filling after the save (and after a restore, it must not fill the checkpoint's array).
         snapshot: () => ({

@@ -61,7 +61,7 @@ export function tableJoinOperator(
 ): Observable<Element<unknown>> {
   const table = spec.table
   if (table === undefined)
-    return fromMachine2(inputs[0], inputs[1] as Observable<Element<Change<Key, unknown>>>, (emit) => tableJoinMachine(spec, ctx, emit))
+    return fromMachine2(ctx, inputs[0], inputs[1] as Observable<Element<Change<Key, unknown>>>, (emit) => tableJoinMachine(spec, ctx, emit))
   const inner = spec.type === 'inner'
   return new Observable<Element<unknown>>((subscriber) =>
     inputs[0].subscribe({

@@ -199,5 +199,5 @@ export function tableTableJoinOperator(
   right: Observable<Element<unknown>>,
   ctx: RunContext,
 ): Observable<Element<unknown>> {
-  return fromMachine2(left as Observable<Element<C>>, right as Observable<Element<C>>, (emit) => tableTableJoinMachine(spec, ctx, emit))
+  return fromMachine2(ctx, left as Observable<Element<C>>, right as Observable<Element<C>>, (emit) => tableTableJoinMachine(spec, ctx, emit))
 }

@@ -149,5 +149,5 @@ export function temporalJoinOperator(
   [events, changes]: readonly Observable<Element<unknown>>[],
   ctx: RunContext,
 ): Observable<Element<unknown>> {
-  return fromMachine2(events, changes as Observable<Element<Change<Key, unknown>>>, (emit) => temporalJoinMachine(spec, ctx, emit))
+  return fromMachine2(ctx, events, changes as Observable<Element<Change<Key, unknown>>>, (emit) => temporalJoinMachine(spec, ctx, emit))
 }

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs'
 import type { Data, Element } from '../../dsl/element.ts'
-import { registerMachine } from '../core/operate.ts'
+import { registerMachine, type RunContext } from '../core/context.ts'
 import { MinWatermark } from '../core/MinWatermark.ts'
 import { stageSubscriber } from '../core/subscriber.ts'
 
@@ -22,6 +22,7 @@ export interface Machine2<L, R> {
  * released them. Completes when both inputs have completed.
  */
 export function fromMachine2<L, R, O>(
+  ctx: RunContext,
   left: Observable<Element<L, unknown>>,
   right: Observable<Element<R, unknown>>,
   make: (emit: (d: Data<O, unknown>) => void) => Machine2<L, R>,
@@ -29,7 +30,7 @@ export function fromMachine2<L, R, O>(
 ): Observable<Element<O, unknown>> {
   return new Observable<Element<O, unknown>>((subscriber) => {
     const machine = make((d) => subscriber.next(d))
-    registerMachine(machine)
+    registerMachine(ctx, machine)
     const marks = new MinWatermark(2)
     let forwarded = Number.NEGATIVE_INFINITY
     let open = 2

@@ -121,5 +121,5 @@ export function windowJoinOperator(
   right: Observable<Element<unknown>>,
   ctx: RunContext,
 ): Observable<Element<unknown>> {
-  return fromMachine2(left, right, (emit) => windowJoinMachine(spec, ctx, emit), (w) => w - spec.within)
+  return fromMachine2(ctx, left, right, (emit) => windowJoinMachine(spec, ctx, emit), (w) => w - spec.within)
 }

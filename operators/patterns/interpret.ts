@@ -1,20 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs'
 import type { Element } from '../../dsl/element.ts'
-import type { MatchSpec } from '../../dsl/patterns.ts'
-import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
-import { fromMachine } from '../core/operate.ts'
-import { PatternMatcher } from './matcher.ts'
 import type { MatchQueriesSpec } from './queryIndex.ts'
-
-/** The RxJS operator behind `match`: a `PatternMatcher` per run of the pipeline. */
-export function matchOperator(spec: MatchSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
-  // `match` only applies to keyed streams (a compile error otherwise), so every key is a Key.
-  return fromMachine<unknown, Key, unknown, Key>((emit) => new PatternMatcher(spec, ctx, emit)) as OperatorFunction<
-    Element<unknown>,
-    Element<unknown>
-  >
-}
 
 /**
  * The RxJS operator behind `matchQueries`: each event becomes `{ event, ids }` with the ids of the

@@ -1,11 +1,9 @@
-import type { OperatorFunction } from 'rxjs'
 import { notAChange, type Change } from '../../dsl/change.ts'
 import { deadLetter } from '../../dsl/sides.ts'
 import type { RunContext } from '../core/context.ts'
-import type { Data, Element } from '../../dsl/element.ts'
+import type { Data } from '../../dsl/element.ts'
 import type { Key } from '../../dsl/stream.ts'
-import type { TableSpec } from '../../dsl/tables.ts'
-import { fromMachine, type Machine } from '../core/operate.ts'
+import type { Machine } from '../core/operate.ts'
 import { Table, type TableSnapshot } from './table.ts'
 
 /**
@@ -29,11 +27,4 @@ export function tableMachine(
     snapshot: () => table.snapshot(),
     restore: (s) => table.restore(s as TableSnapshot<Key, unknown>),
   }
-}
-
-/** Interprets a `Table` node over a changelog stream. */
-export function tableOperator(spec: TableSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown>> {
-  return fromMachine<unknown, unknown, unknown>((emit) =>
-    tableMachine(spec.into ?? new Table<Key, unknown>(), ctx, emit) as Machine<unknown, unknown>,
-  )
 }

@@ -8,6 +8,7 @@ import {
   type Aggregator,
   type Staged,
 } from '../../dsl/aggregations.ts'
+import { generate } from '../core/codegen.ts'
 
 /**
  * An aggregation spec ready to run. `read(a)` runs the user's functions on one event (the only part
@@ -182,7 +183,7 @@ function straightLine(named: readonly (readonly [string, Field])[]): Generated {
     `  result(acc) { return { ${idx.map((i) => `${prop(named[i][0])}: r${i}(acc.a${i})`).join(', ')} } },`,
     '}',
   ].join('\n')
-  return new Function('steps', 'inputs', 'inits', 'results', 'merges', 'noMerge', body)(
+  return generate('recordAggregator', ['steps', 'inputs', 'inits', 'results', 'merges', 'noMerge'], body)(
     fields.map((f) => f.step),
     fields.map((f) => f.input),
     fields.map((f) => f.init),

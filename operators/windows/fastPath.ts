@@ -1,5 +1,6 @@
 import type { Key } from '../../dsl/stream.ts'
 import { foldStatements, type CompiledAggregator } from './aggregator.ts'
+import { generate } from '../core/codegen.ts'
 
 /** What a window stage does with one event: the machine's `push`. */
 export type Push = (value: unknown, time: number, key: Key, pos: number) => void
@@ -13,7 +14,7 @@ interface Current {
 }
 
 /**
- * The in-order path of one window stage, generated as code of its own (`new Function`): an event
+ * The in-order path of one window stage, generated as code of its own (see codegen.ts): an event
  * inside the window its key's previous event went to, which is still open and not yet due, is folded
  * straight in. That is the common case (events mostly arrive in order) and the whole of its work is a
  * Map lookup, three comparisons and the aggregation, with every call site seeing one target: the
@@ -56,5 +57,5 @@ export function inOrderPush(
     }`
   const params = ['keys', 'core', 'slow', 'fail', ...idx.flatMap((i) => [`i${i}`, `s${i}`])]
   const args = [keys, core, slow, fail, ...fields.flatMap((f) => [f.input, f.step])]
-  return new Function(...params, body)(...args) as Push
+  return generate('windowFastPath', params, body)(...args) as Push
 }

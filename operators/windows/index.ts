@@ -1,4 +1,4 @@
-export { windowInterpreter, windowMachine, windowKind } from './interpret.ts'
+export { windowMachine, windowKind } from './interpret.ts'
 export { WindowCore, Win } from './machine.ts'
 export { DueQueue } from './DueQueue.ts'
 export { compileAggregator } from './aggregator.ts'

@@ -1,10 +1,7 @@
-import type { Observable } from 'rxjs'
-import type { Element } from '../../dsl/element.ts'
-import type { Interpreter } from '../../dsl/interpreters.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { WindowAssigner, WindowSpec } from '../../dsl/windows.ts'
 import type { RunContext } from '../core/context.ts'
-import { fromMachine, type Emit } from '../core/operate.ts'
+import type { Emit } from '../core/operate.ts'
 import { hoppingKind } from './hopping.ts'
 import { hoppingSlicedKind } from './hoppingSliced.ts'
 import { WindowCore, type KeyState, type WindowKind } from './machine.ts'
@@ -46,7 +43,3 @@ export const windowMachine = (spec: WindowSpec, ctx: RunContext, emit: Emit<unkn
   // The aggregator compiled once serves both the choice of kind and the machine.
   return new WindowCore(kind, spec, ctx, emit, { aggregator: agg })
 }
-
-/** Interprets a `'window'` node: one machine over its keyed input, no per-key or per-window subscription. */
-export const windowInterpreter: Interpreter = (node, inputs, ctx): Observable<Element<unknown>> =>
-  (inputs[0] as Observable<Element<unknown, Key>>).pipe(fromMachine((emit) => windowMachine(node.spec as WindowSpec, ctx, emit)))
