@@ -16,6 +16,9 @@ import { aggregate, tumbling, window } from '../dsl/windows.ts'
 import { count } from '../dsl/aggregations.ts'
 import { replay } from './replay.ts'
 import { record } from './record.ts'
+import { run } from './run.ts'
+import { fromLog } from '../connectors/sources.ts'
+import { fileCheckpoints } from './checkpoint.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'weir-framed-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -78,6 +81,17 @@ describe('binary logs', () => {
     const fromAvro = await replay(perUser, await write(join(dir, 'twin.avro'), clicks))
     expect(fromAvro.out).toEqual(fromJson.out)
     expect(fromAvro.out.length).toBeGreaterThan(0)
+  })
+
+  it('run reads a binary log through fromLog, with checkpoints, as it reads NDJSON', async () => {
+    const perUser = pipeline({ eventTime: (c: Click) => c.at }, (s) => pipe(s, keyBy((c) => c.user), window(tumbling(100)), aggregate({ n: count })))
+    const fromJson = await run(perUser, fromLog(await write(join(dir, 'run.ndjson'), clicks, json())))
+    const path = await write(join(dir, 'run.avro'), clicks)
+    expect((await run(perUser, fromLog(path))).out).toEqual(fromJson.out)
+    const store = fileCheckpoints(join(dir, 'run-cp.json'))
+    const checkpointed = await run(perUser, fromLog(path), { checkpoint: { store, everyEvents: 7 } })
+    expect(checkpointed.out).toEqual(fromJson.out)
+    expect((await store.load())?.offset).toBeGreaterThan(0)
   })
 
   it('record writes a binary log with an encoding', async () => {
