@@ -96,7 +96,7 @@ export { json, avro, readAvroSchema, msgpack, encodingNamed, ENCODING_NAMES, Mis
 export type { Encoding, EncodingName, AvroSchema } from './connectors/encodings/index.ts'
 export { replay } from './harness/replay.ts'
 export type { ReplayOptions, ReplayProgress, ReplayResult } from './harness/replay.ts'
-export type { StateAt, StageState, StageContents, OpenWindow, PendingMatch, JoinBuffer, HeldEvent } from './harness/inspect.ts'
+export type { StateAt, StageState, StageContents, OpenWindow, PendingMatch, JoinBuffer, HeldEvent, TableVersion } from './harness/inspect.ts'
 export { diff } from './harness/diff.ts'
 export type { DiffResult, ResultDiff, ReplayableLog } from './harness/diff.ts'
 export { record } from './harness/record.ts'
