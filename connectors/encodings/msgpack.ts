@@ -2,11 +2,14 @@ import { asBuffer, type Encoding } from './encoding.ts'
 import { requirePeer } from './peer.ts'
 
 interface Msgpackr {
-  readonly Packr: new (options: { useRecords: boolean; mapsAsObjects: boolean }) => {
+  readonly Packr: new (options: { useRecords: boolean; mapsAsObjects: boolean; copyBuffers: boolean }) => {
     pack(value: unknown): Buffer
     unpack(bytes: Buffer, range: { start: number; end: number }): unknown
   }
 }
+
+/** Events up to this many bytes are decoded from a scratch copy (see `decode`). */
+const SCRATCH = 64 * 1024
 
 /**
  * Events as MessagePack (needs the msgpackr package): binary JSON, no schema. Standard maps only
@@ -18,11 +21,20 @@ interface Msgpackr {
  */
 export function msgpack(): Encoding {
   const { Packr } = requirePeer<Msgpackr>('msgpackr', 'the msgpack encoding')
-  const packr = new Packr({ useRecords: false, mapsAsObjects: true })
+  // copyBuffers: a binary value is a copy, not a view of the bytes it was read from (they are reused).
+  const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+  const scratch = Buffer.allocUnsafe(SCRATCH)
   return {
     name: 'msgpack',
     encode: (event) => packr.pack(event),
-    // A range of the caller's buffer: msgpackr keeps one DataView per buffer, not one per record.
-    decode: (bytes, start = 0, end = bytes.length) => packr.unpack(asBuffer(bytes), { start, end }),
+    decode(bytes, start = 0, end = bytes.length) {
+      const buf = asBuffer(bytes)
+      const n = end - start
+      if ((start === 0 && end === buf.length) || n > SCRATCH) return packr.unpack(buf, { start, end })
+      // msgpackr decodes an event at the start of a small buffer 2-3x faster than one deep inside
+      // a log reader's chunk (measured): a short event is copied to a scratch buffer first.
+      buf.copy(scratch, 0, start, end)
+      return packr.unpack(scratch, { start: 0, end: n })
+    },
   }
 }
