@@ -59,7 +59,7 @@ describe('the weirjs tarball', () => {
 describe('installed with the core peers only', () => {
   it('installs no optional peer and prints no warning', () => {
     expect(installed.stderr).toBe('')
-    for (const peer of ['fast-check', 'ioredis', 'pg', 'tsx', 'esbuild', 'vega', 'vega-lite'])
+    for (const peer of ['fast-check', 'ioredis', 'pg', 'tsx', 'esbuild', 'vega', 'vega-lite', 'avsc', 'msgpackr'])
       expect(existsSync(join(app, 'node_modules', peer)), `${peer} installed`).toBe(false)
   })
 
@@ -130,6 +130,23 @@ await save(chart([{ t: 1, n: 2 }], { x: 't', y: 'n' }), 'n.svg').catch((e) => co
     expect(report.code).toBe(2)
     expect(report.stderr).toBe('weir: report: rendering charts needs the vega and vega-lite packages, which are not installed (npm install vega vega-lite)\n')
   })
+
+  it('json() works without avsc or msgpackr; avro() and msgpack() say in one line that they need them', async () => {
+    writeFileSync(
+      join(app, 'encodings.mjs'),
+      `import { avro, msgpack, json } from 'weirjs'
+console.log(JSON.stringify(json().decode(json().encode({ a: 1 }))))
+for (const make of [() => avro({ type: 'record', name: 'A', fields: [] }), () => msgpack()])
+  try { make() } catch (e) { console.log(e.name + ': ' + e.message) }
+`,
+    )
+    const { stdout } = await node(['encodings.mjs'])
+    expect(stdout).toBe(
+      '{"a":1}\n' +
+        'MissingPeerError: the avro encoding needs the avsc package, which is not installed (npm install avsc)\n' +
+        'MissingPeerError: the msgpack encoding needs the msgpackr package, which is not installed (npm install msgpackr)\n',
+    )
+  })
 })
 
 describe('with the optional peers', () => {
@@ -152,7 +169,7 @@ describe('with the optional peers', () => {
       join(app, 'consumer.ts'),
       `import * as t from 'io-ts'
 import { pipe } from 'fp-ts/function'
-import { aggregate, count, keyBy, mean, pipeline, run, tumbling, window, type WindowResult } from 'weirjs'
+import { aggregate, avro, count, keyBy, mean, msgpack, pipeline, run, tumbling, window, type Encoding, type WindowResult } from 'weirjs'
 import { eventLog, orderInsensitive, type LogEvent } from 'weirjs/property-tests'
 import { replay, VirtualClock, type RunResult } from 'weirjs/testing'
 import { redisSource, type RedisSourceOptions } from 'weirjs/redis'
@@ -168,6 +185,7 @@ export const replayed = replay(fares, 'trips.ndjson')
 export const kit = [eventLog, orderInsensitive, VirtualClock, redisSource, pgChanges, show, save] as const
 export const spec: ChartSpec = chart([{ t: 1, n: 2 }], { x: 't', y: 'n' })
 export type Used = [RedisSourceOptions, RowChange, LogEvent]
+export const encodings: (() => Encoding)[] = [() => avro({ type: 'record', name: 'A', fields: [] }), msgpack]
 `,
     )
     const tsc = await failing(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'])

@@ -2,10 +2,6 @@ import { Observable, VirtualTimeScheduler, type Subscriber } from 'rxjs'
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pipe } from 'fp-ts/lib/function.js'
-import { pipeline } from '../dsl/pipeline.ts'
-import { filter, keyBy, map } from '../dsl/stages.ts'
-import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import { compileElements } from '../dsl/compile.ts'
 import type { Data } from '../dsl/element.ts'
 import { makeContext } from '../operators/core/context.ts'
@@ -13,6 +9,7 @@ import { VirtualClock } from '../harness/VirtualClock.ts'
 import { formatRecord, readLog, type LogRecord } from '../harness/log.ts'
 import { replay } from '../harness/replay.ts'
 import { gc, timeBest, type Report } from './util.ts'
+import { START, trip, trips, type Trip } from './fixtures/trips.ts'
 
 /**
  * Harness benchmarks: replay against feeding the same events straight into the compiled pipeline,
@@ -20,25 +17,6 @@ import { gc, timeBest, type Report } from './util.ts'
  * VirtualTimeScheduler on the same timers.
  */
 
-interface Trip {
-  readonly id: number
-  readonly zone: string
-  readonly ts: number
-  readonly fare: number
-}
-
-const START = 1_700_000_000_000
-
-const trips = pipeline({ name: 'trips', eventTime: (t: Trip) => t.ts, watermark: boundedOutOfOrder('10s') }, (s) =>
-  pipe(
-    s,
-    filter((t) => t.fare > 3),
-    keyBy((t) => t.zone),
-    map((t) => t.fare * 1.1),
-  ),
-)
-
-const trip = (i: number): Trip => ({ id: i, zone: `z${i % 263}`, ts: START + i * 3 - (i % 7) * 50, fare: (i % 50) + 0.5 })
 const arrivalOf = (i: number) => START + i * 3
 
 /** The baseline: the same records pushed straight into the compiled pipeline, no log, no clock. */

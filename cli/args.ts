@@ -1,6 +1,8 @@
 import { REDIS_FLAGS, redisRunOf, type RedisRun } from './redis.ts'
 import { didYouMean } from './suggest.ts'
 import { deadLetterLimitOf, type DeadLetterLimit } from './deadLetterLimit.ts'
+import type { EncodingName } from '../connectors/encodings/encoding.ts'
+import { encodingFlags } from './encoding.ts'
 
 /** A mistake in how `weir` was called: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -74,8 +76,18 @@ export interface StateCommand {
   readonly topic: string | undefined
 }
 
+/** `weir convert --log <file|-> --out <file> --encoding <json|avro|msgpack> [--schema <file.avsc>]` */
+export interface ConvertCommand {
+  readonly command: 'convert'
+  readonly log: string
+  readonly out: string
+  readonly encoding: EncodingName
+  /** The Avro schema file (`--schema`), needed with `--encoding avro`. */
+  readonly schema?: string
+}
+
 /** The commands that take arguments. */
-export type CommandName = 'run' | 'explain' | 'report' | 'diff' | 'state'
+export type CommandName = 'run' | 'explain' | 'report' | 'diff' | 'state' | 'convert'
 
 /** `weir --help`, or `weir <command> --help` (`about`) for one command's usage. */
 export interface HelpCommand {
@@ -88,7 +100,7 @@ export interface VersionCommand {
   readonly command: 'version'
 }
 
-export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | StateCommand | HelpCommand | VersionCommand
+export type Command = RunCommand | ExplainCommand | ReportCommand | DiffCommand | StateCommand | ConvertCommand | HelpCommand | VersionCommand
 
 export const USAGE = `usage:
   weir run <pipeline-module> --log <file|-> [--out <file>] [--format ndjson|csv|table] [--fail-fast] [--topic <topic>]
@@ -106,7 +118,7 @@ export const USAGE = `usage:
   weir run <pipeline-module> --redis <url> --from <topics|glob> --group <g> --consumer <name>
            [--to <topic> [--partitions <n>] | --upsert <hash>] [--key <field>] [--idle-exit <ms>] [--members <n>] [--lease <ms>]
            [--checkpoint <file> [--checkpoint-every <records>]] [--dead-letters <stream>] [--late <stream>]
-           [--max-deliveries <n>] [--dead-letter-stream <stream>]
+           [--max-deliveries <n>] [--dead-letter-stream <stream>] [--encoding json|avro|msgpack [--schema <file.avsc>]]
       run live as one member of a Redis Streams consumer group (start several to scale out);
       outputs go to a topic, an upsert hash keyed by --key, or stdout; a stateful pipeline runs one
       instance per partition it owns, checkpointed in Redis, and partitions move with their state as
@@ -116,7 +128,9 @@ export const USAGE = `usage:
       nothing run, when the file belongs to another pipeline, plan, topic or group); --dead-letters
       and --late append every dead letter / late event to these Redis streams (field e, NDJSON); an
       entry delivered more than --max-deliveries times (default 5: it keeps killing its reader) is
-      moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged
+      moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged; --encoding
+      reads entries whose events are Avro (with --schema) or MessagePack bytes instead of JSON
+      (outputs stay JSON), an entry that does not decode being a dead letter
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir report <pipeline-module> --log <file> --out <file.html> [--topic <topic>]
@@ -134,6 +148,12 @@ export const USAGE = `usage:
       deadlines, table rows, join buffers per key, and the watermarks; --at is a log offset (the
       state after that record) or an ISO time (the state after the first record whose arrival
       is at or after it); --json prints it as JSON; exit 2 for an --at the log does not reach
+  weir convert --log <file|-> --out <file> --encoding json|avro|msgpack [--schema <file.avsc>]
+      rewrite a recorded log in another encoding, record for record (offsets, arrivals, topics
+      kept): json writes NDJSON, avro and msgpack the binary log format (docs/encodings.md; they
+      need the avsc / msgpackr packages), avro with the schema read from --schema; every reader
+      of logs (weir run, replay, fromLog) tells the formats apart by their first bytes; records
+      the input cannot give (corrupt frames, malformed lines) are counted and left out
   weir --version
   weir [<command>] --help`
 
@@ -145,6 +165,7 @@ const FLAGS: Record<CommandName, Record<string, FlagKind>> = {
   report: { log: 'string', out: 'string', topic: 'string' },
   diff: { log: 'string', topic: 'string' },
   state: { log: 'string', at: 'string', json: 'boolean', topic: 'string' },
+  convert: { log: 'string', out: 'string', encoding: 'string', schema: 'string' },
 }
 
 const COMMANDS = Object.keys(FLAGS) as CommandName[]
@@ -197,6 +218,7 @@ export function parseArgs(argv: readonly string[]): Command {
     }
   }
   if (command === 'diff') return diffOf(positional, flags)
+  if (command === 'convert') return convertOf(positional, flags)
   if (positional.length === 0) throw new UsageError(`${command} needs a <pipeline-module> (a .ts or .js file whose default export is a pipeline)`)
   if (positional.length > 1) throw new UsageError(`${command} takes one <pipeline-module>, got ${positional.length}: ${positional.join(' ')}`)
   const module = positional[0]
@@ -264,6 +286,17 @@ const diffOf = (positional: readonly string[], flags: ReadonlyMap<string, string
   const log = flags.get('log')
   if (log === undefined) throw new UsageError('diff needs --log <file> (the recorded NDJSON log to replay through both)')
   return { command: 'diff', modules: [positional[0], positional[1]], log: log as string, topic: flags.get('topic') as string | undefined }
+}
+
+const convertOf = (positional: readonly string[], flags: ReadonlyMap<string, string | true>): ConvertCommand => {
+  if (positional.length > 0) throw new UsageError(`convert takes no module, got ${positional.join(' ')} (weir convert --log <file> --out <file> --encoding <encoding>)`)
+  const log = flags.get('log') as string | undefined
+  if (log === undefined) throw new UsageError('convert needs --log <file> (the recorded log to convert; - for standard input)')
+  const out = flags.get('out') as string | undefined
+  if (out === undefined) throw new UsageError('convert needs --out <file> (where to write the converted log)')
+  if (!flags.has('encoding')) throw new UsageError('convert needs --encoding json|avro|msgpack (the encoding to write)')
+  const encoding = encodingFlags(flags.get('encoding') as string | undefined, flags.get('schema') as string | undefined, true)!
+  return { command: 'convert', log, out, ...encoding }
 }
 
 /**

@@ -16,6 +16,8 @@ import { fencedSink, fencedUpsertSink, runMember } from '../connectors/redis/mem
 import { topicsMatching, createTopic, streamKey } from '../connectors/redis/topic.ts'
 import { partitionOf } from '../connectors/partition.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
+import type { Encoding } from '../connectors/encodings/encoding.ts'
+import { encodingFlags, type EncodingFlags } from './encoding.ts'
 
 /** `weir run <module> --redis <url> --from <topics|glob> --group <g> --consumer <c> [...]` */
 export interface RedisRun {
@@ -47,6 +49,8 @@ export interface RedisRun {
   readonly maxDeliveries: number
   /** The stream poison entries go to (default `<topic>:dead-letters`). */
   readonly deadLetterStream: string | undefined
+  /** `--encoding` / `--schema`: how the topics' events are written (JSON text without them). */
+  readonly encoding?: EncodingFlags
 }
 
 /** The `--redis` option set of `weir run`: the flags it adds and how they are read. */
@@ -66,6 +70,8 @@ export const REDIS_FLAGS = {
   'checkpoint-every': 'string',
   'max-deliveries': 'string',
   'dead-letter-stream': 'string',
+  encoding: 'string',
+  schema: 'string',
 } as const
 
 const positiveInt = (name: string, v: string | undefined, dflt: number): number => {
@@ -81,6 +87,8 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
   const url = get('redis')
   const used = Object.keys(REDIS_FLAGS).filter((k) => k !== 'redis' && flags.has(k))
   if (url === undefined) {
+    if (flags.has('encoding') || flags.has('schema'))
+      throw new UsageError(`--${flags.has('encoding') ? 'encoding' : 'schema'} is for --redis runs: a log file names its own encoding (weir convert writes one)`)
     if (used.length > 0) throw new UsageError(`--${used[0]} needs --redis <url>`)
     return undefined
   }
@@ -105,6 +113,7 @@ export function redisRunOf(flags: ReadonlyMap<string, string | true>): RedisRun 
     checkpointEvery: positiveInt('checkpoint-every', get('checkpoint-every'), 10_000),
     maxDeliveries: positiveInt('max-deliveries', get('max-deliveries'), DEFAULT_MAX_DELIVERIES),
     deadLetterStream: get('dead-letter-stream'),
+    encoding: encodingFlags(get('encoding'), get('schema')),
   }
 }
 
@@ -141,7 +150,7 @@ export async function redisRunCommand(
   p: Pipeline<unknown, unknown, unknown>,
   o: RedisRun,
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
-  options: { failFast?: boolean; deadLetters?: string; late?: string } = {},
+  options: { failFast?: boolean; deadLetters?: string; late?: string; encoding?: Encoding } = {},
 ): Promise<number> {
   // ioredis is an optional peer: loaded only here, so `weir run --log` works without it.
   const { Redis } = await importPeer('ioredis', () => import('ioredis'), '--redis')
@@ -188,6 +197,7 @@ export async function redisRunCommand(
       signal: stop.signal,
       maxDeliveries: o.maxDeliveries,
       deadLetterStream: o.deadLetterStream,
+      encoding: options.encoding,
     })
     const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
     const deadStream = options.deadLetters === undefined ? undefined : streamWriter(redis, options.deadLetters, '--dead-letters')
@@ -227,7 +237,7 @@ async function memberRun(
   o: RedisRun,
   redis: Redis,
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
-  options: { failFast?: boolean; deadLetters?: string; late?: string },
+  options: { failFast?: boolean; deadLetters?: string; late?: string; encoding?: Encoding },
 ): Promise<number> {
   const who = `${o.group}/${o.consumer}`
   if (o.membersGiven) io.stderr.write(`weir: --members is ignored for a stateful pipeline: members join and leave at any time, partitions move with their state\n`)
@@ -251,6 +261,7 @@ async function memberRun(
       idleExitMs: o.idleExitMs,
       maxDeliveries: o.maxDeliveries,
       deadLetterStream: o.deadLetterStream,
+      encoding: options.encoding,
       signal: stop.signal,
       sink: (lease) =>
         o.to !== undefined

@@ -3,7 +3,9 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { replay } from '../harness/replay.ts'
 import { stateText } from './state.ts'
 import { pipeline } from '../dsl/pipeline.ts'
-import { filter, keyBy } from '../dsl/stages.ts'
+import { filter, keyBy, map } from '../dsl/stages.ts'
+import { temporalJoin } from '../dsl/temporalJoin.ts'
+import { upsert } from '../dsl/change.ts'
 import { windowJoin } from '../dsl/joins.ts'
 import { match, pattern } from '../dsl/patterns.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
@@ -53,6 +55,22 @@ describe('stateText', () => {
       '  4. windowJoin(left, within 30ms): 2 keys buffered, watermark 1969-12-31T23:59:59.960Z',
       '    key "x": left offsets 0 (matched); right offsets 2 (matched)',
       '    key "y": left offsets none; right offsets 1',
+    ])
+  })
+
+  it('lists a temporal join\'s versions per key and the events waiting for the watermark', async () => {
+    const p = pipeline({ name: 't', ...opts }, (s: Stream<Ev>) => {
+      const versions = pipe(s, filter((e) => e.kind === 'a'), map((e) => upsert(e.k, e.t)))
+      const events = pipe(s, filter((e) => e.kind === 'b'), keyBy((e) => e.k))
+      return pipe(events, temporalJoin(versions))
+    })
+    const { states } = await replay(p, log, { inspect: [2] })
+    expect(stateText('t', record, states![0]).split('\n').slice(2)).toEqual([
+      // Watermark 10 - 50: both events wait for it to pass their times.
+      expect.stringMatching(/^ {2}\d+\. temporalJoin\(inner\): 1 version of 1 key, 2 events waiting for the watermark 1969-12-31T23:59:59\.960Z$/),
+      '    key "x": from 1970-01-01T00:00:00.000Z 0',
+      '    waiting: key "y" offset 1 at 1970-01-01T00:00:00.005Z: {"k":"y","t":5,"kind":"b"}',
+      '    waiting: key "x" offset 2 at 1970-01-01T00:00:00.010Z: {"k":"x","t":10,"kind":"b"}',
     ])
   })
 })

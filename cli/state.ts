@@ -104,6 +104,14 @@ function contentLines(c: StageContents): { summary: string; lines: string[] } {
         lines: listed(c.buffers, (b) => `key ${quote(b.key)}: left offsets ${held(b.left)}; right offsets ${held(b.right)}`),
       }
     }
+    case 'temporalJoin':
+      return {
+        summary: `${plural(c.versions.reduce((n, k) => n + k.versions.length, 0), 'version')} of ${plural(c.versions.length, 'key')}, ${plural(c.waiting.length, 'event')} waiting for the watermark ${time(c.watermark)}`,
+        lines: [
+          ...listed(c.versions, (k) => `key ${quote(k.key)}: ` + k.versions.map((v) => `from ${isoTime(v.from)} ${v.deleted ? 'deleted' : quote(v.value)}`).join('; ')),
+          ...listed(c.waiting, (e) => `waiting: key ${quote(e.key)} offset ${e.offset} at ${isoTime(e.time)}: ${quote(e.value)}`),
+        ],
+      }
     case 'other':
       return { summary: 'state', lines: [`    ${quote(c.snapshot)}`] }
   }

@@ -19,6 +19,10 @@ import { loadPipeline, sameFile } from './load.ts'
 import { reportCommand } from './report.ts'
 import { diffCommand } from './diff.ts'
 import { stateCommand } from './state.ts'
+import { convertCommand } from './convert.ts'
+import { loadEncoding } from './encoding.ts'
+import { MissingPeerError } from '../connectors/encodings/peer.ts'
+import { isFramedLogFile } from '../harness/framedLog.ts'
 import { watchRun } from './watch.ts'
 import { formatTable } from '../notebook/table.ts'
 
@@ -70,6 +74,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (cmd.command === 'report') return await reportCommand(cmd, io)
     if (cmd.command === 'diff') return await diffCommand(cmd, io)
     if (cmd.command === 'state') return await stateCommand(cmd, io)
+    if (cmd.command === 'convert') return await convertCommand(cmd, io)
     if (cmd.watch === true) {
       await loadPipeline(cmd.module, io.cwd)
       return await watchRun(argv, cmd.module, io)
@@ -83,6 +88,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (e instanceof CheckpointMismatchError) {
       io.stderr.write(`weir: --checkpoint: ${e.reason}\n`)
       return 3
+    }
+    if (e instanceof MissingPeerError) {
+      io.stderr.write(`weir: ${e.message}\n`)
+      return 2
     }
     if (e instanceof FailFastError) {
       io.stderr.write(`weir: failed fast: ${printable(e.message)}\n`)
@@ -102,7 +111,10 @@ async function explainCommand(cmd: ExplainCommand, io: CliIO): Promise<number> {
 
 async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
-  if (cmd.redis !== undefined) return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late })
+  if (cmd.redis !== undefined) {
+    const encoding = cmd.redis.encoding === undefined ? undefined : loadEncoding(cmd.redis.encoding, io.cwd)
+    return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late, encoding })
+  }
   // `--log -` reads the log from standard input, so weir sits in a shell pipe (`zcat log.gz | weir run ...`).
   const fromStdin = cmd.log === '-'
   const logPath = fromStdin ? '' : resolve(io.cwd, cmd.log!)
@@ -186,7 +198,9 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     // Before the summary: a write that fails only when the last block is flushed fails the run.
     lines.close()
     for (const w of sides) w.close()
-    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' || d.reason === 'too-long' ? 'line' : 'offset'} ${d.pos}: ${printable(d.message)}\n`)
+    // A binary log's records are framed, not lines: its source dead letters count records.
+    const unit = !fromStdin && isFramedLogFile(logPath) ? 'record' : 'line'
+    for (const d of dead) io.stderr.write(`weir: dead letter (${d.reason}) in ${d.stage} at ${d.reason === 'parse' || d.reason === 'too-long' ? unit : 'offset'} ${d.pos}: ${printable(d.message)}\n`)
     const more = (k: number, what: string, flag: string, file: string | undefined) =>
       io.stderr.write(`weir: ... and ${n(k)} more ${what}${k === 1 ? '' : 's'} (${file === undefined ? `${flag} <file> writes them all` : `all in ${file}`})\n`)
     if (metrics.deadLetters > dead.length) more(metrics.deadLetters - dead.length, 'dead letter', '--dead-letters', cmd.deadLetters)

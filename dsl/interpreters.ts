@@ -14,6 +14,8 @@ import { windowJoinOperator } from '../operators/joins/windowJoin.ts'
 import { tableJoinOperator } from '../operators/joins/tableJoin.ts'
 import { lookupJoinOperator } from '../operators/joins/lookupJoin.ts'
 import { tableTableJoinOperator } from '../operators/joins/tableTableJoin.ts'
+import { temporalJoinOperator } from '../operators/joins/temporalJoin.ts'
+import type { TemporalJoinSpec } from './temporalJoin.ts'
 import type { LookupJoinSpec, TableJoinSpec, TableTableJoinSpec, WindowJoinSpec } from './joins.ts'
 import { fromMachine, type Emit } from '../operators/core/operate.ts'
 import type { WindowSpec } from './windows.ts'
@@ -56,6 +58,7 @@ export const stageKinds: Record<string, StageKind> = {
   MatchQueries: { operator: (n, [input], ctx) => input.pipe(matchQueriesOperator(n.spec as MatchQueriesSpec, ctx)) },
   WindowJoin: { operator: (n, [left, right], ctx) => windowJoinOperator(n.spec as WindowJoinSpec, left, right, ctx) },
   TableJoin: { operator: (n, inputs, ctx) => tableJoinOperator(n.spec as TableJoinSpec, inputs, ctx) },
+  TemporalJoin: { operator: (n, inputs, ctx) => temporalJoinOperator(n.spec as TemporalJoinSpec, inputs, ctx) },
   LookupJoin: { operator: (n, [input], ctx) => input.pipe(lookupJoinOperator(n.spec as LookupJoinSpec, ctx)) },
   TableTableJoin: { operator: (n, [left, right], ctx) => tableTableJoinOperator(n.spec as TableTableJoinSpec, left, right, ctx) },
   AsyncMap: { operator: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)) },

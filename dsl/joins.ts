@@ -73,7 +73,8 @@ export interface TableJoinSpec {
  * event), or a changelog stream of the same pipeline (then the changes and events are processed in
  * the order they reach the join, which is source order unless a branch has an async stage such as
  * `lookupJoin` or `asyncMap`: that branch's elements arrive when their work is done, and meet the
- * table as it is then; the output watermark is the minimum of both inputs').
+ * table as it is then; the output watermark is the minimum of both inputs'). For the table's value
+ * at the event's time instead, see `temporalJoin` (docs/temporal-joins.md).
  *
  * @example
  * pipe(flights, keyBy((f) => f.origin), tableJoin(airports, { type: 'left' }))

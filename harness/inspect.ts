@@ -43,6 +43,13 @@ export interface PendingMatch {
   readonly events: readonly (HeldEvent & { readonly step: string })[]
 }
 
+/** One version of a row a temporal join keeps: valid from `from` until the next one's `from`. */
+export interface TableVersion {
+  readonly from: number
+  readonly value: unknown
+  readonly deleted: boolean
+}
+
 /** Events one key holds in a join's buffers. */
 export interface JoinBuffer {
   readonly key: Key
@@ -67,6 +74,14 @@ export type StageContents =
       readonly kind: 'tableTableJoin'
       readonly left: readonly (readonly [Key, unknown])[]
       readonly right: readonly (readonly [Key, unknown])[]
+    }
+  | {
+      readonly kind: 'temporalJoin'
+      readonly watermark: number | null
+      /** Per key, the versions still kept (valid from `from`; `deleted` for a delete), oldest first. */
+      readonly versions: readonly { readonly key: Key; readonly versions: readonly TableVersion[] }[]
+      /** Events waiting for the watermark to pass them before they are joined, in time order. */
+      readonly waiting: readonly (HeldEvent & { readonly key: Key })[]
     }
   /** Any other stage (dedupe, microbatch): its snapshot as it is. */
   | { readonly kind: 'other'; readonly snapshot: unknown }
@@ -169,6 +184,11 @@ function contentsOf(n: Node, snapshot: unknown): StageContents {
     case 'TableTableJoin': {
       const t = s as { left: [Key, unknown][]; right: [Key, unknown][] }
       return { kind: 'tableTableJoin', left: t.left, right: t.right }
+    }
+    case 'TemporalJoin': {
+      const t = s as { watermark: number | null; versions: [Key, TableVersion[]][]; waiting: { value: unknown; time: number; key: Key; pos: number; seq: number }[] }
+      const waiting = [...t.waiting].sort((a, b) => a.time - b.time || a.seq - b.seq).map((e) => ({ key: e.key, value: e.value, time: e.time, offset: e.pos }))
+      return { kind: 'temporalJoin', watermark: t.watermark, versions: t.versions.map(([key, versions]) => ({ key, versions })), waiting }
     }
     default:
       return { kind: 'other', snapshot }

@@ -2,6 +2,8 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
+import type { Encoding } from '../connectors/encodings/encoding.ts'
+import { encodeFrame, isFramedLog, logHeader, MAGIC, readFrames } from './framedLog.ts'
 
 /** The topic of a record whose line has none. */
 export const DEFAULT_TOPIC = 'default'
@@ -148,10 +150,44 @@ export async function* readLog(source: LogSource, opts: ReadLogOptions = {}): As
   const max = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
   if (!(Number.isSafeInteger(max) && max >= 1)) throw new TypeError(`readLog: maxLineBytes must be a positive integer, got ${String(opts.maxLineBytes)}`)
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK
-  if (typeof source === 'string' && opts.follow !== undefined) yield* readBytes(followFile(source, chunkSize, opts.follow), max, opts.onProgress, true)
-  else if (typeof source === 'string') yield* readBytes(createReadStream(source, { highWaterMark: chunkSize }), max, opts.onProgress)
-  else if (isByteStream(source)) yield* readBytes(source, max, opts.onProgress)
-  else yield* readIterable(source as Iterable<string | LogRecordInput> | AsyncIterable<string | LogRecordInput>, opts.batchSize ?? DEFAULT_BATCH, max)
+  const following = typeof source === 'string' && opts.follow !== undefined
+  if (typeof source === 'string' || isByteStream(source)) {
+    const bytes = typeof source !== 'string' ? source : following ? followFile(source, chunkSize, opts.follow!) : createReadStream(source, { highWaterMark: chunkSize })
+    const { head, chunks } = await peek(bytes as AsyncIterable<string | Uint8Array>, MAGIC.length)
+    if (isFramedLog(head)) yield* readFrames(chunks, { maxFrameBytes: max, onProgress: opts.onProgress, following })
+    else yield* readBytes(chunks, max, opts.onProgress, following)
+  } else yield* readIterable(source as Iterable<string | LogRecordInput> | AsyncIterable<string | LogRecordInput>, opts.batchSize ?? DEFAULT_BATCH, max)
+}
+
+/**
+ * The first `n` bytes of a byte stream (fewer if it ends first), and the whole stream again: which
+ * reader a log needs (text or binary) is told by its first bytes.
+ */
+async function peek(source: AsyncIterable<string | Uint8Array>, n: number): Promise<{ head: Buffer; chunks: AsyncIterable<string | Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]()
+  const seen: Buffer[] = []
+  let length = 0
+  let done = false
+  while (length < n) {
+    const r = await it.next()
+    if (r.done) {
+      done = true
+      break
+    }
+    const b = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
+    seen.push(b)
+    length += b.length
+  }
+  async function* chunks(): AsyncGenerator<string | Uint8Array> {
+    try {
+      yield* seen
+      if (done) return
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
+    } finally {
+      await it.return?.()
+    }
+  }
+  return { head: Buffer.concat(seen), chunks: chunks() }
 }
 
 /**
@@ -356,19 +392,22 @@ async function* readIterable(
  * formatRecord({ offset: 1, arrival: 10, topic: 't', event: { x: 1 } }) // '{"offset":1,"arrival":10,"topic":"t","event":{"x":1}}'
  */
 export function formatRecord(r: LogRecordInput): string {
-  if (typeof r.arrival !== 'number' || !Number.isFinite(r.arrival))
-    throw new TypeError(`formatRecord: arrival must be a finite number, got ${String(r.arrival)}`)
-  if (r.event === undefined) throw new TypeError('formatRecord: event must not be undefined (JSON cannot hold it)')
-  // What the reader accepts, so that the writer never writes a line its own reader refuses.
-  if (r.offset !== undefined && !(typeof r.offset === 'number' && Number.isSafeInteger(r.offset) && r.offset >= 0))
-    throw new TypeError(`formatRecord: offset must be a non-negative integer, got ${String(r.offset)}`)
-  if (r.topic !== undefined && typeof r.topic !== 'string') throw new TypeError(`formatRecord: topic must be a string, got ${String(r.topic)}`)
+  checkRecord(r, 'formatRecord')
   const o: Record<string, unknown> = {}
   if (r.offset !== undefined) o.offset = r.offset
   o.arrival = r.arrival
   if (r.topic !== undefined) o.topic = r.topic
   o.event = r.event
   return JSON.stringify(o)
+}
+
+/** What the reader accepts, so that a writer never writes a record its own reader refuses. */
+function checkRecord(r: LogRecordInput, who: string): void {
+  if (typeof r.arrival !== 'number' || !Number.isFinite(r.arrival)) throw new TypeError(`${who}: arrival must be a finite number, got ${String(r.arrival)}`)
+  if (r.event === undefined) throw new TypeError(`${who}: event must not be undefined (JSON cannot hold it)`)
+  if (r.offset !== undefined && !(typeof r.offset === 'number' && Number.isSafeInteger(r.offset) && r.offset >= 0))
+    throw new TypeError(`${who}: offset must be a non-negative integer, got ${String(r.offset)}`)
+  if (r.topic !== undefined && typeof r.topic !== 'string') throw new TypeError(`${who}: topic must be a string, got ${String(r.topic)}`)
 }
 
 /** Writes records to a log file. */
@@ -390,13 +429,20 @@ export interface LogWriter {
 export interface WriteLogOptions {
   /** Topic of records written without one (default `'default'`). */
   readonly topic?: string
+  /**
+   * How events are written (see docs/encodings.md): without one, or with `json()`, the log is
+   * NDJSON; with `avro(schema)` or `msgpack()` it is the binary log format, a header naming the
+   * encoding (and carrying Avro's schema) and then one framed record per event. Every reader of
+   * logs (`readLog`, `replay`, `fromLog`, `weir run`) tells the two apart by their first bytes.
+   */
+  readonly encoding?: Encoding
 }
 
 const FLUSH_AT = 64 * 1024
 
 /**
- * Opens a log file for writing (truncating it). Lines are buffered and written in blocks; every
- * line carries an explicit offset and topic.
+ * Opens a log file for writing (truncating it). Records are buffered and written in blocks; every
+ * record carries an explicit offset and topic.
  *
  * @example
  * const w = writeLog('/tmp/clicks.ndjson', { topic: 'clicks' })
@@ -405,15 +451,25 @@ const FLUSH_AT = 64 * 1024
  */
 export function writeLog(path: string, opts: WriteLogOptions = {}): LogWriter {
   const topic = opts.topic ?? DEFAULT_TOPIC
+  const binary = opts.encoding !== undefined && opts.encoding.name !== 'json' ? opts.encoding : undefined
   const out: WriteStream = createWriteStream(path)
   let failure: Error | undefined
   out.on('error', (e) => {
     failure = e
   })
   let pending = ''
+  let frames: Buffer[] = binary === undefined ? [] : [logHeader(binary)]
+  let frameBytes = 0
   let count = 0
   let closed = false
   const flush = (): boolean => {
+    if (binary !== undefined) {
+      if (frames.length === 0) return !out.writableNeedDrain
+      const ok = out.write(frames.length === 1 ? frames[0] : Buffer.concat(frames))
+      frames = []
+      frameBytes = 0
+      return ok
+    }
     if (pending.length === 0) return !out.writableNeedDrain
     const ok = out.write(pending)
     pending = ''
@@ -427,10 +483,18 @@ export function writeLog(path: string, opts: WriteLogOptions = {}): LogWriter {
     write(r) {
       if (closed) throw new Error('writeLog: write after close')
       if (failure) throw failure
+      const full = { offset: r.offset ?? count + 1, arrival: r.arrival, topic: r.topic ?? topic, event: r.event }
+      if (binary === undefined) {
+        pending += formatRecord(full) + '\n'
+        count++
+        return pending.length < FLUSH_AT || flush()
+      }
+      checkRecord(full, 'writeLog')
+      const frame = encodeFrame(full, binary)
       count++
-      const line = formatRecord({ offset: r.offset ?? count, arrival: r.arrival, topic: r.topic ?? topic, event: r.event })
-      pending += line + '\n'
-      return pending.length < FLUSH_AT || flush()
+      frames.push(frame)
+      frameBytes += frame.length
+      return frameBytes < FLUSH_AT || flush()
     },
     drained() {
       return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { isObservable, Subscriber, type Observable } from 'rxjs'
 import { writeLog } from './log.ts'
+import type { Encoding } from '../connectors/encodings/encoding.ts'
 
 /** Options of `record`. */
 export interface RecordOptions {
@@ -7,6 +8,8 @@ export interface RecordOptions {
   readonly topic?: string
   /** Wall clock stamping arrivals (default `Date.now`); tests pass a fake one. */
   readonly now?: () => number
+  /** Write a binary log with events in this encoding (`avro(schema)`, `msgpack()`); NDJSON without one. */
+  readonly encoding?: Encoding
 }
 
 /** What a recording wrote. */
@@ -33,7 +36,7 @@ export async function record<E>(
   path: string,
   opts: RecordOptions = {},
 ): Promise<RecordResult> {
-  const writer = writeLog(path, { topic: opts.topic })
+  const writer = writeLog(path, { topic: opts.topic, encoding: opts.encoding })
   const now = opts.now ?? Date.now
   let last = Number.NEGATIVE_INFINITY
   const write = (event: E): boolean => {

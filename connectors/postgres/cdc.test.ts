@@ -7,8 +7,9 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { run } from '../../harness/run.ts'
 import { fileCheckpoints } from '../../harness/checkpoint.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
-import { filter, map } from '../../dsl/stages.ts'
-import { tableTableJoin } from '../../dsl/joins.ts'
+import { filter, keyBy, map } from '../../dsl/stages.ts'
+import { tableJoin, tableTableJoin } from '../../dsl/joins.ts'
+import { temporalJoin } from '../../dsl/temporalJoin.ts'
 import type { Change } from '../../dsl/change.ts'
 import type { Key, Stream } from '../../dsl/stream.ts'
 import { asyncSink, type Sink } from '../sinks.ts'
@@ -150,5 +151,62 @@ describe.skipIf(missing('DATABASE_URL'))('PostgreSQL change data capture (real s
     await sql.query(`UPDATE ${orders} SET total = 150, customer_id = 2 WHERE id = 10`)
     await run(view, changes(), { sink, checkpoint })
     expect(rows).toEqual(await expected())
+  })
+
+  it('gives each change its transaction\'s commit time, an event time a temporal join reads the table as of', async () => {
+    const { t, changes } = await setup(
+      (t) => [`CREATE TABLE ${t('prices')} (sku text PRIMARY KEY, amount int NOT NULL)`, `CREATE TABLE ${t('orders')} (id int PRIMARY KEY, sku text NOT NULL)`],
+      ['prices', 'orders'],
+    )
+    const [prices, orders] = [t('prices'), t('orders')]
+    const [pricesTable, ordersTable] = [`public.${prices}`, `public.${orders}`]
+    // Apart by a few ms: commit times have ms resolution, and transactions in one ms share a time.
+    const write = async (statements: string) => {
+      await new Promise((r) => setTimeout(r, 5))
+      const before = Date.now()
+      await sql.query(statements)
+      return [before, Date.now()] as const
+    }
+    await write(`INSERT INTO ${prices} VALUES ('a', 10)`)
+    await write(`INSERT INTO ${orders} VALUES (1, 'a')`)
+    await write(`UPDATE ${prices} SET amount = 12 WHERE sku = 'a'`)
+    await write(`INSERT INTO ${orders} VALUES (2, 'a')`)
+    // One transaction: the order and the new price commit at one time, so the order sees it.
+    const [before, after] = await write(`BEGIN; INSERT INTO ${orders} VALUES (3, 'a'); UPDATE ${prices} SET amount = 15 WHERE sku = 'a'; COMMIT`)
+    await write(`DELETE FROM ${prices} WHERE sku = 'a'`)
+    await write(`INSERT INTO ${orders} VALUES (4, 'a')`)
+
+    const all = (await run(identity, changes())).out
+    const txn = all.filter((c) => c.commitLsn === all.find((x) => x.table === ordersTable && x.key === 3)!.commitLsn)
+    expect(txn).toHaveLength(2)
+    expect(txn[0].commitTime).toBe(txn[1].commitTime)
+    // The server's clock is this machine's: the commit happened between the two readings.
+    expect(txn[0].commitTime).toBeGreaterThanOrEqual(before - 5)
+    expect(txn[0].commitTime).toBeLessThanOrEqual(after + 5)
+    expect(all.map((c) => c.commitTime)).toEqual(all.map((c) => c.commitTime).sort((x, y) => x - y))
+
+    const priced = (asOf: 'commit' | 'arrival') =>
+      pipeline({ name: 'priced', eventTime: (c: RowChange) => c.commitTime }, (s) => {
+        const versions = pipe(s, filter((c) => c.table === pricesTable), map((c) => c as unknown as Change<Key, { amount: number }>))
+        const placed = pipe(s, filter((c) => c.table === ordersTable && c.op === 'upsert'), keyBy((c) => (c.after as { sku: string }).sku))
+        return pipe(
+          placed,
+          asOf === 'commit' ? temporalJoin(versions, { type: 'left' }) : tableJoin(versions, { type: 'left' }),
+          map(({ left, right }) => [left.key, right?.amount ?? null]),
+        )
+      })
+    expect((await run(priced('commit'), all)).out).toEqual([
+      [1, 10],
+      [2, 12],
+      [3, 15],
+      [4, null],
+    ])
+    // As of arrival, the order of the transaction comes before its price update.
+    expect((await run(priced('arrival'), all)).out).toEqual([
+      [1, 10],
+      [2, 12],
+      [3, 12],
+      [4, null],
+    ])
   })
 })

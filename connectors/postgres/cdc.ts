@@ -24,6 +24,12 @@ export interface RowChange<V = Record<string, unknown>> extends Change<Key, V> {
   readonly lsn: string
   /** WAL position of its transaction's commit record: changes arrive in commit order, a transaction at a time. */
   readonly commitLsn: string
+  /**
+   * When its transaction committed, by the server's clock, in ms since the epoch: the change's own
+   * event time (`eventTime: (c) => c.commitTime`), the same for every change of a transaction and
+   * non-decreasing in commit order (unless the server's clock steps back).
+   */
+  readonly commitTime: number
 }
 
 /** Options of `pgChanges`. */
@@ -485,6 +491,7 @@ class CdcReader<V> {
       table: `${rel.schema}.${rel.name}`,
       lsn: numberToLsn(lsn),
       commitLsn: this.txnCommitLsn,
+      commitTime: this.txnCommitTime,
     }
     if (before !== undefined) c.before = before.values as V
     if (after !== undefined) c.after = after.values as V

@@ -66,8 +66,11 @@ export interface Lease {
   renew(ms: number): Promise<boolean>
   /** Gives it up (only if still held). */
   release(): Promise<void>
-  /** Runs `commands` atomically if the lease is still held (the last one's reply); throws `FencedError` otherwise. */
-  exec(commands: readonly (readonly (string | number)[])[]): Promise<unknown>
+  /**
+   * Runs `commands` atomically if the lease is still held (the last one's reply); throws
+   * `FencedError` otherwise. With `bytes`, bulk replies come as Buffers (entries of a binary encoding).
+   */
+  exec(commands: readonly (readonly (string | number | Buffer)[])[], options?: { readonly bytes?: boolean }): Promise<unknown>
 }
 
 /**
@@ -87,10 +90,10 @@ export async function acquireLease(redis: Redis, group: string, partition: numbe
     value,
     renew: async (ttl) => (await redis.eval(RENEW, 1, keys.lease, value, ttl)) === 1,
     release: async () => void (await redis.eval(RELEASE, 1, keys.lease, value)),
-    exec: async (commands) => {
-      const args: (string | number)[] = [value, ms]
+    exec: async (commands, options) => {
+      const args: (string | number | Buffer)[] = [value, ms]
       for (const c of commands) args.push(c.length, ...c)
-      const reply = (await redis.eval(FENCED, 1, keys.lease, ...args)) as [1, unknown?] | null
+      const reply = (options?.bytes ? await redis.callBuffer('EVAL', [FENCED, 1, keys.lease, ...args]) : await redis.eval(FENCED, 1, keys.lease, ...args)) as [1, unknown?] | null
       if (reply === null) throw new FencedError(`partition ${partition} of group ${group}: lease lost (held now by another member); this member's writes are refused`)
       return reply[1]
     },

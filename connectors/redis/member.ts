@@ -9,7 +9,9 @@ import { parseCheckpoint, type CheckpointStore } from '../../harness/checkpoint.
 import { keyedOffPartition, RekeyedError } from '../../harness/rekeyed.ts'
 import type { RunMetrics } from '../../harness/result.ts'
 import { acquireLease, FencedError, type Lease } from './lease.ts'
-import { DEFAULT_MAX_DELIVERIES, eventField, recordOf, rejected } from './source.ts'
+import { DEFAULT_MAX_DELIVERIES, recordOf, rejected } from './source.ts'
+import { eventField, isBinary, textEntries, textStreams, type Entries } from './entries.ts'
+import type { Encoding } from '../encodings/encoding.ts'
 import { streamKey } from './topic.ts'
 
 /** Options of `runMember`. */
@@ -34,6 +36,8 @@ export interface MemberOptions<O> {
   readonly maxDeliveries?: number
   /** Where poison entries go (default `<topic>:dead-letters`). */
   readonly deadLetterStream?: string
+  /** How events are written in the entries (see `redisSource`): JSON text by default. */
+  readonly encoding?: Encoding
   /** Aborting leaves the group cleanly: every partition checkpointed and released. */
   readonly signal?: AbortSignal
   /** The sink of one partition's outputs: write through `lease.exec` so a fenced member cannot write. */
@@ -75,7 +79,6 @@ function partitionCheckpoints(redis: Redis, group: string, p: number, lease: Lea
   }
 }
 
-type Entries = [id: string, fields: string[] | null][]
 
 /** How `partitionSource` reads: its partition's streams and lease, and what to do with poison entries. */
 interface PartitionSourceOptions {
@@ -87,6 +90,7 @@ interface PartitionSourceOptions {
   readonly pollMs: number
   readonly maxDeliveries: number
   readonly deadLetterStream: string | undefined
+  readonly encoding: Encoding | undefined
   readonly ending: () => boolean
   readonly onData: () => void
 }
@@ -120,6 +124,10 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
     claimed = true
   }
   const alone = (deliveries: number) => deliveries > 1 || maxDeliveries < 3
+  const binary = isBinary(o.encoding)
+  /** An XREADGROUP through the lease, its entries' values as bytes for a binary encoding. */
+  const readGroup = async (command: readonly (string | number)[]): Promise<[string, Entries][] | null> =>
+    binary ? textStreams((await lease.exec([command], { bytes: true })) as never) : (((await lease.exec([command])) as [string, Entries][] | undefined) ?? null)
   /** The next pending entries of one stream, read again (or dead-lettered); [] once its history is done. */
   const history = async (s: string, max: number): Promise<PulledRecord<T>[]> => {
     const cursor = cursors.get(s)!
@@ -131,7 +139,7 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
     const [first, , , deliveries] = pending[0]
     if (alone(deliveries) && deliveries + 1 > maxDeliveries) {
       cursors.set(s, first)
-      const got = (await lease.exec([['XRANGE', s, first, first]])) as [string, string[]][] | undefined
+      const got = binary ? textEntries((await lease.exec([['XRANGE', s, first, first]], { bytes: true })) as never) : ((await lease.exec([['XRANGE', s, first, first]])) as Entries | undefined)
       const raw = eventField(got?.[0]?.[1] ?? null)
       const to = o.deadLetterStream ?? `${s.slice(0, s.lastIndexOf(':'))}:dead-letters`
       const reason = `was delivered ${deliveries + 1} times (maxDeliveries ${maxDeliveries}): a poison entry, moved to ${to}`
@@ -143,11 +151,11 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
     }
     let n = 1
     if (!alone(deliveries)) while (n < pending.length && !alone(pending[n][3])) n++
-    const res = (await lease.exec([['XREADGROUP', 'GROUP', group, consumer, 'COUNT', n, 'STREAMS', s, cursor]])) as [string, Entries][] | undefined
+    const res = await readGroup(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', n, 'STREAMS', s, cursor])
     const out: PulledRecord<T>[] = []
     for (const [, entries] of res ?? [])
       for (const [id, fields] of entries) {
-        out.push(recordOf<T>(s, id, fields))
+        out.push(recordOf<T>(s, id, fields, o.encoding))
         cursors.set(s, id)
       }
     if (alone(deliveries) && out.length > 0) survivor = [s, first]
@@ -175,11 +183,9 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
           }
           if (cursors.get(s) !== '>') return []
         }
-      const res = (await lease.exec([['XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', ...streams, ...streams.map(() => '>')]])) as
-        | [string, Entries][]
-        | undefined
+      const res = await readGroup(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', ...streams, ...streams.map(() => '>')])
       const out: PulledRecord<T>[] = []
-      for (const [stream, entries] of res ?? []) for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields))
+      for (const [stream, entries] of res ?? []) for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields, o.encoding))
       if (out.length > 0) {
         o.onData()
         return out
@@ -277,6 +283,7 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
       pollMs: Math.min(50, heartbeatMs),
       maxDeliveries: o.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
       deadLetterStream: o.deadLetterStream,
+      encoding: o.encoding,
       ending: () => ending,
       onData: () => {
         lastData = Date.now()

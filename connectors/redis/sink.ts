@@ -3,6 +3,7 @@ import type { Key } from '../../dsl/stream.ts'
 import type { Sink } from '../sinks.ts'
 import { partitionOf } from '../partition.ts'
 import { createTopic, streamKey } from './topic.ts'
+import { asBuffer, type Encoding } from '../encodings/encoding.ts'
 
 /**
  * A sink that sends its writes in pipelined batches: `write` queues a command and returns at once
@@ -59,10 +60,12 @@ export interface RedisSinkOptions<O> {
   readonly batch?: number
   /** Cap each partition stream at about this many entries (XADD MAXLEN ~); default: unbounded. */
   readonly maxLen?: number
+  /** How outputs are written in the `e` field: JSON text by default, or the bytes of `avro(schema)` or `msgpack()` (docs/encodings.md). */
+  readonly encoding?: Encoding
 }
 
 /**
- * Appends each output to a Redis Streams topic with XADD, as one entry `{ e: JSON }` in the
+ * Appends each output to a Redis Streams topic with XADD, as one entry `{ e: JSON }` (or the bytes of its `encoding`) in the
  * partition its key hashes to, pipelined in batches. Writes are durable (for acknowledgement) once
  * their batch's round trip has completed; the runner flushes before acknowledging.
  *
@@ -70,11 +73,12 @@ export interface RedisSinkOptions<O> {
  * await run(p, source, { sink: redisSink(redis, { topic: 'delays', partitions: 4, key: (r) => r.key }) })
  */
 export function redisSink<O>(redis: Redis, o: RedisSinkOptions<O>): Sink<O> {
-  const { topic, partitions, key, maxLen } = o
+  const { topic, partitions, key, maxLen, encoding } = o
   const batched = new BatchingSink<O>(redis, o.batch ?? 256, (pipe, value) => {
     const stream = streamKey(topic, partitionOf(key(value), partitions))
-    if (maxLen === undefined) pipe.xadd(stream, '*', 'e', JSON.stringify(value))
-    else pipe.xadd(stream, 'MAXLEN', '~', maxLen, '*', 'e', JSON.stringify(value))
+    const e = encoding === undefined ? JSON.stringify(value) : asBuffer(encoding.encode(value))
+    if (maxLen === undefined) pipe.xadd(stream, '*', 'e', e)
+    else pipe.xadd(stream, 'MAXLEN', '~', maxLen, '*', 'e', e)
   })
   // The topic is declared (or checked) before the first entry is written: a sink with another
   // partition count than the topic's would send keys to other streams than its readers expect.

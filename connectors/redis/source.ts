@@ -4,6 +4,8 @@ import type { PulledRecord, PulledSource } from '../sources.ts'
 import { streamKey, topicsMatching, type Topic } from './topic.ts'
 import { ownerOf } from '../partition.ts'
 import { Queue } from '../../operators/core/Queue.ts'
+import type { Encoding } from '../encodings/encoding.ts'
+import { eventField, isBinary, textEntries, textStreams, type Entries, type Fields } from './entries.ts'
 
 /** Options of `redisSource`. */
 export interface RedisSourceOptions {
@@ -63,6 +65,12 @@ export interface RedisSourceOptions {
   readonly maxDeliveries?: number
   /** Where poison entries go: a Redis stream key (default `<topic>:dead-letters`, one per topic). */
   readonly deadLetterStream?: string
+  /**
+   * How events are written in the entries' `e` field (as `redisSink` writes them with the same
+   * encoding): JSON text by default, or the bytes of `avro(schema)` or `msgpack()`. An entry that
+   * does not decode is a dead letter with its stream and id; the run goes on.
+   */
+  readonly encoding?: Encoding
 }
 
 /** How many deliveries of an entry `redisSource` allows by default before it dead-letters it. */
@@ -70,8 +78,6 @@ export const DEFAULT_MAX_DELIVERIES = 5
 
 /** Acknowledgement token of one stream entry: its stream key and entry id. */
 export type RedisToken = readonly [stream: string, id: string]
-
-type Entries = [id: string, fields: string[] | null][]
 
 /** Orders two stream entry ids (`ms-seq`). */
 const compareIds = (a: string, b: string): number => {
@@ -82,21 +88,18 @@ const compareIds = (a: string, b: string): number => {
 
 /**
  * A pulled record of an entry: its event, or a dead letter (`run` gives it its position) for an
- * entry that is not JSON, has no event field, or was deleted from the stream before it was read.
+ * entry that is not JSON (or does not decode in its binary `encoding`), has no event field, or was
+ * deleted from the stream before it was read.
  */
-export const recordOf = <T>(stream: string, id: string, fields: string[] | null): PulledRecord<T> => {
+export const recordOf = <T>(stream: string, id: string, fields: Fields | null, encoding?: Encoding): PulledRecord<T> => {
   if (fields === null) return rejected(stream, id, 'was deleted before it was read')
-  let raw: string | undefined
-  for (let i = 0; i < fields.length; i += 2)
-    if (fields[i] === 'e') {
-      raw = fields[i + 1]
-      break
-    }
-  if (raw === undefined) return rejected(stream, id, "has no field 'e' (entries are { e: JSON }, as redisSink writes them)", fields)
+  const raw = eventField(fields)
+  if (raw === undefined) return rejected(stream, id, `has no field 'e' (entries are { e: ${isBinary(encoding) ? encoding.name : 'JSON'} }, as redisSink writes them)`, fields)
   try {
-    return { value: JSON.parse(raw) as T, pos: 0, token: [stream, id] satisfies RedisToken }
+    const value = typeof raw === 'string' ? JSON.parse(raw) : encoding!.decode(raw)
+    return { value: value as T, pos: 0, token: [stream, id] satisfies RedisToken }
   } catch (e) {
-    return rejected(stream, id, `is not JSON: ${errorMessage(e)}`, raw)
+    return rejected(stream, id, typeof raw === 'string' ? `is not JSON: ${errorMessage(e)}` : `does not decode as ${encoding!.name}: ${errorMessage(e)}`, raw)
   }
 }
 
@@ -107,13 +110,6 @@ export const rejected = <T>(stream: string, id: string, message: string, raw?: u
   token: [stream, id] satisfies RedisToken,
   rejected: deadLetter(reason, 'source', 0, `entry ${id} of ${stream} ${message}`, raw),
 })
-
-/** The `e` field of an entry (its JSON), if it has one. */
-export const eventField = (fields: string[] | null): string | undefined => {
-  if (fields === null) return undefined
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') return fields[i + 1]
-  return undefined
-}
 
 /** An entry to deliver again (pending at this member), and how many times it was delivered so far. */
 interface Redelivery {
@@ -129,7 +125,7 @@ interface Redelivery {
  * says their outputs are handled (see `run` for the rule). Members heartbeat into a sorted set; a
  * member silent for `sessionTimeoutMs` is dead: its partitions go to the survivors and its pending
  * (read, never acknowledged) entries are claimed by them once idle for `claimIdleMs`, so nothing is
- * lost when a worker dies. Entries are `{ e: JSON }` as written by `redisSink`.
+ * lost when a worker dies. Entries are `{ e: JSON }` as written by `redisSink` (or `{ e: bytes }` of a binary `encoding`).
  *
  * Reads use their own connection (a blocking XREADGROUP would stall acknowledgements); `redis` is
  * used for the rest and is not closed by the source.
@@ -364,7 +360,9 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
     const out: PulledRecord<T>[] = []
     for (const [stream, ids] of batch) {
       // An entry acknowledged or deleted meanwhile is no longer pending: XCLAIM leaves it out.
-      const got = (await redis.xclaim(stream, group, consumer, 0, ...ids.keys())) as Entries
+      const got = isBinary(o.encoding)
+        ? textEntries((await redis.callBuffer('XCLAIM', [stream, group, consumer, 0, ...ids.keys()])) as never)
+        : ((await redis.xclaim(stream, group, consumer, 0, ...ids.keys())) as Entries)
       for (const [id, fields] of got) {
         const prior = ids.get(id)!
         const deliveries = prior.deliveries + 1
@@ -372,7 +370,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
         else {
           // An entry deleted from the stream while pending (trimmed) comes back without fields: a
           // dead letter saying so, acknowledged with the rest, not dropped in silence.
-          out.push(recordOf<T>(stream, id, fields))
+          out.push(recordOf<T>(stream, id, fields, o.encoding))
           if (alone(prior)) survivor = prior
         }
       }
@@ -384,7 +382,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
    * Moves a poison entry to the dead-letter stream and acknowledges it, in one transaction (a crash
    * between the two must not leave it in both places or in neither); the run gets its dead letter.
    */
-  const poisoned = async (stream: string, id: string, fields: string[] | null, deliveries: number): Promise<PulledRecord<T>> => {
+  const poisoned = async (stream: string, id: string, fields: Fields | null, deliveries: number): Promise<PulledRecord<T>> => {
     const raw = eventField(fields)
     const to = o.deadLetterStream ?? `${topicOf.get(stream) ?? stream}:dead-letters`
     const reason = `was delivered ${deliveries} times (maxDeliveries ${maxDeliveries}): a poison entry, moved to ${to}`
@@ -432,18 +430,11 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
       }
       if (!recovered) await recoverOwnPending()
       if (redeliveries.length > 0) return got(await redeliver(max))
-      const res = (await reader.xreadgroup(
-        'GROUP',
-        group,
-        consumer,
-        'COUNT',
-        max,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        ...owned,
-        ...owned.map(() => '>'),
-      )) as [string, Entries][] | null
+      const read = ['GROUP', group, consumer, 'COUNT', max, 'BLOCK', blockMs, 'STREAMS', ...owned, ...owned.map(() => '>')]
+      // The typed commands, not `call`: they turn a RESP3 server's map of streams into pairs.
+      const res = isBinary(o.encoding)
+        ? textStreams((await (reader.xreadgroupBuffer as (...a: unknown[]) => Promise<unknown>).apply(reader, read)) as never)
+        : ((await (reader.xreadgroup as (...a: unknown[]) => Promise<unknown>).apply(reader, read)) as [string, Entries][] | null)
       if (res === null) {
         if (o.stopWhenIdleMs === undefined || Date.now() - lastData < o.stopWhenIdleMs) return []
         if (!announcedIdle) {
@@ -457,7 +448,7 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
       }
       const out: PulledRecord<T>[] = []
       for (const [stream, entries] of res)
-        for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields))
+        for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields, o.encoding))
       return got(out)
     },
     async ack(tokens) {

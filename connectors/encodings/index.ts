@@ -1,0 +1,7 @@
+export { json, ENCODING_NAMES } from './encoding.ts'
+export type { Encoding, EncodingName } from './encoding.ts'
+export { avro, readAvroSchema } from './avro.ts'
+export type { AvroSchema } from './avro.ts'
+export { msgpack } from './msgpack.ts'
+export { encodingNamed } from './named.ts'
+export { MissingPeerError } from './peer.ts'
