@@ -34,7 +34,7 @@ describe('JoinBuffer', () => {
     expect(listed(b, 1, 0)).toEqual([1, 3])
   })
 
-  it("forgets a key once both its sides are empty, and reuses freed slots and key numbers", () => {
+  it('keeps the number of a key left with no events, and reuses freed slots', () => {
     const b = new JoinBuffer()
     const k = b.keyNumber('x')
     const l = b.add(k, 0, 'l', 0, 0, 0, false)
@@ -43,10 +43,23 @@ describe('JoinBuffer', () => {
     expect(listed(b, 'x', 1)).toEqual(['r'])
     b.remove(r)
     expect(b.value(r)).toBeUndefined()
-    const k2 = b.keyNumber('y')
-    expect(k2).toBe(k)
-    expect(b.add(k2, 0, 'y', 0, 2, 2, false)).toBe(r)
-    expect(b.key(r)).toBe('y')
+    expect(b.keyNumber('x')).toBe(k)
+    expect(b.add(k, 0, 'again', 0, 2, 2, false)).toBe(r)
+    expect(listed(b, 'x', 0)).toEqual(['again'])
+  })
+
+  it('forgets keys with no events once they outnumber twice the others, and reuses their numbers', () => {
+    const b = new JoinBuffer()
+    for (let i = 0; i < 100; i++) b.add(b.keyNumber(`live${i}`), 0, i, 0, i, i, false)
+    let seq = 100
+    for (let i = 0; i < 1024; i++) b.remove(b.add(b.keyNumber(`gone${i}`), 1, i, 0, seq, seq++, false))
+    expect(b.keyCount).toBe(100 + 1024)
+    // The 1025th key left empty: 1025 empty keys > 1024 and > 2 x 100.
+    b.remove(b.add(b.keyNumber('last'), 1, 'x', 0, seq, seq++, false))
+    expect(b.keyCount).toBe(100)
+    expect(listed(b, 'live7', 0)).toEqual([7])
+    const reused = b.keyNumber('new')
+    expect(reused >= 100 && reused < 100 + 1025).toBe(true)
   })
 
   it('grows past its first capacity of slots and keys', () => {

@@ -8,6 +8,9 @@ const NONE = -1
  * matched, its key's number and its value); each key is a number too, whose two lists (one per side)
  * hold its events' slots in arrival order, circular and doubly linked. A key is looked up once per
  * arriving event, and an evicted event finds its key by number. Freed slots and key numbers are reused.
+ * A key left with no events keeps its number until empty keys outnumber twice the others (then they
+ * are all forgotten at once): a key that comes back soon, as most do, costs no Map insertion and
+ * deletion each time, and memory stays within a constant factor of the keys with events.
  *
  * An Entry object and a one-element array per buffered event, promoted to the old generation because
  * they live for the join interval, plus a Map lookup per side on every arrival and eviction, made
@@ -34,6 +37,9 @@ export class JoinBuffer {
   private readonly numbers = new Map<Key, number>()
   private freeKey = NONE
   private topKey = 0
+  /** Key numbers on the free list, and key numbers given to keys with no events. */
+  private freedKeys = 0
+  private emptyKeys = 0
 
   side(s: number): 0 | 1 {
     return this.sides[s] as 0 | 1
@@ -89,6 +95,7 @@ export class JoinBuffer {
     this.values[s] = value
     const head = this.firsts[2 * k + side]
     if (head === NONE) {
+      if (this.firsts[2 * k + 1 - side] === NONE) this.emptyKeys--
       this.firsts[2 * k + side] = s
       this.nexts[s] = s
       this.prevs[s] = s
@@ -102,14 +109,17 @@ export class JoinBuffer {
     return s
   }
 
-  /** Unlinks slot `s` from its list and frees it; a key left with no events is forgotten. */
+  /** Unlinks slot `s` from its list and frees it (see the class comment for keys left with no events). */
   remove(s: number): void {
     const k = this.slotKeys[s]
     const at = 2 * k + this.sides[s]
     const next = this.nexts[s]
     if (next === s) {
       this.firsts[at] = NONE
-      if (this.firsts[2 * k] === NONE && this.firsts[2 * k + 1] === NONE) this.freeKeyNumber(k)
+      if (this.firsts[2 * k] === NONE && this.firsts[2 * k + 1] === NONE && ++this.emptyKeys > 1024) {
+        const withEvents = this.topKey - this.freedKeys - this.emptyKeys
+        if (this.emptyKeys > 2 * withEvents) this.forgetEmptyKeys()
+      }
     } else {
       const prev = this.prevs[s]
       this.nexts[prev] = next
@@ -121,7 +131,14 @@ export class JoinBuffer {
     this.freeSlot = s
   }
 
+  /** Keys with a number, events or not (for tests: what the key Map holds). */
+  get keyCount(): number {
+    return this.numbers.size
+  }
+
   clear(): void {
+    this.freedKeys = 0
+    this.emptyKeys = 0
     this.numbers.clear()
     this.keys.length = 0
     this.values.length = 0
@@ -133,8 +150,10 @@ export class JoinBuffer {
 
   private newKey(key: Key): number {
     let k = this.freeKey
-    if (k !== NONE) this.freeKey = this.firsts[2 * k]
-    else {
+    if (k !== NONE) {
+      this.freeKey = this.firsts[2 * k]
+      this.freedKeys--
+    } else {
       if (this.topKey === this.keyCapacity) this.growKeys()
       k = this.topKey++
     }
@@ -142,15 +161,22 @@ export class JoinBuffer {
     this.firsts[2 * k + 1] = NONE
     this.keys[k] = key
     this.numbers.set(key, k)
+    this.emptyKeys++
     return k
   }
 
-  /** Frees key number `k`; the free list is linked through its left slot. */
-  private freeKeyNumber(k: number): void {
-    this.numbers.delete(this.keys[k]!)
-    this.keys[k] = undefined
-    this.firsts[2 * k] = this.freeKey
-    this.freeKey = k
+  /** Frees the number of every key with no events; the free list is linked through a key's left slot. */
+  private forgetEmptyKeys(): void {
+    for (let k = 0; k < this.topKey; k++) {
+      const key = this.keys[k]
+      if (key === undefined || this.firsts[2 * k] !== NONE || this.firsts[2 * k + 1] !== NONE) continue
+      this.numbers.delete(key)
+      this.keys[k] = undefined
+      this.firsts[2 * k] = this.freeKey
+      this.freeKey = k
+      this.freedKeys++
+    }
+    this.emptyKeys = 0
   }
 
   private allocSlot(): number {
