@@ -1,5 +1,6 @@
 import { Observable, VirtualTimeScheduler, type Subscriber } from 'rxjs'
-import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
+import { mkdtempSync, rmSync, createReadStream, createWriteStream } from 'node:fs'
+import { StringDecoder } from 'node:string_decoder'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compileElements } from '../dsl/compile.ts'
@@ -71,6 +72,45 @@ function scheduleAndFlushVts(ds: Float64Array): number {
   return fired
 }
 
+/**
+ * The baselines of the file replay: a hand loop reading the file in the same chunks, cutting each
+ * chunk's complete lines out of its decoded text and giving every line to `JSON.parse` (`batched`:
+ * a chunk's lines as one JSON array, `JSON.parse('[' + lines joined by ',' + ']')`, the batching a
+ * replay could use with a per-line fallback for a chunk that fails). Returns the records read.
+ */
+async function parseFile(path: string, batched: boolean): Promise<number> {
+  const decoder = new StringDecoder('utf8')
+  let carry = ''
+  let n = 0
+  const parse = (text: string) => {
+    if (batched) {
+      n += (JSON.parse(`[${text.replaceAll('\n', ',')}]`) as unknown[]).length
+      return
+    }
+    let start = 0
+    for (;;) {
+      const nl = text.indexOf('\n', start)
+      JSON.parse(nl === -1 ? text.slice(start) : text.slice(start, nl))
+      n++
+      if (nl === -1) return
+      start = nl + 1
+    }
+  }
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+    const text = carry + decoder.write(chunk as Buffer)
+    const last = text.lastIndexOf('\n')
+    if (last === -1) {
+      carry = text
+      continue
+    }
+    if (last > 0) parse(text.slice(0, last))
+    carry = text.slice(last + 1)
+  }
+  carry += decoder.end()
+  if (carry.length > 0) parse(carry)
+  return n
+}
+
 async function writeTripLog(path: string, n: number): Promise<void> {
   const out = createWriteStream(path)
   let buf = ''
@@ -130,9 +170,21 @@ export default async function (r: Report): Promise<void> {
       const res = await replay(trips, path, { keepOutput: false })
       if (res.metrics.eventsIn !== M) throw new Error(`bench: replayed ${res.metrics.eventsIn} records`)
     }, 2)
+    const handParse = (batched: boolean) => async () => {
+      const n = await parseFile(path, batched)
+      if (n !== M) throw new Error(`bench: parsed ${n} records`)
+    }
+    gc()
+    const tPerLine = await timeBest(handParse(false), 2)
+    gc()
+    const tBatched = await timeBest(handParse(true), 2)
     r.figure('read + split + JSON.parse only (readLog)', (M / tRead) * 1000, 'records/s')
     r.figure('replay of the file through the pipeline', (M / tFile) * 1000, 'records/s (goal >= 1,000,000)')
+    r.figure('baseline: hand loop, read + split + JSON.parse per line', (M / tPerLine) * 1000, 'records/s')
+    r.figure('hand loop, a chunk of lines as one JSON.parse of an array', (M / tBatched) * 1000, 'records/s')
     r.ratio('replay(file) / readLog alone', tFile, tRead)
+    r.ratio('replay speed / per-line JSON.parse loop speed', tPerLine, tFile, '>= 1.3x')
+    r.ratio('batched JSON.parse speed / per-line JSON.parse speed', tPerLine, tBatched)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

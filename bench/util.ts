@@ -51,8 +51,16 @@ export async function timeBest(fn: () => unknown, runs = 5): Promise<number> {
  * number of events), every round, each run in a fresh process of its own, in turns (a, b, c, a, b,
  * c, ...). No contender inherits another's heap, garbage or JIT feedback, as no user's job would,
  * and on a shared machine whose speed drifts over seconds, each round's contenders run close together.
+ * `clock: 'cpu'` gives each run's CPU time (all its threads, the collector's included) instead of wall
+ * time: a run descheduled by other work on a loaded machine is not charged for the wait.
  */
-export function timeInProcesses<K extends string>(file: string, names: readonly K[], n: number, rounds = 5): Record<K, number[]> {
+export function timeInProcesses<K extends string>(
+  file: string,
+  names: readonly K[],
+  n: number,
+  rounds = 5,
+  clock: 'wall' | 'cpu' = 'wall',
+): Record<K, number[]> {
   const index = fileURLToPath(new URL('./index.ts', import.meta.url))
   const times = {} as Record<K, number[]>
   for (const k of names) times[k] = []
@@ -64,7 +72,8 @@ export function timeInProcesses<K extends string>(file: string, names: readonly 
       })
       const last = child.stdout.trim().split('\n').at(-1) ?? ''
       if (child.status !== 0 || !last.startsWith('{')) throw new Error(`bench contender ${k} failed: ${child.stderr || child.stdout}`)
-      times[k].push((JSON.parse(last) as { ms: number }).ms)
+      const t = JSON.parse(last) as { ms: number; cpuMs: number }
+      times[k].push(clock === 'cpu' ? t.cpuMs : t.ms)
     }
   // WEIR_BENCH_ROUNDS=1 prints every round's times, to see how much a figure moves within one run.
   if (process.env.WEIR_BENCH_ROUNDS) for (const k of names) console.log(`    ${k}: ${times[k].map((t) => t.toFixed(0)).join(' ')} ms`)

@@ -4,7 +4,7 @@ import { pipeline } from '../../dsl/pipeline.ts'
 import { filter, keyBy } from '../../dsl/stages.ts'
 import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import { windowJoin, type JoinType } from '../../dsl/joins.ts'
-import { makeContext } from '../core/context.ts'
+import { FailFastError, makeContext } from '../core/context.ts'
 import { runPipeline } from './testRun.ts'
 import { windowJoinMachine } from './windowJoin.ts'
 
@@ -61,6 +61,14 @@ describe('windowJoin', () => {
     const r = await runPipeline(joinPipeline('outer', 10, 0), [ev('click', 'u', 100, 1), ev('view', 'u', 95, 2)])
     expect(r.late.map((l) => [l.pos, l.stage, l.watermark])).toEqual([[1, 'windowJoin', 100]])
     expect(ids(r.values)).toEqual([[1, null]])
+  })
+
+  it('with failFast, a late event fails the run with its FailFastError, from either input', async () => {
+    for (const late of [ev('view', 'u', 95, 2), ev('click', 'u', 95, 2)]) {
+      const run = runPipeline(joinPipeline('outer', 10, 0), [ev('click', 'u', 100, 1), late], { failFast: true })
+      await expect(run).rejects.toBeInstanceOf(FailFastError)
+      await expect(run).rejects.toThrow(/windowJoin: late event at position 1/)
+    }
   })
 
   it('frees state behind the watermark: only events within the interval stay buffered', () => {

@@ -5,18 +5,7 @@ import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
 import { fromMachine2, type Machine2 } from './twoInputs.ts'
 import { MinHeap } from '../core/MinHeap.ts'
-
-/** One buffered event of either side. */
-interface Entry {
-  readonly side: 0 | 1
-  readonly key: Key
-  readonly value: unknown
-  readonly time: number
-  readonly pos: number
-  /** Arrival order: breaks ties between equal times, so eviction order is deterministic. */
-  readonly seq: number
-  matched: boolean
-}
+import { JoinBuffer } from './JoinBuffer.ts'
 
 /** Snapshot form of an entry: `[side, key, value, time, pos, matched]`, in arrival order. */
 type EntryState = [0 | 1, Key, unknown, number, number, boolean]
@@ -27,10 +16,10 @@ interface WindowJoinState {
 }
 
 /**
- * The interval join's state machine (see `windowJoin` in dsl/joins.ts). Per side, a Map from key to
- * that key's buffered events; one heap orders all of them by time, so a watermark advance pops
- * exactly the events that can no longer match (time < W - within), emitting the unmatched ones the
- * join type asks for, in time order.
+ * The interval join's state machine (see `windowJoin` in dsl/joins.ts). Per side, each key's buffered
+ * events in arrival order (a `JoinBuffer`); one heap orders all of them by time, so a watermark
+ * advance pops exactly the events that can no longer match (time < W - within), emitting the
+ * unmatched ones the join type asks for, in time order.
  */
 export function windowJoinMachine(
   spec: WindowJoinSpec,
@@ -38,21 +27,17 @@ export function windowJoinMachine(
   emit: (d: Data<unknown, unknown>) => void,
 ): Machine2<unknown, unknown> {
   const { within, type } = spec
-  const buckets: [Map<Key, Entry[]>, Map<Key, Entry[]>] = [new Map(), new Map()]
-  // The eviction schedule: every buffered entry by (time, arrival), so eviction order is deterministic.
-  const heap = new MinHeap<Entry>()
+  const buf = new JoinBuffer()
+  // The eviction schedule: every buffered slot by (time, arrival), so eviction order is deterministic.
+  const heap = new MinHeap<number>()
   const emitLeft = type !== 'inner'
   const emitRight = type === 'outer'
   let w = Number.NEGATIVE_INFINITY
   let seq = 0
 
-  const add = (side: 0 | 1, key: Key, value: unknown, time: number, pos: number, matched: boolean): void => {
-    const e: Entry = { side, key, value, time, pos, seq: seq++, matched }
-    const own = buckets[side]
-    const bucket = own.get(key)
-    if (bucket === undefined) own.set(key, [e])
-    else bucket.push(e)
-    heap.push(time, e.seq, e)
+  const add = (k: number, side: 0 | 1, value: unknown, time: number, pos: number, matched: boolean): void => {
+    heap.push(time, seq, buf.add(k, side, value, time, pos, seq, matched))
+    seq++
   }
 
   const arrive = (side: 0 | 1, d: Data<unknown, unknown>): void => {
@@ -62,20 +47,27 @@ export function windowJoinMachine(
       return
     }
     const key = d.key as Key
-    const others = buckets[1 - side].get(key)
+    const k = buf.keyNumber(key)
+    const first = buf.first(k, side === 0 ? 1 : 0)
     let matched = false
-    if (others !== undefined) {
-      for (let i = 0; i < others.length; i++) {
-        const o = others[i]
-        const dt = o.time - time
-        if (dt > within || dt < -within) continue
-        matched = true
-        o.matched = true
-        const value = side === 0 ? { left: d.value, right: o.value } : { left: o.value, right: d.value }
-        emit({ _tag: 'Data', value, time: o.time > time ? o.time : time, key, pos: d.pos })
-      }
+    for (let o = first; o !== -1; o = buf.after(o, first)) {
+      const ot = buf.time(o)
+      const dt = ot - time
+      if (dt > within || dt < -within) continue
+      matched = true
+      buf.markMatched(o)
+      const value = side === 0 ? { left: d.value, right: buf.value(o) } : { left: buf.value(o), right: d.value }
+      emit({ _tag: 'Data', value, time: ot > time ? ot : time, key, pos: d.pos })
     }
-    add(side, key, d.value, time, d.pos, matched)
+    add(k, side, d.value, time, d.pos, matched)
+  }
+
+  /** Emits an evicted slot that never matched, when the join type asks for its side. */
+  const unmatched = (s: number): void => {
+    const side = buf.side(s)
+    if (buf.matched(s) || !(side === 0 ? emitLeft : emitRight)) return
+    const value = side === 0 ? { left: buf.value(s), right: undefined } : { left: undefined, right: buf.value(s) }
+    emit({ _tag: 'Data', value, time: buf.time(s), key: buf.key(s), pos: buf.pos(s) })
   }
 
   return {
@@ -85,31 +77,25 @@ export function windowJoinMachine(
       w = wm
       const horizon = wm - within
       while (heap.peek() < horizon) {
-        const top = heap.pop()
-        const own = buckets[top.side]
-        const bucket = own.get(top.key)!
-        if (bucket.length === 1) own.delete(top.key)
-        else bucket.splice(bucket.indexOf(top), 1)
-        if (top.matched || !(top.side === 0 ? emitLeft : emitRight)) continue
-        const value = top.side === 0 ? { left: top.value, right: undefined } : { left: undefined, right: top.value }
-        emit({ _tag: 'Data', value, time: top.time, key: top.key, pos: top.pos })
+        const s = heap.pop()
+        unmatched(s)
+        buf.remove(s)
       }
     },
     snapshot(): WindowJoinState {
-      const entries = [...heap.values()].sort((a, b) => a.seq - b.seq)
+      const slots = [...heap.values()].sort((a, b) => buf.seq(a) - buf.seq(b))
       return {
         watermark: Number.isFinite(w) ? w : null,
-        entries: entries.map((e): EntryState => [e.side, e.key, e.value, e.time, e.pos, e.matched]),
+        entries: slots.map((s): EntryState => [buf.side(s), buf.key(s), buf.value(s), buf.time(s), buf.pos(s), buf.matched(s)]),
       }
     },
     restore(state) {
       const s = state as WindowJoinState
-      buckets[0].clear()
-      buckets[1].clear()
+      buf.clear()
       heap.clear()
       seq = 0
       w = s.watermark ?? Number.NEGATIVE_INFINITY
-      for (const [side, key, value, time, pos, matched] of s.entries) add(side, key, value, time, pos, matched)
+      for (const [side, key, value, time, pos, matched] of s.entries) add(buf.keyNumber(key), side, value, time, pos, matched)
     },
   }
 }
