@@ -101,6 +101,10 @@ interface PartitionSourceOptions {
  * new ones. Every read and acknowledgement goes through the lease, so a member that lost it can
  * neither read on (and strand entries pending at itself) nor acknowledge.
  *
+ * Asked to end (`ending`: the group is drained), it stops only once it has read every entry pending
+ * at it: those it claimed are its alone to apply, and a run stopping before them would leave them
+ * pending at a member about to leave, counted nowhere.
+ *
  * Pending entries are re-read with their delivery counts in view, as `redisSource` does: an entry
  * delivered more than once before (it may be what killed its readers) goes alone, and if it survives
  * its count goes back to 1; one that would pass `maxDeliveries` is moved to the dead-letter stream
@@ -172,7 +176,6 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
         survivor = undefined
         await lease.exec([['XCLAIM', s, group, consumer, 0, id, 'RETRYCOUNT', 1, 'JUSTID']])
       }
-      if (o.ending()) return undefined
       if (!claimed) await claim()
       for (const s of streams)
         if (cursors.get(s) !== '>') {
@@ -183,6 +186,7 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
           }
           if (cursors.get(s) !== '>') return []
         }
+      if (o.ending()) return undefined
       const res = await readGroup(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', ...streams, ...streams.map(() => '>')])
       const out: PulledRecord<T>[] = []
       for (const [stream, entries] of res ?? []) for (const [id, fields] of entries) out.push(recordOf<T>(stream, id, fields, o.encoding))
@@ -332,6 +336,10 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
           if (e instanceof FencedError) {
             total.fenced++
             o.onFenced?.(part)
+            // The entries it read since its last checkpoint are pending here, in no state: a
+            // member ending now would leave them behind. It takes the partition back (or lets its
+            // new owner claim them) and decides again when the group is drained.
+            if (!o.signal?.aborted) ending = false
           } else failure ??= { e }
         },
       )
@@ -342,8 +350,17 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
     runs.add(done)
   }
 
-  /** Nothing left for the group: every entry delivered, none pending but at live idle members. */
+  /**
+   * Nothing left for the group: every entry delivered, none pending but at live idle members or at
+   * this member's own partitions still running under their lease (which read all that is pending at
+   * them before they stop). A partition it lost, or is handing over, is not one: what is pending
+   * here for it waits for its next owner.
+   */
   const drained = async (): Promise<boolean> => {
+    const reading = (part: number) => {
+      const x = owned.get(part)
+      return x !== undefined && !x.lost && !x.stop.signal.aborted
+    }
     const idleMembers = new Set(await redis.smembers(idleKey))
     const alive = new Set(live)
     for (let part = 0; part < n; part++)
@@ -356,7 +373,7 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
         for (const c of (await redis.xinfo('CONSUMERS', s, group)) as unknown[][]) {
           const name = String(field(c, 'name'))
           if (Number(field(c, 'pending')) === 0) continue
-          if (name === consumer ? !owned.has(part) : !alive.has(name) || !idleMembers.has(name)) return false
+          if (name === consumer ? !reading(part) : !alive.has(name) || !idleMembers.has(name)) return false
         }
       }
     return true

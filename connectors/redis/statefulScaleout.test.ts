@@ -104,10 +104,7 @@ describe.skipIf(missing('REDIS_URL'))('stateful weir run --redis members: state 
     await check()
   }, 60_000)
 
-  // Quarantined: under the full suite's load this ended once with 3 of 50 keys one count short (39
-  // for 40), so a paused member's write or a lease lost and retaken is not yet fully fenced. It runs
-  // with WEIR_KNOWN_FAILURES=1 until that is found; the simulation's fencing property still runs.
-  it.skipIf(process.env.WEIR_KNOWN_FAILURES !== '1')('(c) one is SIGSTOPped past its lease, then SIGCONTed: its writes are fenced; counts equal one process', async () => {
+  it('(c) one is SIGSTOPped past its lease, then SIGCONTed: its writes are fenced; counts equal one process', async () => {
     const { worker, progress, check } = await setup(2000)
     const ws = [worker('w1'), worker('w2')]
     await Promise.all(ws.map(owning))
