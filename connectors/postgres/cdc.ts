@@ -108,7 +108,8 @@ type Inbound = { readonly walStart: number; readonly payload: Buffer } | { reado
  * commit), the others a null token, so `run` takes no checkpoint inside a transaction, and the
  * slot's confirmed position moves to a commit only when `run` acknowledges that change. A restarted
  * source resumes at the first transaction not acknowledged: nothing is lost, and transactions the
- * server sends again at or before an acknowledged commit are skipped. When nothing is pending (every
+ * server sends again at or before an acknowledged commit, or before a position confirmed as
+ * received, are skipped (a server restart may send them again). When nothing is pending (every
  * delivered transaction acknowledged), the source confirms what it has received, as PostgreSQL's
  * own subscribers do: the slot advances while the published tables are quiet, and the server can
  * shut down (`pg_ctl stop -m fast` waits for that).
