@@ -9,7 +9,7 @@ import { stateShapes } from '../dsl/fingerprint.ts'
 import { SOURCE, type Key, type Node } from '../dsl/stream.ts'
 import type { WindowSpec } from '../dsl/windows.ts'
 import type { MatchSpec } from '../dsl/patterns.ts'
-import type { StageRef, Stateful } from '../operators/core/operate.ts'
+import type { StageRef, Stateful } from '../operators/core/machine.ts'
 import { copyState } from '../operators/core/taggedJson.ts'
 import { compileAggregator } from '../operators/windows/aggregator.ts'
 

@@ -16,7 +16,7 @@ import { generate } from '../core/codegen.ts'
  * accumulator. An event in several windows (hopping, sliding) is read once and folded into each.
  */
 export interface CompiledAggregator {
-  /** The fields, for code generated per stage (see `fastPath.ts`); `single`: the accumulator is the one field's own. */
+  /** The fields, for code generated per stage (see `inOrderPush.ts`); `single`: the accumulator is the one field's own. */
   readonly fields: readonly Field[]
   readonly single: boolean
   /** Some step may throw (a user `add` or monoid): only then does an event in several windows need `prepare`. */

@@ -4,11 +4,11 @@ import type { Key } from '../../dsl/stream.ts'
 import { windowId, type WindowResult, type WindowSpec } from '../../dsl/windows.ts'
 import type { Change } from '../../dsl/change.ts'
 import type { RunContext } from '../core/context.ts'
-import type { Emit, Machine } from '../core/operate.ts'
+import type { Emit, Machine } from '../core/machine.ts'
 import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
 import { DueQueue, type Timed } from './DueQueue.ts'
 import { copyState } from '../core/taggedJson.ts'
-import { inOrderPush, type Push, type Slow } from './fastPath.ts'
+import { inOrderPush, type Push, type Slow } from './inOrderPush.ts'
 
 /**
  * One open window of one key. Mutable: sessions grow and merge in place, and the accumulator is
