@@ -63,16 +63,16 @@ export interface KeyTimer extends Timed {
   readonly key: Key
 }
 
-/**
- * A window type: which windows an event belongs to, and the per-key state that finds them. The
- * shared machine does the rest (lateness, firing, freeing, emission, checkpoints), so a new window
- * type is one small file.
- */
 /** What every kind's per-key state has: its key. */
 export interface KeyState {
   readonly key: Key
 }
 
+/**
+ * A window type: which windows an event belongs to, and the per-key state that finds them. The
+ * shared machine does the rest (lateness, firing, freeing, emission, checkpoints), so a new window
+ * type is one small file.
+ */
 export interface WindowKind<S extends KeyState> {
   /**
    * Present when the key's state keeps `cur`, the window its latest in-order event went to, and an
