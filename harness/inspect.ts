@@ -4,7 +4,7 @@
  * checkpoint saves), so it is exactly the state a checkpoint taken there would restore.
  */
 import type { AnyPipeline } from '../dsl/pipeline.ts'
-import { planNodes } from '../dsl/explain.ts'
+import { planNodes } from '../dsl/plan.ts'
 import { stateShapes } from '../dsl/fingerprint.ts'
 import { SOURCE, type Key, type Node } from '../dsl/stream.ts'
 import type { WindowSpec } from '../dsl/windows.ts'
