@@ -85,8 +85,10 @@ export type {
   MatchOptions,
   MatchSpec,
 } from './dsl/patterns.ts'
-export { QueryIndex, matchQueries } from './operators/patterns/queryIndex.ts'
-export type { Query, QueryId, Scalar, QueryHits, MatchQueriesOptions } from './operators/patterns/queryIndex.ts'
+export { QueryIndex } from './operators/patterns/queryIndex.ts'
+export { matchQueries } from './dsl/matchQueries.ts'
+export type { Query, QueryId, Scalar } from './operators/patterns/queryIndex.ts'
+export type { QueryHits, MatchQueriesOptions } from './dsl/matchQueries.ts'
 
 // Harness: virtual time, the recorded-log format, record / replay, run results
 export { VirtualClock } from './harness/VirtualClock.ts'

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs'
 import type { Element } from '../../dsl/element.ts'
 import type { RunContext } from '../core/context.ts'
 import { stageSubscriber } from '../core/subscriber.ts'
-import type { MatchQueriesSpec } from './queryIndex.ts'
+import type { MatchQueriesSpec } from '../../dsl/matchQueries.ts'
 
 /**
  * The RxJS operator behind `matchQueries`: each event becomes `{ event, ids }` with the ids of the
