@@ -177,7 +177,7 @@ function contentsOf(n: Node, snapshot: unknown): StageContents {
 
 /**
  * The state of `p`'s stateful stages, read from its machines (`machines[i]` created for the plan
- * node `stages[i]`, as `collectMachines` gives them) after the record at `offset`. Each machine's
+ * node `stages[i]`, as the run's `MachineRegistry` holds them) after the record at `offset`. Each machine's
  * snapshot is copied, so the run can go on.
  */
 export function stateOf(p: AnyPipeline, machines: readonly Stateful[], stages: readonly (StageRef | undefined)[], offset: number): StateAt {
@@ -194,7 +194,7 @@ export function stateOf(p: AnyPipeline, machines: readonly Stateful[], stages: r
       continue
     }
     const at = nodes.indexOf(stage as Node)
-    // Every machine a compiled pipeline makes is registered with its node (see `withinStage`).
+    // Every machine a compiled pipeline makes is registered with its node (see `stageContext`).
     if (at < 0) throw new Error(`inspect: a stateful machine of pipeline '${p.name}' belongs to no step of its plan`)
     const step = steps[at].id
     let entry = byStep.get(step)
