@@ -9,7 +9,7 @@ import { fused } from '../operators/core/fused.ts'
 import { freshIngestState, ingest, ingestStep, reusableRecord } from '../operators/core/ingest.ts'
 import { mergeElements } from '../operators/core/mergeElements.ts'
 import { stageSubscriber } from '../operators/core/subscriber.ts'
-import { Hub } from '../operators/core/hub.ts'
+import { Hub } from '../operators/core/Hub.ts'
 import type { Downstream, Segment } from '../operators/core/chained.ts'
 
 /**

@@ -5,7 +5,7 @@
  * window of another size) would resume with wrong or missing accumulators, silently.
  */
 import type { AnyPipeline } from './pipeline.ts'
-import { planNodes } from './explain.ts'
+import { planNodes } from './plan.ts'
 import { windowShape, type WindowSpec } from './windows.ts'
 import { patternShape, type MatchSpec } from './patterns.ts'
 

@@ -5,7 +5,7 @@ import { pipeline } from './pipeline.ts'
 import { filter, keyBy, map } from './stages.ts'
 import { lookupJoin, tableJoin, tableTableJoin, windowJoin } from './joins.ts'
 import { table } from './tables.ts'
-import { Table } from '../operators/tables/table.ts'
+import { Table } from '../operators/tables/Table.ts'
 
 type Ev = { user: string; id: number; kind: 'a' | 'b' }
 

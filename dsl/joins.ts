@@ -1,7 +1,7 @@
 import type { Change } from './change.ts'
 import { operatorNode, stream, type Key, type NeedsKeyOf, type Stream } from './stream.ts'
 import { toMillis, type Duration, formatDuration } from './time.ts'
-import type { ReadonlyTable } from '../operators/tables/table.ts'
+import type { ReadonlyTable } from '../operators/tables/Table.ts'
 
 /** One joined result: the left and the right side. */
 export interface Joined<A, B> {

@@ -1,4 +1,7 @@
 import type { Node, OperatorNode, StatelessNode } from './stream.ts'
+import type { AnyPipeline } from './pipeline.ts'
+import { formatDuration } from './time.ts'
+import { isChainable } from './interpreters.ts'
 
 /** Whether a node is a stateless stage that fuses with its neighbours. */
 export const isStateless = (n: Node): n is StatelessNode =>
@@ -111,3 +114,76 @@ export const isStatelessPipeline = (p: { readonly output: { readonly node: Node 
 
 const statelessFrom = (n: Node): boolean =>
   n._tag === 'Source' || (isStateless(n) ? statelessFrom(n.input) : n._tag === 'Merge' ? n.inputs.every(statelessFrom) : false)
+
+/** One step of the physical plan: what runs as one operator, and what feeds it. */
+export interface PlanStep {
+  readonly id: number
+  readonly label: string
+  readonly inputs: readonly number[]
+  /** True when the step runs inside the source's operator (fused or chained), not as its own. */
+  readonly chained: boolean
+}
+
+const stageLabel = (s: StatelessNode): string => {
+  const name = s.f.name && s.f.name !== 'f' && !s.f.name.startsWith('bound ') ? `(${s.f.name})` : ''
+  return `${s._tag.charAt(0).toLowerCase()}${s._tag.slice(1)}${name}`
+}
+
+/** The plan as `compile` will run it: stateless chains fused into one step, shared steps once. */
+export function plan(p: AnyPipeline): PlanStep[] {
+  return planNodes(p).steps
+}
+
+/**
+ * `plan`, with the node each step stands for (`nodes[i]` is `steps[i]`'s), for readers of the plan
+ * beyond `explain`. It walks the physical plan (`physicalPlan`, as `compile` builds it), printing a
+ * chain as the source and one step per link, each marked as chained.
+ */
+export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonly nodes: Node[] } {
+  const steps: PlanStep[] = []
+  const nodes: Node[] = []
+  const ids = new Map<Step, number>()
+  const add = (n: Node, label: string, inputs: number[], chained: boolean): number => {
+    const id = steps.length + 1
+    steps.push({ id, label, inputs, chained })
+    nodes.push(n)
+    return id
+  }
+  const fusedLabel = (stages: readonly StatelessNode[]) => (stages.length > 1 ? `fused[${stages.map(stageLabel).join(' → ')}]` : stageLabel(stages[0]))
+  const sourceOf = (n: Node): Node => (n._tag === 'Source' ? n : sourceOf(n._tag === 'Operator' || n._tag === 'Merge' ? n.inputs[0] : n.input))
+  const go = (s: Step): number => {
+    const known = ids.get(s)
+    if (known !== undefined) return known
+    let id: number
+    switch (s._tag) {
+      case 'Source':
+        id = add(s.node, sourceLabel(p), [], false)
+        break
+      case 'Chain':
+        id = add(sourceOf(s.node), sourceLabel(p), [], false)
+        for (const l of s.links)
+          id = l._tag === 'Stateless' ? add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true) : add(l.node, l.node.label, [id], true)
+        break
+      case 'Fused': {
+        const input = go(s.input)
+        id = add(s.node, fusedLabel(s.stages), [input], false)
+        break
+      }
+      case 'Merge':
+        id = add(s.node, 'merge (min watermark)', s.inputs.map(go), false)
+        break
+      case 'Operator':
+        id = add(s.node, s.node.label, s.inputs.map(go), false)
+    }
+    ids.set(s, id)
+    return id
+  }
+  go(physicalPlan(p.output.node, isChainable))
+  return { steps, nodes }
+}
+
+const sourceLabel = (p: AnyPipeline): string => {
+  const w = p.watermarks
+  const wm = `boundedOutOfOrder ${formatDuration(w.maxDelay)}${w.idle !== undefined ? `, idleTimeout ${formatDuration(w.idle)}` : ''}`
+  return `source${p.codec ? ` (codec ${(p.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
+}

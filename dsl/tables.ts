@@ -1,6 +1,6 @@
 import type { Change } from './change.ts'
 import { operatorNode, stream, type Key, type Stream } from './stream.ts'
-import type { Table } from '../operators/tables/table.ts'
+import type { Table } from '../operators/tables/Table.ts'
 
 export interface TableSpec {
   readonly into: Table<Key, unknown> | undefined

@@ -1,6 +1,6 @@
 import type { Source } from '../connectors/sources.ts'
 import { planChange, type StateShape } from '../dsl/fingerprint.ts'
-import type { Stateful } from '../operators/core/operate.ts'
+import type { Stateful } from '../operators/core/machine.ts'
 import { decodeTagged, encodeTagged } from '../operators/core/taggedJson.ts'
 import { CheckpointMismatchError, type Checkpoint, type CheckpointOptions, type CheckpointV1 } from './checkpoint.ts'
 import { inputChange, type InputIdentity } from './inputIdentity.ts'

@@ -1,9 +1,9 @@
 import { isObservable, type Observable } from 'rxjs'
 import type { DeadLetter } from '../dsl/sides.ts'
-import type { Credit } from '../operators/core/credit.ts'
+import type { Credit } from '../operators/core/Credit.ts'
 import { isLogFileSource, isPulledSource, type LogFileSource, type PulledSource, type Source } from '../connectors/sources.ts'
 import type { Checkpoint, CheckpointV1 } from './checkpoint.ts'
-import type { SinkQueue } from './sinkQueue.ts'
+import type { SinkQueue } from './SinkQueue.ts'
 import { isDeadLetter, readLog, type LogRecord } from './log.ts'
 
 /** The most records a feeder sends in one batch. */

@@ -4,12 +4,12 @@
  * checkpoint saves), so it is exactly the state a checkpoint taken there would restore.
  */
 import type { AnyPipeline } from '../dsl/pipeline.ts'
-import { planNodes } from '../dsl/explain.ts'
+import { planNodes } from '../dsl/plan.ts'
 import { stateShapes } from '../dsl/fingerprint.ts'
 import { SOURCE, type Key, type Node } from '../dsl/stream.ts'
 import type { WindowSpec } from '../dsl/windows.ts'
 import type { MatchSpec } from '../dsl/patterns.ts'
-import type { StageRef, Stateful } from '../operators/core/operate.ts'
+import type { StageRef, Stateful } from '../operators/core/machine.ts'
 import { copyState } from '../operators/core/taggedJson.ts'
 import { compileAggregator } from '../operators/windows/aggregator.ts'
 
@@ -197,7 +197,7 @@ function contentsOf(n: Node, snapshot: unknown): StageContents {
 
 /**
  * The state of `p`'s stateful stages, read from its machines (`machines[i]` created for the plan
- * node `stages[i]`, as `collectMachines` gives them) after the record at `offset`. Each machine's
+ * node `stages[i]`, as the run's `MachineRegistry` holds them) after the record at `offset`. Each machine's
  * snapshot is copied, so the run can go on.
  */
 export function stateOf(p: AnyPipeline, machines: readonly Stateful[], stages: readonly (StageRef | undefined)[], offset: number): StateAt {
@@ -214,7 +214,7 @@ export function stateOf(p: AnyPipeline, machines: readonly Stateful[], stages: r
       continue
     }
     const at = nodes.indexOf(stage as Node)
-    // Every machine a compiled pipeline makes is registered with its node (see `withinStage`).
+    // Every machine a compiled pipeline makes is registered with its node (see `stageContext`).
     if (at < 0) throw new Error(`inspect: a stateful machine of pipeline '${p.name}' belongs to no step of its plan`)
     const step = steps[at].id
     let entry = byStep.get(step)

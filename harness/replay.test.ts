@@ -198,8 +198,7 @@ describe('replay', () => {
 })
 
 describe('edge cases', () => {
-  // Edge cases of the run-time harness (run, replay, replayPartitioned, the clock and the log
-  // format), each found by a review and failing before its fix.
+  // Each found by a review, and failing before its fix.
   const dir = mkdtempSync(join(tmpdir(), 'weir-edges-'))
 
   describe('virtual time', () => {

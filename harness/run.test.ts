@@ -213,8 +213,7 @@ describe('run: handing work over (handoff)', () => {
 })
 
 describe('edge cases', () => {
-  // Edge cases of the run-time harness (run, replay, replayPartitioned, the clock and the log
-  // format), each found by a review and failing before its fix.
+  // Each found by a review, and failing before its fix.
   const dir = mkdtempSync(join(tmpdir(), 'weir-edges-'))
 
   const Ev = t.type({ n: t.number })

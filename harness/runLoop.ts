@@ -1,7 +1,7 @@
 import type { Subscriber } from 'rxjs'
 import type { SourceRecord } from '../dsl/element.ts'
 import type { DeadLetter } from '../dsl/sides.ts'
-import type { Credit } from '../operators/core/credit.ts'
+import type { Credit } from '../operators/core/Credit.ts'
 import type { RunContext } from '../operators/core/context.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
 import type { Checkpoints } from './cut.ts'

@@ -1,4 +1,4 @@
-import type { PlanStep } from '../dsl/explain.ts'
+import type { PlanStep } from '../dsl/plan.ts'
 import { escapeHtml } from './render.ts'
 
 const CHAR_W = 7.2

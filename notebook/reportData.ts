@@ -1,6 +1,6 @@
 import type { Pipeline } from '../dsl/pipeline.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
-import { plan, type PlanStep } from '../dsl/explain.ts'
+import { plan, type PlanStep } from '../dsl/plan.ts'
 import type { LogSource } from '../harness/log.ts'
 import { replay } from '../harness/replay.ts'
 import type { RunMetrics } from '../harness/result.ts'

@@ -7,7 +7,7 @@ import { dedupe } from '../dsl/dedupe.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { map } from '../dsl/stages.ts'
 import { VirtualClock } from '../harness/VirtualClock.ts'
-import { runPipeline } from './joins/testRun.ts'
+import { runPipeline } from './testing/runPipeline.ts'
 import { makeContext } from './core/context.ts'
 import { dedupeMachine } from './dedupe.ts'
 

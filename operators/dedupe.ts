@@ -3,7 +3,7 @@ import type { DedupeSpec } from '../dsl/dedupe.ts'
 import { deadLetter, errorMessage } from '../dsl/sides.ts'
 import type { Key } from '../dsl/stream.ts'
 import type { RunContext } from './core/context.ts'
-import type { Machine } from './core/operate.ts'
+import type { Machine } from './core/machine.ts'
 
 /** Snapshot of the ids remembered, `[id, firstSeen]` in first-seen order. */
 type DedupeState = Array<[Key, number]>

@@ -8,7 +8,7 @@ import type { Stream } from '../dsl/stream.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import { lookupJoin, tableJoin, windowJoin, type JoinType } from '../dsl/joins.ts'
 import { makeContext } from '../operators/core/context.ts'
-import { runPipeline } from '../operators/joins/testRun.ts'
+import { runPipeline } from '../operators/testing/runPipeline.ts'
 import { tableTableJoinMachine } from '../operators/joins/tableTableJoin.ts'
 
 const SEED = 4242

@@ -9,11 +9,11 @@ import type { Stream } from '../dsl/stream.ts'
 import { table } from '../dsl/tables.ts'
 import { tableTableJoin } from '../dsl/joins.ts'
 import { VirtualClock } from '../harness/VirtualClock.ts'
-import { runPipeline } from '../operators/joins/testRun.ts'
-import { Aggregate } from '../operators/tables/aggregate.ts'
-import { EventLog, type Logged } from '../operators/tables/eventLog.ts'
-import { ReadView } from '../operators/tables/readView.ts'
-import { Table } from '../operators/tables/table.ts'
+import { runPipeline } from '../operators/testing/runPipeline.ts'
+import { Aggregate } from '../operators/tables/Aggregate.ts'
+import { EventLog, type Logged } from '../operators/tables/EventLog.ts'
+import { ReadView } from '../operators/tables/ReadView.ts'
+import { Table } from '../operators/tables/Table.ts'
 
 const SEED = 7777
 

@@ -7,7 +7,7 @@ import { filter, keyBy, map } from '../dsl/stages.ts'
 import { tableJoin } from '../dsl/joins.ts'
 import { temporalJoin } from '../dsl/temporalJoin.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
-import { runPipeline } from '../operators/joins/testRun.ts'
+import { runPipeline } from '../operators/testing/runPipeline.ts'
 
 const SEED = 1605
 const BOUND = 5

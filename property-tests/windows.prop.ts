@@ -11,8 +11,8 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, hopping, session, sliding, tumbling, window, type WindowAssigner, type WindowResult } from '../dsl/windows.ts'
 import { aggregator, count, max, mean, min, sum } from '../dsl/aggregations.ts'
 import type { Change } from '../dsl/change.ts'
-import { runKeyed, type Ev, type Run } from '../operators/windows/testkit.ts'
-import { Driver } from '../operators/windows/drive.ts'
+import { runKeyed, type Ev, type Run } from '../operators/testing/windowRuns.ts'
+import { Driver } from '../operators/testing/windowDriver.ts'
 import { idOf, oracle, sessionsOf, type OEmission, type OLate, type OValue } from './windowOracle.ts'
 
 const RUNS = 150

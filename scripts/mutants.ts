@@ -71,14 +71,14 @@ const MUTANTS: readonly Mutant[] = [
   },
   {
     name: 'windows: state kept at W == end + L (freed only when W > end + L)',
-    file: 'operators/windows/machine.ts',
+    file: 'operators/windows/WindowCore.ts',
     from: 'if (freeAt > this.W) {',
     to: 'if (freeAt >= this.W) {',
     tests: [...TUMBLING, ...SESSION],
   },
   {
     name: 'windows: a window due (end <= W) is not emitted at once when touched',
-    file: 'operators/windows/machine.ts',
+    file: 'operators/windows/WindowCore.ts',
     from: '} else if (w.end <= this.W) {',
     to: '} else if (w.end < this.W) {',
     tests: TUMBLING,

@@ -1,5 +1,5 @@
 import type { Data } from '../../dsl/element.ts'
-import { creditWeight, type Credit } from './credit.ts'
+import { creditWeight, type Credit } from './Credit.ts'
 
 const PENDING = 0
 const OK = 1

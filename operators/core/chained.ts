@@ -2,7 +2,7 @@ import type { Data } from '../../dsl/element.ts'
 import type { OperatorNode, StatelessNode } from '../../dsl/stream.ts'
 import { chain, type Cursor } from './fused.ts'
 import { registerMachine, type RunContext } from './context.ts'
-import type { Emit, Machine } from './operate.ts'
+import type { Emit, Machine } from './machine.ts'
 import { generate } from './codegen.ts'
 
 /** Builds the machine of a single-input stateful stage, emitting its results to `emit`. */

@@ -17,7 +17,7 @@ import { compileAggregator } from '../windows/aggregator.ts'
 
 // The other generators are held to their general paths beside them: `machineLink` in
 // chained.test.ts (chained machines against the same machines as RxJS operators) and
-// `windowFastPath` in fastPath.test.ts (the in-order path against the machine's own).
+// `windowFastPath` in inOrderPush.test.ts (the in-order path against the machine's own).
 
 describe('generate', () => {
   it('names the generated function weir:<name> in stack traces', () => {

@@ -6,7 +6,7 @@
  *   watermark) and the stateless stages chained after the source;
  * - `fusedChain` (operators/core/fused.ts): stateless stages fused between two operators;
  * - `machineLink` (operators/core/chained.ts): a chained machine's link to the next one;
- * - `windowFastPath` (operators/windows/fastPath.ts): an in-order event into its key's current window;
+ * - `windowFastPath` (operators/windows/inOrderPush.ts): an in-order event into its key's current window;
  * - `recordAggregator` (operators/windows/aggregator.ts): a record of aggregations, one statement per field.
  *
  * Why: these paths call the user's functions (codec, event time, map, filter, keyBy, aggregation
@@ -19,8 +19,9 @@
  * loop over the same data.
  *
  * Each generated function ends with `//# sourceURL=weir:<name>`, so stack traces and profiles name
- * it. Each generator has a test holding it equal to a general path written plainly in the test
- * (`fused.test.ts`, `ingest.test.ts`, `chained.test.ts`, `fastPath.test.ts`, `aggregator.test.ts`).
+ * it. Each generator has a test holding it equal to a general path: `codegen.test.ts` for ingest,
+ * the fused chain and the record aggregator (each against its semantics written plainly),
+ * `chained.test.ts` for the machine link and `inOrderPush.test.ts` for the window fast path.
  */
 
 /**

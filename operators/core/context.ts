@@ -1,9 +1,9 @@
 import type { SchedulerLike } from 'rxjs'
 import { asyncScheduler } from 'rxjs'
 import type { DeadLetter, Late } from '../../dsl/sides.ts'
-import { Credit } from './credit.ts'
+import { Credit } from './Credit.ts'
 import { isoTime } from '../../dsl/time.ts'
-import type { StageRef, Stateful } from './operate.ts'
+import type { StageRef, Stateful } from './machine.ts'
 
 /** Raised into the RxJS error channel when the user asked to fail fast. */
 export class FailFastError extends Error {

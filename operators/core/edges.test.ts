@@ -12,7 +12,7 @@ import { pipeline } from '../../dsl/pipeline.ts'
 import { filter, flatMap, map, merge, tap } from '../../dsl/stages.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
 import type { Stream } from '../../dsl/stream.ts'
-import { Hub } from './hub.ts'
+import { Hub } from './Hub.ts'
 import { FailFastError } from './context.ts'
 
 /** A stream read by two branches, after a stateless stage (so the source itself is read once). */

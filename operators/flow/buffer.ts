@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs'
 import type { Element } from '../../dsl/element.ts'
 import type { BufferSpec } from '../../dsl/flow.ts'
 import { deadLetter } from '../../dsl/sides.ts'
+import { stageSubscriber } from '../core/subscriber.ts'
 import type { RunContext } from '../core/context.ts'
 import { Queue } from '../core/Queue.ts'
 
@@ -48,9 +49,9 @@ export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunct
           }
         })
       }
-      const sub = source.subscribe({
-        next(e) {
-          try {
+      const sub = source.subscribe(
+        stageSubscriber<Element<unknown>>(subscriber, {
+          next(e) {
             if (queue.length === 0 && (e._tag === 'Watermark' || ctx.credit.downstreamReady)) return subscriber.next(e)
             if (e._tag === 'Data' && dataQueued >= max) {
               if (overflow === 'error') {
@@ -72,16 +73,13 @@ export function bufferOperator(spec: BufferSpec, ctx: RunContext): OperatorFunct
             if (e._tag === 'Data') dataQueued++
             if (overflow === 'block') setPaused(dataQueued >= max)
             waitForCredit()
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          completed = true
-          if (queue.length === 0) subscriber.complete()
-        },
-      })
+          },
+          complete: () => {
+            completed = true
+            if (queue.length === 0) subscriber.complete()
+          },
+        }),
+      )
       return () => {
         closed = true
         setPaused(false)

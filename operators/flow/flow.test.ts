@@ -248,11 +248,7 @@ describe('time-driven flow on the virtual clock', () => {
 })
 
 describe('edge cases', () => {
-  /**
-   * Edges of event-sourced read views and of end-to-end backpressure (each found by a review and
-   * failing before its fix): re-entrant appends, read(from) past the end, Aggregate.restore, a block
-   * held by a slow async stage, and an async source asked for a value while the window is full.
-   */
+  // A block held by a slow async stage, and an async source asked for a value while the window is full.
   const tick = () => new Promise((r) => setImmediate(r))
 
   const ticks = async (n: number) => {

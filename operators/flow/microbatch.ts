@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction, type Subscription } from 'rxjs'
 import type { Element } from '../../dsl/element.ts'
 import type { MicrobatchSpec } from '../../dsl/flow.ts'
 import { registerMachine, type RunContext } from '../core/context.ts'
+import { stageSubscriber } from '../core/subscriber.ts'
 
 /** Size-or-time blocks (see `microbatch` in dsl/flow.ts); the timer runs on `ctx.scheduler`. */
 export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): OperatorFunction<Element<unknown>, Element<unknown[]>> {
@@ -51,9 +52,9 @@ export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): Opera
           subscriber.next({ _tag: 'Watermark', time: w })
         }
       }
-      const sub = source.subscribe({
-        next(e) {
-          try {
+      const sub = source.subscribe(
+        stageSubscriber<Element<unknown>>(subscriber, {
+          next(e) {
             if (e._tag === 'Watermark') {
               if (block.length === 0) subscriber.next(e)
               else if (e.time === Number.POSITIVE_INFINITY) {
@@ -69,16 +70,13 @@ export function microbatchOperator(spec: MicrobatchSpec, ctx: RunContext): Opera
             block.push(e.value)
             if (e.time > maxTime) maxTime = e.time
             if (block.length >= size) flush()
-          } catch (err) {
-            subscriber.error(err)
-          }
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          flush()
-          subscriber.complete()
-        },
-      })
+          },
+          complete: () => {
+            flush()
+            subscriber.complete()
+          },
+        }),
+      )
       return () => {
         timer?.unsubscribe()
         sub.unsubscribe()

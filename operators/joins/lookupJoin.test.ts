@@ -9,7 +9,7 @@ import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import { lookupJoin } from '../../dsl/joins.ts'
 import { VirtualClock } from '../../harness/VirtualClock.ts'
 import { makeContext } from '../core/context.ts'
-import { runPipeline } from './testRun.ts'
+import { runPipeline } from '../testing/runPipeline.ts'
 import { LruTtl, MISS } from './lookupJoin.ts'
 
 type Ev = { user: string; t: number }

@@ -5,8 +5,8 @@ import { pipeline } from '../../dsl/pipeline.ts'
 import { filter, keyBy, map } from '../../dsl/stages.ts'
 import { tableJoin } from '../../dsl/joins.ts'
 import { table } from '../../dsl/tables.ts'
-import { Table } from '../tables/table.ts'
-import { runPipeline } from './testRun.ts'
+import { Table } from '../tables/Table.ts'
+import { runPipeline } from '../testing/runPipeline.ts'
 
 type Rec = { kind: 'price'; sku: string; amount: number | null } | { kind: 'order'; sku: string; qty: number; t: number }
 

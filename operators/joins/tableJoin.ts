@@ -5,6 +5,7 @@ import type { Data, Element } from '../../dsl/element.ts'
 import type { TableJoinSpec } from '../../dsl/joins.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
+import { stageSubscriber } from '../core/subscriber.ts'
 import { fromMachine2, type Machine2 } from './twoInputs.ts'
 
 interface TableJoinState {
@@ -64,15 +65,15 @@ export function tableJoinOperator(
     return fromMachine2(ctx, inputs[0], inputs[1] as Observable<Element<Change<Key, unknown>>>, (emit) => tableJoinMachine(spec, ctx, emit))
   const inner = spec.type === 'inner'
   return new Observable<Element<unknown>>((subscriber) =>
-    inputs[0].subscribe({
-      next(e) {
-        if (e._tag === 'Watermark') return subscriber.next(e)
-        const right = table.get(e.key as Key)
-        if (right === undefined && inner) return
-        subscriber.next({ _tag: 'Data', value: { left: e.value, right }, time: e.time, key: e.key, pos: e.pos })
-      },
-      error: (err) => subscriber.error(err),
-      complete: () => subscriber.complete(),
-    }),
+    inputs[0].subscribe(
+      stageSubscriber<Element<unknown>>(subscriber, {
+        next(e) {
+          if (e._tag === 'Watermark') return subscriber.next(e)
+          const right = table.get(e.key as Key)
+          if (right === undefined && inner) return
+          subscriber.next({ _tag: 'Data', value: { left: e.value, right }, time: e.time, key: e.key, pos: e.pos })
+        },
+      }),
+    ),
   )
 }

@@ -9,7 +9,7 @@ import { temporalJoin } from '../../dsl/temporalJoin.ts'
 import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import { makeContext } from '../core/context.ts'
 import { temporalJoinMachine } from './temporalJoin.ts'
-import { runPipeline } from './testRun.ts'
+import { runPipeline } from '../testing/runPipeline.ts'
 
 type Rec = { kind: 'price'; sku: string; amount: number | null; t: number; offset?: number } | { kind: 'order'; sku: string; qty: number; t: number }
 

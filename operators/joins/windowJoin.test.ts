@@ -5,7 +5,7 @@ import { filter, keyBy } from '../../dsl/stages.ts'
 import { boundedOutOfOrder } from '../../dsl/watermarks.ts'
 import { windowJoin, type JoinType } from '../../dsl/joins.ts'
 import { FailFastError, makeContext } from '../core/context.ts'
-import { runPipeline } from './testRun.ts'
+import { runPipeline } from '../testing/runPipeline.ts'
 import { windowJoinMachine } from './windowJoin.ts'
 
 type Ev = { side: 'click' | 'view'; user: string; t: number; id: number }

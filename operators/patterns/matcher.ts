@@ -3,7 +3,7 @@ import type { Match, MatchSpec, Timeout } from '../../dsl/patterns.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
-import type { Emit, Machine } from '../core/operate.ts'
+import type { Emit, Machine } from '../core/machine.ts'
 import { MinHeap } from '../core/MinHeap.ts'
 import { ACCEPT, compileNfa, countClass, LOOP, type CompiledPredicate, type Nfa, type State } from './nfa.ts'
 

@@ -6,7 +6,8 @@ import { pipeline } from '../../dsl/pipeline.ts'
 import { keyBy, tap } from '../../dsl/stages.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
 import type { Stream } from '../../dsl/stream.ts'
-import { QueryIndex, matchQueries } from './queryIndex.ts'
+import { QueryIndex } from './queryIndex.ts'
+import { matchQueries } from '../../dsl/matchQueries.ts'
 
 interface Trade {
   readonly symbol: string

@@ -3,8 +3,8 @@ import { deadLetter } from '../../dsl/sides.ts'
 import type { RunContext } from '../core/context.ts'
 import type { Data } from '../../dsl/element.ts'
 import type { Key } from '../../dsl/stream.ts'
-import type { Machine } from '../core/operate.ts'
-import { Table, type TableSnapshot } from './table.ts'
+import type { Machine } from '../core/machine.ts'
+import { Table, type TableSnapshot } from './Table.ts'
 
 /**
  * The `table()` stage's machine: applies each change to the table and passes on the change it made

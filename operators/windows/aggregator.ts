@@ -16,7 +16,7 @@ import { generate } from '../core/codegen.ts'
  * accumulator. An event in several windows (hopping, sliding) is read once and folded into each.
  */
 export interface CompiledAggregator {
-  /** The fields, for code generated per stage (see `fastPath.ts`); `single`: the accumulator is the one field's own. */
+  /** The fields, for code generated per stage (see `inOrderPush.ts`); `single`: the accumulator is the one field's own. */
   readonly fields: readonly Field[]
   readonly single: boolean
   /** Some step may throw (a user `add` or monoid): only then does an event in several windows need `prepare`. */
@@ -153,13 +153,14 @@ class RecordAggregator implements CompiledAggregator {
   }
 }
 
-/**
- * A record's `read` and `fold` as straight-line code (one statement per field, each call site
- * calling one function), generated once per stage: the per-event loop over fields otherwise costs
- * as much as the aggregation itself.
- */
+/** What `straightLine` generates: a record aggregator's functions. */
 type Generated = Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'prepare' | 'commit' | 'merge' | 'result'>
 
+/**
+ * A record's `read` and `fold` as straight-line code (one statement per field, each call site
+ * calling one function), generated once per stage (see codegen.ts): the per-event loop over fields
+ * otherwise costs as much as the aggregation itself.
+ */
 function straightLine(named: readonly (readonly [string, Field])[]): Generated {
   const fields = named.map(([, f]) => f)
   const n = fields.length

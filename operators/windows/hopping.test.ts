@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, hopping, window } from '../../dsl/windows.ts'
 import fc from 'fast-check'
 import { aggregator, count, sum } from '../../dsl/aggregations.ts'
-import { atMost, evs, runKeyed, summary, values, type Ev } from './testkit.ts'
+import { atMost, evs, runKeyed, summary, values, type Ev } from '../testing/windowRuns.ts'
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2024, 0, 1, h, m, s)
 

@@ -6,7 +6,7 @@ import { makeContext } from '../core/context.ts'
 import { hoppingKind } from './hopping.ts'
 import { hoppingSlicedKind } from './hoppingSliced.ts'
 import { windowMachine } from './interpret.ts'
-import { WindowCore, type WindowKind } from './machine.ts'
+import { WindowCore, type WindowKind } from './WindowCore.ts'
 
 interface Ev {
   readonly k: string

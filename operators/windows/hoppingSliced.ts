@@ -1,7 +1,7 @@
 import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Hopping } from '../../dsl/windows.ts'
-import type { Win, WindowCore, WindowKind } from './machine.ts'
+import type { Win, WindowCore, WindowKind } from './WindowCore.ts'
 
 /** The partial aggregate of one slice of a key's events, with the latest arrival in it. */
 interface Slice {

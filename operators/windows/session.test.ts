@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, session, window, type WindowResult } from '../../dsl/windows.ts'
 import { count, sum, type MergeableAggregator } from '../../dsl/aggregations.ts'
 import type { Change } from '../../dsl/change.ts'
-import { evs, runKeyed, summary, values, type Ev } from './testkit.ts'
+import { evs, runKeyed, summary, values, type Ev } from '../testing/windowRuns.ts'
 
 describe('session windows', () => {
   it('groups runs of events less than gap apart into [first, last + gap)', async () => {

@@ -1,7 +1,7 @@
 import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Session } from '../../dsl/windows.ts'
-import type { Win, WindowCore, WindowKind } from './machine.ts'
+import type { Win, WindowCore, WindowKind } from './WindowCore.ts'
 
 /**
  * A key's open sessions, sorted by start; they never overlap, so they are sorted by end too. `cur`

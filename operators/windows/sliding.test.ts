@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, sliding, tumbling, window } from '../../dsl/windows.ts'
 import { count, mean } from '../../dsl/aggregations.ts'
-import { atMost, evs, runKeyed, summary, values, type Ev } from './testkit.ts'
+import { atMost, evs, runKeyed, summary, values, type Ev } from '../testing/windowRuns.ts'
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2024, 0, 1, h, m, s)
 

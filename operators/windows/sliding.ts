@@ -1,7 +1,7 @@
 import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Sliding } from '../../dsl/windows.ts'
-import type { KeyTimer, Win, WindowCore, WindowKind } from './machine.ts'
+import type { KeyTimer, Win, WindowCore, WindowKind } from './WindowCore.ts'
 
 /**
  * A key's accepted events still within reach of a window (sorted by time, from `head`), its open

@@ -5,7 +5,7 @@ import { count, max, mean, min, sum, type AggregateSpec } from '../../dsl/aggreg
 import { makeContext } from '../core/context.ts'
 import { compileAggregator } from './aggregator.ts'
 import { windowMachine } from './interpret.ts'
-import { WindowCore, type WindowKind } from './machine.ts'
+import { WindowCore, type WindowKind } from './WindowCore.ts'
 import { slidingKind } from './sliding.ts'
 import { incrementalWindows, slidingIncrementalKind } from './slidingIncremental.ts'
 

@@ -2,7 +2,7 @@ import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Sliding, WindowSpec } from '../../dsl/windows.ts'
 import type { CompiledAggregator } from './aggregator.ts'
-import type { KeyTimer, Win, WindowCore, WindowKind } from './machine.ts'
+import type { KeyTimer, Win, WindowCore, WindowKind } from './WindowCore.ts'
 import { firstEndingAtOrAfter } from './sliding.ts'
 
 /**

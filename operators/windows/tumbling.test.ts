@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { pipe } from 'fp-ts/lib/function.js'
 import { aggregate, tumbling, window } from '../../dsl/windows.ts'
 import { count, sum } from '../../dsl/aggregations.ts'
-import { evs, runKeyed, values, type Ev } from './testkit.ts'
-import { Driver } from './drive.ts'
+import { evs, runKeyed, values, type Ev } from '../testing/windowRuns.ts'
+import { Driver } from '../testing/windowDriver.ts'
 
 const at = (h: number, m: number, s = 0, ms = 0) => Date.UTC(2024, 0, 1, h, m, s, ms)
 const MIN = 60_000

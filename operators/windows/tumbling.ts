@@ -1,7 +1,7 @@
 import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Tumbling } from '../../dsl/windows.ts'
-import type { Win, WindowCore, WindowKind } from './machine.ts'
+import type { Win, WindowCore, WindowKind } from './WindowCore.ts'
 
 /**
  * A key's open tumbling windows sorted by start (usually one; more only while late data may still

@@ -1,3 +1,6 @@
+/** How many units an output holds: a block (an array, from `microbatch`) counts its events. */
+export const creditWeight = (o: unknown): number => (Array.isArray(o) ? Math.max(1, o.length) : 1)
+
 /**
  * The credit window between a pulled source and the asynchronous stages after it. A source takes
  * the next event only while `available`: fewer than `highWaterMark` units held and nobody paused
@@ -5,9 +8,6 @@
  * on and releases it when done, so a slow consumer holds the producer back, as a pipe or a TCP
  * window does. A full `buffer` in `'block'` mode pauses the source outright.
  */
-/** How many units an output holds: a block (an array, from `microbatch`) counts its events. */
-export const creditWeight = (o: unknown): number => (Array.isArray(o) ? Math.max(1, o.length) : 1)
-
 export class Credit {
   private held = 0
   private pausers = 0

@@ -3,8 +3,8 @@ import type { Key } from '../../dsl/stream.ts'
 import type { WindowSpec } from '../../dsl/windows.ts'
 import { makeContext, type RunContext } from '../core/context.ts'
 import type { Late } from '../../dsl/sides.ts'
-import { windowMachine } from './interpret.ts'
-import type { KeyState, WindowCore } from './machine.ts'
+import { windowMachine } from '../windows/interpret.ts'
+import type { KeyState, WindowCore } from '../windows/WindowCore.ts'
 
 /** One step the machine saw or produced, as text: `d<json>` results, `w<time>` watermarks, `l<pos>` late. */
 export type Trace = string[]

@@ -4,11 +4,11 @@ import type { Key } from '../../dsl/stream.ts'
 import { windowId, type WindowResult, type WindowSpec } from '../../dsl/windows.ts'
 import type { Change } from '../../dsl/change.ts'
 import type { RunContext } from '../core/context.ts'
-import type { Emit, Machine } from '../core/operate.ts'
+import type { Emit, Machine } from '../core/machine.ts'
 import { compileAggregator, type CompiledAggregator } from './aggregator.ts'
 import { DueQueue, type Timed } from './DueQueue.ts'
 import { copyState } from '../core/taggedJson.ts'
-import { inOrderPush, type Push, type Slow } from './fastPath.ts'
+import { inOrderPush, type Push, type Slow } from './inOrderPush.ts'
 
 /**
  * One open window of one key. Mutable: sessions grow and merge in place, and the accumulator is
@@ -63,16 +63,16 @@ export interface KeyTimer extends Timed {
   readonly key: Key
 }
 
-/**
- * A window type: which windows an event belongs to, and the per-key state that finds them. The
- * shared machine does the rest (lateness, firing, freeing, emission, checkpoints), so a new window
- * type is one small file.
- */
 /** What every kind's per-key state has: its key. */
 export interface KeyState {
   readonly key: Key
 }
 
+/**
+ * A window type: which windows an event belongs to, and the per-key state that finds them. The
+ * shared machine does the rest (lateness, firing, freeing, emission, checkpoints), so a new window
+ * type is one small file.
+ */
 export interface WindowKind<S extends KeyState> {
   /**
    * Present when the key's state keeps `cur`, the window its latest in-order event went to, and an

@@ -1,4 +1,4 @@
-import { creditWeight, type Credit } from '../operators/core/credit.ts'
+import { creditWeight, type Credit } from '../operators/core/Credit.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { Queue } from '../operators/core/Queue.ts'
 

@@ -3,8 +3,8 @@ import { notAChange, type Change } from '../../dsl/change.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Duration } from '../../dsl/time.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
-import { followLog, type Logged } from './eventLog.ts'
-import { Table, type ReadonlyTable, type TableOptions, type TableSnapshot } from './table.ts'
+import { followLog, type Logged } from './EventLog.ts'
+import { Table, type ReadonlyTable, type TableOptions, type TableSnapshot } from './Table.ts'
 
 /**
  * Turns one domain event into the changes it makes to a read view (none, one or several). It may

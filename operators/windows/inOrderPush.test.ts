@@ -5,7 +5,7 @@ import { count, max, mean, sum, type MergeableAggregator } from '../../dsl/aggre
 import type { Key } from '../../dsl/stream.ts'
 import { makeContext } from '../core/context.ts'
 import { windowKind } from './interpret.ts'
-import { WindowCore } from './machine.ts'
+import { WindowCore } from './WindowCore.ts'
 
 interface Ev {
   readonly k: string

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { hopping, session, sliding, tumbling, type WindowAssigner, type WindowSpec } from '../../dsl/windows.ts'
 import { count, mean, sum } from '../../dsl/aggregations.ts'
 import { DueQueue } from './DueQueue.ts'
-import { Driver } from './drive.ts'
+import { Driver } from '../testing/windowDriver.ts'
 
 const spec = (assigner: WindowAssigner, allowedLateness = 0, emit: 'final' | 'updates' = 'final'): WindowSpec => ({
   assigner,

@@ -2,7 +2,7 @@ import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subs
 import type { Change } from '../../dsl/change.ts'
 import type { Key } from '../../dsl/stream.ts'
 import { toMillis, type Duration } from '../../dsl/time.ts'
-import { Progress } from './progress.ts'
+import { Progress } from './readYourWrites.ts'
 
 /** What readers of a table or read view may do: query, follow its changelog, wait for an offset. */
 export interface ReadonlyTable<K extends Key, V> {

@@ -1,9 +1,9 @@
 import { asyncScheduler, BehaviorSubject, type Observable, type Subscription } from 'rxjs'
 import { toMillis, type Duration } from '../../dsl/time.ts'
 import type { DeadLetter } from '../../dsl/sides.ts'
-import { followLog, type Logged } from './eventLog.ts'
-import { Progress } from './progress.ts'
-import type { TableOptions } from './table.ts'
+import { followLog, type Logged } from './EventLog.ts'
+import { Progress } from './readYourWrites.ts'
+import type { TableOptions } from './Table.ts'
 
 /** An aggregate's state as plain data, for checkpoints. */
 export interface AggregateSnapshot<S> {

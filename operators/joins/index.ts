@@ -1,7 +1,0 @@
-export { windowJoinMachine, windowJoinOperator } from './windowJoin.ts'
-export { tableJoinMachine, tableJoinOperator } from './tableJoin.ts'
-export { lookupJoinOperator, LruTtl, MISS } from './lookupJoin.ts'
-export { tableTableJoinMachine, tableTableJoinOperator } from './tableTableJoin.ts'
-export { temporalJoinMachine, temporalJoinOperator } from './temporalJoin.ts'
-export { fromMachine2 } from './twoInputs.ts'
-export type { Machine2 } from './twoInputs.ts'

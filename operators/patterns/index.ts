@@ -1,8 +1,0 @@
-export { PatternMatcher } from './matcher.ts'
-export { compileNfa } from './nfa.ts'
-export { MinHeap } from '../core/MinHeap.ts'
-export { QueryIndex, matchQueries } from './queryIndex.ts'
-export { matchQueriesOperator } from './interpret.ts'
-export type { MatcherStateSize } from './matcher.ts'
-export type { Nfa, State, Transition, CompiledPredicate } from './nfa.ts'
-export type { Query, QueryId, Scalar, QueryHits, MatchQueriesOptions, MatchQueriesSpec } from './queryIndex.ts'

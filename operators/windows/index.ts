@@ -1,7 +1,0 @@
-export { windowMachine, windowKind } from './interpret.ts'
-export { WindowCore, Win } from './machine.ts'
-export { DueQueue } from './DueQueue.ts'
-export { compileAggregator } from './aggregator.ts'
-export type { WindowKind, KeyTimer } from './machine.ts'
-export type { Timed } from './DueQueue.ts'
-export type { CompiledAggregator } from './aggregator.ts'
