@@ -1,6 +1,8 @@
 import type { AnyPipeline } from './pipeline.ts'
 import { formatDuration } from './time.ts'
 import type { Node, StatelessNode } from './stream.ts'
+import type { NamedSourceSpec } from './sources.ts'
+import type { ResolvedWatermarks } from './watermarks.ts'
 import { physicalPlan, type Step } from './plan.ts'
 import { isChainable } from './interpreters.ts'
 
@@ -46,10 +48,10 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
     let id: number
     switch (s._tag) {
       case 'Source':
-        id = add(s.node, sourceLabel(p), [], false)
+        id = add(s.node, rootLabel(p), [], false)
         break
       case 'Chain':
-        id = add(sourceOf(s.node), sourceLabel(p), [], false)
+        id = add(sourceOf(s.node), rootLabel(p), [], false)
         for (const l of s.links)
           id = l._tag === 'Stateless' ? add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true) : add(l.node, l.node.label, [id], true)
         break
@@ -62,7 +64,7 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
         id = add(s.node, 'merge (min watermark)', s.inputs.map(go), false)
         break
       case 'Operator':
-        id = add(s.node, s.node.label, s.inputs.map(go), false)
+        id = add(s.node, s.node.kind === 'NamedSource' ? sourceLabel(s.node.spec as NamedSourceSpec) : s.node.label, s.inputs.map(go), false)
     }
     ids.set(s, id)
     return id
@@ -71,10 +73,16 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
   return { steps, nodes }
 }
 
-const sourceLabel = (p: AnyPipeline): string => {
-  const w = p.watermarks
+/** A pipeline's one source, or what a multi-source pipeline's sources read: records routed by name. */
+const rootLabel = (p: AnyPipeline): string =>
+  p.sources === undefined ? sourceLabel(p) : `input (routed by topic to ${Object.keys(p.sources).join(', ')})`
+
+/** A source with its codec and watermarks; a named source with its name. */
+const sourceLabel = (s: { readonly codec?: unknown; readonly watermarks: ResolvedWatermarks; readonly sourceName?: string }): string => {
+  const w = s.watermarks
   const wm = `boundedOutOfOrder ${formatDuration(w.maxDelay)}${w.idle !== undefined ? `, idleTimeout ${formatDuration(w.idle)}` : ''}`
-  return `source${p.codec ? ` (codec ${(p.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
+  const name = s.sourceName === undefined ? '' : ` ${s.sourceName}`
+  return `source${name}${s.codec ? ` (codec ${(s.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
 }
 
 /**
