@@ -47,12 +47,13 @@ export interface MultiSourcePipeline<S extends Sources, O, K = unknown> extends 
 /**
  * Defines a pipeline as a typed function from the source stream to the output stream.
  *
+ * With several named sources (see `source`), the build function receives one stream per source,
+ * by name, and `run` takes one input per source (a recorded log routes its records by topic; see
+ * docs/sources.md).
+ *
  * @example
  * const big = pipeline({ codec: Trip, eventTime: (t) => t.ts, watermark: boundedOutOfOrder('5s') },
  *   (s) => pipe(s, filter((t) => t.fare > 50)))
- *
- * With several named sources (see `source`), the build function receives one stream per source,
- * by name, and `run` takes one input per source (a recorded log routes its records by topic):
  * @example
  * const matched = pipeline({ sources: { clicks: source({ codec: Click, eventTime: (c) => c.at }),
  *   searches: source({ codec: Search, eventTime: (s) => s.at }) } },
