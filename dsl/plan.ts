@@ -109,5 +109,7 @@ function chainTo(n: Node, counts: Map<Node, number>, chainable: (kind: string) =
  */
 export const isStatelessPipeline = (p: { readonly output: { readonly node: Node } }): boolean => statelessFrom(p.output.node)
 
+// A named source holds no events between records (only its watermark), as the one source does not.
 const statelessFrom = (n: Node): boolean =>
-  n._tag === 'Source' || (isStateless(n) ? statelessFrom(n.input) : n._tag === 'Merge' ? n.inputs.every(statelessFrom) : false)
+  n._tag === 'Source' ||
+  (isStateless(n) ? statelessFrom(n.input) : n._tag === 'Merge' ? n.inputs.every(statelessFrom) : n._tag === 'Operator' && n.kind === 'NamedSource')

@@ -50,6 +50,9 @@ export const flightOrigins = pipeline(
   },
 )
 
+/** For `weir run examples/flightAirportsTwoSources.ts --log <a log of both topics>`. */
+export default flightOrigins
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(explain(flightOrigins))
   const { out, late, deadLetters } = await replay(flightOrigins, await flightsAndAirports())
