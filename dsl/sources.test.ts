@@ -8,6 +8,7 @@ import { windowJoin } from './joins.ts'
 import { boundedOutOfOrder, idleTimeout } from './watermarks.ts'
 import { explain } from './explain.ts'
 import { replay } from '../harness/replay.ts'
+import { replayPartitioned } from '../harness/partitioned.ts'
 import { VirtualClock } from '../harness/VirtualClock.ts'
 
 const Click = t.type({ user: t.string, at: t.number })
@@ -51,6 +52,12 @@ describe('named sources', () => {
     expect(() => pipeline({ sources: { a: { codec: Click } as never } }, ({ a }) => a)).toThrow(/source 'a' is not a source/)
   })
 
+  it('are refused by partitioned replay, which would not route them', async () => {
+    await expect(replayPartitioned(clicksAndSearches(), [], { partitions: 2, groups: [], key: () => 'k' })).rejects.toThrow(
+      "replayPartitioned: pipeline 'matched' reads several sources; partitioned replay is for one-source pipelines (replay routes a log by topic)",
+    )
+  })
+
   it('explain shows each source with its codec and watermarks', () => {
     const text = explain(clicksAndSearches([boundedOutOfOrder('1s'), idleTimeout('5s')]))
     expect(text).toMatch(/source clicks \(codec .*\), watermarks: boundedOutOfOrder 0ms/)
@@ -72,6 +79,17 @@ describe('named sources', () => {
       ['topic', 'source', 5],
     ])
     expect(deadLetters[0].message).toBe('topic "views" names no source of this pipeline (its sources: clicks, searches)')
+  })
+
+  it('show each source\'s own watermark in the state replay inspects', async () => {
+    const { states } = await replay(clicksAndSearches(), slowSearches.slice(0, 4), { inspect: [3] })
+    const sources = states![0].stages.filter((s) => s.state.kind === 'source').map((s) => [s.stage, s.state])
+    expect(sources).toEqual([
+      ['source clicks', { kind: 'source', watermark: 1000, maxEventTime: 1000 }],
+      ['source searches', { kind: 'source', watermark: -5000, maxEventTime: -5000 }],
+    ])
+    // The pipeline's watermark, for the stages reading both: the slower source's.
+    expect(states![0].source).toEqual({ watermark: -5000, maxEventTime: 1000 })
   })
 
   // Searches arrive 5s after they happen, clicks at once: a single watermark for both would make
