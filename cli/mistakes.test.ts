@@ -349,4 +349,38 @@ describe.skipIf(missing('REDIS_URL'))('weir CLI mistakes: run --redis (real serv
       expect(again.stdout).toContain('"value":{"n":3}')
     })
   })
+
+  /** Appends `entries` to a new topic of one partition, removed after the suite. */
+  const topicWith = async (entries: unknown[]) => {
+    const topic = unique('sources')
+    topics.push(topic)
+    await createTopic(redis, topic, 1)
+    for (const e of entries) await redis.xadd(streamKey(topic, 0), '*', 'e', JSON.stringify(e))
+    return topic
+  }
+  const inProcess = async (argv: string[]) => {
+    let stdout = ''
+    let stderr = ''
+    const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, cwd: root, env: {} }
+    return { code: await main(argv, io), stdout, stderr }
+  }
+
+  it('run --redis --from clicks=<topic>,searches=<topic> reads each source of a pipeline from its topic and acknowledges every entry', async () => {
+    const clicks = await topicWith([{ user: 'a', at: 1 }, { user: 'b', at: 2 }])
+    const searches = await topicWith([{ user: 'a', at: 1, query: 'q' }])
+    const group = unique('g')
+    groups.push(group)
+    const r = await inProcess(['run', 'cli/fixtures/twoSources.ts', '--redis', REDIS_URL!, '--from', `clicks=${clicks},searches=${searches}`, '--group', group, '--consumer', 'c1', '--idle-exit', '200'])
+    expect(r.stderr).toMatch(/3 events in, 3 out/)
+    expect(r.code).toBe(0)
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    expect(out.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)))).toEqual([{ click: 'a' }, { click: 'b' }, { search: 'q' }])
+    for (const t of [clicks, searches]) expect(Number(((await redis.xpending(streamKey(t, 0), group)) as [number])[0])).toBe(0)
+  })
+
+  it('run --redis refuses a stateful pipeline with several sources with one line, exit 2', async () => {
+    const r = await inProcess(['run', 'examples/flightAirportsTwoSources.ts', '--redis', REDIS_URL!, '--from', 'flights=f,airport-changes=c', '--group', unique('g'), '--consumer', 'c1'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('weir: run --redis of a pipeline with several sources takes stateless pipelines only, without --checkpoint (flightAirportsTwoSources keeps state); replay a recorded log with --log instead\n')
+  })
 })

@@ -11,6 +11,9 @@ import type { Redis } from 'ioredis'
 import { sideOutputLine } from '../harness/sideOutputLine.ts'
 import { printable } from './output.ts'
 import { isStatelessPipeline } from '../dsl/plan.ts'
+import { sourceNames } from '../dsl/pipeline.ts'
+import { sourceTopicsOf } from './sourceTopics.ts'
+import type { Source } from '../connectors/sources.ts'
 import { RekeyedError } from '../harness/rekeyed.ts'
 import { fencedSink, fencedUpsertSink, runMember } from '../connectors/redis/member.ts'
 import { topicsMatching, createTopic, streamKey } from '../connectors/redis/topic.ts'
@@ -184,11 +187,16 @@ export async function redisRunCommand(
   process.once('SIGTERM', onSignal)
   const glob = /[*?]/.test(o.from)
   try {
+    const sourceTopics = sourceTopicsOf(o.from, sourceNames(p))
+    // Each source is read by a run of its own in this process; state per partition across two
+    // topics (co-partitioned joins moving between members) is not built.
+    if (sourceTopics !== undefined && (!isStatelessPipeline(p) || o.checkpoint !== undefined))
+      throw new UsageError(`run --redis of a pipeline with several sources takes stateless pipelines only, without --checkpoint (${p.name} ${isStatelessPipeline(p) ? 'was given --checkpoint' : 'keeps state'}); replay a recorded log with --log instead`)
     // A stateful pipeline keeps its state per partition in Redis, so members can come and go; with
     // --checkpoint <file>, one process keeps its whole state in that file, and must run alone.
     if (!isStatelessPipeline(p) && o.checkpoint === undefined) return await memberRun(p, o, redis, io, options)
-    const source = redisSource(redis, {
-      ...(glob ? { pattern: o.from } : { topics: o.from.split(',') }),
+    const readFrom = (from: string, glob: boolean) => redisSource(redis, {
+      ...(glob ? { pattern: from } : { topics: from.split(',') }),
       group: o.group,
       consumer: o.consumer,
       stopWhenIdleMs: o.idleExitMs,
@@ -199,6 +207,8 @@ export async function redisRunCommand(
       deadLetterStream: o.deadLetterStream,
       encoding: options.encoding,
     })
+    // One input per source for a pipeline with several (run checks them against its sources).
+    const source = (sourceTopics === undefined ? readFrom(o.from, glob) : mapValues(sourceTopics, (topic) => readFrom(topic, /[*?]/.test(topic)))) as Source<unknown>
     const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
     const deadStream = options.deadLetters === undefined ? undefined : streamWriter(redis, options.deadLetters, '--dead-letters')
     const lateStream = options.late === undefined ? undefined : streamWriter(redis, options.late, '--late')
@@ -293,3 +303,5 @@ async function memberRun(
     process.off('SIGTERM', onSignal)
   }
 }
+
+const mapValues = <A, B>(o: Readonly<Record<string, A>>, f: (a: A) => B): Record<string, B> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]))

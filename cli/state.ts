@@ -112,6 +112,8 @@ function contentLines(c: StageContents): { summary: string; lines: string[] } {
           ...listed(c.waiting, (e) => `waiting: key ${quote(e.key)} offset ${e.offset} at ${isoTime(e.time)}: ${quote(e.value)}`),
         ],
       }
+    case 'source':
+      return { summary: `watermark ${time(c.watermark)}, largest event time ${time(c.maxEventTime)}`, lines: [] }
     case 'other':
       return { summary: 'state', lines: [`    ${quote(c.snapshot)}`] }
   }

@@ -27,6 +27,7 @@ import { tableMachine } from '../operators/tables/tableStage.ts'
 import { Table } from '../operators/tables/Table.ts'
 import type { TableSpec } from './tables.ts'
 import type { Key } from './stream.ts'
+import { namedSourceOperator } from '../operators/core/namedSource.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -63,6 +64,7 @@ export const stageKinds: Record<string, StageKind> = {
   TableTableJoin: { operator: (n, [left, right], ctx) => tableTableJoinOperator(n.spec as TableTableJoinSpec, left, right, ctx) },
   AsyncMap: { operator: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)) },
   Buffer: { operator: (n, [input], ctx) => input.pipe(bufferOperator(n.spec as BufferSpec, ctx)) },
+  NamedSource: { operator: (n, [input], ctx) => namedSourceOperator(n, input, ctx) },
   Microbatch: { operator: (n, [input], ctx) => input.pipe(microbatchOperator(n.spec as MicrobatchSpec, ctx)) as Observable<Element<unknown>> },
 }
 

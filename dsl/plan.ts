@@ -2,6 +2,8 @@ import type { Node, OperatorNode, StatelessNode } from './stream.ts'
 import type { AnyPipeline } from './pipeline.ts'
 import { formatDuration } from './time.ts'
 import { isChainable } from './interpreters.ts'
+import type { NamedSourceSpec } from './sources.ts'
+import type { ResolvedWatermarks } from './watermarks.ts'
 
 /** Whether a node is a stateless stage that fuses with its neighbours. */
 export const isStateless = (n: Node): n is StatelessNode =>
@@ -112,8 +114,10 @@ function chainTo(n: Node, counts: Map<Node, number>, chainable: (kind: string) =
  */
 export const isStatelessPipeline = (p: { readonly output: { readonly node: Node } }): boolean => statelessFrom(p.output.node)
 
+// A named source holds no events between records (only its watermark), as the one source does not.
 const statelessFrom = (n: Node): boolean =>
-  n._tag === 'Source' || (isStateless(n) ? statelessFrom(n.input) : n._tag === 'Merge' ? n.inputs.every(statelessFrom) : false)
+  n._tag === 'Source' ||
+  (isStateless(n) ? statelessFrom(n.input) : n._tag === 'Merge' ? n.inputs.every(statelessFrom) : n._tag === 'Operator' && n.kind === 'NamedSource')
 
 /** One step of the physical plan: what runs as one operator, and what feeds it. */
 export interface PlanStep {
@@ -157,10 +161,10 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
     let id: number
     switch (s._tag) {
       case 'Source':
-        id = add(s.node, sourceLabel(p), [], false)
+        id = add(s.node, rootLabel(p), [], false)
         break
       case 'Chain':
-        id = add(sourceOf(s.node), sourceLabel(p), [], false)
+        id = add(sourceOf(s.node), rootLabel(p), [], false)
         for (const l of s.links)
           id = l._tag === 'Stateless' ? add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true) : add(l.node, l.node.label, [id], true)
         break
@@ -173,7 +177,7 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
         id = add(s.node, 'merge (min watermark)', s.inputs.map(go), false)
         break
       case 'Operator':
-        id = add(s.node, s.node.label, s.inputs.map(go), false)
+        id = add(s.node, s.node.kind === 'NamedSource' ? sourceLabel(s.node.spec as NamedSourceSpec) : s.node.label, s.inputs.map(go), false)
     }
     ids.set(s, id)
     return id
@@ -182,8 +186,14 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
   return { steps, nodes }
 }
 
-const sourceLabel = (p: AnyPipeline): string => {
-  const w = p.watermarks
+/** A pipeline's one source, or what a multi-source pipeline's sources read: records routed by name. */
+const rootLabel = (p: AnyPipeline): string =>
+  p.sources === undefined ? sourceLabel(p) : `input (routed by topic to ${Object.keys(p.sources).join(', ')})`
+
+/** A source with its codec and watermarks; a named source with its name. */
+const sourceLabel = (s: { readonly codec?: unknown; readonly watermarks: ResolvedWatermarks; readonly sourceName?: string }): string => {
+  const w = s.watermarks
   const wm = `boundedOutOfOrder ${formatDuration(w.maxDelay)}${w.idle !== undefined ? `, idleTimeout ${formatDuration(w.idle)}` : ''}`
-  return `source${p.codec ? ` (codec ${(p.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
+  const name = s.sourceName === undefined ? '' : ` ${s.sourceName}`
+  return `source${name}${s.codec ? ` (codec ${(s.codec as { name?: string }).name ?? 'custom'})` : ''}, watermarks: ${wm}`
 }

@@ -19,6 +19,8 @@ export interface Checkpoint {
   readonly input?: InputIdentity
   /** Source records consumed before the cut: a replayable source (array, iterable, log) skips them on restore. */
   readonly offset: number
+  /** A multi-source run's offset in each of its inputs, by source name (`offset` is their sum). */
+  readonly offsets?: Readonly<Record<string, number>>
   /** Outputs the run had emitted (and the sink written) before the cut. */
   readonly outputs: number
   /**

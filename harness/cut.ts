@@ -11,6 +11,7 @@ export interface CutPosition {
   readonly plan: readonly StateShape[]
   readonly input: InputIdentity | undefined
   readonly offset: number
+  readonly offsets?: Readonly<Record<string, number>>
   readonly outputs: number
   readonly acked: readonly unknown[]
 }
@@ -26,6 +27,7 @@ export function cutOf(machines: readonly Stateful[], at: CutPosition): Checkpoin
     plan: at.plan.map((s) => s.shape),
     ...(at.input === undefined ? {} : { input: at.input }),
     offset: at.offset,
+    ...(at.offsets === undefined ? {} : { offsets: at.offsets }),
     outputs: at.outputs,
     operators: encodeTagged(machines.map((m) => m.snapshot!()), 'operators') as unknown[],
     acked: at.acked,
@@ -124,7 +126,7 @@ export class Checkpoints {
   }
 
   /** Saves the machines' state with where the run stands (drained: nothing in flight). */
-  async take(at: { readonly offset: number; readonly outputs: number; readonly acked: readonly unknown[] }): Promise<void> {
+  async take(at: { readonly offset: number; readonly offsets?: Readonly<Record<string, number>>; readonly outputs: number; readonly acked: readonly unknown[] }): Promise<void> {
     const { name, shapes, input } = this.run
     await this.options.store.save(cutOf(this.machines, { pipeline: name, plan: shapes, input, ...at }))
     this.lastOffset = at.offset

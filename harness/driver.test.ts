@@ -12,6 +12,8 @@ import {
   map,
   microbatch,
   pipeline,
+  source,
+  windowJoin,
   tumbling,
   window,
   FailFastError,
@@ -171,5 +173,30 @@ describe('testPipeline', () => {
       await expect(d.settle()).rejects.toThrow(FailFastError)
       expect(() => d.send(3)).toThrow(FailFastError)
     })
+  })
+})
+
+describe('testPipeline with several sources', () => {
+  it('sends each event to the source its topic names, each with its own watermark', () => {
+    const p = pipeline(
+      {
+        sources: {
+          clicks: source({ eventTime: (c: { user: string; at: number }) => c.at }),
+          searches: source({ eventTime: (s: { user: string; at: number; q: string }) => s.at }),
+        },
+      },
+      ({ clicks, searches }) => pipe(clicks, keyBy((c) => c.user), windowJoin(pipe(searches, keyBy((s) => s.user)), { within: 10, type: 'left' })),
+    )
+    const d = testPipeline(p)
+    d.send({ user: 'u', at: 100 }, { topic: 'clicks' }).send({ user: 'u', at: 500 }, { topic: 'clicks' })
+    // The searches' watermark has not moved: the click at 100 still waits for a search.
+    expect(d.emitted.take()).toEqual([])
+    d.send({ user: 'u', at: 105, q: 'q' }, { topic: 'searches' })
+    expect(d.emitted.take().map((e) => e.value)).toEqual([{ left: { user: 'u', at: 100 }, right: { user: 'u', at: 105, q: 'q' } }])
+    d.send({ user: 'u', at: 1 }, { topic: 'views' })
+    expect(d.deadLetters.take().map((x) => [x.reason, x.pos])).toEqual([['topic', 4]])
+    expect(() => d.advanceWatermarkTo(1000)).toThrow(/several sources/)
+    d.end()
+    expect(d.emitted.take().map((e) => e.value)).toEqual([{ left: { user: 'u', at: 500 }, right: undefined }])
   })
 })

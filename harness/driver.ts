@@ -1,6 +1,8 @@
 import type { Subscriber, Subscription } from 'rxjs'
 import type { Element, SourceRecord } from '../dsl/element.ts'
-import type { Pipeline } from '../dsl/pipeline.ts'
+import { sourceNames, type MultiSourcePipeline, type Pipeline } from '../dsl/pipeline.ts'
+import { routeTo, type EventOf, type Sources } from '../dsl/sources.ts'
+import { isDeadLetter } from './log.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
 import { makeContext, type RunContext } from '../operators/core/context.ts'
 import type { Stateful } from '../operators/core/machine.ts'
@@ -78,7 +80,10 @@ export interface TestPipelineOptions {
 export interface SendOptions {
   /** Processing time it arrives at: the clock moves there first (firing timers due), never backwards. Default: now. */
   readonly at?: number
-  /** Its topic (default `'default'`): with the driver's `topic` option, other topics are skipped. */
+  /**
+   * Its topic (default `'default'`): with the driver's `topic` option, other topics are skipped. For
+   * a pipeline with several sources, the source it goes to (a topic naming none: a dead letter).
+   */
   readonly topic?: string
 }
 
@@ -112,11 +117,14 @@ export class PipelineDriver<I, O> {
   private ended = false
   private failure: { readonly error: unknown } | undefined
   private readonly topic: string | undefined
+  /** A multi-source pipeline's sources: an event goes to the source its topic names. */
+  private readonly names: ReadonlySet<string> | undefined
 
   /** @internal use `testPipeline` */
   constructor(p: Pipeline<I, O, unknown>, options: TestPipelineOptions = {}) {
     this.clock = new VirtualClock(options.start ?? 0)
     this.topic = options.topic
+    this.names = sourceNames(p)
     this.ctx = makeContext({
       scheduler: this.clock,
       highWaterMark: options.highWaterMark,
@@ -181,7 +189,9 @@ export class PipelineDriver<I, O> {
     }
     const pos = ++this.pos
     this.timeline.push({ kind: 'send', at, pos, event })
-    this.input.next({ _tag: 'Data', value: event, time: at, key: undefined, pos })
+    const value = this.names === undefined ? event : routeTo(this.names, options.topic, event, pos)
+    if (isDeadLetter(value)) this.ctx.deadLetter(value)
+    else this.input.next({ _tag: 'Data', value, time: at, key: undefined, pos })
     this.rethrow()
     return this
   }
@@ -198,6 +208,8 @@ export class PipelineDriver<I, O> {
    */
   advanceWatermarkTo(t: number): this {
     this.ready('advanceWatermarkTo')
+    // Each source has a watermark of its own, raised only by its events (or its idle timeout).
+    if (this.names !== undefined) throw new Error('testPipeline: advanceWatermarkTo on a pipeline with several sources; send events to each source (send(e, { topic })), advance time past an idleTimeout, or end()')
     this.input.next({ _tag: 'Watermark', time: t })
     this.rethrow()
     return this
@@ -300,6 +312,8 @@ export class PipelineDriver<I, O> {
  * d.advanceWatermarkTo(60_000)
  * d.takeOutput()                  // [{ key: 'ann', window: { start: 0, end: 60_000 }, value: 2 }]
  */
+export function testPipeline<S extends Sources, O, K>(p: MultiSourcePipeline<S, O, K>, options?: TestPipelineOptions): PipelineDriver<EventOf<S[keyof S]>, O>
+export function testPipeline<I, O, K>(p: Pipeline<I, O, K>, options?: TestPipelineOptions): PipelineDriver<I, O>
 export function testPipeline<I, O, K>(p: Pipeline<I, O, K>, options: TestPipelineOptions = {}): PipelineDriver<I, O> {
   return new PipelineDriver<I, O>(p as Pipeline<I, O, unknown>, options)
 }

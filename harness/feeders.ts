@@ -5,6 +5,7 @@ import { isLogFileSource, isPulledSource, type LogFileSource, type PulledSource,
 import type { Checkpoint, CheckpointV1 } from './checkpoint.ts'
 import type { SinkQueue } from './SinkQueue.ts'
 import { isDeadLetter, readLog, type LogRecord } from './log.ts'
+import { routeTo } from '../dsl/sources.ts'
 
 /** The most records a feeder sends in one batch. */
 const MAX_BATCH = 1024
@@ -73,6 +74,8 @@ export interface FeederOptions {
   /** When a broker's records are acknowledged (see `run`). */
   readonly acks: AckMode
   readonly sinkQueue: SinkQueue<unknown> | undefined
+  /** A multi-source pipeline's source names: a recorded log's records go to the source their topic names. */
+  readonly route?: ReadonlySet<string>
 }
 
 /**
@@ -85,7 +88,7 @@ export type AckMode = 'checkpoint' | 'sink' | 'end'
 export function feederOf(source: Source<unknown>, o: FeederOptions): Feeder {
   if (isPulledSource(source)) return new PulledFeeder(source, o)
   if (isObservable(source)) return new ObservableFeeder(source, o.intake)
-  if (isLogFileSource(source)) return new LogFeeder(source, o.intake)
+  if (isLogFileSource(source)) return new LogFeeder(source, o.intake, o.route)
   return new IterableFeeder(source as Iterable<unknown> | AsyncIterable<unknown>, o.intake)
 }
 
@@ -207,7 +210,10 @@ class LogFeeder extends Unacknowledged implements Feeder {
   /** Records a restore skips because its checkpoint covers them. */
   private skipping = 0
 
-  constructor(private readonly source: LogFileSource, private readonly intake: Intake) {
+  /** The record `ready` found, routed to its source (a multi-source pipeline). */
+  private routed: unknown
+
+  constructor(private readonly source: LogFileSource, private readonly intake: Intake, private readonly route?: ReadonlySet<string>) {
     super()
     this.reader = readLog(source.log, { maxLineBytes: source.maxLineBytes })[Symbol.asyncIterator]()
   }
@@ -224,10 +230,14 @@ class LogFeeder extends Unacknowledged implements Feeder {
       const dead = isDeadLetter(e)
       if (!dead && topic !== undefined && e.topic !== topic) intake.skip()
       else if (this.skipping > 0) this.skipping--
-      else if (!dead) return true
       else {
+        const r = dead || this.route === undefined ? e : routeTo(this.route, e.topic, e.event, e.offset)
+        if (!isDeadLetter(r)) {
+          this.routed = r
+          return true
+        }
         this.consumed++
-        intake.reject(e)
+        intake.reject(r)
       }
     }
     return this.reader.next().then((r) => {
@@ -241,7 +251,7 @@ class LogFeeder extends Unacknowledged implements Feeder {
   feed(): boolean {
     const e = this.batch[this.i++] as LogRecord
     this.consumed++
-    this.intake.record(e.event, e.offset)
+    this.intake.record(this.route === undefined ? e.event : this.routed, e.offset)
     return true
   }
 

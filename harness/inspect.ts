@@ -83,6 +83,8 @@ export type StageContents =
       /** Events waiting for the watermark to pass them before they are joined, in time order. */
       readonly waiting: readonly (HeldEvent & { readonly key: Key })[]
     }
+  /** A named source of a multi-source pipeline: its own watermark and the latest event time it has seen. */
+  | { readonly kind: 'source'; readonly watermark: number | null; readonly maxEventTime: number | null }
   /** Any other stage (dedupe, microbatch): its snapshot as it is. */
   | { readonly kind: 'other'; readonly snapshot: unknown }
 
@@ -163,6 +165,18 @@ function windowJoinContents(s: { watermark: number | null; entries: EntryState[]
   return { kind: 'windowJoin', watermark: finite(s.watermark), buffers: [...byKey].sort(byKey0).map(([key, b]) => ({ key, ...b })) }
 }
 
+/** The lowest watermark of a multi-source pipeline's sources (none until each has one), and the largest event time any has seen. */
+function slowestOf(stages: readonly StageState[]): StateAt['source'] {
+  let watermark: number | null = Number.POSITIVE_INFINITY
+  let maxEventTime: number | null = null
+  for (const { state } of stages) {
+    if (state.kind !== 'source') continue
+    watermark = watermark === null || state.watermark === null ? null : Math.min(watermark, state.watermark)
+    if (state.maxEventTime !== null && (maxEventTime === null || state.maxEventTime > maxEventTime)) maxEventTime = state.maxEventTime
+  }
+  return { watermark, maxEventTime }
+}
+
 function contentsOf(n: Node, snapshot: unknown): StageContents {
   const kind = n._tag === 'Operator' ? n.kind : n._tag
   const s = snapshot as never
@@ -189,6 +203,10 @@ function contentsOf(n: Node, snapshot: unknown): StageContents {
       const t = s as { watermark: number | null; versions: [Key, TableVersion[]][]; waiting: { value: unknown; time: number; key: Key; pos: number; seq: number }[] }
       const waiting = [...t.waiting].sort((a, b) => a.time - b.time || a.seq - b.seq).map((e) => ({ key: e.key, value: e.value, time: e.time, offset: e.pos }))
       return { kind: 'temporalJoin', watermark: t.watermark, versions: t.versions.map(([key, versions]) => ({ key, versions })), waiting }
+    }
+    case 'NamedSource': {
+      const st = s as { maxSeen: number | null; wm: number | null }
+      return { kind: 'source', watermark: finite(st.wm), maxEventTime: finite(st.maxSeen) }
     }
     default:
       return { kind: 'other', snapshot }
@@ -225,5 +243,8 @@ export function stateOf(p: AnyPipeline, machines: readonly Stateful[], stages: r
   for (const [step, { node, snapshots }] of [...byStep].sort((a, b) => a[0] - b[0]))
     for (const snapshot of snapshots)
       out.push({ step, stage: shapes.get(step) ?? steps[step - 1].label, state: contentsOf(node, snapshot) })
+  // With several sources, the input's own watermark is only the records' arrival: what holds back a
+  // stage reading them all is the slowest source's watermark.
+  if (p.sources !== undefined) source = slowestOf(out)
   return { offset, source, stages: out }
 }

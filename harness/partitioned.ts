@@ -179,6 +179,8 @@ export async function replayPartitioned<I, O, K>(
   log: LogSource,
   o: PartitionedOptions,
 ): Promise<Record<string, GroupResult<O>>> {
+  // Its members would get each record unrouted, and every source would drop it.
+  if (p.sources !== undefined) throw new TypeError(`replayPartitioned: pipeline '${p.name}' reads several sources; partitioned replay is for one-source pipelines (replay routes a log by topic)`)
   const n = o.partitions
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`replayPartitioned: partitions must be a positive integer, got ${n}`)
   const leaseMs = o.leaseMs ?? 3000

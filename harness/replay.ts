@@ -1,6 +1,7 @@
 import type { Subscriber, Subscription } from 'rxjs'
 import type { SourceRecord } from '../dsl/element.ts'
-import type { Pipeline } from '../dsl/pipeline.ts'
+import { sourceNames, type Pipeline } from '../dsl/pipeline.ts'
+import { routeTo } from '../dsl/sources.ts'
 import type { MachineRegistry, RunContext } from '../operators/core/context.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { VirtualClock } from './VirtualClock.ts'
@@ -107,6 +108,8 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
     subscription = opened.subscription
     registered = opened.machines
   }
+  // A multi-source pipeline takes each record as its topic's source's (see `routeTo`).
+  const names = sourceNames(p)
   const rejectMalformed = (e: DeadLetter) => {
     collector.eventsIn++
     if (ctx !== undefined) ctx.deadLetter(e)
@@ -126,6 +129,15 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
           collector.skipped++
           continue
         }
+        let event = e.event
+        if (names !== undefined) {
+          const routed = routeTo(names, e.topic, event, e.offset)
+          if (isDeadLetter(routed)) {
+            rejectMalformed(routed)
+            continue
+          }
+          event = routed
+        }
         if (ctx === undefined) start(e.arrival)
         // An output that has failed or finished early takes no more input.
         if (collector.settled) break read
@@ -140,7 +152,7 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
         if (inspect.length > 0 && inspect[0] < e.offset) await inspectBelow(e.offset)
         clock!.advanceTo(e.arrival)
         collector.eventsIn++
-        sink!.next(slot.fill(e.event, e.arrival, e.offset))
+        sink!.next(slot.fill(event, e.arrival, e.offset))
       }
       if (onProgress !== undefined) onProgress({ bytesRead, eventsIn: collector.eventsIn })
     }

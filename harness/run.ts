@@ -1,6 +1,7 @@
 import { isObservable, type SchedulerLike } from 'rxjs'
-import type { Pipeline } from '../dsl/pipeline.ts'
-import { isPulledSource, type Source } from '../connectors/sources.ts'
+import { sourceNames, type MultiSourcePipeline, type Pipeline } from '../dsl/pipeline.ts'
+import type { Sources } from '../dsl/sources.ts'
+import { isLogFileSource, isPulledSource, type Source } from '../connectors/sources.ts'
 import { isStatelessPipeline } from '../dsl/plan.ts'
 import type { CheckpointOptions } from './checkpoint.ts'
 import { stateShapes } from '../dsl/fingerprint.ts'
@@ -10,7 +11,8 @@ import type { Sink } from '../connectors/sinks.ts'
 import { SinkQueue } from './SinkQueue.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
 import { openPipeline } from './open.ts'
-import { feederOf } from './feeders.ts'
+import { feederOf, type Feeder, type FeederOptions } from './feeders.ts'
+import { MultiFeeder, routedIntake } from './multiFeeder.ts'
 import { intakeOf, runLoop } from './runLoop.ts'
 
 export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
@@ -36,6 +38,9 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
    */
   readonly handoff?: AbortSignal
 }
+
+/** The inputs of a multi-source pipeline's run: one source per named source (see `pipeline`). */
+export type SourceInputs<S extends Sources> = { readonly [N in keyof S]: Source<unknown> }
 
 /** A path where a source goes is a compile error, with the fix as the expected type. */
 type NotAPath<S> = S extends string ? 'run takes a source, not a path: run(p, fromLog(path)) replays a recorded log' : S
@@ -70,11 +75,15 @@ type NotAPath<S> = S extends string ? 'run takes a source, not a path: run(p, fr
  * await run(counts, redisSource(redis, { topics: ['flights'], group: 'g', consumer: 'w1' }),
  *   { sink, checkpoint: { store: fileCheckpoints('cp.json'), everyMs: 5000 } })
  */
-export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, K>, given: NotAPath<S>, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
+export async function run<S extends Sources, O, K>(p: MultiSourcePipeline<S, O, K>, inputs: SourceInputs<S> | Source<unknown>, opts?: RunOptions<O>): Promise<RunResult<O>>
+export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, K>, given: NotAPath<S>, opts?: RunOptions<O>): Promise<RunResult<O>>
+export async function run<O>(p: Pipeline<any, O, any>, given: unknown, opts: RunOptions<O> = {}): Promise<RunResult<O>> {
   // A string is an Iterable (of its characters): a path here would be a run of one-letter events.
   if (typeof given === 'string')
     throw new TypeError(`run: got the string ${JSON.stringify(given)} where a source goes; for a recorded log, use run(p, fromLog(${JSON.stringify(given)}))`)
-  const source: Source<unknown> = given
+  const names = sourceNames(p)
+  const inputs = names === undefined ? undefined : inputsOf(names, given, opts)
+  const source = given as Source<unknown>
   const { sink } = opts
   const cp = opts.checkpoint
   if (cp !== undefined) checkCheckpointOptions(cp)
@@ -98,13 +107,18 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
   if (sink) sinkQueue = new SinkQueue(sink, ctx.credit, (e) => collector.error(e))
   const { input, subscription, machines } = openPipeline(p, ctx, collector, { watermarks: opts.onWatermark !== undefined })
   const credit = ctx.credit
-  const feeder = feederOf(source, {
+  const fo: FeederOptions = {
     intake: intakeOf(input, collector as Collector<unknown>, ctx),
     // Acknowledgement rule (see above): at a checkpoint, after the sink's writes (stateless
     // pipelines), or at the end of the run.
     acks: cp !== undefined ? 'checkpoint' : isStatelessPipeline(p) ? 'sink' : 'end',
     sinkQueue: sinkQueue as SinkQueue<unknown> | undefined,
-  })
+    route: names,
+  }
+  const feeder: Feeder =
+    inputs === undefined
+      ? feederOf(source, fo)
+      : new MultiFeeder(Object.entries(inputs).map(([name, s]) => ({ name, feeder: feederOf(s, { ...fo, intake: routedIntake(fo.intake, name), route: undefined }) })))
   const checkpoints =
     cp === undefined
       ? undefined
@@ -114,7 +128,8 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
     await credit.drained()
     if (sinkQueue !== undefined) await sinkQueue.flushThrough(sinkQueue.enqueued)
     if (collector.settled) return
-    await checkpoints!.take({ offset: feeder.consumed, outputs, acked: feeder.covered() })
+    const offsets = feeder instanceof MultiFeeder ? feeder.offsets() : undefined
+    await checkpoints!.take({ offset: feeder.consumed, offsets, outputs, acked: feeder.covered() })
     await feeder.saved()
   }
 
@@ -150,3 +165,25 @@ export async function run<I, O, K, S extends Source<unknown>>(p: Pipeline<I, O, 
   return sourceMetrics === undefined ? result : { ...result, metrics: { ...result.metrics, source: sourceMetrics } }
 }
 
+
+/**
+ * A multi-source run's inputs by source name, checked against its sources; undefined for one
+ * recorded log, which routes its records by topic instead.
+ */
+function inputsOf(names: ReadonlySet<string>, given: unknown, opts: RunOptions<unknown>): Readonly<Record<string, Source<unknown>>> | undefined {
+  if (isLogFileSource(given)) return undefined
+  const list = [...names].join(', ')
+  if (typeof given !== 'object' || given === null || Array.isArray(given) || isPulledSource(given) || isObservable(given) || Symbol.iterator in given || Symbol.asyncIterator in given)
+    throw new TypeError(`run: this pipeline reads several sources (${list}): give one input per source, run(p, { ${[...names].map((n) => `${n}: ...`).join(', ')} }), or one recorded log routed by topic`)
+  const inputs = given as Record<string, Source<unknown>>
+  for (const name of Object.keys(inputs)) if (!names.has(name)) throw new TypeError(`run: input '${name}' names no source of this pipeline (its sources: ${list})`)
+  for (const name of names) {
+    const s = inputs[name]
+    if (s === undefined) throw new TypeError(`run: no input for source '${name}' (its sources: ${list})`)
+    // One loop interleaves the inputs a record at a time; an Observable pushes all of its own at once.
+    if (isObservable(s)) throw new TypeError(`run: input '${name}' is an Observable; a multi-source run pulls its inputs (arrays, iterables, logs, broker sources) to interleave them`)
+    if (opts.checkpoint !== undefined && isPulledSource(s))
+      throw new TypeError(`run: input '${name}' is a broker source; checkpoints of a multi-source run are for replayable inputs (arrays, iterables, logs)`)
+  }
+  return inputs
+}

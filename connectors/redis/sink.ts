@@ -70,7 +70,7 @@ export interface RedisSinkOptions<O> {
  * their batch's round trip has completed; the runner flushes before acknowledging.
  *
  * @example
- * await run(p, source, { sink: redisSink(redis, { topic: 'delays', partitions: 4, key: (r) => r.key }) })
+ * await run(p, input, { sink: redisSink(redis, { topic: 'delays', partitions: 4, key: (r) => r.key }) })
  */
 export function redisSink<O>(redis: Redis, o: RedisSinkOptions<O>): Sink<O> {
   const { topic, partitions, key, maxLen, encoding } = o

@@ -7,7 +7,7 @@ import type { ResolvedWatermarks } from '../../dsl/watermarks.ts'
 import { registerMachine, type RunContext } from './context.ts'
 import { stageSubscriber } from './subscriber.ts'
 import { chainCode } from './fused.ts'
-import { SOURCE, type StatelessNode } from '../../dsl/stream.ts'
+import { SOURCE, type OperatorNode, type StatelessNode } from '../../dsl/stream.ts'
 import { link, type Downstream, type Segment } from './chained.ts'
 import { generate } from './codegen.ts'
 
@@ -15,6 +15,8 @@ export interface IngestSpec<I> {
   readonly codec: t.Decoder<unknown, I> | undefined
   readonly eventTime: ((a: I) => number) | undefined
   readonly watermarks: ResolvedWatermarks
+  /** A named source's name (its dead letters' stage is `source <name>`); none for a pipeline's one source. */
+  readonly sourceName?: string
 }
 
 /**
@@ -30,11 +32,11 @@ const codecReport = (r: t.Validation<unknown>): string => {
 }
 
 /** The dead letters of admission: a record the codec rejects, an event time that throws or is no number. */
-const rejections = (ctx: RunContext) => ({
-  codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', 'source', pos, codecReport(r), raw)),
+const rejections = (ctx: RunContext, stage: string) => ({
+  codecFailed: (r: t.Validation<unknown>, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', stage, pos, codecReport(r), raw)),
   // A codec that throws (a user codec's validate, a getter of the input that throws) rejects the
   // input like one that fails: it must not fail the run.
-  codecThrew: (e: unknown, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', 'source', pos, `the codec threw: ${errorMessage(e)}`, raw)),
+  codecThrew: (e: unknown, pos: number, raw: unknown) => ctx.deadLetter(deadLetter('codec', stage, pos, `the codec threw: ${errorMessage(e)}`, raw)),
   timeThrew: (e: unknown, pos: number, value: unknown) => ctx.deadLetter(deadLetter('user', 'eventTime', pos, errorMessage(e), value)),
   timeInvalid: (time: unknown, pos: number, value: unknown) =>
     ctx.deadLetter(deadLetter('user', 'eventTime', pos, `eventTime returned ${textOf(time)}, not a finite number`, value)),
@@ -99,7 +101,7 @@ export function ingestStep<I>(
   const { maxDelay, idle } = spec.watermarks
   // The stateless stages right after the source are part of this code (`chainCode`), not a call.
   const gen = chainCode(leading ?? [], 'break chain', 'out.push(v, time, key, pos)', 'downstream.closed')
-  const { codecFailed, codecThrew, timeThrew, timeInvalid } = rejections(ctx)
+  const { codecFailed, codecThrew, timeThrew, timeInvalid } = rejections(ctx, spec.sourceName === undefined ? 'source' : `source ${spec.sourceName}`)
   const body = `
     function one(v, arrival, pos) {
       ${spec.codec !== undefined ? "let r; try { r = codec.decode(v) } catch (e) { codecThrew(e, pos, v); return } if (r._tag === 'Left') { codecFailed(r, pos, v); return } v = r.right" : ''}
@@ -174,7 +176,7 @@ export function ingest<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
   segments: readonly Segment[] = [],
-  options: { watermarks?: boolean } = {},
+  options: { watermarks?: boolean; stage?: OperatorNode } = {},
 ): OperatorFunction<SourceRecord, Element<I>> {
   const emitWatermarks = options.watermarks ?? true
   const { maxDelay, idle } = spec.watermarks
@@ -201,8 +203,12 @@ export function ingest<I>(
           const saved = s as { maxSeen: number | null; wm: number | null }
           st.maxSeen = saved.maxSeen ?? Number.NEGATIVE_INFINITY
           st.wm = saved.wm ?? Number.NEGATIVE_INFINITY
+          // A named source's watermark is one input of the stages reading several sources, whose
+          // minimum of their inputs is not in the checkpoint: announced again, it is as at the cut
+          // (a stage restored after this gets its own saved state back over it).
+          if (options.stage !== undefined && Number.isFinite(st.wm)) out.watermark(st.wm)
         },
-      }, SOURCE)
+      }, options.stage ?? SOURCE)
 
       const advance = (w: number) => {
         if (w > st.wm) {

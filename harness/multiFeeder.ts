@@ -1,0 +1,151 @@
+import type { DeadLetter } from '../dsl/sides.ts'
+import type { Credit } from '../operators/core/Credit.ts'
+import { CheckpointMismatchError, type Checkpoint, type CheckpointV1 } from './checkpoint.ts'
+import type { Feeder, Intake } from './feeders.ts'
+
+/**
+ * The intake of one named source of a multi-source run: its records go in routed to it (see
+ * `Routed`), its dead letters name it.
+ */
+export function routedIntake(intake: Intake, name: string): Intake {
+  const stage = `source ${name}`
+  return {
+    record: (value, pos) => intake.record({ source: name, event: value }, pos),
+    batch: (values, pos) => {
+      const routed = new Array<unknown>(values.length)
+      for (let i = 0; i < values.length; i++) routed[i] = { source: name, event: values[i] }
+      intake.batch(routed, pos)
+    },
+    reject: (d: DeadLetter) => intake.reject(d.stage === 'source' ? { ...d, stage } : d),
+    skip: () => intake.skip(),
+    // One input ending is not the end: the multi feeder ends the run's input after the last one.
+    end: () => undefined,
+    fail: (e) => intake.fail(e),
+    get settled() {
+      return intake.settled
+    },
+    done: intake.done,
+  }
+}
+
+/**
+ * Several inputs read by `run`'s one loop, one per named source. Which goes next is a function of
+ * how far each has been read: the one with the fewest records consumed (the first declared on a
+ * tie), one record at a time, so a run restored from a checkpoint (which holds each input's offset)
+ * interleaves the rest exactly as the uninterrupted run did. A broker input that had nothing on its
+ * last pull waits its turn behind the others, so an empty topic does not starve a busy one.
+ */
+export class MultiFeeder implements Feeder {
+  private readonly ended: boolean[]
+  /** Inputs whose last feed sent nothing (a broker with nothing new): skipped until another feeds. */
+  private readonly starved: boolean[]
+  private current = -1
+
+  constructor(private readonly parts: readonly { readonly name: string; readonly feeder: Feeder }[]) {
+    this.ended = parts.map(() => false)
+    this.starved = parts.map(() => false)
+  }
+
+  get consumed(): number {
+    let n = 0
+    for (const p of this.parts) n += p.feeder.consumed
+    return n
+  }
+
+  /** Each input's offset, by source name: what a checkpoint records. */
+  offsets(): Record<string, number> {
+    const o: Record<string, number> = {}
+    for (const p of this.parts) o[p.name] = p.feeder.consumed
+    return o
+  }
+
+  get atBoundary(): boolean {
+    return this.parts.every((p) => p.feeder.atBoundary)
+  }
+
+  get stops(): boolean {
+    return this.parts.some((p) => p.feeder.stops)
+  }
+
+  /** The input to read next, or -1 once all have ended. */
+  private next(): number {
+    let best = -1
+    for (let pass = 0; pass < 2 && best < 0; pass++)
+      for (let i = 0; i < this.parts.length; i++) {
+        if (this.ended[i] || (pass === 0 && this.starved[i])) continue
+        if (best < 0 || this.parts[i].feeder.consumed < this.parts[best].feeder.consumed) best = i
+      }
+    return best
+  }
+
+  ready(): boolean | Promise<boolean> {
+    const i = this.next()
+    if (i < 0) return false
+    const r = this.parts[i].feeder.ready()
+    if (r === true || r === false) return this.found(i, r)
+    return r.then((ok) => this.found(i, ok))
+  }
+
+  private found(i: number, ok: boolean): boolean | Promise<boolean> {
+    if (ok) {
+      this.current = i
+      return true
+    }
+    this.ended[i] = true
+    return this.ready()
+  }
+
+  feed(credit: Credit, untilCheckpoint: number): boolean | Promise<boolean> {
+    const i = this.current
+    const f = this.parts[i].feeder
+    const before = f.consumed
+    const r = f.feed(credit, Math.min(untilCheckpoint, 1))
+    if (r === true || r === false) return this.fed(i, before, r)
+    return r.then((more) => this.fed(i, before, more))
+  }
+
+  private fed(i: number, before: number, more: boolean): boolean {
+    if (!more) this.ended[i] = true
+    const sent = this.parts[i].feeder.consumed > before
+    if (sent) this.starved.fill(false)
+    this.starved[i] = !sent
+    return this.ended.some((e) => !e)
+  }
+
+  async resume(c: Checkpoint | CheckpointV1): Promise<void> {
+    const offsets = c.version === 2 ? c.offsets : undefined
+    if (offsets === undefined) throw new CheckpointMismatchError('checkpoint was taken by a run with one input, not one per source')
+    for (const p of this.parts) await p.feeder.resume({ ...c, offset: offsets[p.name] ?? 0, acked: [] })
+  }
+
+  check(): void {
+    for (const p of this.parts) p.feeder.check()
+  }
+
+  covered(): readonly unknown[] {
+    return this.parts.flatMap((p) => p.feeder.covered())
+  }
+
+  async saved(): Promise<void> {
+    for (const p of this.parts) await p.feeder.saved()
+  }
+
+  async finish(): Promise<void> {
+    for (const p of this.parts) await p.feeder.finish()
+  }
+
+  async metrics(): Promise<Readonly<Record<string, number>> | undefined> {
+    let all: Record<string, number> | undefined
+    for (const p of this.parts) {
+      const m = await p.feeder.metrics()
+      if (m === undefined) continue
+      all ??= {}
+      for (const [k, v] of Object.entries(m)) all[`${p.name}.${k}`] = v
+    }
+    return all
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.parts) await p.feeder.close()
+  }
+}
