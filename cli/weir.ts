@@ -208,6 +208,8 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
     if (metrics.late > late.length) more(metrics.late - late.length, 'late event', '--late', cmd.late)
     if (cmd.topic !== undefined && metrics.eventsIn === 0 && metrics.skipped > 0)
       io.stderr.write(`weir: no record of topic '${cmd.topic}' in the log (${n(metrics.skipped)} records of other topics skipped)\n`)
+    if (p.sources !== undefined && metrics.skipped > 0)
+      io.stderr.write(`weir: ${n(metrics.skipped)} record${metrics.skipped === 1 ? '' : 's'} of a topic no source reads skipped (its sources: ${Object.keys(p.sources).join(', ')})\n`)
     io.stderr.write(summary(p.name, metrics) + '\n')
     const failure = deadLetterFailure({ records: metrics.eventsIn, rejected, deadLetters: metrics.deadLetters }, cmd.maxDeadLetters)
     if (failure === undefined) return 0

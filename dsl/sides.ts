@@ -10,7 +10,7 @@ export type DeadLetterReason =
   | 'output' // an output its consumer could not take (not serializable)
   | 'too-long' // a log line longer than the reader's maxLineBytes
   | 'redelivered' // a broker entry delivered more than maxDeliveries times (a poison record)
-  | 'topic' // a record of a topic no source of a multi-source pipeline reads
+  | 'topic' // a record with no topic, which a multi-source pipeline cannot route
 
 /** Bad input or failing user code, with the reason and where it came from. The run goes on. */
 export interface DeadLetter {

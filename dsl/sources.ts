@@ -61,11 +61,12 @@ export interface NamedSourceSpec extends SourceSpec<unknown> {
 }
 
 /**
- * Routes a record of topic `topic` to the source of that name: the record to send in, or, for a
- * topic no source reads (or no topic), a `'topic'` dead letter at `pos` naming the sources there are.
+ * Routes a record of topic `topic` to the source of that name: the record to send in; `undefined`
+ * for a topic no source reads (the caller counts it as skipped: a log may hold topics this pipeline
+ * does not read, as a `--topic` run skips the others); a `'topic'` dead letter at `pos` for a record
+ * with no topic, which cannot be routed at all.
  */
-export function routeTo(names: ReadonlySet<string>, topic: string | undefined, event: unknown, pos: number): Routed | DeadLetter {
-  if (topic !== undefined && names.has(topic)) return { source: topic, event }
-  const which = topic === undefined ? 'a record with no topic' : `topic ${JSON.stringify(topic)}`
-  return deadLetter('topic', 'source', pos, `${which} names no source of this pipeline (its sources: ${[...names].join(', ')})`, event)
+export function routeTo(names: ReadonlySet<string>, topic: string | undefined, event: unknown, pos: number): Routed | DeadLetter | undefined {
+  if (topic !== undefined) return names.has(topic) ? { source: topic, event } : undefined
+  return deadLetter('topic', 'source', pos, `a record with no topic cannot be routed to a source of this pipeline (its sources: ${[...names].join(', ')})`, event)
 }

@@ -183,13 +183,15 @@ export class PipelineDriver<I, O> {
     if (options.at !== undefined) this.moveClock(options.at)
     const at = this.clock.now()
     const topic = options.topic ?? DEFAULT_TOPIC
-    if (this.topic !== undefined && topic !== this.topic) {
+    // Another topic than the driver's, or one no source of a multi-source pipeline reads: skipped.
+    if ((this.topic !== undefined && topic !== this.topic) || (this.names !== undefined && options.topic !== undefined && !this.names.has(options.topic))) {
       this.timeline.push({ kind: 'skip', at, topic, event })
       return this
     }
     const pos = ++this.pos
     this.timeline.push({ kind: 'send', at, pos, event })
     const value = this.names === undefined ? event : routeTo(this.names, options.topic, event, pos)
+    if (value === undefined) return this // not reached: skipped above
     if (isDeadLetter(value)) this.ctx.deadLetter(value)
     else this.input.next({ _tag: 'Data', value, time: at, key: undefined, pos })
     this.rethrow()

@@ -228,10 +228,10 @@ class LogFeeder extends Unacknowledged implements Feeder {
     for (; this.i < batch.length; this.i++) {
       const e = batch[this.i]
       const dead = isDeadLetter(e)
-      if (!dead && topic !== undefined && e.topic !== topic) intake.skip()
+      const r = dead || this.route === undefined ? e : routeTo(this.route, e.topic, e.event, e.offset)
+      if (r === undefined || (!dead && topic !== undefined && e.topic !== topic)) intake.skip()
       else if (this.skipping > 0) this.skipping--
       else {
-        const r = dead || this.route === undefined ? e : routeTo(this.route, e.topic, e.event, e.offset)
         if (!isDeadLetter(r)) {
           this.routed = r
           return true

@@ -132,6 +132,10 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
         let event = e.event
         if (names !== undefined) {
           const routed = routeTo(names, e.topic, event, e.offset)
+          if (routed === undefined) {
+            collector.skipped++
+            continue
+          }
           if (isDeadLetter(routed)) {
             rejectMalformed(routed)
             continue
