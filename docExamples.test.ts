@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
@@ -10,7 +10,8 @@ import ts from 'typescript'
  * does not know, fails here. Examples are fragments: each is checked as a file beside its module,
  * importing every name it mentions that some module of the package exports (the public entry
  * points first); the names it leaves to the reader (`trips`, `redis`, a user's pipeline) are
- * declared `any`.
+ * declared `any`. An example that leaves no name to the reader also runs, and what its comments
+ * say a line gives (`toMillis('5m') // 300000`), when the comment is a value, must be what it gives.
  */
 const root = dirname(fileURLToPath(import.meta.url))
 
@@ -124,7 +125,65 @@ function typeErrors(): string[] {
     })
 }
 
+/** The examples that leave no name to the reader: they can run as written. */
+const selfContained = examples.filter((e) => !asFile(e).includes('declare const '))
+
+/**
+ * A value a comment says its line gives: the comment parses as a JavaScript expression of literals
+ * (`'9h'`, `{ count: 10 }`, `Infinity`); prose (`// a number in [0, 4)`) says nothing checkable.
+ */
+function claimOf(comment: string): { readonly ok: true } | undefined {
+  if (/[A-Za-z_$][\w$]*\s*\(/.test(comment.replace(/'[^']*'|"[^"]*"/g, ''))) return undefined
+  try {
+    new Function(`return (${comment})`)()
+    return { ok: true }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * An example as a program: each line `expression // value` records the expression's value beside
+ * the value claimed, in `claims`, which the module exports.
+ */
+function asProgram(e: Example): string {
+  const lines = e.code.split('\n').map((line) => {
+    const m = /^(?!\s*(?:const|let|var|import|export)\b)(.*?\S)\s*\/\/\s*(.+)$/.exec(line)
+    if (m === null || claimOf(m[2]) === undefined) return line
+    return `claims.push([${m[1]}, ${m[2]}, ${JSON.stringify(line)}])`
+  })
+  return asFile({ ...e, code: `export const claims: [unknown, unknown, string][] = []\n${lines.join('\n')}` })
+}
+
+/** A claimed string ending in `...` gives the start of the value; any other claim, all of it. */
+function expectClaim([actual, claimed, line]: [unknown, unknown, string]): void {
+  if (typeof claimed === 'string' && /\.\.\.$/.test(claimed)) expect(String(actual).startsWith(claimed.replace(/,?\s*\.\.\.$/, '')), line).toBe(true)
+  else expect(actual, line).toEqual(claimed)
+}
+
 describe('TSDoc examples', () => {
+  it('the examples that leave no name to the reader run, and give what they say', async () => {
+    expect(selfContained.length).toBeGreaterThanOrEqual(20)
+    const failures: string[] = []
+    let claims = 0
+    for (const [i, e] of selfContained.entries()) {
+      const file = join(dirname(e.module), `.example-run-${i}.ts`)
+      writeFileSync(file, asProgram(e))
+      try {
+        const m = (await import(file)) as { claims: [unknown, unknown, string][] }
+        for (const c of m.claims) expectClaim(c)
+        claims += m.claims.length
+      } catch (err) {
+        failures.push(`${relative(root, e.module)}:${e.line} @example: ${err instanceof Error ? err.message : String(err)}`)
+      } finally {
+        rmSync(file, { force: true })
+      }
+    }
+    expect(failures).toEqual([])
+    expect(claims).toBeGreaterThanOrEqual(15)
+  }, 60_000)
+
+
   it('there are examples to check', () => {
     expect(examples.length).toBeGreaterThanOrEqual(60)
   })

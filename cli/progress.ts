@@ -7,11 +7,11 @@ export interface ProgressTarget {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
 /**
- * One frame of the progress bar: `[#####.....]  45%  123,456 events  812,000 events/s`, the bar
+ * One frame of the progress bar: `[#####.....]   45%  123,456 events  812,000 events/s`, the bar
  * sized to fit `columns`.
  *
  * @example
- * renderProgress(0.5, 1000, 2000, 80) // '[###############...............]  50%  1,000 events  2,000 events/s'
+ * renderProgress(0.5, 1000, 2000, 80) // '[###############...............]   50%  1,000 events  2,000 events/s'
  */
 export function renderProgress(fraction: number, events: number, perSecond: number, columns = 80): string {
   const f = Math.min(1, Math.max(0, fraction))

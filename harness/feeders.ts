@@ -93,7 +93,7 @@ export function feederOf(source: Source<unknown>, o: FeederOptions): Feeder {
 }
 
 /** What feeders without acknowledgements share. */
-abstract class Unacknowledged {
+export abstract class Unacknowledged {
   consumed = 0
   readonly atBoundary: boolean = true
   readonly stops: boolean = false

@@ -1,13 +1,13 @@
 import type { Subscriber, Subscription } from 'rxjs'
 import type { SourceRecord } from '../dsl/element.ts'
 import { sourceNames, type Pipeline } from '../dsl/pipeline.ts'
-import { routeTo } from '../dsl/sources.ts'
 import type { MachineRegistry, RunContext } from '../operators/core/context.ts'
 import { FailFastError } from '../operators/core/context.ts'
 import { VirtualClock } from './VirtualClock.ts'
 import { reusableRecord } from '../operators/core/ingest.ts'
-import { isDeadLetter, readLog, type LogSource } from './log.ts'
-import type { DeadLetter } from '../dsl/sides.ts'
+import { readLog, type LogSource } from './log.ts'
+import { VirtualLogFeeder } from './VirtualLogFeeder.ts'
+import { runLoop } from './runLoop.ts'
 import { Collector, type CollectorOptions, type RunResult } from './result.ts'
 import { openPipeline } from './open.ts'
 import { stateOf, type StateAt } from './inspect.ts'
@@ -73,7 +73,7 @@ export type ReplayResult<O> = RunResult<O> & { readonly states?: readonly StateA
  */
 export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts: ReplayOptions<O> = {}): Promise<ReplayResult<O>> {
   const collector = new Collector<O>(opts)
-  const { topic, onProgress, failFast = false } = opts
+  const { onProgress, failFast = false } = opts
   let bytesRead = 0
   const reader = readLog(log, {
     batchSize: opts.batchSize,
@@ -87,86 +87,57 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
 
   const slot = reusableRecord()
   // The pipeline is subscribed at the first record, so that a default clock can start there.
-  let clock: VirtualClock | undefined
   let ctx: RunContext | undefined
   let sink: Subscriber<SourceRecord> | undefined
   let subscription: Subscription | undefined
   let registered: MachineRegistry | undefined
-  const inspect = inspectOffsets(opts.inspect)
+  const inspecting = inspectOffsets(opts.inspect)
   const states: StateAt[] = []
   /** Reads the state for every offset asked for below `before`, once async work has finished. */
   const inspectBelow = async (before: number) => {
     if (collector.settled) return
     if (ctx!.credit.outstanding > 0) await ctx!.credit.drained()
-    while (inspect.length > 0 && inspect[0] < before) states.push(stateOf(p, registered!.machines, registered!.stages, inspect.shift()!))
+    while (inspecting.length > 0 && inspecting[0] < before) states.push(stateOf(p, registered!.machines, registered!.stages, inspecting.shift()!))
   }
-  const start = (at: number) => {
-    clock = opts.clock ?? new VirtualClock(at)
+  const feeder = new VirtualLogFeeder(reader[Symbol.asyncIterator](), opts.topic, {
+    record(e, event) {
+      collector.eventsIn++
+      sink!.next(slot.fill(event, e.arrival, e.offset))
+    },
+    reject(d) {
+      collector.eventsIn++
+      if (ctx !== undefined) ctx.deadLetter(d)
+      else if (failFast) throw new FailFastError(d)
+      else collector.deadLetter(d)
+    },
+    skip() {
+      collector.skipped++
+    },
+    progress() {
+      if (onProgress !== undefined) onProgress({ bytesRead, eventsIn: collector.eventsIn })
+    },
+    inspecting,
+    inspectBelow,
+  }, collector, sourceNames(p))
+
+  try {
+    const first = await feeder.first()
+    const clock = opts.clock ?? new VirtualClock(first?.arrival ?? 0)
     ctx = collector.context({ scheduler: clock, highWaterMark: opts.highWaterMark, failFast })
     const opened = openPipeline(p, ctx, collector, { watermarks: opts.onWatermark !== undefined })
     sink = opened.input
     subscription = opened.subscription
     registered = opened.machines
-  }
-  // A multi-source pipeline takes each record as its topic's source's (see `routeTo`).
-  const names = sourceNames(p)
-  const rejectMalformed = (e: DeadLetter) => {
-    collector.eventsIn++
-    if (ctx !== undefined) ctx.deadLetter(e)
-    else if (failFast) throw new FailFastError(e)
-    else collector.deadLetter(e)
-  }
-
-  try {
-    read: for await (const batch of reader) {
-      for (let i = 0; i < batch.length; i++) {
-        const e = batch[i]
-        if (isDeadLetter(e)) {
-          rejectMalformed(e)
-          continue
-        }
-        if (topic !== undefined && e.topic !== topic) {
-          collector.skipped++
-          continue
-        }
-        let event = e.event
-        if (names !== undefined) {
-          const routed = routeTo(names, e.topic, event, e.offset)
-          if (routed === undefined) {
-            collector.skipped++
-            continue
-          }
-          if (isDeadLetter(routed)) {
-            rejectMalformed(routed)
-            continue
-          }
-          event = routed
-        }
-        if (ctx === undefined) start(e.arrival)
-        // An output that has failed or finished early takes no more input.
-        if (collector.settled) break read
-        const credit = ctx!.credit
-        // Async stages take no virtual time: what they started for earlier records lands before
-        // the clock moves on, so their results reach time-based stages (microbatch, idle timeouts)
-        // at their record's arrival, however the log is read. Only async stages hold credit here.
-        if (credit.outstanding > 0) await credit.drained()
-        // A blocking buffer may have paused the source with no credit held.
-        if (!credit.available) await credit.whenAvailable()
-        // Tested here, not in the function: an await per record would slow every replay down.
-        if (inspect.length > 0 && inspect[0] < e.offset) await inspectBelow(e.offset)
-        clock!.advanceTo(e.arrival)
-        collector.eventsIn++
-        sink!.next(slot.fill(event, e.arrival, e.offset))
-      }
-      if (onProgress !== undefined) onProgress({ bytesRead, eventsIn: collector.eventsIn })
-    }
-    if (ctx === undefined) start(opts.clock?.now() ?? 0)
-    if (inspect.length > 0) await inspectBelow(Number.POSITIVE_INFINITY)
+    feeder.runOn(clock)
+    const credit = ctx.credit
+    // `run`'s loop, without checkpoints (so it never cuts) or handoff: the feeder lets async work
+    // land and moves the clock before each record.
+    await runLoop(feeder, { credit, collector: collector as Collector<unknown>, checkpoints: undefined, cut: noCut, handoff: undefined })
+    if (inspecting.length > 0) await inspectBelow(Number.POSITIVE_INFINITY)
     if (!collector.settled) {
-      sink!.complete()
-      const credit = ctx!.credit
+      sink.complete()
       while (!collector.settled) {
-        if (clock!.pending > 0) clock!.flush()
+        if (clock.pending > 0) clock.flush()
         else if (credit.outstanding > 0) await credit.drained()
         // Nothing left in virtual time and no credit held: work outside both (a promise in a user
         // stage) is still running; yield to the event loop until it finishes.
@@ -175,11 +146,15 @@ export async function replay<I, O, K>(p: Pipeline<I, O, K>, log: LogSource, opts
       if (!collector.failed) await credit.drained()
     }
   } finally {
+    await feeder.close()
     subscription?.unsubscribe()
   }
   if (collector.failed) throw collector.failure
   return opts.inspect === undefined ? collector.result() : { ...collector.result(), states }
 }
+
+/** A replay takes no checkpoints, so its loop never cuts one. */
+const noCut = async (): Promise<void> => {}
 
 /** The offsets `inspect` asks for, sorted and without repeats; a non-offset is a `RangeError`. */
 function inspectOffsets(offsets: readonly number[] | undefined): number[] {
