@@ -68,5 +68,11 @@ describe('examples/nexmark generator', () => {
     it('rejects a rate that is not positive', () => {
       expect(() => new NexmarkGenerator({ eventsPerSecond: 0 })).toThrow(/eventsPerSecond must be positive, got 0/)
     })
+
+    it('rejects counts and ratios that are not positive integers', () => {
+      expect(() => new NexmarkGenerator({ hotAuctionRatio: 0 })).toThrow(/hotAuctionRatio must be a positive integer, got 0/)
+      expect(() => new NexmarkGenerator({ numActivePeople: 2.5 })).toThrow(/numActivePeople must be a positive integer, got 2.5/)
+      expect(new NexmarkGenerator({ hotBiddersRatio: 1 }).eventAt(10)).toMatchObject({ kind: 'bid' })
+    })
   })
 })

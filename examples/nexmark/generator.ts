@@ -45,6 +45,9 @@ export const defaultGeneratorConfig: GeneratorConfig = {
   hotBiddersRatio: 4,
 }
 
+/** The settings that count people, auctions or odds: positive integers. */
+const COUNTS = ['numActivePeople', 'numInFlightAuctions', 'hotAuctionRatio', 'hotSellersRatio', 'hotBiddersRatio'] as const
+
 export const FIRST_PERSON_ID = 1000
 export const FIRST_AUCTION_ID = 1000
 export const FIRST_CATEGORY_ID = 10
@@ -128,6 +131,8 @@ export class NexmarkGenerator {
   constructor(config: Partial<GeneratorConfig> = {}) {
     this.config = { ...defaultGeneratorConfig, ...config }
     if (!(this.config.eventsPerSecond > 0)) throw new RangeError(`NexmarkGenerator: eventsPerSecond must be positive, got ${this.config.eventsPerSecond}`)
+    for (const k of COUNTS)
+      if (!Number.isInteger(this.config[k]) || this.config[k] < 1) throw new RangeError(`NexmarkGenerator: ${k} must be a positive integer, got ${this.config[k]}`)
     this.delayUs = 1_000_000 / this.config.eventsPerSecond
   }
 

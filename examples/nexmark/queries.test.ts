@@ -103,7 +103,11 @@ describe('examples/nexmark queries, each against a direct computation over the g
 
   it('Q11 counts the bids of each bidder session (a gap of 10 s ends one)', async () => {
     const times = new Map<number, number[]>()
-    for (const b of bids) times.set(b.bidder, [...(times.get(b.bidder) ?? []), b.dateTime])
+    for (const b of bids) {
+      const ts = times.get(b.bidder) ?? []
+      times.set(b.bidder, ts)
+      ts.push(b.dateTime)
+    }
     const expected: { bidder: number; bids: number; start: number; end: number }[] = []
     for (const [bidder, ts] of times) {
       ts.sort((a, b) => a - b)
