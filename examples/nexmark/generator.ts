@@ -121,7 +121,12 @@ class Random {
   }
 }
 
-/** Generates Nexmark events by event number; `generate` and `eventAt` are the ways in. */
+/**
+ * Generates Nexmark events by event number; `generate` and `eventAt` are the ways in.
+ *
+ * @example
+ * const events = [...new NexmarkGenerator({ seed: 7, eventsPerSecond: 100 }).generate(30_000)]
+ */
 export class NexmarkGenerator {
   readonly config: GeneratorConfig
   private readonly random = new Random()

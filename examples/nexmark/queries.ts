@@ -247,7 +247,12 @@ export const q11 = ({ windowSizeSec }: QueryConfig = defaultQueryConfig) =>
     ),
   )
 
-/** Every query, by its Nexmark name. */
+/**
+ * Every query, by its Nexmark name.
+ *
+ * @example
+ * const { out } = await run(queries.q5(), [...new NexmarkGenerator().generate(100_000)])
+ */
 export const queries = { q0, q1, q2, q3, q5, q7, q8, q11 } as const
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
