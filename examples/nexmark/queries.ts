@@ -203,8 +203,16 @@ export interface IdNameReserve {
 }
 
 /**
+ * Q8's join key: a person id and the number of its tumbling window, one number (a Map keyed by
+ * numbers, no string per event). Only the window number modulo 1,024 is kept: two events whose
+ * windows differ by a multiple of 1,024 are at least 1,023 windows apart, too far for the join to
+ * pair them, so the key is as exact as the pair.
+ */
+const personWindow = (person: number, time: number, size: number): number => person * 1024 + (Math.floor(time / size) % 1024)
+
+/**
  * Q8, monitor new users: `{ id, name, reserve }` for each person and each auction they opened in the
- * same tumbling window of `windowSizeSec`. Both sides are keyed by person and window number, so a
+ * same tumbling window of `windowSizeSec`. Both sides are keyed by person and window, so a
  * `windowJoin` within one window's length pairs exactly the person-auction pairs of one window.
  */
 export const q8 = ({ windowSizeSec }: QueryConfig = defaultQueryConfig) =>
@@ -213,12 +221,12 @@ export const q8 = ({ windowSizeSec }: QueryConfig = defaultQueryConfig) =>
     const persons = pipe(
       s,
       filter(isPerson),
-      keyBy((p) => `${p.id}/${Math.floor(p.dateTime / size)}`),
+      keyBy((p) => personWindow(p.id, p.dateTime, size)),
     )
     const auctions = pipe(
       s,
       filter(isAuction),
-      keyBy((a) => `${a.seller}/${Math.floor(a.dateTime / size)}`),
+      keyBy((a) => personWindow(a.seller, a.dateTime, size)),
     )
     return pipe(
       persons,
