@@ -38,7 +38,7 @@ if (only !== undefined && contender !== undefined) {
   console.log(`weir bench — node ${process.version}, ${new Date().toISOString()}`)
   let failed = 0
   for (const f of files) {
-    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--conditions=weir-source', '--import', 'tsx', fileURLToPath(import.meta.url)], {
       stdio: 'inherit',
       env: { ...process.env, WEIR_BENCH_FILE: f },
     })

@@ -66,7 +66,7 @@ export function timeInProcesses<K extends string>(
   for (const k of names) times[k] = []
   for (let r = 0; r < rounds; r++)
     for (const k of names) {
-      const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', index], {
+      const child = spawnSync(process.execPath, ['--expose-gc', '--conditions=weir-source', '--import', 'tsx', index], {
         encoding: 'utf8',
         env: { ...process.env, WEIR_BENCH_FILE: file, WEIR_BENCH_CONTENDER: k, WEIR_BENCH_N: String(n) },
       })
