@@ -50,6 +50,8 @@ interface SlicedKey {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
 
+const byValue = (x: number, y: number): number => x - y
+
 /**
  * Hopping windows `[k*hop, k*hop + size)` (same semantics as `hoppingKind`, docs/semantics.md
  * "Windows") by stream slicing: an event is folded once, into the partial aggregate of its slice of
@@ -73,8 +75,16 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   const last = (t: number) => Math.floor(t / hop)
   let seq = 0
 
+  /**
+   * The accumulator of every window opened here (not restored): nothing folds into a window's own
+   * accumulator on this path, so all share one, and a key's windows in the heap for the whole of
+   * their length are one object each, not two.
+   */
+  let empty: unknown
+
   const keep = (core: WindowCore<SlicedKey>, ks: SlicedKey, start: number, pos: number) => {
     const w = core.open(ks, start, start + size, pos)
+    w.acc = empty ??= core.agg.init()
     ks.wins.set(start, w)
     if (!(ks.lo <= start)) ks.lo = start
     if (!(ks.hi >= start)) ks.hi = start
@@ -96,9 +106,14 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     const suf = ks.suf
     if (ks.sufBlock !== b) {
       at.length = suf.length = 0
-      for (const i of ks.slices.keys()) if (i >= b * n && i < (b + 1) * n) at.push(i)
-      // Slices are mostly made in index order: nearly sorted already.
-      at.sort((x, y) => x - y)
+      let sorted = true
+      for (const i of ks.slices.keys())
+        if (i >= b * n && i < (b + 1) * n) {
+          if (at.length > 0 && i < at[at.length - 1]) sorted = false
+          at.push(i)
+        }
+      // Slices are made in index order unless events came out of order.
+      if (!sorted) at.sort(byValue)
       let rest: Partial | undefined
       for (let k = at.length - 1; k >= 0; k--) suf[k] = rest = joined(core, ks.slices.get(at[k])!, rest)
       ks.sufBlock = b
@@ -146,7 +161,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
    */
   const combineEach = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
     const agg = core.agg
-    let acc = agg.merge(agg.init(), w.acc)
+    let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
     let latest = 0
     for (let s = w.start / g, end = w.end / g; s < end; s++) {
       const slice = ks.slices.get(s)
@@ -174,7 +189,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
    */
   const combine = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
     const agg = core.agg
-    let acc = agg.merge(agg.init(), w.acc)
+    let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
     let latest = 0
     const first = w.start / g
     const b = Math.floor(first / n)
