@@ -75,9 +75,10 @@ export interface KeyState {
  */
 export interface WindowKind<S extends KeyState> {
   /**
-   * Present when the key's state keeps `cur`, the window its latest in-order event went to, and an
-   * event with `cur.start <= t < cur.end` belongs to `cur` alone: then such events take the
-   * generated in-order path (`inOrderPush`), which also grows `cur.end` to `t + extend`.
+   * Present when the key's state keeps `cur`, where its latest in-order event was folded (its
+   * window, or a slice that windows share), and an event with `cur.start <= t < cur.end`, while
+   * `cur.end > W`, needs no more than a fold into `cur`: then such events take the generated
+   * in-order path (`inOrderPush`), which also grows `cur.end` to `t + extend`.
    */
   readonly inOrder?: { readonly extend: number }
   /** Fresh state for a key seen for the first time (or again, after all its windows were freed). */

@@ -100,6 +100,23 @@ describe('hoppingSlicedKind', () => {
     )
   })
 
+  it('a run that takes a checkpoint after every event gives the output of one that takes none (fixed seed)', () => {
+    fc.assert(
+      fc.property(logArb, assignerArb, fc.integer({ min: 0, max: 10 }), (log, a, d) => {
+        const out: string[] = []
+        const core = machine(a, true, out)
+        let maxSeen = Number.NEGATIVE_INFINITY
+        for (let i = 0; i < log.length; i++) {
+          maxSeen = feed(core, log, d, i, i + 1, maxSeen)
+          core.snapshot()
+        }
+        core.watermark(Number.POSITIVE_INFINITY)
+        expect(out).toEqual(run(a, true, log, d))
+      }),
+      { seed: 2125, numRuns: 300 },
+    )
+  })
+
   describe('edge cases', () => {
     it("a quiet key's slices are freed with its last window", () => {
       const core = machine(hopping(10, 5), true, [])

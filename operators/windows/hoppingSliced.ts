@@ -3,11 +3,20 @@ import type { Key } from '../../dsl/stream.ts'
 import type { Hopping } from '../../dsl/windows.ts'
 import type { Win, WindowCore, WindowKind } from './WindowCore.ts'
 
-/** The partial aggregate of one slice of a key's events, with the latest arrival in it. */
-interface Slice {
+/** A partial aggregate of a key's events, with the latest arrival in it (`seq` orders arrivals). */
+interface Partial {
   acc: unknown
   seq: number
   pos: number
+}
+
+/**
+ * The partial aggregate of one slice, `[start, end)`: with these bounds a key's current slice is its
+ * `cur` for the generated in-order path (`inOrderPush`), which folds an event into it straight.
+ */
+interface Slice extends Partial {
+  readonly start: number
+  readonly end: number
 }
 
 /**
@@ -23,16 +32,35 @@ interface SlicedKey {
   /** The slice its latest event went to, and its index: in-order events mostly go there again. */
   cur: Slice | undefined
   curIndex: number
+  /**
+   * Partials that let a window combine two of them instead of its `n` slices. Slices are grouped in
+   * blocks of `n` (a window's length in slices); a window spans a suffix of one block and a prefix
+   * of the next. `sufAt`: the slices of block `sufBlock` (NaN: none kept) that hold events, by
+   * index, ascending; `suf[k]`: those from `sufAt[k]` to the block's end, combined (as many as the
+   * slices, not `n`: a window may hold many more slices than a sparse key has events). `pre`: slices
+   * of block `preBlock` from its first up to `preEnd` (exclusive), undefined when none holds events.
+   */
+  readonly sufAt: number[]
+  readonly suf: Partial[]
+  sufBlock: number
+  pre: Partial | undefined
+  preBlock: number
+  preEnd: number
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+
+const byValue = (x: number, y: number): number => x - y
 
 /**
  * Hopping windows `[k*hop, k*hop + size)` (same semantics as `hoppingKind`, docs/semantics.md
  * "Windows") by stream slicing: an event is folded once, into the partial aggregate of its slice of
  * width `gcd(size, hop)`, and a window combines its `size / g` slices when it fires, instead of every
- * event being folded into each of its `size / hop` windows. Used, like `slidingIncrementalKind`, for
- * built-in aggregations, no allowed lateness and `'final'` emission (`incrementalWindows`).
+ * event being folded into each of its `size / hop` windows. An in-order event into its key's
+ * current slice takes the generated in-order path (its windows are all open: they end at or after
+ * the slice), and a firing window combines two kept partials (`combine`), not its slices one by
+ * one. Used, like `slidingIncrementalKind`, for built-in aggregations, no allowed lateness and
+ * `'final'` emission (`incrementalWindows`).
  *
  * A window's accumulator (`acc`) holds only what it had when restored from a checkpoint (the
  * checkpoint keeps windows' values, as `hoppingKind` writes them); its events since are in the
@@ -41,22 +69,99 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
 export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   const { size, hop } = a
   const g = gcd(size, hop)
+  /** A window's length in slices. */
+  const n = size / g
   const first = (t: number) => Math.floor((t - size) / hop) + 1
   const last = (t: number) => Math.floor(t / hop)
   let seq = 0
 
+  /**
+   * The accumulator of every window opened here (not restored): nothing folds into a window's own
+   * accumulator on this path, so all share one, and a key's windows in the heap for the whole of
+   * their length are one object each, not two.
+   */
+  let empty: unknown
+
   const keep = (core: WindowCore<SlicedKey>, ks: SlicedKey, start: number, pos: number) => {
     const w = core.open(ks, start, start + size, pos)
+    w.acc = empty ??= core.agg.init()
     ks.wins.set(start, w)
     if (!(ks.lo <= start)) ks.lo = start
     if (!(ks.hi >= start)) ks.hi = start
     core.touched(w)
   }
 
-  /** The slices of `w` combined with what it was restored with; sets `w.pos` to its latest arrival. */
-  const combine = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
+  /** A fresh partial holding `p`'s aggregate merged with `rest`'s (either may be undefined). */
+  const joined = (core: WindowCore<SlicedKey>, p: Partial, rest: Partial | undefined): Partial => {
     const agg = core.agg
-    let acc = agg.merge(agg.init(), w.acc)
+    const acc = agg.merge(agg.init(), p.acc)
+    if (rest === undefined) return { acc, seq: p.seq, pos: p.pos }
+    const newer = rest.seq > p.seq ? rest : p
+    return { acc: agg.merge(acc, rest.acc), seq: newer.seq, pos: newer.pos }
+  }
+
+  /** Slices `first` to the end of its block `b` combined, from suffix partials computed once per block. */
+  const suffix = (core: WindowCore<SlicedKey>, ks: SlicedKey, b: number, first: number): Partial | undefined => {
+    const at = ks.sufAt
+    const suf = ks.suf
+    if (ks.sufBlock !== b) {
+      at.length = suf.length = 0
+      let sorted = true
+      for (const i of ks.slices.keys())
+        if (i >= b * n && i < (b + 1) * n) {
+          if (at.length > 0 && i < at[at.length - 1]) sorted = false
+          at.push(i)
+        }
+      // Slices are made in index order unless events came out of order.
+      if (!sorted) at.sort(byValue)
+      let rest: Partial | undefined
+      for (let k = at.length - 1; k >= 0; k--) suf[k] = rest = joined(core, ks.slices.get(at[k])!, rest)
+      ks.sufBlock = b
+    }
+    // The first slice at or after `first`, by binary search.
+    let lo = 0
+    let hi = at.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (at[mid] < first) lo = mid + 1
+      else hi = mid
+    }
+    return lo < at.length ? suf[lo] : undefined
+  }
+
+  /** Slices `b * n .. end - 1` combined, extending the kept prefix when it is of block `b` and no longer. */
+  const prefix = (core: WindowCore<SlicedKey>, ks: SlicedKey, b: number, end: number): Partial | undefined => {
+    if (ks.preBlock !== b || ks.preEnd > end) {
+      ks.pre = undefined
+      ks.preBlock = b
+      ks.preEnd = b * n
+    }
+    let pre = ks.pre
+    for (let i = ks.preEnd; i < end; i++) {
+      const slice = ks.slices.get(i)
+      if (slice === undefined) continue
+      if (pre === undefined) pre = joined(core, slice, undefined)
+      else {
+        // The kept prefix's accumulator is its own (`joined` made it), so it grows in place.
+        pre.acc = core.agg.merge(pre.acc, slice.acc)
+        if (slice.seq > pre.seq) {
+          pre.seq = slice.seq
+          pre.pos = slice.pos
+        }
+      }
+    }
+    ks.pre = pre
+    ks.preEnd = end
+    return pre
+  }
+
+  /**
+   * `w`'s slices combined one by one, keeping no partials: for a checkpoint's look at a window not
+   * yet fired, whose slices may still change on the in-order path, which drops no kept partial.
+   */
+  const combineEach = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
+    const agg = core.agg
+    let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
     let latest = 0
     for (let s = w.start / g, end = w.end / g; s < end; s++) {
       const slice = ks.slices.get(s)
@@ -70,8 +175,56 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     return acc
   }
 
+  /** A change to slice `i` after partials holding it were kept: they are dropped, to be computed again. */
+  const changed = (ks: SlicedKey, i: number) => {
+    const b = Math.floor(i / n)
+    if (b === ks.sufBlock) ks.sufBlock = Number.NaN
+    if (b === ks.preBlock && i < ks.preEnd) ks.preBlock = Number.NaN
+  }
+
+  /**
+   * The slices of `w` combined with what it was restored with; sets `w.pos` to its latest arrival.
+   * Windows fire in start order, so the suffixes of a block serve its `n / (hop / g)` windows and the
+   * prefix grows by one hop per window: a firing costs a few merges, not `n`.
+   */
+  const combine = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
+    const agg = core.agg
+    let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
+    let latest = 0
+    const first = w.start / g
+    const b = Math.floor(first / n)
+    const j = first - b * n
+    const head = suffix(core, ks, b, first)
+    const tail = j === 0 ? undefined : prefix(core, ks, b + 1, first + n)
+    if (head !== undefined) {
+      acc = agg.merge(acc, head.acc)
+      latest = head.seq
+      w.pos = head.pos
+    }
+    if (tail !== undefined) {
+      acc = agg.merge(acc, tail.acc)
+      if (tail.seq > latest) w.pos = tail.pos
+    }
+    return acc
+  }
+
   return {
-    newKey: (key) => ({ key, wins: new Map(), lo: Number.NaN, hi: Number.NaN, slices: new Map(), cur: undefined, curIndex: Number.NaN }),
+    inOrder: { extend: 0 },
+    newKey: (key) => ({
+      key,
+      wins: new Map(),
+      lo: Number.NaN,
+      hi: Number.NaN,
+      slices: new Map(),
+      cur: undefined,
+      curIndex: Number.NaN,
+      sufAt: [],
+      suf: [],
+      sufBlock: Number.NaN,
+      pre: undefined,
+      preBlock: Number.NaN,
+      preEnd: Number.NaN,
+    }),
     add(core: WindowCore<SlicedKey>, ks: SlicedKey, t: number, _value: unknown, pos: number): boolean {
       // The open windows holding t: from the first whose end is past W (no lateness) to the last.
       const kLast = last(t)
@@ -90,8 +243,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       const agg = core.agg
       const i = Math.floor(t / g)
       const slice = i === ks.curIndex ? ks.cur : ks.slices.get(i)
+      changed(ks, i)
       if (slice === undefined) {
-        const fresh = { acc: agg.fold(agg.init()), seq: ++seq, pos }
+        const fresh: Slice = { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
         ks.slices.set(i, fresh)
         ks.cur = fresh
         ks.curIndex = i
@@ -107,7 +261,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     settle(core, ks, w) {
       w.acc = combine(core, ks, w)
     },
-    peek: combine,
+    peek: combineEach,
     windowsOf(t: number): WindowBounds[] {
       const out: WindowBounds[] = []
       for (let k = first(t), hi = last(t); k <= hi; k++) out.push({ start: k * hop, end: k * hop + size })
@@ -121,6 +275,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
         ks.slices.clear()
         ks.cur = undefined
         ks.curIndex = Number.NaN
+        ks.sufBlock = ks.preBlock = Number.NaN
+        ks.sufAt.length = ks.suf.length = 0
+        ks.pre = undefined
         return
       }
       // Windows are freed in start order, and a window opened later starts after this one (no
