@@ -65,6 +65,18 @@ describe('binary logs', () => {
     for (const size of [1, 7, 64]) expect(plain(await read(inPieces(bytes, size)))).toEqual(clicks)
   })
 
+  it('frames whose lengths take one varint byte or more read back, with any arrival', async () => {
+    const sized: LogRecord<Click>[] = Array.from({ length: 40 }, (_, i) => ({
+      offset: 1 + i * 1_000,
+      arrival: [-1.5, 0, 2 ** 53, 1.7e-300][i % 4] + i,
+      topic: 't'.repeat(i * 5),
+      event: { user: 'u'.repeat(i * 4), at: i, page: null },
+    }))
+    const path = await write(join(dir, 'sized.avro'), sized)
+    expect(plain(await read(path))).toEqual(sized)
+    expect(plain(await read(inPieces(readFileSync(path), 13)))).toEqual(sized)
+  })
+
   it('json() writes NDJSON, as no encoding does', async () => {
     const path = await write(join(dir, 'clicks.ndjson'), clicks.slice(0, 2), json())
     expect(readFileSync(path, 'utf8')).toBe(clicks.slice(0, 2).map((r) => JSON.stringify(r) + '\n').join(''))

@@ -129,6 +129,11 @@ const sameBytes = (a: Uint8Array, b: Uint8Array, start: number, end: number): bo
  */
 const BATCH = 1024
 
+/** A little-endian double is read through a one-double array; on a big-endian platform its bytes go in reversed (index ^ 7). */
+const F64 = new Float64Array(1)
+const F64_BYTES = new Uint8Array(F64.buffer)
+const F64_SWAP = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 7
+
 /** What the frame at a position is: complete, in need of more bytes, or not a frame. */
 const NEED_MORE = -1
 const BAD = -2
@@ -190,17 +195,24 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array | string>, op
   let badWhy = ''
   const frameAt = (p: number, batch: LogEntry[] | undefined): number => {
     if (buf[p] !== SYNC) return ((badWhy = `no frame starts there (byte 0x${buf[p].toString(16)})`), BAD)
-    const q = readVarint(buf, p + 1, buf.length, scratch)
-    if (q === BAD) return ((badWhy = 'its length is not a number'), BAD)
-    if (q === NEED_MORE) return NEED_MORE
-    const n = scratch.value
+    // A short frame's length is a one-byte varint: read so without a call.
+    let q = p + 2
+    let n = buf[p + 1]
+    if (!(n < 0x80)) {
+      q = readVarint(buf, p + 1, buf.length, scratch)
+      if (q === BAD) return ((badWhy = 'its length is not a number'), BAD)
+      if (q === NEED_MORE) return NEED_MORE
+      n = scratch.value
+    }
     if (n < 10 || n > max) return ((badWhy = `its length ${n} is out of bounds`), BAD)
     const start = q + 4
     const end = start + n
     if (end > buf.length) return NEED_MORE
-    if (crc32(buf, start, end) !== buf.readUInt32LE(q)) return ((badWhy = 'its checksum does not match'), BAD)
+    if (crc32(buf, start, end) !== (buf[q] | (buf[q + 1] << 8) | (buf[q + 2] << 16) | (buf[q + 3] << 24)) >>> 0) return ((badWhy = 'its checksum does not match'), BAD)
     if (batch === undefined) return end
-    const arrival = buf.readDoubleLE(start)
+    // Buffer#readDoubleLE validates its argument on every call; the frame is known whole here.
+    for (let i = 0; i < 8; i++) F64_BYTES[F64_SWAP ^ i] = buf[start + i]
+    const arrival = F64[0]
     let at = readVarint(buf, start + 8, end, scratch)
     const offset = scratch.value
     if (at >= 0) at = readVarint(buf, at, end, scratch)
