@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipe } from 'fp-ts/lib/function.js'
 import { isDeadLetter, readLog, writeLog, type LogEntry, type LogRecord, type LogSource } from './log.ts'
-import { encodeFrame, logHeader, MAGIC } from './framedLog.ts'
+import { crc32 as zlibCrc32 } from 'node:zlib'
+import { crc32, encodeFrame, logHeader, MAGIC } from './framedLog.ts'
 import { avro } from '../connectors/encodings/avro.ts'
 import { msgpack } from '../connectors/encodings/msgpack.ts'
 import { json } from '../connectors/encodings/encoding.ts'
@@ -62,6 +63,18 @@ describe('binary logs', () => {
     expect(plain(await read(path))).toEqual(clicks)
     // Split into pieces of every size up to a frame and more: frames across chunk boundaries.
     for (const size of [1, 7, 64]) expect(plain(await read(inPieces(bytes, size)))).toEqual(clicks)
+  })
+
+  it('frames whose lengths take one varint byte or more read back, with any arrival', async () => {
+    const sized: LogRecord<Click>[] = Array.from({ length: 40 }, (_, i) => ({
+      offset: 1 + i * 1_000,
+      arrival: [-1.5, 0, 2 ** 53, 1.7e-300][i % 4] + i,
+      topic: 't'.repeat(i * 5),
+      event: { user: 'u'.repeat(i * 4), at: i, page: null },
+    }))
+    const path = await write(join(dir, 'sized.avro'), sized)
+    expect(plain(await read(path))).toEqual(sized)
+    expect(plain(await read(inPieces(readFileSync(path), 13)))).toEqual(sized)
   })
 
   it('json() writes NDJSON, as no encoding does', async () => {
@@ -167,6 +180,31 @@ describe('binary logs: corrupt and truncated frames', () => {
     expect(await read(file(bad))).toEqual([expect.objectContaining({ reason: 'parse', pos: 0, message: "not a readable weir binary log: unknown encoding 'xml' (encodings: json, avro, msgpack)" })])
     const short = await read(file(Buffer.concat([MAGIC, Buffer.from([40]), Buffer.from('{"enc')])))
     expect(short).toEqual([expect.objectContaining({ reason: 'parse', pos: 0, message: 'not a weir binary log: the input ends inside its header (14 bytes)' })])
+  })
+
+  it('a chunk of thousands of frames comes in batches of at most 1024 entries; a corrupt region filling a batch is one dead letter, and reading goes on in the next', async () => {
+    const many: LogRecord<Click>[] = Array.from({ length: 3000 }, (_, i) => ({ offset: i + 1, arrival: i, topic: 'c', event: { user: 'u', at: i, page: null } }))
+    const framed = many.map((r) => encodeFrame(r, avro(CLICK)))
+    // Frames 1024 and 1025 (from 1) corrupt: their dead letter is the first batch's last entry.
+    framed[1023] = Buffer.from(framed[1023])
+    framed[1023][framed[1023].length - 1] ^= 0xff
+    framed[1024] = Buffer.from(framed[1024])
+    framed[1024][framed[1024].length - 1] ^= 0xff
+    const bytes = Buffer.concat([header, ...framed])
+    expect(bytes.length).toBeLessThan(256 * 1024) // one chunk
+    const batches: LogEntry[][] = []
+    for await (const b of readLog(file(bytes.subarray(0, bytes.length - 2)))) batches.push(b)
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(1024)
+    const entries = batches.flat()
+    expect(entries.map((e) => (isDeadLetter(e) ? 'dead' : (e as LogRecord).offset))).toEqual([...many.slice(0, 1023).map((r) => r.offset), 'dead', ...many.slice(1025, 2999).map((r) => r.offset), 'dead'])
+    const at1024 = header.length + framed.slice(0, 1023).reduce((n, f) => n + f.length, 0)
+    expect((entries[1023] as DeadLetter).message).toBe(`record 1024 (at byte ${at1024}) is corrupt: its checksum does not match; skipped ${framed[1023].length + framed[1024].length} bytes to the next good frame, at byte ${at1024 + framed[1023].length + framed[1024].length}`)
+    expect((entries.at(-1) as DeadLetter).message).toMatch(/^record 2999 \(at byte \d+\) is truncated: the input ends \d+ bytes into it$/)
+  })
+
+  it('crc32 is zlib\'s CRC-32 over any range, of any length', () => {
+    const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 167 + (i >> 3)) & 0xff))
+    for (let start = 0; start < 20; start++) for (let end = start; end <= 300; end += 1 + (end % 7)) expect(crc32(bytes, start, end)).toBe(zlibCrc32(bytes.subarray(start, end)))
   })
 
   it('replay counts each corrupt region as one dead letter and goes on', async () => {

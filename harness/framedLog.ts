@@ -22,22 +22,33 @@ const SYNC = 0xa7
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 
 /**
- * CRC-32 (the zlib polynomial) of `data[start, end)`, in JS: zlib's own (Node 20.15+) costs a
- * view and a native call per record, measured 2-4x slower than this loop on frames of ~50 bytes.
+ * CRC-32 (the zlib polynomial) of `data[start, end)`, in JS, slice-by-8: eight bytes per step through
+ * eight tables. zlib's own (Node 20.15+) costs a view and a native call per record, measured 2-4x
+ * slower than this on frames of ~50 bytes; slice-by-8 measured about twice the byte-at-a-time loop.
  */
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256)
+const CRC_TABLES = (() => {
+  const t = new Int32Array(8 * 256)
   for (let n = 0; n < 256; n++) {
     let c = n
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    table[n] = c
+    t[n] = c
   }
-  return table
+  // Table k gives the CRC of a byte followed by k zero bytes.
+  for (let n = 0; n < 256; n++) for (let k = 1; k < 8; k++) t[k * 256 + n] = t[t[(k - 1) * 256 + n] & 0xff] ^ (t[(k - 1) * 256 + n] >>> 8)
+  return t
 })()
 
 export function crc32(data: Uint8Array, start = 0, end = data.length): number {
+  const t = CRC_TABLES
   let c = -1
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8)
+  let i = start
+  for (const stop = end - 7; i < stop; i += 8) {
+    const a = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24))
+    c =
+      t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^ t[1024 + (a >>> 24)] ^
+      t[768 + data[i + 4]] ^ t[512 + data[i + 5]] ^ t[256 + data[i + 6]] ^ t[data[i + 7]]
+  }
+  for (; i < end; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8)
   return (c ^ -1) >>> 0
 }
 
@@ -111,6 +122,18 @@ const sameBytes = (a: Uint8Array, b: Uint8Array, start: number, end: number): bo
   return true
 }
 
+/**
+ * The most entries in one batch. A 256 KiB chunk holds thousands of short frames: a batch per chunk
+ * keeps every decoded event alive until the whole chunk is read, and the young-generation GC then
+ * copies them (measured: 1 MiB chunks read msgpack records at half the speed of 256 KiB ones).
+ */
+const BATCH = 1024
+
+/** A little-endian double is read through a one-double array; on a big-endian platform its bytes go in reversed (index ^ 7). */
+const F64 = new Float64Array(1)
+const F64_BYTES = new Uint8Array(F64.buffer)
+const F64_SWAP = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 7
+
 /** What the frame at a position is: complete, in need of more bytes, or not a frame. */
 const NEED_MORE = -1
 const BAD = -2
@@ -172,17 +195,24 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array | string>, op
   let badWhy = ''
   const frameAt = (p: number, batch: LogEntry[] | undefined): number => {
     if (buf[p] !== SYNC) return ((badWhy = `no frame starts there (byte 0x${buf[p].toString(16)})`), BAD)
-    const q = readVarint(buf, p + 1, buf.length, scratch)
-    if (q === BAD) return ((badWhy = 'its length is not a number'), BAD)
-    if (q === NEED_MORE) return NEED_MORE
-    const n = scratch.value
+    // A short frame's length is a one-byte varint: read so without a call.
+    let q = p + 2
+    let n = buf[p + 1]
+    if (!(n < 0x80)) {
+      q = readVarint(buf, p + 1, buf.length, scratch)
+      if (q === BAD) return ((badWhy = 'its length is not a number'), BAD)
+      if (q === NEED_MORE) return NEED_MORE
+      n = scratch.value
+    }
     if (n < 10 || n > max) return ((badWhy = `its length ${n} is out of bounds`), BAD)
     const start = q + 4
     const end = start + n
     if (end > buf.length) return NEED_MORE
-    if (crc32(buf, start, end) !== buf.readUInt32LE(q)) return ((badWhy = 'its checksum does not match'), BAD)
+    if (crc32(buf, start, end) !== (buf[q] | (buf[q + 1] << 8) | (buf[q + 2] << 16) | (buf[q + 3] << 24)) >>> 0) return ((badWhy = 'its checksum does not match'), BAD)
     if (batch === undefined) return end
-    const arrival = buf.readDoubleLE(start)
+    // Buffer#readDoubleLE validates its argument on every call; the frame is known whole here.
+    for (let i = 0; i < 8; i++) F64_BYTES[F64_SWAP ^ i] = buf[start + i]
+    const arrival = F64[0]
     let at = readVarint(buf, start + 8, end, scratch)
     const offset = scratch.value
     if (at >= 0) at = readVarint(buf, at, end, scratch)
@@ -212,10 +242,18 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array | string>, op
     corrupt = undefined
   }
 
-  /** Reads what `buf` holds; at the end of input (`last`), a frame still incomplete is truncated or corrupt. */
-  const scan = (batch: LogEntry[], last: boolean): void => {
+  /**
+   * Reads what `buf` holds, until `batch` has BATCH entries (true then: call again for the rest); at
+   * the end of input (`last`), a frame still incomplete is truncated or corrupt.
+   */
+  const scan = (batch: LogEntry[], last: boolean): boolean => {
     let p = 0
     while (p < buf.length) {
+      if (batch.length >= BATCH) {
+        base += p
+        buf = buf.subarray(p)
+        return true
+      }
       if (corrupt !== undefined) {
         // Looking for the next good frame: a sync byte whose frame's checksum holds.
         const s = buf.indexOf(SYNC, p)
@@ -249,13 +287,14 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array | string>, op
       endCorrupt(batch, corrupt.runsPastEnd ? `is truncated: the input ends ${base + buf.length - corrupt.at} bytes into it` : `is corrupt: ${corrupt.why}; no good frame follows it`)
     base += p
     buf = p >= buf.length ? Buffer.alloc(0) : buf.subarray(p)
+    return false
   }
 
   for await (const chunk of chunks) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     bytesRead += bytes.length
     buf = buf.length === 0 ? bytes : Buffer.concat([buf, bytes])
-    const batch: LogEntry[] = []
+    let batch: LogEntry[] = []
     if (encoding === undefined) {
       const header = readHeader(buf, scratch)
       if (header === NEED_MORE) continue
@@ -267,20 +306,29 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array | string>, op
       base = header.end
       buf = buf.subarray(header.end)
     }
-    scan(batch, false)
+    let more = scan(batch, false)
     if (opts.onProgress !== undefined) opts.onProgress(bytesRead)
     if (batch.length > 0) yield batch
+    while (more) {
+      batch = []
+      more = scan(batch, false)
+      if (batch.length > 0) yield batch
+    }
   }
   if (encoding === undefined) {
     yield [deadLetter('parse', 'source', 0, `not a weir binary log: the input ends inside its header (${bytesRead} bytes)`)]
     return
   }
   if (buf.length === 0 && corrupt === undefined) return
-  const batch: LogEntry[] = []
+  let batch: LogEntry[] = []
   if (opts.following && corrupt === undefined) {
     frameNo++
     batch.push(deadLetter('parse', 'source', frameNo, `record ${frameNo} (at byte ${base}) has ${buf.length} bytes the writer had not finished when following stopped`))
-  } else scan(batch, true)
+  } else
+    while (scan(batch, true)) {
+      yield batch
+      batch = []
+    }
   if (batch.length > 0) yield batch
 }
 

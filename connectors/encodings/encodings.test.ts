@@ -25,6 +25,16 @@ describe('encodings', () => {
     expect([...v.blob]).toEqual([1, 2, 3])
   })
 
+  it('msgpack: an event inside a larger buffer decodes the same whatever its size (copied in a loop, by Buffer#copy, or not at all)', () => {
+    const e = msgpack()
+    for (const size of [0, 1, 200, 250, 260, 1000, 70_000]) {
+      const event = { s: 'x'.repeat(size), n: size }
+      const one = Buffer.from(e.encode(event))
+      const buf = Buffer.concat([Buffer.from([0xc1, 0xc1, 0xc1]), one, Buffer.from([0xc1])])
+      expect(e.decode(buf, 3, 3 + one.length)).toEqual(event)
+    }
+  })
+
   it('refuses at construction what cannot work: a schema that is not Avro, an unknown encoding, an event JSON cannot hold', () => {
     expect(() => avro({ type: 'recrod' })).toThrow(/^avro: not a valid Avro schema: /)
     expect(() => avro('{oops')).toThrow(/^avro: the schema is not JSON: /)
