@@ -3,6 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { diagnosticsOf } from './scripts/inMemoryProgram.ts'
 
 /**
  * The TSDoc `@example`s are type-checked, as the README's blocks are (see readmeBlocks.test.ts):
@@ -106,19 +107,9 @@ const FRAGMENT = new Set([18046, 7005, 7006, 7031, 7034])
 function typeErrors(): string[] {
   const options = { ...config.options, noEmit: true, noUnusedLocals: false, noUnusedParameters: false, verbatimModuleSyntax: false, isolatedModules: false }
   const files = new Map(examples.map((e, i) => [exampleFile(e, i), asFile(e)]))
-  const host = ts.createCompilerHost(options)
-  const { getSourceFile, fileExists, readFile } = host
-  host.getSourceFile = (f, lang, ...rest) => {
-    const text = files.get(f)
-    return text !== undefined ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, ...rest)
-  }
-  host.fileExists = (f) => files.has(f) || fileExists.call(host, f)
-  host.readFile = (f) => files.get(f) ?? readFile.call(host, f)
-  const program = ts.createProgram([...files.keys()], options, host)
   const index = new Map([...files.keys()].map((f, i) => [f, i]))
-  return ts
-    .getPreEmitDiagnostics(program)
-    .filter((d) => d.file !== undefined && index.has(d.file.fileName) && !FRAGMENT.has(d.code))
+  return diagnosticsOf(files, options)
+    .filter((d) => !FRAGMENT.has(d.code))
     .map((d) => {
       const e = examples[index.get(d.file!.fileName)!]
       return `${relative(root, e.module)}:${e.line} @example: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`

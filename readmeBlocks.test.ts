@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { diagnosticsOf, projectOptions } from './scripts/inMemoryProgram.ts'
 
 /**
  * The README's TypeScript blocks are programs, and so are the testing guide's: each runs as written
@@ -41,23 +42,10 @@ describe('README', () => {
  * as it does for a user) with the project's compiler options: tsx runs them without checking types.
  */
 function typeErrors(): string[] {
-  const cfg = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile)
-  const parsed = ts.parseJsonConfigFileContent(cfg.config, ts.sys, root)
   const files = new Map(blocks.map((b) => [join(root, `.readme-block-${b.i + 1}.ts`), `${b.code}\nexport {}\n`]))
-  const options = { ...parsed.options, noEmit: true, noUnusedLocals: false }
-  const host = ts.createCompilerHost(options)
-  const { getSourceFile, fileExists, readFile } = host
-  host.getSourceFile = (f, lang, ...rest) => {
-    const text = files.get(f)
-    return text !== undefined ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, ...rest)
-  }
-  host.fileExists = (f) => files.has(f) || fileExists.call(host, f)
-  host.readFile = (f) => files.get(f) ?? readFile.call(host, f)
-  const program = ts.createProgram([...files.keys()], options, host)
-  return ts
-    .getPreEmitDiagnostics(program)
-    .filter((d) => d.file !== undefined && files.has(d.file.fileName))
-    .map((d) => `${d.file!.fileName.slice(root.length + 1)}:${d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)
+  return diagnosticsOf(files, projectOptions(root)).map(
+    (d) => `${d.file!.fileName.slice(root.length + 1)}:${d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+  )
 }
 
 describe('README types', () => {

@@ -2,6 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest'
 import { join } from 'node:path'
 import { pipe } from 'fp-ts/function'
 import ts from 'typescript'
+import { diagnosticsOf, projectOptions } from '../scripts/inMemoryProgram.ts'
 import { aggregate, boundedOutOfOrder, count, keyBy, match, mean, pattern, pipeline, run, session, tableJoin, tumbling, window, windowJoin, Table } from 'weirjs'
 import type { Stream, WindowResult } from 'weirjs'
 
@@ -85,20 +86,8 @@ export {}
 
 /** The errors of in-memory files compiled with the project's options, each file's messages joined. */
 function compile(root: string, files: Map<string, string>): Map<string, string> {
-  const cfg = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile)
-  const options = { ...ts.parseJsonConfigFileContent(cfg.config, ts.sys, root).options, noEmit: true, noUnusedLocals: false }
-  const host = ts.createCompilerHost(options)
-  const { getSourceFile, fileExists, readFile } = host
-  host.getSourceFile = (f, lang, ...rest) => {
-    const text = files.get(f)
-    return text !== undefined ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, ...rest)
-  }
-  host.fileExists = (f) => files.has(f) || fileExists.call(host, f)
-  host.readFile = (f) => files.get(f) ?? readFile.call(host, f)
-  const program = ts.createProgram([...files.keys()], options, host)
   const out = new Map<string, string>()
-  for (const d of ts.getPreEmitDiagnostics(program))
-    if (d.file !== undefined && files.has(d.file.fileName))
-      out.set(d.file.fileName, `${out.get(d.file.fileName) ?? ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}\n`)
+  for (const d of diagnosticsOf(files, projectOptions(root)))
+    out.set(d.file!.fileName, `${out.get(d.file!.fileName) ?? ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}\n`)
   return out
 }
