@@ -1,50 +1,24 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { hopping, type Hopping, type WindowSpec } from '../../dsl/windows.ts'
-import { count, max, mean, min, sum } from '../../dsl/aggregations.ts'
-import { makeContext } from '../core/context.ts'
 import { hoppingKind } from './hopping.ts'
 import { hoppingSlicedKind } from './hoppingSliced.ts'
 import { windowMachine } from './interpret.ts'
-import { WindowCore, type WindowKind } from './WindowCore.ts'
+import type { WindowKind } from './WindowCore.ts'
+import { makeContext } from '../core/context.ts'
+import { AGG, feed, traceAll, tracedCore, type Core, type Ev } from '../testing/tracedWindows.ts'
 
-interface Ev {
-  readonly k: string
-  readonly t: number
-  readonly v: number
-}
-
-const AGG = { n: count, total: sum((e: Ev) => e.v), lo: min((e: Ev) => e.v), hi: max((e: Ev) => e.v), avg: mean((e: Ev) => e.v) }
 const spec = (a: Hopping): WindowSpec => ({ assigner: a, allowedLateness: 0, emit: 'final', aggregation: AGG })
-
-type Core = WindowCore<any>
 
 /** A machine of either kind, tracing results (with their `pos`) and late events. */
 const machine = (a: Hopping, sliced: boolean, out: string[]): Core => {
-  const ctx = makeContext({ onLate: (l) => out.push(`late ${l.pos}`), onDeadLetter: (x) => out.push(`dead ${x.pos}`) })
   const kind: WindowKind<any> = sliced ? hoppingSlicedKind(a) : hoppingKind(a)
-  return new WindowCore(kind, spec(a), ctx, (r) => out.push(JSON.stringify(r)))
-}
-
-/** Feeds events with `boundedOutOfOrder(d)` watermarks, as ingest does; `from..to` of the log only. */
-const feed = (core: Core, events: readonly Ev[], d: number, from = 0, to = events.length, maxSeen = Number.NEGATIVE_INFINITY): number => {
-  for (let i = from; i < to; i++) {
-    const e = events[i]
-    core.push(e, e.t, e.k, i)
-    if (e.t > maxSeen) {
-      maxSeen = e.t
-      if (maxSeen - d > core.W) core.watermark(maxSeen - d)
-    }
-  }
-  return maxSeen
+  return tracedCore(kind, spec(a), out)
 }
 
 const run = (a: Hopping, sliced: boolean, events: readonly Ev[], d: number): string[] => {
   const out: string[] = []
-  const core = machine(a, sliced, out)
-  feed(core, events, d)
-  core.watermark(Number.POSITIVE_INFINITY)
-  return out
+  return traceAll(machine(a, sliced, out), out, events, d)
 }
 
 /** Logs of a few keys, times mostly rising with bounded disorder, some events far behind, some long pauses. */

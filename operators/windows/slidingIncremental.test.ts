@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { sliding, type WindowSpec } from '../../dsl/windows.ts'
-import { count, max, mean, min, sum, type AggregateSpec } from '../../dsl/aggregations.ts'
+import type { AggregateSpec } from '../../dsl/aggregations.ts'
 import { makeContext } from '../core/context.ts'
 import { compileAggregator } from './aggregator.ts'
 import { windowMachine } from './interpret.ts'
-import { WindowCore, type WindowKind } from './WindowCore.ts'
+import type { WindowKind } from './WindowCore.ts'
+import { AGG, feed, traceAll, tracedCore, type Core, type Ev } from '../testing/tracedWindows.ts'
 import { slidingKind } from './sliding.ts'
 import { incrementalWindows, slidingIncrementalKind } from './slidingIncremental.ts'
 
-interface Ev {
-  readonly k: string
-  readonly t: number
-  readonly v: number
-}
-
-const AGG = { n: count, total: sum((e: Ev) => e.v), lo: min((e: Ev) => e.v), hi: max((e: Ev) => e.v), avg: mean((e: Ev) => e.v) }
 const spec = (size: number, aggregation: AggregateSpec = AGG): WindowSpec => ({
   assigner: sliding(size),
   allowedLateness: 0,
@@ -23,35 +17,16 @@ const spec = (size: number, aggregation: AggregateSpec = AGG): WindowSpec => ({
   aggregation,
 })
 
-type Core = WindowCore<any>
-
 /** A machine of either kind, tracing results (with their `pos`) and late events. */
 const machine = (s: WindowSpec, incremental: boolean, out: string[]): Core => {
-  const ctx = makeContext({ onLate: (l) => out.push(`late ${l.pos}`), onDeadLetter: (x) => out.push(`dead ${x.pos}`) })
   const a = s.assigner as ReturnType<typeof sliding>
   const kind: WindowKind<any> = incremental ? slidingIncrementalKind(a) : slidingKind(a)
-  return new WindowCore(kind, s, ctx, (r) => out.push(JSON.stringify(r)))
-}
-
-/** Feeds events with `boundedOutOfOrder(d)` watermarks, as ingest does; `from..to` of the log only. */
-const feed = (core: Core, events: readonly Ev[], d: number, from = 0, to = events.length, maxSeen = Number.NEGATIVE_INFINITY): number => {
-  for (let i = from; i < to; i++) {
-    const e = events[i]
-    core.push(e, e.t, e.k, i)
-    if (e.t > maxSeen) {
-      maxSeen = e.t
-      if (maxSeen - d > core.W) core.watermark(maxSeen - d)
-    }
-  }
-  return maxSeen
+  return tracedCore(kind, s, out)
 }
 
 const run = (s: WindowSpec, incremental: boolean, events: readonly Ev[], d: number): string[] => {
   const out: string[] = []
-  const core = machine(s, incremental, out)
-  feed(core, events, d)
-  core.watermark(Number.POSITIVE_INFINITY)
-  return out
+  return traceAll(machine(s, incremental, out), out, events, d)
 }
 
 /** Logs of a few keys, times mostly rising with bounded disorder, some events far behind (late or joining open windows). */
