@@ -16,7 +16,7 @@ interface SlidingKey extends KeyTimer {
 }
 
 /** The first index in `xs[from..]` whose value is `> x` (insertion point keeping equal times in arrival order). */
-const upperBound = (xs: readonly number[], from: number, x: number): number => {
+export const upperBound = (xs: readonly number[], from: number, x: number): number => {
   let lo = from
   let hi = xs.length
   if (hi === lo || xs[hi - 1] <= x) return hi

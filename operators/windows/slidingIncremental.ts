@@ -3,7 +3,7 @@ import type { Key } from '../../dsl/stream.ts'
 import type { Sliding, WindowSpec } from '../../dsl/windows.ts'
 import type { CompiledAggregator } from './aggregator.ts'
 import type { KeyTimer, Win, WindowCore, WindowKind } from './WindowCore.ts'
-import { firstEndingAtOrAfter } from './sliding.ts'
+import { firstEndingAtOrAfter, upperBound } from './sliding.ts'
 
 /**
  * A key's accepted events sorted by time (from `head`), in three runs, as in the two-stacks sliding
@@ -37,19 +37,6 @@ interface SlidingKey extends KeyTimer {
   backSeq: number
   backPos: number
   readonly wins: Win[]
-}
-
-/** The first index in `times[from..]` whose time is `> t` (equal times stay in arrival order). */
-const upperBound = (times: readonly number[], from: number, t: number): number => {
-  let lo = from
-  let hi = times.length
-  if (hi === lo || times[hi - 1] <= t) return hi
-  while (lo < hi) {
-    const m = (lo + hi) >> 1
-    if (times[m] <= t) lo = m + 1
-    else hi = m
-  }
-  return lo
 }
 
 /** The first index in `times[from..]` whose time is `>= t`. */
