@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,18 +8,14 @@ import { run } from '../../harness/run.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { missing, REDIS_URL, unique } from '../testing/servers.ts'
+import { exited, runWeir, spawnWeir } from '../testing/weirProcess.ts'
 import { redisSink } from './sink.ts'
 import { createTopic } from './topic.ts'
 import { square, type Ev } from './fixtures/slowSquare.ts'
 
-const bin = fileURLToPath(new URL('../../bin/weir.mjs', import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/slowSquare.ts', import.meta.url))
 const countFixture = fileURLToPath(new URL('./fixtures/slowCount.ts', import.meta.url))
 const poisonFixture = fileURLToPath(new URL('./fixtures/poison.ts', import.meta.url))
-const exited = (c: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    c.exitCode !== null || c.signalCode !== null ? resolve({ code: c.exitCode, signal: c.signalCode }) : c.once('exit', (code, signal) => resolve({ code, signal })),
-  )
 
 describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (real server)', () => {
   let redis: Redis
@@ -39,14 +34,9 @@ describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (re
     await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 4, key: (e) => e.k }) })
 
     const worker = (name: string) =>
-      spawn(process.execPath, [bin, 'run', fixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', name,
-        '--upsert', view, '--key', 'id', '--idle-exit', '3000'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      spawnWeir(['run', fixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', name, '--upsert', view, '--key', 'id', '--idle-exit', '3000'])
     const workers = [worker('w1'), worker('w2'), worker('w3')]
-    const stderr = workers.map((w) => {
-      let s = ''
-      w.stderr!.on('data', (d) => (s += d))
-      return () => s
-    })
+    const stderr = workers.map((w) => w.err)
 
     // Kill w2 once the work is well under way (and before it can be done).
     while ((await redis.hlen(view)) < n / 6) await new Promise((r) => setTimeout(r, 20))
@@ -76,21 +66,18 @@ describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (re
     await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 2, key: (e) => e.k }) })
 
     const worker = () =>
-      spawn(process.execPath, [bin, 'run', countFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
-        '--upsert', view, '--idle-exit', '1500', '--checkpoint', cp, '--checkpoint-every', '100'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      spawnWeir(['run', countFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
+        '--upsert', view, '--idle-exit', '1500', '--checkpoint', cp, '--checkpoint-every', '100'])
     const first = worker()
-    let firstErr = ''
-    first.stderr!.on('data', (d) => (firstErr += d))
     // Kill it once a few checkpoints are behind it and much is left to do.
     while (!existsSync(cp)) await new Promise((r) => setTimeout(r, 10))
     await new Promise((r) => setTimeout(r, 300))
     first.kill('SIGKILL')
-    expect((await exited(first)).signal, firstErr).toBe('SIGKILL')
+    expect((await exited(first)).signal, first.err()).toBe('SIGKILL')
 
     const second = worker()
-    let err = ''
-    second.stderr!.on('data', (d) => (err += d))
-    expect((await exited(second)).code, err).toBe(0)
+    expect((await exited(second)).code, second.err()).toBe(0)
+    const err = second.err()
     // The restarted worker did not start over: the checkpoint covered part of the log.
     const consumed = Number(/(\d+) events in/.exec(err)?.[1])
     expect(consumed).toBeGreaterThan(0)
@@ -114,13 +101,9 @@ describe.skipIf(missing('REDIS_URL'))('weir run --redis in several processes (re
     await createTopic(redis, topic, 1)
     await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 1, key: (e) => e.k }) })
 
-    const worker = async () => {
-      const w = spawn(process.execPath, [bin, 'run', poisonFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
-        '--upsert', view, '--key', 'id', '--idle-exit', '500', '--max-deliveries', '2'], { stdio: ['ignore', 'ignore', 'pipe'] })
-      let err = ''
-      w.stderr!.on('data', (d) => (err += d))
-      return { ...(await exited(w)), err }
-    }
+    const worker = () =>
+      runWeir(['run', poisonFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
+        '--upsert', view, '--key', 'id', '--idle-exit', '500', '--max-deliveries', '2'])
     // Read once, then redelivered once (2 deliveries): each time the worker dies on it.
     expect((await worker()).code).toBe(3)
     expect((await worker()).code).toBe(3)

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +8,7 @@ import { run } from '../../harness/run.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { missing, REDIS_URL, unique } from '../testing/servers.ts'
+import { exited, runWeir, spawnWeir } from '../testing/weirProcess.ts'
 import { redisSink } from './sink.ts'
 import { createTopic } from './topic.ts'
 import { checkpointsKey } from './member.ts'
@@ -18,17 +18,12 @@ import type { Ev } from './fixtures/slowSquare.ts'
 // ~1 ms of CPU per event, emitted as updates into an upsert hash). Each scenario ends with exactly
 // the counts of one process reading everything, and nothing pending in the group.
 
-const bin = fileURLToPath(new URL('../../bin/weir.mjs', import.meta.url))
 const countFixture = fileURLToPath(new URL('./fixtures/slowCount.ts', import.meta.url))
 const poisonFixture = fileURLToPath(new URL('./fixtures/poisonCount.ts', import.meta.url))
 const rekeyedFixture = fileURLToPath(new URL('./fixtures/rekeyedCount.ts', import.meta.url))
 const PARTITIONS = 4
 const LEASE = '2000'
 
-const exited = (c: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    c.exitCode !== null || c.signalCode !== null ? resolve({ code: c.exitCode, signal: c.signalCode }) : c.once('exit', (code, signal) => resolve({ code, signal })),
-  )
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Waits until a member says it owns some partition (it has joined and is reading). */
 const owning = async (w: { err(): string }) => {
@@ -50,13 +45,9 @@ describe.skipIf(missing('REDIS_URL'))('stateful weir run --redis members: state 
     const events: Ev[] = Array.from({ length: n }, (_, id) => ({ id, k: `k${id % 50}` }))
     await createTopic(redis, topic, PARTITIONS)
     await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: PARTITIONS, key: (e) => e.k }) })
-    const worker = (name: string, fixture = countFixture, extra: string[] = []) => {
-      const c = spawn(process.execPath, [bin, 'run', fixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', name,
-        '--upsert', view, '--idle-exit', '1500', '--lease', LEASE, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] })
-      let err = ''
-      c.stderr!.on('data', (d) => (err += d))
-      return Object.assign(c, { err: () => err })
-    }
+    const worker = (name: string, fixture = countFixture, extra: string[] = []) =>
+      spawnWeir(['run', fixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', name,
+        '--upsert', view, '--idle-exit', '1500', '--lease', LEASE, ...extra])
     /** Waits until the view has this many keys written (the work is under way). */
     const progress = async (keys: number) => {
       while ((await redis.hlen(view)) < keys) await sleep(20)
@@ -161,13 +152,9 @@ describe.skipIf(missing('REDIS_URL'))('stateful weir run --redis members: state 
     const events = Array.from({ length: 30 }, (_, id) => ({ id, k: `k${id % 3}`, ...(id === 12 ? { poison: true } : {}) }))
     await createTopic(redis, topic, 1)
     await run(pipeline({}, (s: Stream<Ev>) => s), events, { sink: redisSink(redis, { topic, partitions: 1, key: (e) => e.k }) })
-    const member = async () => {
-      const w = spawn(process.execPath, [bin, 'run', poisonFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
-        '--upsert', view, '--idle-exit', '500', '--max-deliveries', '2'], { stdio: ['ignore', 'ignore', 'pipe'] })
-      let err = ''
-      w.stderr!.on('data', (d) => (err += d))
-      return { ...(await exited(w)), err }
-    }
+    const member = () =>
+      runWeir(['run', poisonFixture, '--redis', REDIS_URL!, '--from', topic, '--group', group, '--consumer', 'w1',
+        '--upsert', view, '--idle-exit', '500', '--max-deliveries', '2'])
     // Read once in a batch, then alone (2 deliveries): each time the member dies on it.
     expect((await member()).code).toBe(3)
     expect((await member()).code).toBe(3)
