@@ -52,10 +52,15 @@ describe('named sources', () => {
     expect(() => pipeline({ sources: { a: { codec: Click } as never } }, ({ a }) => a)).toThrow(/source 'a' is not a source/)
   })
 
-  it('are refused by partitioned replay, which would not route them', async () => {
-    await expect(replayPartitioned(clicksAndSearches(), [], { partitions: 2, groups: [], key: () => 'k' })).rejects.toThrow(
-      "replayPartitioned: pipeline 'matched' reads several sources; partitioned replay is for one-source pipelines (replay routes a log by topic)",
-    )
+  it('run co-partitioned in partitioned replay, with the output of one replay (see harness/partitioned.test.ts)', async () => {
+    const log = [
+      { arrival: 0, topic: 'searches', event: { user: 'u', at: 0, query: 'q0' } },
+      { arrival: 1, topic: 'clicks', event: { user: 'v', at: 50 } },
+      { arrival: 2, topic: 'clicks', event: { user: 'u', at: 100 } },
+    ]
+    const r = await replayPartitioned(clicksAndSearches(), log, { partitions: 2, groups: [{ name: 'g', members: ['a', 'b'] }], key: (e) => (e as Click).user })
+    const byClick = (out: readonly { click: number }[]) => [...out].sort((x, y) => x.click - y.click)
+    expect(byClick(r.g.out)).toEqual(byClick((await replay(clicksAndSearches(), log)).out))
   })
 
   it('explain shows each source with its codec and watermarks', () => {

@@ -4,6 +4,8 @@ import { replayPartitioned } from './partitioned.ts'
 import { replay } from './replay.ts'
 import { pipeline } from '../dsl/pipeline.ts'
 import { keyBy, map } from '../dsl/stages.ts'
+import { source } from '../dsl/sources.ts'
+import { windowJoin } from '../dsl/joins.ts'
 import { aggregate, tumbling, window } from '../dsl/windows.ts'
 import { count } from '../dsl/aggregations.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
@@ -286,5 +288,108 @@ describe('edge cases', () => {
       const canon = (xs: readonly unknown[]) => [...new Set(xs.map((x) => JSON.stringify(x)))].sort()
       expect(canon(r.g.out)).toEqual(canon(single.out))
     })
+  })
+})
+
+describe('replayPartitioned of a pipeline with several sources (co-partitioned)', () => {
+  interface Click {
+    readonly user: string
+    readonly at: number
+  }
+  interface Search extends Click {
+    readonly query: string
+  }
+  const users = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5']
+  // Searches are slow: each arrives 40 ms of event time after the clicks around it. Every tenth
+  // record is of a topic neither source reads.
+  const log = Array.from({ length: 300 }, (_, i) => {
+    const user = users[Math.floor(i / 3) % users.length]
+    if (i % 10 === 9) return { offset: i, arrival: 1000 + i, topic: 'views', event: { user, at: i } }
+    if (i % 3 === 0) return { offset: i, arrival: 1000 + i, topic: 'searches', event: { user, at: 10 * i - 40, query: `q${i}` } }
+    return { offset: i, arrival: 1000 + i, topic: 'clicks', event: { user, at: 10 * i } }
+  })
+  // Pairs counted per user and window: a record applied twice counts twice.
+  const pairs = pipeline(
+    {
+      name: 'pairs',
+      sources: {
+        clicks: source({ eventTime: (c: Click) => c.at }),
+        searches: source({ eventTime: (s: Search) => s.at }),
+      },
+    },
+    ({ clicks, searches }) =>
+      pipe(
+        clicks,
+        keyBy((c) => c.user),
+        windowJoin(pipe(searches, keyBy((s) => s.user)), { within: 60 }),
+        window(tumbling(500)),
+        aggregate(count),
+      ),
+  )
+  const byUser = (e: unknown) => (e as Click).user
+
+  it('routes each record to its source by topic; a slow source holds back its partition, nothing is late; other topics are counted as skipped', async () => {
+    const single = await replay(pairs, log)
+    expect(single.out.length).toBeGreaterThan(0)
+    const r = await replayPartitioned(pairs, log, { partitions: 4, key: byUser, groups: [{ name: 'g', members: ['a', 'b', 'c'] }] })
+    expect(canon(r.g.out)).toEqual(canon(single.out))
+    const members = Object.values(r.g.members)
+    expect(members.flatMap((m) => m.late)).toEqual([])
+    expect(members.reduce((n, m) => n + m.metrics.skipped, 0)).toBe(30)
+    expect(r.g.pending).toBe(0)
+  })
+
+  it("a handoff restores each source's position from the partition's checkpoint: nothing is redelivered, nothing applied twice", async () => {
+    const single = await replay(pairs, log)
+    const r = await replayPartitioned(pairs, log, {
+      partitions: 4,
+      key: byUser,
+      groups: [{ name: 'g', members: ['a', 'b'] }],
+      schedule: [
+        { kind: 'leave', group: 'g', member: 'a', at: 1100 },
+        { kind: 'join', group: 'g', member: 'c', at: 1200 },
+      ],
+      checkpointEvery: 7,
+    })
+    expect(r.g.takeovers).toBeGreaterThan(4)
+    expect(r.g.redelivered).toBe(0)
+    // Not only the same set: each window's count once, as in one process.
+    expect(canon(r.g.out)).toEqual(canon(single.out))
+  })
+
+  it('a dead member: its partitions resume from their checkpoints, both sources redelivered from there', async () => {
+    const single = await replay(pairs, log)
+    const r = await replayPartitioned(pairs, log, {
+      partitions: 4,
+      key: byUser,
+      groups: [{ name: 'g', members: ['a', 'b'] }],
+      failures: [{ group: 'g', member: 'a', at: 1150 }],
+      leaseMs: 20,
+      checkpointEvery: 10,
+    })
+    expect(r.g.redelivered).toBeGreaterThan(0)
+    const final = (out: readonly { key: string; window: unknown }[]) => canon([...new Map(out.map((w) => [JSON.stringify([w.key, w.window]), w])).values()])
+    expect(final(r.g.out)).toEqual(final(single.out))
+    expect(r.g.pending).toBe(0)
+  })
+
+  it('takes one routing key per source by name, and refuses a key of no source, a source without a key, or topic', async () => {
+    const single = await replay(pairs, log)
+    const keys = { clicks: byUser, searches: (e: unknown) => (e as Search).user }
+    const r = await replayPartitioned(pairs, log, { partitions: 3, key: keys, groups: [{ name: 'g', members: ['a'] }] })
+    expect(canon(r.g.out)).toEqual(canon(single.out))
+    const groups = [{ name: 'g', members: ['a'] }]
+    await expect(replayPartitioned(pairs, log, { partitions: 2, key: { ...keys, clickz: byUser }, groups })).rejects.toThrow(
+      "replayPartitioned: key 'clickz' names no source of this pipeline (its sources: clicks, searches)",
+    )
+    await expect(replayPartitioned(pairs, log, { partitions: 2, key: { clicks: byUser }, groups })).rejects.toThrow(
+      "replayPartitioned: no routing key for source 'searches'; give key: { clicks: (e) => ..., searches: (e) => ... }, or one function for all",
+    )
+    await expect(replayPartitioned(pairs, log, { partitions: 2, key: byUser, groups, topic: 'clicks' })).rejects.toThrow(
+      "replayPartitioned: topic is for a one-source pipeline; 'pairs' reads several sources and routes each record by its topic",
+    )
+    await expect(replayPartitioned(counts, log, { partitions: 2, key: { clicks: byUser }, groups })).rejects.toThrow(
+      'replayPartitioned: key is one function for a one-source pipeline, not one per source',
+    )
   })
 })

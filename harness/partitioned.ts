@@ -13,6 +13,7 @@ import { isDeadLetter, readLog, type LogRecord, type LogSource } from './log.ts'
 import { Collector, type RunResult } from './result.ts'
 import type { RunContext } from '../operators/core/context.ts'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
+import { routeTo } from '../dsl/sources.ts'
 import type { Checkpoint } from './checkpoint.ts'
 import { cutOf, restoreCut } from './cut.ts'
 import { keyedOffPartition, RekeyedError } from './rekeyed.ts'
@@ -49,8 +50,12 @@ export type MembershipChange =
 export interface PartitionedOptions {
   /** Number of partitions of the topic. */
   readonly partitions: number
-  /** The routing key of a raw source event: the record goes to partition `partitionOf(key, partitions)`. */
-  readonly key: (event: unknown) => Key
+  /**
+   * The routing key of a raw source event: the record goes to partition `partitionOf(key, partitions)`.
+   * For a pipeline with several sources, one function for all, or one per source by name (each
+   * topic partitioned by its own producer's key, e.g. `{ clicks: (c) => c.user, accounts: (c) => c.key }`).
+   */
+  readonly key: ((event: unknown) => Key) | Readonly<Record<string, (event: unknown) => Key>>
   /** The consumer groups (each sees every record), with the members they start with. */
   readonly groups: readonly GroupSpec[]
   /** Members that die (the same as `die` changes in `schedule`). */
@@ -61,7 +66,7 @@ export interface PartitionedOptions {
   readonly leaseMs?: number
   /** Records of a partition between two of its checkpoints, for a stateful pipeline (default 100). */
   readonly checkpointEvery?: number
-  /** Replay only this topic's records. */
+  /** Replay only this topic's records (a one-source pipeline; one with several routes by topic). */
   readonly topic?: string
 }
 
@@ -101,8 +106,8 @@ interface Task<O> {
   readonly subscription: Subscription
   readonly input: Subscriber<SourceRecord>
   readonly machines: readonly Stateful[]
-  /** Index in the partition's stream of the next record to deliver. */
-  next: number
+  /** Per source, the index in the partition's stream of that source of the next record to deliver. */
+  readonly next: number[]
   sinceCheckpoint: number
   /** Outputs emitted (by timers) while its member was paused: written, or fenced, when it resumes. */
   readonly held: O[]
@@ -125,22 +130,44 @@ interface GroupState<O> {
   readonly spec: GroupSpec
   readonly out: O[]
   readonly members: Map<string, MemberState<O>>
-  /** Each partition's stream: every record routed to it so far, in order. */
-  readonly streams: LogRecord[][]
-  /** Each partition's latest checkpoint (its instance's cut, `offset` = its stream position). */
+  /** Each partition's streams, one per source: every record routed to it so far, in order. */
+  readonly streams: Queued[][][]
+  /** Each partition's latest checkpoint (its instance's cut, with each source's stream position). */
   readonly checkpoints: (Checkpoint | undefined)[]
   /** Each partition's lease: the member processing it and the fencing token it holds. */
   readonly leases: ({ readonly holder: string; readonly token: number } | undefined)[]
-  /** Each partition's highest stream position ever delivered (to count redeliveries). */
-  readonly delivered: number[]
+  /** Each partition's highest position ever delivered in each source's stream (to count redeliveries). */
+  readonly delivered: number[][]
   redelivered: number
   checkpointsTaken: number
   takeovers: number
   fenced: number
 }
 
+/**
+ * A record in a partition's stream of one source: its place in the log (a partition's instance
+ * reads its sources' streams in that order, as a member reads records in their order of arrival)
+ * and what goes in (routed to its source, for a pipeline with several).
+ */
+interface Queued {
+  readonly seq: number
+  readonly record: LogRecord
+  readonly value: unknown
+}
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Each source's routing key function, by the source's place in `names` (a one-source pipeline has one). */
+function routingKeys(key: PartitionedOptions['key'], names: readonly string[] | undefined): ((event: unknown) => Key)[] {
+  if (typeof key === 'function') return names === undefined ? [key] : names.map(() => key)
+  if (names === undefined) throw new TypeError('replayPartitioned: key is one function for a one-source pipeline, not one per source')
+  for (const n of Object.keys(key)) if (!names.includes(n)) throw new TypeError(`replayPartitioned: key '${n}' names no source of this pipeline (its sources: ${names.join(', ')})`)
+  return names.map((n) => {
+    const f = key[n]
+    if (typeof f !== 'function') throw new TypeError(`replayPartitioned: no routing key for source '${n}'; give key: { ${names.map((x) => `${x}: (e) => ...`).join(', ')} }, or one function for all`)
+    return f
+  })
+}
 
 /**
  * Replays a log through a pipeline run as consumer groups over a partitioned topic, in virtual
@@ -148,6 +175,11 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
  *
  * - Each record goes to partition `partitionOf(key(event), partitions)`; every group sees every
  *   record (fan-out).
+ * - A pipeline with several sources runs co-partitioned: each record goes to the source its
+ *   `topic` names (a record of a topic no source reads is counted as skipped), and partition p of
+ *   every source's topic goes to one instance, which reads them in log order. Its checkpoint holds
+ *   each source's position (`offsets`); each source keeps its own watermark in the instance, as in
+ *   one process.
  * - State belongs to a partition: each partition runs its own instance of the pipeline, with its
  *   own state and its own watermark (from its own events), at the member that owns it. A
  *   partition's checkpoint is its instance's cut and its stream position, taken every
@@ -179,8 +211,13 @@ export async function replayPartitioned<I, O, K>(
   log: LogSource,
   o: PartitionedOptions,
 ): Promise<Record<string, GroupResult<O>>> {
-  // Its members would get each record unrouted, and every source would drop it.
-  if (p.sources !== undefined) throw new TypeError(`replayPartitioned: pipeline '${p.name}' reads several sources; partitioned replay is for one-source pipelines (replay routes a log by topic)`)
+  const names = p.sources === undefined ? undefined : Object.keys(p.sources)
+  if (names !== undefined && o.topic !== undefined)
+    throw new TypeError(`replayPartitioned: topic is for a one-source pipeline; '${p.name}' reads several sources and routes each record by its topic`)
+  const route = names === undefined ? undefined : new Set(names)
+  const keys = routingKeys(o.key, names)
+  /** Sources (streams per partition): one for a one-source pipeline. */
+  const lanes = keys.length
   const n = o.partitions
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`replayPartitioned: partitions must be a positive integer, got ${n}`)
   const leaseMs = o.leaseMs ?? 3000
@@ -269,7 +306,8 @@ export async function replayPartitioned<I, O, K>(
     const machines = registry.machines
     const saved = g.checkpoints[part]
     if (saved !== undefined) restoreCut(saved, { name: p.name, shapes, source: [] }, machines)
-    task = { part, owner: m, token, ctx, collector, subscription, input, machines, next: saved?.offset ?? 0, sinceCheckpoint: 0, held }
+    const next = restoredPositions(saved)
+    task = { part, owner: m, token, ctx, collector, subscription, input, machines, next, sinceCheckpoint: 0, held }
     m.tasks.set(part, task)
     await catchUp(g, task)
   }
@@ -291,21 +329,49 @@ export async function replayPartitioned<I, O, K>(
   const checkpoint = async (g: GroupState<O>, t: Task<O>) => {
     if (t.ctx.credit.outstanding > 0) await t.ctx.credit.drained()
     if (fenced(g, t)) return
-    g.checkpoints[t.part] = cutOf(t.machines, { pipeline: p.name, plan: shapes, input: undefined, offset: t.next, outputs: 0, acked: [] })
+    g.checkpoints[t.part] = cutOf(t.machines, { pipeline: p.name, plan: shapes, input: undefined, ...positions(t.next), outputs: 0, acked: [] })
     t.sinceCheckpoint = 0
     g.checkpointsTaken++
   }
 
-  /** Delivers the partition's records the task has not had yet, checkpointing as due. */
+  /** A partition's stream positions as a checkpoint holds them: each source's, and their sum. */
+  const positions = (next: readonly number[]): { offset: number; offsets?: Record<string, number> } => {
+    if (names === undefined) return { offset: next[0] }
+    const offsets: Record<string, number> = {}
+    let offset = 0
+    for (let l = 0; l < lanes; l++) {
+      offsets[names[l]] = next[l]
+      offset += next[l]
+    }
+    return { offset, offsets }
+  }
+
+  /** Where a partition's checkpoint left each source's stream (the start, without one). */
+  const restoredPositions = (saved: Checkpoint | undefined): number[] => {
+    if (saved === undefined) return new Array<number>(lanes).fill(0)
+    return names === undefined ? [saved.offset] : names.map((name) => saved.offsets?.[name] ?? 0)
+  }
+
+  /** The source whose next record for the task came first in the log, or -1 when it has them all. */
+  const nextLane = (streams: readonly Queued[][], next: readonly number[]): number => {
+    let best = -1
+    for (let l = 0; l < lanes; l++)
+      if (next[l] < streams[l].length && (best < 0 || streams[l][next[l]].seq < streams[best][next[best]].seq)) best = l
+    return best
+  }
+
+  /** Delivers the partition's records the task has not had yet, in log order, checkpointing as due. */
   const catchUp = async (g: GroupState<O>, t: Task<O>) => {
-    const stream = g.streams[t.part]
-    while (t.next < stream.length && t.owner.tasks.get(t.part) === t && t.owner.status === 'running') {
-      const r = stream[t.next]
-      if (t.next < g.delivered[t.part]) g.redelivered++
-      else g.delivered[t.part] = t.next + 1
-      t.next++
+    const streams = g.streams[t.part]
+    const delivered = g.delivered[t.part]
+    for (let l = nextLane(streams, t.next); l >= 0 && t.owner.tasks.get(t.part) === t && t.owner.status === 'running'; l = nextLane(streams, t.next)) {
+      const at = t.next[l]
+      const { record: r, value } = streams[l][at]
+      if (at < delivered[l]) g.redelivered++
+      else delivered[l] = at + 1
+      t.next[l]++
       t.owner.result.eventsIn++
-      t.input.next(slot.fill(r.event, r.arrival, r.offset))
+      t.input.next(slot.fill(value, r.arrival, r.offset))
       if (rekeyed !== undefined) throw new RekeyedError(rekeyed)
       if (++t.sinceCheckpoint >= every) await checkpoint(g, t)
     }
@@ -405,12 +471,20 @@ export async function replayPartitioned<I, O, K>(
     }
   }
 
-  /** A dead letter with no partition of its own: the owner of partition 0 reports it. */
+  /** The member that reports what has no partition of its own: the owner of partition 0. */
+  const reporter = (g: GroupState<O>) => member(g, g.leases[0]?.holder ?? firstMember.get(g.spec.name)!)
+  /** A dead letter with no partition of its own. */
   const reject = (g: GroupState<O>, d: DeadLetter) => {
-    const holder = g.leases[0]?.holder ?? firstMember.get(g.spec.name)!
-    const m = member(g, holder)
+    const m = reporter(g)
     m.result.eventsIn++
     m.result.deadLetter(d)
+  }
+  /** Records of a partition not yet covered by its checkpoint, over its sources. */
+  const unacked = (g: GroupState<O>, part: number): number => {
+    const at = restoredPositions(g.checkpoints[part])
+    let left = 0
+    for (let l = 0; l < lanes; l++) left += g.streams[part][l].length - at[l]
+    return left
   }
 
   const start = async (at: number) => {
@@ -420,10 +494,10 @@ export async function replayPartitioned<I, O, K>(
         spec,
         out: [],
         members: new Map(),
-        streams: Array.from({ length: n }, () => []),
+        streams: Array.from({ length: n }, () => Array.from({ length: lanes }, () => [])),
         checkpoints: new Array(n).fill(undefined),
         leases: new Array(n).fill(undefined),
-        delivered: new Array(n).fill(0),
+        delivered: Array.from({ length: n }, () => new Array(lanes).fill(0)),
         redelivered: 0,
         checkpointsTaken: 0,
         takeovers: 0,
@@ -442,9 +516,13 @@ export async function replayPartitioned<I, O, K>(
       later(c.at, () => apply(g, c))
     }
     for (const d of early.splice(0)) for (const g of groups) reject(g, d)
+    for (const g of groups) reporter(g).result.skipped += earlySkipped
   }
   /** Dead letters read before the first record, which starts the clock and the members. */
   const early: DeadLetter[] = []
+  /** Records of topics no source reads, read before the first record. */
+  let earlySkipped = 0
+  let seqs = 0
   const tasks = () => groups.flatMap((g) => [...g.members.values()].flatMap((m) => [...m.tasks.values()]))
   /** Some instance's async stages are still working. */
   const busy = () => {
@@ -464,20 +542,38 @@ export async function replayPartitioned<I, O, K>(
         continue
       }
       if (o.topic !== undefined && e.topic !== o.topic) continue
+      let lane = 0
+      let value = e.event
+      if (route !== undefined) {
+        const routed = routeTo(route, e.topic, e.event, e.offset)
+        if (routed === undefined) {
+          if (clock === undefined) earlySkipped++
+          else for (const g of groups) reporter(g).result.skipped++
+          continue
+        }
+        if (isDeadLetter(routed)) {
+          if (clock === undefined) early.push(routed)
+          else for (const g of groups) reject(g, routed)
+          continue
+        }
+        lane = names!.indexOf(routed.source)
+        value = routed
+      }
       if (clock === undefined) await start(e.arrival)
       if (busy()) await settleAsync()
       await runAgenda(e.arrival)
       clock!.advanceTo(Math.max(e.arrival, clock!.now()))
       let part: number
       try {
-        part = partitionOf(o.key(e.event), n)
+        part = partitionOf(keys[lane](e.event), n)
       } catch (err) {
         const d = deadLetter('user', 'key', e.offset, `the routing key threw: ${errorMessage(err)}`, e.event)
         for (const g of groups) reject(g, d)
         continue
       }
+      const queued: Queued = { seq: seqs++, record: e, value }
       for (const g of groups) {
-        g.streams[part].push(e)
+        g.streams[part][lane].push(queued)
         const lease = g.leases[part]
         const t = lease === undefined ? undefined : g.members.get(lease.holder)!.tasks.get(part)
         if (t !== undefined && t.token === lease!.token) await catchUp(g, t)
@@ -494,7 +590,7 @@ export async function replayPartitioned<I, O, K>(
       const lease = g.leases[part]
       const t = lease === undefined ? undefined : g.members.get(lease.holder)!.tasks.get(part)
       if (t === undefined || t.owner.status !== 'running') {
-        if (g.streams[part].length > (g.checkpoints[part]?.offset ?? 0))
+        if (unacked(g, part) > 0)
           throw new Error(`replayPartitioned: group '${g.spec.name}' ends with partition ${part} unowned and records pending (no member is running)`)
         continue
       }
@@ -524,7 +620,7 @@ export async function replayPartitioned<I, O, K>(
       }
     }
     let pending = 0
-    for (let part = 0; part < n; part++) pending += g.streams[part].length - (g.checkpoints[part]?.offset ?? 0)
+    for (let part = 0; part < n; part++) pending += unacked(g, part)
     result[g.spec.name] = {
       out: g.out,
       members,
