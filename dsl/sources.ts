@@ -55,6 +55,17 @@ export interface Routed {
   readonly event: unknown
 }
 
+/**
+ * A watermark for one named source, sent in among the routed records by a test driver
+ * (`advanceWatermarkTo(t, { topic })`): that source's watermark rises to `watermark`, as if its
+ * events had raised it; no event goes in.
+ */
+export interface RoutedWatermark {
+  readonly source: string
+  readonly event?: undefined
+  readonly watermark: number
+}
+
 /** What a `NamedSource` stage node holds. */
 export interface NamedSourceSpec extends SourceSpec<unknown> {
   readonly sourceName: string

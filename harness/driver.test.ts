@@ -196,8 +196,59 @@ describe('testPipeline with several sources', () => {
     // A topic no source reads is skipped; an event sent with no topic cannot be routed.
     d.send({ user: 'u', at: 1 }, { topic: 'views' }).send({ user: 'u', at: 1 })
     expect(d.deadLetters.take().map((x) => [x.reason, x.pos])).toEqual([['topic', 4]])
-    expect(() => d.advanceWatermarkTo(1000)).toThrow(/several sources/)
     d.end()
     expect(d.emitted.take().map((e) => e.value)).toEqual([{ left: { user: 'u', at: 500 }, right: undefined }])
+  })
+
+  describe('advanceWatermarkTo', () => {
+    type Click = { user: string; at: number }
+    type Search = { user: string; at: number; q: string }
+    const clicksAfterSearches = pipeline(
+      { sources: { clicks: source({ eventTime: (c: Click) => c.at }), searches: source({ eventTime: (s: Search) => s.at }) } },
+      ({ clicks, searches }) =>
+        pipe(
+          clicks,
+          keyBy((c) => c.user),
+          windowJoin(pipe(searches, keyBy((s) => s.user)), { within: 10, type: 'left' }),
+          map((j) => `${j.left.at}:${j.right?.q ?? '-'}`),
+        ),
+    )
+
+    it("with { topic }, raises that source's watermark alone: the join waits for the other", () => {
+      const d = testPipeline(clicksAfterSearches)
+      d.send({ user: 'u', at: 100 }, { topic: 'clicks' })
+      d.advanceWatermarkTo(200, { topic: 'clicks' })
+      // The searches' watermark holds the join back: a search may still come for the click.
+      expect(d.takeOutput()).toEqual([])
+      d.send({ user: 'u', at: 105, q: 'q' }, { topic: 'searches' })
+      expect(d.takeOutput()).toEqual(['100:q'])
+      d.send({ user: 'u', at: 300 }, { topic: 'clicks' }).advanceWatermarkTo(400, { topic: 'searches' })
+      // The join's watermark: the minimum of the clicks' (300, from the click) and the searches'
+      // (400), less its interval.
+      expect(d.takeOutput()).toEqual([])
+      expect(d.watermark).toBe(290)
+      // Once the clicks' watermark follows, the click at 300 is known to have no search.
+      d.advanceWatermarkTo(400, { topic: 'clicks' })
+      expect(d.takeOutput()).toEqual(['300:-'])
+      expect(d.watermark).toBe(390)
+    })
+
+    it('without a topic, raises every source: the join moves as with one source', () => {
+      const d = testPipeline(clicksAfterSearches)
+      d.send({ user: 'u', at: 100 }, { topic: 'clicks' }).advanceWatermarkTo(200)
+      expect(d.takeOutput()).toEqual(['100:-'])
+      expect(d.watermark).toBe(190)
+      d.send({ user: 'u', at: 150 }, { topic: 'clicks' }).send({ user: 'u', at: 150, q: 'q' }, { topic: 'searches' })
+      expect(d.late.take().map((l) => l.pos)).toEqual([2, 3])
+    })
+
+    it('refuses a topic that names no source', () => {
+      const d = testPipeline(clicksAfterSearches)
+      // @ts-expect-error clickz is no source of the pipeline
+      expect(() => d.advanceWatermarkTo(1, { topic: 'clickz' })).toThrow("testPipeline: advanceWatermarkTo: topic 'clickz' names no source of this pipeline (its sources: clicks, searches)")
+      const one = testPipeline(pipeline({}, (s: Stream<number>) => s), { topic: 'numbers' })
+      expect(() => one.advanceWatermarkTo(1, { topic: 'letters' })).toThrow("testPipeline: advanceWatermarkTo: this pipeline reads one source (topic 'numbers'), not 'letters'")
+      expect(() => one.advanceWatermarkTo(1, { topic: 'numbers' })).not.toThrow()
+    })
   })
 })

@@ -1,7 +1,7 @@
 import type { Subscriber, Subscription } from 'rxjs'
 import type { Element, SourceRecord } from '../dsl/element.ts'
 import { sourceNames, type MultiSourcePipeline, type Pipeline } from '../dsl/pipeline.ts'
-import { routeTo, type EventOf, type Sources } from '../dsl/sources.ts'
+import { routeTo, type EventOf, type RoutedWatermark, type Sources } from '../dsl/sources.ts'
 import { isDeadLetter } from './log.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
 import { makeContext, type RunContext } from '../operators/core/context.ts'
@@ -87,6 +87,12 @@ export interface SendOptions {
   readonly topic?: string
 }
 
+/** Options of `advanceWatermarkTo`. */
+export interface WatermarkOptions<T extends string = string> {
+  /** For a pipeline with several sources, the one whose watermark rises (named as in `send(e, { topic })`); default: every source. */
+  readonly topic?: T
+}
+
 /**
  * A pipeline driven step by step in virtual time, for tests: send events, move the watermark and
  * the processing-time clock, and read what came out after each step. Built by `testPipeline`.
@@ -96,7 +102,7 @@ export interface SendOptions {
  * are still working on: `await driver.settle()` waits for that. A step taken while an async stage
  * still holds events throws (the order of results would depend on the promises, not on the steps).
  */
-export class PipelineDriver<I, O> {
+export class PipelineDriver<I, O, T extends string = string> {
   /** Outputs not yet taken, with their event time, key, source position and processing time. */
   readonly emitted = new Pending<Emitted<O>>()
   /** Late events not yet taken. */
@@ -207,12 +213,28 @@ export class PipelineDriver<I, O> {
   /**
    * Raises the source's watermark to `t` (as if an event had raised it; a lower `t` does nothing):
    * windows that end at or before `t` fire, and events older than `t` are late from now on.
+   *
+   * A pipeline with several sources has a watermark per source: `{ topic }` raises that source's
+   * (named as `send` names it; a name of no source throws), and without it every source's rises.
+   * A stage reading several sources moves with the minimum of theirs, so raising one source alone
+   * holds a join back until the others move too.
    */
-  advanceWatermarkTo(t: number): this {
+  advanceWatermarkTo(t: number, options: WatermarkOptions<T> = {}): this {
     this.ready('advanceWatermarkTo')
-    // Each source has a watermark of its own, raised only by its events (or its idle timeout).
-    if (this.names !== undefined) throw new Error('testPipeline: advanceWatermarkTo on a pipeline with several sources; send events to each source (send(e, { topic })), advance time past an idleTimeout, or end()')
-    this.input.next({ _tag: 'Watermark', time: t })
+    const { topic } = options
+    if (this.names === undefined) {
+      const own = this.topic ?? DEFAULT_TOPIC
+      if (topic !== undefined && topic !== own) throw new Error(`testPipeline: advanceWatermarkTo: this pipeline reads one source (topic '${own}'), not '${topic}'`)
+      this.input.next({ _tag: 'Watermark', time: t })
+    } else {
+      if (topic !== undefined && !this.names.has(topic))
+        throw new Error(`testPipeline: advanceWatermarkTo: topic '${topic}' names no source of this pipeline (its sources: ${[...this.names].join(', ')})`)
+      for (const source of topic === undefined ? this.names : [topic]) {
+        const routed: RoutedWatermark = { source, watermark: t }
+        this.input.next({ _tag: 'Data', value: routed, time: this.clock.now(), key: undefined, pos: this.pos })
+        if (this.failure !== undefined) break
+      }
+    }
     this.rethrow()
     return this
   }
@@ -314,7 +336,7 @@ export class PipelineDriver<I, O> {
  * d.advanceWatermarkTo(60_000)
  * d.takeOutput()                  // [{ key: 'ann', window: { start: 0, end: 60_000 }, value: 2 }]
  */
-export function testPipeline<S extends Sources, O, K>(p: MultiSourcePipeline<S, O, K>, options?: TestPipelineOptions): PipelineDriver<EventOf<S[keyof S]>, O>
+export function testPipeline<S extends Sources, O, K>(p: MultiSourcePipeline<S, O, K>, options?: TestPipelineOptions): PipelineDriver<EventOf<S[keyof S]>, O, keyof S & string>
 export function testPipeline<I, O, K>(p: Pipeline<I, O, K>, options?: TestPipelineOptions): PipelineDriver<I, O>
 export function testPipeline<I, O, K>(p: Pipeline<I, O, K>, options: TestPipelineOptions = {}): PipelineDriver<I, O> {
   return new PipelineDriver<I, O>(p as Pipeline<I, O, unknown>, options)

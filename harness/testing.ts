@@ -21,7 +21,7 @@ export type { LogRecord, LogRecordInput, LogEntry, LogSource, ReadLogOptions, Lo
 export type { RunResult, RunMetrics, CollectorOptions } from './result.ts'
 export type { Checkpoint, CheckpointStore } from './checkpoint.ts'
 export { testPipeline, PipelineDriver, Pending } from './driver.ts'
-export type { Emitted, TimelineEntry, TestPipelineOptions, SendOptions } from './driver.ts'
+export type { Emitted, TimelineEntry, TestPipelineOptions, SendOptions, WatermarkOptions } from './driver.ts'
 export { expectMarbles, runMarbles, parseMarble, MarbleMismatch } from './marbles.ts'
 export type { MarbleSpec, MarbleResult } from './marbles.ts'
 export { pipelineMatchers, describeEntry } from './matchers.ts'
