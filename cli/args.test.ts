@@ -68,7 +68,7 @@ describe('parseArgs', () => {
     [['run', 'a.ts', 'b.ts', '--log', 'x'], /takes one <pipeline-module>, got 2/],
     [['run', 'job.ts', '--log'], /'--log' needs a value/],
     [['run', 'job.ts', '--log', '--out', 'x'], /'--log' needs a value/],
-    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --watch, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --follow, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --lease, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream, --encoding, --schema\)/],
+    [['run', 'job.ts', '--log', 'x', '--bogus'], /unknown option '--bogus' for run \(options: --log, --out, --fail-fast, --topic, --format, --watch, --max-dead-letters, --dead-letters, --late, --max-line-bytes, --follow, --redis, --from, --group, --consumer, --to, --partitions, --upsert, --key, --idle-exit, --members, --lease, --checkpoint, --checkpoint-every, --max-deliveries, --dead-letter-stream, --encoding, --schema, --postgres, --slot, --publication\)/],
     [['run', 'job.ts', '--log', 'x', '-v'], /unknown option '-v'/],
     [['run', 'job.ts', '--log', '-', '--follow'], /--follow needs --log <file>; standard input is read until it closes anyway/],
     [['run', 'job.ts', '--redis', 'redis://h:1', '--from', 'a', '--group', 'g', '--consumer', 'c', '--follow'], /--follow is for --log <file> runs/],

@@ -3,11 +3,11 @@ import { didYouMean } from './suggest.ts'
 import { deadLetterLimitOf, type DeadLetterLimit } from './deadLetterLimit.ts'
 import type { EncodingName } from '../connectors/encodings/encoding.ts'
 import { encodingFlags } from './encoding.ts'
+import { POSTGRES_FLAGS, postgresFlagsOf, type PostgresFlags } from './pgSource.ts'
 
-/** A mistake in how `weir` was called: printed as one line, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
-}
+// Its own module, so that the flag sets args.ts reads (pgSource.ts) can throw it without an import cycle.
+import { UsageError } from './usageError.ts'
+export { UsageError }
 
 /** `weir run <pipeline-module> --log <file> [--out <file>] [--fail-fast] [--topic <t>]` */
 export interface RunCommand {
@@ -17,6 +17,8 @@ export interface RunCommand {
   readonly log: string | undefined
   /** `--redis ...`: run live as a member of a Redis Streams consumer group instead of replaying a log. */
   readonly redis?: RedisRun
+  /** `--postgres ...`: where a source `--from` maps to a table (`<source>=pg:<table>`) reads its changes. */
+  readonly postgres?: PostgresFlags
   readonly out: string | undefined
   readonly failFast: boolean
   readonly topic: string | undefined
@@ -133,6 +135,12 @@ export const USAGE = `usage:
       (outputs stay JSON), an entry that does not decode being a dead letter; a pipeline with
       several sources maps each to its topic (--from clicks=<topic>,searches=<topic>; stateless
       pipelines only, without --checkpoint), and --log routes each record by its topic (docs/sources.md)
+  weir run <pipeline-module> --redis <url> --from <source>=<topic>,<source>=pg:<table> --postgres <url> --slot <name>
+           [--publication <name>] [the other --redis options]
+      read one source of a pipeline with several from a PostgreSQL table's changes (pgChanges,
+      docs/cdc.md) and the others from Redis topics; the slot (and the publication of that table
+      alone, named after the slot by default) is created if missing, and then gets the changes made
+      from its creation on; a stateless pipeline only, without --checkpoint (docs/sources.md)
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir report <pipeline-module> --log <file> --out <file.html> [--topic <topic>]
@@ -162,7 +170,7 @@ export const USAGE = `usage:
 type FlagKind = 'string' | 'boolean'
 
 const FLAGS: Record<CommandName, Record<string, FlagKind>> = {
-  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', watch: 'boolean', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', follow: 'boolean', ...REDIS_FLAGS },
+  run: { log: 'string', out: 'string', 'fail-fast': 'boolean', topic: 'string', format: 'string', watch: 'boolean', 'max-dead-letters': 'string', 'dead-letters': 'string', late: 'string', 'max-line-bytes': 'string', follow: 'boolean', ...REDIS_FLAGS, ...POSTGRES_FLAGS },
   explain: { mermaid: 'boolean' },
   report: { log: 'string', out: 'string', topic: 'string' },
   diff: { log: 'string', topic: 'string' },
@@ -243,6 +251,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (sideOutputs.deadLetters !== undefined && sideOutputs.deadLetters === sideOutputs.late)
     throw new UsageError('--dead-letters and --late name the same destination; give each its own')
   const redis = redisRunOf(flags)
+  const postgres = postgresFlagsOf(flags, redis !== undefined)
   if (redis !== undefined) {
     if (log !== undefined) throw new UsageError('run takes --log <file> or --redis <url>, not both')
     // Options of --log runs that --redis would silently ignore.
@@ -253,7 +262,7 @@ export function parseArgs(argv: readonly string[]): Command {
     if (flags.has('max-line-bytes')) throw new UsageError('--max-line-bytes is for --log runs (Redis entries are not lines)')
     if (flags.has('follow')) throw new UsageError('--follow is for --log <file> runs; a --redis member keeps reading until SIGINT or SIGTERM anyway')
     if (flags.has('watch')) throw new UsageError('--watch is for --log runs (a --redis member runs until stopped)')
-    return { command, module, log: undefined, redis, out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
+    return { command, module, log: undefined, redis, ...(postgres === undefined ? {} : { postgres }), out: undefined, failFast: flags.has('fail-fast'), topic: undefined, ...sideOutputs }
   }
   if (log === undefined) throw new UsageError('run needs --log <file> (the recorded NDJSON log to replay)')
   if (log === '-' && flags.has('follow')) throw new UsageError('--follow needs --log <file>; standard input is read until it closes anyway')

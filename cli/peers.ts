@@ -1,4 +1,4 @@
-import { UsageError } from './args.ts'
+import { UsageError } from './usageError.ts'
 
 /**
  * Imports an optional peer dependency of weirjs (ioredis for `--redis`, tsx for a TypeScript

@@ -13,6 +13,7 @@ import { printable } from './output.ts'
 import { isStatelessPipeline } from '../dsl/plan.ts'
 import { sourceNames } from '../dsl/pipeline.ts'
 import { sourceTopicsOf } from './sourceTopics.ts'
+import { openPgSource, pgMappingOf, type PostgresFlags } from './pgSource.ts'
 import type { Source } from '../connectors/sources.ts'
 import { RekeyedError } from '../harness/rekeyed.ts'
 import { fencedSink, fencedUpsertSink, runMember } from '../connectors/redis/member.ts'
@@ -153,7 +154,7 @@ export async function redisRunCommand(
   p: Pipeline<unknown, unknown, unknown>,
   o: RedisRun,
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
-  options: { failFast?: boolean; deadLetters?: string; late?: string; encoding?: Encoding } = {},
+  options: { failFast?: boolean; deadLetters?: string; late?: string; encoding?: Encoding; postgres?: PostgresFlags } = {},
 ): Promise<number> {
   // ioredis is an optional peer: loaded only here, so `weir run --log` works without it.
   const { Redis } = await importPeer('ioredis', () => import('ioredis'), '--redis')
@@ -188,6 +189,7 @@ export async function redisRunCommand(
   const glob = /[*?]/.test(o.from)
   try {
     const sourceTopics = sourceTopicsOf(o.from, sourceNames(p))
+    const fromPg = pgMappingOf(o.from, sourceTopics, options.postgres, { pipeline: p.name, stateless: isStatelessPipeline(p), checkpoint: o.checkpoint !== undefined })
     // Each source is read by a run of its own in this process; state per partition across two
     // topics (co-partitioned joins moving between members) is not built.
     if (sourceTopics !== undefined && (!isStatelessPipeline(p) || o.checkpoint !== undefined))
@@ -208,7 +210,10 @@ export async function redisRunCommand(
       encoding: options.encoding,
     })
     // One input per source for a pipeline with several (run checks them against its sources).
-    const source = (sourceTopics === undefined ? readFrom(o.from, glob) : mapValues(sourceTopics, (topic) => readFrom(topic, /[*?]/.test(topic)))) as Source<unknown>
+    const pgSource = fromPg && (await openPgSource(fromPg, { idleExitMs: o.idleExitMs, signal: stop.signal, note: (line) => io.stderr.write(line + '\n') }))
+    const source = (
+      sourceTopics === undefined ? readFrom(o.from, glob) : mapValues(sourceTopics, (topic, name) => (name === fromPg?.source ? pgSource! : readFrom(topic, /[*?]/.test(topic))))
+    ) as Source<unknown>
     const checkpoint = o.checkpoint === undefined ? undefined : { store: fileCheckpoints(o.checkpoint), everyEvents: o.checkpointEvery }
     const deadStream = options.deadLetters === undefined ? undefined : streamWriter(redis, options.deadLetters, '--dead-letters')
     const lateStream = options.late === undefined ? undefined : streamWriter(redis, options.late, '--late')
@@ -304,4 +309,4 @@ async function memberRun(
   }
 }
 
-const mapValues = <A, B>(o: Readonly<Record<string, A>>, f: (a: A) => B): Record<string, B> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]))
+const mapValues = <A, B>(o: Readonly<Record<string, A>>, f: (a: A, k: string) => B): Record<string, B> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v, k)]))

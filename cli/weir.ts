@@ -113,7 +113,7 @@ async function runCommand(cmd: RunCommand, io: CliIO): Promise<number> {
   const p = await loadPipeline(cmd.module, io.cwd)
   if (cmd.redis !== undefined) {
     const encoding = cmd.redis.encoding === undefined ? undefined : loadEncoding(cmd.redis.encoding, io.cwd)
-    return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late, encoding })
+    return redisRunCommand(p, cmd.redis, io, { failFast: cmd.failFast, deadLetters: cmd.deadLetters, late: cmd.late, encoding, postgres: cmd.postgres })
   }
   // `--log -` reads the log from standard input, so weir sits in a shell pipe (`zcat log.gz | weir run ...`).
   const fromStdin = cmd.log === '-'

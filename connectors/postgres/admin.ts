@@ -58,6 +58,16 @@ export async function slotState(config: pg.ClientConfig, slot: string): Promise<
   })
 }
 
+/** The tables a publication publishes, as `schema.table`, sorted; undefined when there is no such publication. */
+export async function publishedTables(config: pg.ClientConfig, publication: string): Promise<string[] | undefined> {
+  return withClient(config, async (c) => {
+    const pub = await c.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])
+    if (pub.rowCount === 0) return undefined
+    const r = await c.query<{ name: string }>(`SELECT schemaname || '.' || tablename AS name FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`, [publication])
+    return r.rows.map((x) => x.name)
+  })
+}
+
 /** The position up to which WAL is flushed now. */
 export async function walFlushedLsn(config: pg.ClientConfig): Promise<string> {
   return withClient(config, async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_flush_lsn()::text AS lsn')).rows[0].lsn)
