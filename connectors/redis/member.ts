@@ -220,9 +220,8 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
 const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) + 1]
 
 /**
- * The topics of each source of a pipeline with several, checked against its sources; undefined for
- * a one-source pipeline, which takes a list. A topic is read by one source only: two readers of one
- * stream in one group would split its entries between them.
+ * The topics of each source of a pipeline with several, checked against its sources (a topic read
+ * by one source only, see `topicReadTwice`); undefined for a one-source pipeline, which takes a list.
  */
 function topicsBySource(p: Pipeline<unknown, unknown, unknown>, topics: readonly string[] | SourceTopics): Readonly<Record<string, readonly string[]>> | undefined {
   const names = sourceNames(p)
@@ -236,18 +235,29 @@ function topicsBySource(p: Pipeline<unknown, unknown, unknown>, topics: readonly
   const given = topics as SourceTopics
   for (const name of Object.keys(given)) if (!names.has(name)) throw new TypeError(`runMember: topics given for '${name}', which names no source of pipeline '${p.name}' (its sources: ${list})`)
   const out: Record<string, readonly string[]> = {}
-  const readBy = new Map<string, string>()
   for (const name of names) {
     const t = given[name]
     if (t === undefined) throw new TypeError(`runMember: no topics for source '${name}' of pipeline '${p.name}' (its sources: ${list})`)
     out[name] = typeof t === 'string' ? [t] : t
-    for (const topic of out[name]) {
+  }
+  const twice = topicReadTwice(out)
+  if (twice !== undefined) throw new TypeError(`runMember: ${twice}`)
+  return out
+}
+
+/**
+ * Why these topics by source cannot be read by one group, or undefined: a topic given to two
+ * sources would be read by two readers of one group, each getting part of its entries.
+ */
+export function topicReadTwice(bySource: Readonly<Record<string, readonly string[]>>): string | undefined {
+  const readBy = new Map<string, string>()
+  for (const [name, topics] of Object.entries(bySource))
+    for (const topic of topics) {
       const other = readBy.get(topic)
-      if (other !== undefined) throw new TypeError(`runMember: topic '${topic}' is given to sources '${other}' and '${name}'; each topic is read by one source`)
+      if (other !== undefined) return `topic '${topic}' is given to sources '${other}' and '${name}'; each topic is read by one source`
       readBy.set(topic, name)
     }
-  }
-  return out
+  return undefined
 }
 
 /**
