@@ -10,6 +10,12 @@ import { redisSink } from './sink.ts'
 import { createTopic, streamKey } from './topic.ts'
 import { leaseKeys } from './lease.ts'
 import { checkpointsKey, fencedUpsertSink, runMember } from './member.ts'
+import { pipe } from 'fp-ts/lib/function.js'
+import { source } from '../../dsl/sources.ts'
+import { keyBy, merge } from '../../dsl/stages.ts'
+import { aggregate, tumbling, window } from '../../dsl/windows.ts'
+import { count } from '../../dsl/aggregations.ts'
+import { boundedOutOfOrder, idleTimeout } from '../../dsl/watermarks.ts'
 import joinCount, { expectedPairs, type Act } from './fixtures/joinCount.ts'
 import type { Checkpoint } from '../../harness/checkpoint.ts'
 import slowCount from './fixtures/slowCount.ts'
@@ -161,6 +167,36 @@ describe.skipIf(missing('REDIS_URL'))('runMember of a pipeline with several sour
     expect(await totals()).toEqual(expected)
     expect(await pending()).toBe(0)
   }, 60_000)
+
+  it('an idle topic does not hold a partition back for ever: past its idleTimeout, the windows of the other topic fire while the member runs', async () => {
+    const clicks = unique('clicks')
+    const searches = unique('searches')
+    const group = unique('g')
+    for (const topic of [clicks, searches]) await createTopic(redis, topic, 1)
+    const cs: Act[] = Array.from({ length: 50 }, (_, i) => ({ id: i, user: `u${i % 2}`, at: i * 10 }))
+    await run(pipeline({}, (s: Stream<Act>) => s), cs, { sink: redisSink(redis, { topic: clicks, partitions: 1, key: (e) => e.user }) })
+    const perWindow = pipeline(
+      {
+        name: 'perWindow',
+        sources: {
+          clicks: source({ eventTime: (c: Act) => c.at }),
+          // Nothing ever comes on this topic: after 200 ms it no longer holds the watermark back.
+          searches: source({ eventTime: (s: Act) => s.at, watermark: [boundedOutOfOrder(0), idleTimeout('200ms')] }),
+        },
+      },
+      ({ clicks, searches }) => pipe(clicks, merge(searches), keyBy((a) => a.user), window(tumbling(100)), aggregate(count)),
+    )
+    const out: unknown[] = []
+    const leave = new AbortController()
+    const member = runMember(perWindow, redis, { topics: { clicks, searches }, group, consumer: 'w1', heartbeatMs: 50, signal: leave.signal, sink: () => ({ write: (o) => void out.push(o) }) })
+    const deadline = Date.now() + 10_000
+    while (out.length === 0 && Date.now() < deadline) await sleep(20)
+    // Handed over, not ended: only the idle timeout can have fired these windows.
+    leave.abort()
+    await member
+    expect(out.length).toBeGreaterThan(0)
+    expect(out).toContainEqual({ key: 'u0', window: { start: 0, end: 100 }, value: 5 })
+  }, 30_000)
 
   it('a member dying mid-partition: its successor restores the checkpoint and re-reads what each topic had pending after it, neither losing nor duplicating a pair', async () => {
     const { member, totals, pending, expected } = await setup(600)
