@@ -91,7 +91,7 @@ interface FakeBroker extends PulledSource<unknown> {
  * A broker serving `script`, one step a pull: a batch of events (tokens `<name><n>`) or 'empty';
  * then nothing (waiting when allowed to) until `endWhen` holds, and then the end.
  */
-function broker(name: string, script: readonly (readonly unknown[] | 'empty')[], o: { endWhen?: () => boolean; onWait?: () => void } = {}): FakeBroker {
+function broker(name: string, script: readonly (readonly unknown[] | 'empty')[], o: { endWhen?: () => boolean; onWait?: () => void; identity?: string } = {}): FakeBroker {
   let step = 0
   let n = 0
   const acked: unknown[] = []
@@ -103,6 +103,7 @@ function broker(name: string, script: readonly (readonly unknown[] | 'empty')[],
   }
   return {
     _tag: 'Pulled',
+    identity: o.identity,
     acked,
     done: () => step >= script.length,
     async pull(_max, options) {
@@ -153,5 +154,19 @@ describe('run with broker inputs', () => {
     const second = await run(joined, { clicks: clicks2, searches: searches2 }, { checkpoint: { store, everyEvents: 100 } })
     expect(second.out).toEqual(['100:second'])
     expect([clicks2.acked, searches2.acked]).toEqual([['c0'], ['s0', 'S0']])
+  })
+
+  it('refuses a checkpoint taken from other broker inputs, naming the source', async () => {
+    let saved: Checkpoint | undefined
+    const store: CheckpointStore = { load: async () => saved, save: async (c) => void (saved = c) }
+    const inputs = (topic: string) => ({
+      clicks: broker('c', [[{ user: 'u', at: 100 }]], { identity: 'redis topics clicks group g' }),
+      searches: broker('s', [], { identity: `redis topics ${topic} group g` }),
+    })
+    await run(joined, inputs('searches'), { checkpoint: { store } })
+    await expect(run(joined, inputs('queries'), { checkpoint: { store } })).rejects.toThrow(
+      'run: source searches: checkpoint belongs to redis topics searches group g, not redis topics queries group g; restore it with the pipeline and input it was taken for, or start afresh without it',
+    )
+    await expect(run(joined, inputs('searches'), { checkpoint: { store } })).resolves.toBeDefined()
   })
 })

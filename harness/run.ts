@@ -5,7 +5,7 @@ import { isLogFileSource, isPulledSource, type Source } from '../connectors/sour
 import { isStatelessPipeline } from '../dsl/plan.ts'
 import type { CheckpointOptions } from './checkpoint.ts'
 import { stateShapes } from '../dsl/fingerprint.ts'
-import { inputIdentity } from './inputIdentity.ts'
+import { inputIdentity, inputsIdentity } from './inputIdentity.ts'
 import { checkCheckpointOptions, Checkpoints } from './cut.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { SinkQueue } from './SinkQueue.ts'
@@ -123,7 +123,7 @@ export async function run<O>(p: Pipeline<any, O, any>, given: unknown, opts: Run
   const checkpoints =
     cp === undefined
       ? undefined
-      : new Checkpoints(cp, { name: p.name, shapes: stateShapes(p), source, input: inputIdentity(source) }, machines.machines, () => ctx.scheduler.now())
+      : new Checkpoints(cp, { name: p.name, shapes: stateShapes(p), source, input: inputs === undefined ? inputIdentity(source) : inputsIdentity(inputs) }, machines.machines, () => ctx.scheduler.now())
   /** Aligned: async stages and the sink drain, then the machines' state is saved with the offset and the tokens it covers. */
   const cut = async () => {
     await credit.drained()
