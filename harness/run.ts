@@ -34,7 +34,8 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
    * Hands the work over to another process (a broker source's partition moving to another member):
    * once aborted, the run takes a checkpoint at the next record boundary and stops without ending
    * its input, so no end-of-input watermark fires windows early; what it holds is in the checkpoint
-   * for the next owner. Needs `checkpoint` and a pulled (broker) source.
+   * for the next owner. Needs `checkpoint` and a pulled (broker) source, or for a pipeline with
+   * several sources, one per source.
    */
   readonly handoff?: AbortSignal
 }

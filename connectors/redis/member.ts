@@ -303,9 +303,10 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
   })
   if (new Set(counts).size !== 1) throw new Error(`runMember: topics ${topics.join(', ')} have different partition counts (${counts.join(', ')}); a group reads co-partitioned topics`)
   const n = counts[0]
-  const streamsOf = (part: number, of: readonly string[] = topics) => of.map((t) => streamKey(t, part))
+  /** Partition `part`'s streams of these topics. */
+  const streamsOf = (part: number, of: readonly string[]) => of.map((t) => streamKey(t, part))
   for (let part = 0; part < n; part++)
-    for (const s of streamsOf(part))
+    for (const s of streamsOf(part, topics))
       await redis.xgroup('CREATE', s, group, '0', 'MKSTREAM').catch((e: Error) => {
         if (!e.message.includes('BUSYGROUP')) throw e
       })
@@ -427,7 +428,7 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
     const idleMembers = new Set(await redis.smembers(idleKey))
     const alive = new Set(live)
     for (let part = 0; part < n; part++)
-      for (const s of streamsOf(part)) {
+      for (const s of streamsOf(part, topics)) {
         const info = (await redis.xinfo('STREAM', s)) as unknown[]
         if (Number(field(info, 'length')) === 0) continue
         const g = ((await redis.xinfo('GROUPS', s)) as unknown[][]).find((x) => field(x, 'name') === group)
