@@ -131,8 +131,8 @@ export const USAGE = `usage:
       moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged; --encoding
       reads entries whose events are Avro (with --schema) or MessagePack bytes instead of JSON
       (outputs stay JSON), an entry that does not decode being a dead letter; a pipeline with
-      several sources maps each to its topic (--from clicks=<topic>,searches=<topic>; stateless
-      pipelines only, without --checkpoint), and --log routes each record by its topic (docs/sources.md)
+      several sources maps each to its topic (--from clicks=<topic>,searches=<topic>; a stateful
+      pipeline's member owns partition p of every topic together), and --log routes each record by its topic (docs/sources.md)
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir report <pipeline-module> --log <file> --out <file.html> [--topic <topic>]
