@@ -198,6 +198,21 @@ describe.skipIf(missing('REDIS_URL'))('runMember of a pipeline with several sour
     expect(out).toContainEqual({ key: 'u0', window: { start: 0, end: 100 }, value: 5 })
   }, 30_000)
 
+  it('refuses a join keyed by something other than the topics\' routing key', async () => {
+    const clicks = unique('clicks')
+    const searches = unique('searches')
+    const byId = (e: Act) => e.id
+    for (const topic of [clicks, searches]) {
+      await createTopic(redis, topic, 2)
+      const events: Act[] = Array.from({ length: 20 }, (_, i) => ({ id: i, user: `u${i % 5}`, at: i }))
+      await run(pipeline({}, (s: Stream<Act>) => s), events, { sink: redisSink(redis, { topic, partitions: 2, key: byId }) })
+    }
+    const sink = () => ({ write: () => undefined })
+    await expect(runMember(joinCount, redis, { topics: { clicks, searches }, group: unique('g'), consumer: 'w1', heartbeatMs: 50, idleExitMs: 300, sink })).rejects.toThrow(
+      /a stateful stage is keyed by something other than the topic's routing key: key "u\d" belongs to partition \d of 2, but came in partition \d/,
+    )
+  }, 30_000)
+
   it('a member dying mid-partition: its successor restores the checkpoint and re-reads what each topic had pending after it, neither losing nor duplicating a pair', async () => {
     const { member, totals, pending, expected } = await setup(600)
     let writes = 0
