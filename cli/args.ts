@@ -133,8 +133,8 @@ export const USAGE = `usage:
       moved to --dead-letter-stream (default <topic>:dead-letters) and acknowledged; --encoding
       reads entries whose events are Avro (with --schema) or MessagePack bytes instead of JSON
       (outputs stay JSON), an entry that does not decode being a dead letter; a pipeline with
-      several sources maps each to its topic (--from clicks=<topic>,searches=<topic>; stateless
-      pipelines only, without --checkpoint), and --log routes each record by its topic (docs/sources.md)
+      several sources maps each to its topic (--from clicks=<topic>,searches=<topic>; a stateful
+      pipeline's member owns partition p of every topic together), and --log routes each record by its topic (docs/sources.md)
   weir run <pipeline-module> --redis <url> --from <source>=<topic>,<source>=pg:<table> --postgres <url> --slot <name>
            [--publication <name>] [the other --redis options]
       read one source of a pipeline with several from a PostgreSQL table's changes (pgChanges,

@@ -378,9 +378,41 @@ describe.skipIf(missing('REDIS_URL'))('weir CLI mistakes: run --redis (real serv
     for (const t of [clicks, searches]) expect(Number(((await redis.xpending(streamKey(t, 0), group)) as [number])[0])).toBe(0)
   })
 
-  it('run --redis refuses a stateful pipeline with several sources with one line, exit 2', async () => {
-    const r = await inProcess(['run', 'examples/flightAirportsTwoSources.ts', '--redis', REDIS_URL!, '--from', 'flights=f,airport-changes=c', '--group', unique('g'), '--consumer', 'c1'])
+  it('run --redis of a stateful pipeline with several sources runs as a group member, partition p of each topic together', async () => {
+    const clicks = await topicWith([{ id: 0, user: 'a', at: 100 }, { id: 1, user: 'b', at: 200 }])
+    const searches = await topicWith([{ id: 0, user: 'a', at: 98 }, { id: 1, user: 'a', at: 103 }, { id: 2, user: 'b', at: 300 }])
+    const group = unique('g')
+    groups.push(group)
+    const r = await inProcess(['run', 'connectors/redis/fixtures/joinCount.ts', '--redis', REDIS_URL!, '--from', `clicks=${clicks},searches=${searches}`, '--group', group, '--consumer', 'c1', '--idle-exit', '200'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain(`c1 owns partitions [0] of ${clicks},${searches}`)
+    const last = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).at(-1)
+    expect(last.after).toMatchObject({ key: 'a', value: { pairs: 2 } })
+    for (const t of [clicks, searches]) expect(Number(((await redis.xpending(streamKey(t, 0), group)) as [number])[0])).toBe(0)
+  })
+
+  it('run --redis --checkpoint <file> of a pipeline with several sources resumes the join from the file, each topic where it left off', async () => {
+    const clicks = await topicWith([{ id: 0, user: 'a', at: 100 }])
+    const searches = await topicWith([{ id: 0, user: 'a', at: 98 }])
+    const group = unique('g')
+    groups.push(group)
+    const cp = join(dir, 'cp-sources.json')
+    const args = ['run', 'connectors/redis/fixtures/joinCount.ts', '--redis', REDIS_URL!, '--from', `clicks=${clicks},searches=${searches}`, '--group', group, '--consumer', 'c1', '--idle-exit', '200', '--checkpoint', cp]
+    const first = await inProcess(args)
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toContain('"pairs":1')
+    // The click at 100 is restored into the join's state: it pairs with a search of the next run.
+    await redis.xadd(streamKey(searches, 0), '*', 'e', JSON.stringify({ id: 1, user: 'a', at: 103 }))
+    const second = await inProcess(args)
+    expect(second.code, second.stderr).toBe(0)
+    expect(second.stderr).toMatch(/: 1 events in, 1 out/)
+    expect(second.stdout).toContain('"pairs":2')
+  })
+
+  it('run --redis refuses a topic given to two sources with one line, exit 2', async () => {
+    const topic = await topicWith([])
+    const r = await inProcess(['run', 'connectors/redis/fixtures/joinCount.ts', '--redis', REDIS_URL!, '--from', `clicks=${topic},searches=${topic}`, '--group', unique('g'), '--consumer', 'c1'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe('weir: run --redis of a pipeline with several sources takes stateless pipelines only, without --checkpoint (flightAirportsTwoSources keeps state); replay a recorded log with --log instead\n')
+    expect(r.stderr).toBe(`weir: --from clicks=${topic},searches=${topic}: topic '${topic}' is given to sources 'clicks' and 'searches'; each topic is read by one source\n`)
   })
 })

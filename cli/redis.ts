@@ -16,7 +16,7 @@ import { sourceTopicsOf } from './sourceTopics.ts'
 import { openPgSource, pgMappingOf, type PostgresFlags } from './pgSource.ts'
 import type { Source } from '../connectors/sources.ts'
 import { RekeyedError } from '../harness/rekeyed.ts'
-import { fencedSink, fencedUpsertSink, runMember } from '../connectors/redis/member.ts'
+import { fencedSink, fencedUpsertSink, runMember, topicReadTwice } from '../connectors/redis/member.ts'
 import { topicsMatching, createTopic, streamKey } from '../connectors/redis/topic.ts'
 import { partitionOf } from '../connectors/partition.ts'
 import type { DeadLetter, Late } from '../dsl/sides.ts'
@@ -190,13 +190,10 @@ export async function redisRunCommand(
   try {
     const sourceTopics = sourceTopicsOf(o.from, sourceNames(p))
     const fromPg = pgMappingOf(o.from, sourceTopics, options.postgres, { pipeline: p.name, stateless: isStatelessPipeline(p), checkpoint: o.checkpoint !== undefined })
-    // Each source is read by a run of its own in this process; state per partition across two
-    // topics (co-partitioned joins moving between members) is not built.
-    if (sourceTopics !== undefined && (!isStatelessPipeline(p) || o.checkpoint !== undefined))
-      throw new UsageError(`run --redis of a pipeline with several sources takes stateless pipelines only, without --checkpoint (${p.name} ${isStatelessPipeline(p) ? 'was given --checkpoint' : 'keeps state'}); replay a recorded log with --log instead`)
-    // A stateful pipeline keeps its state per partition in Redis, so members can come and go; with
+    // A stateful pipeline keeps its state per partition in Redis, so members can come and go (with
+    // several sources, partition p of each source's topic goes with partition p); with
     // --checkpoint <file>, one process keeps its whole state in that file, and must run alone.
-    if (!isStatelessPipeline(p) && o.checkpoint === undefined) return await memberRun(p, o, redis, io, options)
+    if (!isStatelessPipeline(p) && o.checkpoint === undefined) return await memberRun(p, o, redis, io, { ...options, sourceTopics })
     const readFrom = (from: string, glob: boolean) => redisSource(redis, {
       ...(glob ? { pattern: from } : { topics: from.split(',') }),
       group: o.group,
@@ -252,12 +249,17 @@ async function memberRun(
   o: RedisRun,
   redis: Redis,
   io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
-  options: { failFast?: boolean; deadLetters?: string; late?: string; encoding?: Encoding },
+  options: { failFast?: boolean; deadLetters?: string; late?: string; encoding?: Encoding; sourceTopics?: Readonly<Record<string, string>> },
 ): Promise<number> {
   const who = `${o.group}/${o.consumer}`
   if (o.membersGiven) io.stderr.write(`weir: --members is ignored for a stateful pipeline: members join and leave at any time, partitions move with their state\n`)
-  const topics = /[*?]/.test(o.from) ? (await topicsMatching(redis, o.from)).map((t) => t.name) : o.from.split(',')
-  if (topics.length === 0) throw new UsageError(`--from ${o.from} matches no declared topic`)
+  const resolve = async (from: string, what: string) => {
+    const found = /[*?]/.test(from) ? (await topicsMatching(redis, from)).map((t) => t.name) : from.split(',')
+    if (found.length === 0) throw new UsageError(`--from ${o.from}${what} matches no declared topic`)
+    return found
+  }
+  const bySource = options.sourceTopics === undefined ? undefined : await topicsOfSources(options.sourceTopics, (from, name) => resolve(from, `: source '${name}' (${from})`), o.from)
+  const topics = bySource === undefined ? await resolve(o.from, '') : Object.values(bySource).flat()
   const keyOf = (v: unknown): Key => (isChange(v) ? v.key : ((v as Record<string, Key>)[o.key] ?? ''))
   if (o.to !== undefined) await createTopic(redis, o.to, o.partitions)
   const stop = new AbortController()
@@ -268,7 +270,7 @@ async function memberRun(
   const lateStream = options.late === undefined ? undefined : streamWriter(redis, options.late, '--late')
   try {
     const total = await runMember(p, redis, {
-      topics,
+      topics: bySource ?? topics,
       group: o.group,
       consumer: o.consumer,
       leaseMs: o.leaseMs,
@@ -307,6 +309,19 @@ async function memberRun(
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+/** Each source's topics, its globs resolved; a topic given to two sources is a usage mistake. */
+async function topicsOfSources(
+  sourceTopics: Readonly<Record<string, string>>,
+  resolve: (from: string, name: string) => Promise<string[]>,
+  from: string,
+): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {}
+  for (const [name, topic] of Object.entries(sourceTopics)) out[name] = await resolve(topic, name)
+  const twice = topicReadTwice(out)
+  if (twice !== undefined) throw new UsageError(`--from ${from}: ${twice}`)
+  return out
 }
 
 const mapValues = <A, B>(o: Readonly<Record<string, A>>, f: (a: A, k: string) => B): Record<string, B> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v, k)]))

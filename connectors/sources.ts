@@ -48,15 +48,23 @@ export interface PulledSource<T> {
   readonly identity?: string
   /**
    * Up to `max` records. An empty array means nothing right now (the runner asks again);
-   * `undefined` means end of input.
+   * `undefined` means end of input. With nothing to give, a source may wait a little for records
+   * (a blocking read, a poll interval) unless `options.wait` is false: a run reading several
+   * inputs asks so, to go on with a busy input rather than wait on an empty one.
    */
-  pull(max: number): Promise<readonly PulledRecord<T>[] | undefined>
+  pull(max: number, options?: PullOptions): Promise<readonly PulledRecord<T>[] | undefined>
   /** The records of these tokens are handled: the source may forget them (XACK, LSN feedback). */
   ack(tokens: readonly unknown[]): Promise<void>
   /** Releases connections after the run. */
   close(): Promise<void>
   /** The source's own counters (a CDC slot's lag, ...), asked for at the end of a run: `run` gives them as `metrics.source`. */
   metrics?(): Promise<Readonly<Record<string, number>>>
+}
+
+/** How a `PulledSource` is asked for records. */
+export interface PullOptions {
+  /** False: give what is there now, an empty array if nothing, without waiting for more (default true). */
+  readonly wait?: boolean
 }
 
 export const isPulledSource = (s: unknown): s is PulledSource<unknown> =>

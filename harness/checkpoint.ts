@@ -32,7 +32,8 @@ export interface Checkpoint {
   /**
    * Acknowledgement tokens of pulled records (Redis, CDC) the cut covers. They are acknowledged
    * after the checkpoint is saved, and again on restore, so a crash between the two cannot make the
-   * broker redeliver records whose effect is already in the restored state.
+   * broker redeliver records whose effect is already in the restored state. A multi-source run's
+   * are `[source name, token]` pairs, so each input re-acknowledges its own.
    */
   readonly acked: readonly unknown[]
 }

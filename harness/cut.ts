@@ -3,7 +3,7 @@ import { planChange, type StateShape } from '../dsl/fingerprint.ts'
 import type { Stateful } from '../operators/core/machine.ts'
 import { decodeTagged, encodeTagged } from '../operators/core/taggedJson.ts'
 import { CheckpointMismatchError, type Checkpoint, type CheckpointOptions, type CheckpointV1 } from './checkpoint.ts'
-import { inputChange, type InputIdentity } from './inputIdentity.ts'
+import { inputChange, inputIdentity, type InputIdentity } from './inputIdentity.ts'
 
 /** Where a run stands at a cut, besides its machines' state. */
 export interface CutPosition {
@@ -39,6 +39,8 @@ export interface RunIdentity {
   readonly name: string
   readonly shapes: readonly StateShape[]
   readonly source: Source<unknown>
+  /** Its input's identity when given (a multi-source run's, `inputsIdentity`); else `source`'s. */
+  readonly input?: InputIdentity
 }
 
 /**
@@ -55,7 +57,7 @@ export function restoreCut(c: Checkpoint | CheckpointV1, run: RunIdentity, machi
   if (c.version === 2) {
     const changed = planChange(c.plan, run.shapes)
     if (changed !== undefined) refuse(`checkpoint was taken for a different plan: ${changed}`)
-    const moved = inputChange(c.input, run.source)
+    const moved = inputChange(c.input, run.input ?? inputIdentity(run.source))
     if (moved !== undefined) refuse(moved)
   }
   if (c.operators.length !== machines.length)

@@ -1,7 +1,7 @@
 import { isObservable, type Observable } from 'rxjs'
 import type { DeadLetter } from '../dsl/sides.ts'
 import type { Credit } from '../operators/core/Credit.ts'
-import { isLogFileSource, isPulledSource, type LogFileSource, type PulledSource, type Source } from '../connectors/sources.ts'
+import { isLogFileSource, isPulledSource, type LogFileSource, type PulledSource, type PullOptions, type Source } from '../connectors/sources.ts'
 import type { Checkpoint, CheckpointV1 } from './checkpoint.ts'
 import type { SinkQueue } from './SinkQueue.ts'
 import { isDeadLetter, readLog, type LogRecord } from './log.ts'
@@ -50,8 +50,9 @@ export interface Feeder {
   /**
    * Sends the record `ready` found and up to `room - 1` more in one go, within the credit left and
    * `untilCheckpoint` (records before the next checkpoint is due). False once the input has ended.
+   * A broker asked with `{ wait: false }` sends what it has now, perhaps nothing, without waiting.
    */
-  feed(credit: Credit, untilCheckpoint: number): boolean | Promise<boolean>
+  feed(credit: Credit, untilCheckpoint: number, options?: PullOptions): boolean | Promise<boolean>
   /** Goes on from a restored checkpoint: a replayable source skips what it covers, a broker re-acknowledges it. */
   resume(c: Checkpoint | CheckpointV1): Promise<void>
   /** Throws what failed outside the loop (an acknowledgement behind the sink), so reading stops now. */
@@ -293,9 +294,10 @@ class PulledFeeder implements Feeder {
     return true
   }
 
-  async feed(credit: Credit): Promise<boolean> {
+  async feed(credit: Credit, _untilCheckpoint: number, options?: PullOptions): Promise<boolean> {
     const { intake } = this
-    const batch = await this.source.pull(Math.max(1, credit.highWaterMark - credit.outstanding))
+    const room = Math.max(1, credit.highWaterMark - credit.outstanding)
+    const batch = await this.source.pull(room, options)
     if (batch === undefined) return false
     if (batch.length === 0) return true
     const tokens: unknown[] = []

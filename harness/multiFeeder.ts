@@ -2,6 +2,7 @@ import type { DeadLetter } from '../dsl/sides.ts'
 import type { Credit } from '../operators/core/Credit.ts'
 import { CheckpointMismatchError, type Checkpoint, type CheckpointV1 } from './checkpoint.ts'
 import type { Feeder, Intake } from './feeders.ts'
+import type { PullOptions } from '../connectors/sources.ts'
 
 /**
  * The intake of one named source of a multi-source run: its records go in routed to it (see
@@ -28,18 +29,32 @@ export function routedIntake(intake: Intake, name: string): Intake {
   }
 }
 
+/** Broker inputs asked for what they have now (see `MultiFeeder`), and the one allowed to wait. */
+const NOW: PullOptions = { wait: false }
+const WAIT: PullOptions = { wait: true }
+
 /**
  * Several inputs read by `run`'s one loop, one per named source. Which goes next is a function of
  * how far each has been read: the one with the fewest records consumed (the first declared on a
  * tie), one record at a time, so a run restored from a checkpoint (which holds each input's offset)
- * interleaves the rest exactly as the uninterrupted run did. A broker input that had nothing on its
- * last pull waits its turn behind the others, so an empty topic does not starve a busy one.
+ * interleaves the rest exactly as the uninterrupted run did.
+ *
+ * Broker inputs are read as their records arrive (live, the order of arrival is the order; what a
+ * restore needs is each input's position, which its checkpoint holds). They are asked for what
+ * they have now, without waiting: one with nothing (starved) waits its turn behind the others, so
+ * an empty topic never holds up a busy one. Only when every input came back empty does one of them,
+ * each in turn, wait for records as a broker source does on its own (a blocking read, a poll
+ * interval); then all are asked again.
  */
 export class MultiFeeder implements Feeder {
   private readonly ended: boolean[]
   /** Inputs whose last feed sent nothing (a broker with nothing new): skipped until another feeds. */
   private readonly starved: boolean[]
+  /** The input `ready` chose, and whether it may wait (every input was starved). */
   private current = -1
+  private waits = false
+  /** The input that waits next when all are starved, in turn. */
+  private waitTurn = 0
 
   constructor(private readonly parts: readonly { readonly name: string; readonly feeder: Feeder }[]) {
     this.ended = parts.map(() => false)
@@ -67,15 +82,24 @@ export class MultiFeeder implements Feeder {
     return this.parts.some((p) => p.feeder.stops)
   }
 
-  /** The input to read next, or -1 once all have ended. */
+  /** The input to read next, or -1 once all have ended; `waits` says whether it may wait. */
   private next(): number {
     let best = -1
-    for (let pass = 0; pass < 2 && best < 0; pass++)
-      for (let i = 0; i < this.parts.length; i++) {
-        if (this.ended[i] || (pass === 0 && this.starved[i])) continue
-        if (best < 0 || this.parts[i].feeder.consumed < this.parts[best].feeder.consumed) best = i
-      }
-    return best
+    for (let i = 0; i < this.parts.length; i++) {
+      if (this.ended[i] || this.starved[i]) continue
+      if (best < 0 || this.parts[i].feeder.consumed < this.parts[best].feeder.consumed) best = i
+    }
+    this.waits = false
+    if (best >= 0) return best
+    // All starved: the next live one in turn waits.
+    for (let k = 0; k < this.parts.length; k++) {
+      const i = (this.waitTurn + k) % this.parts.length
+      if (this.ended[i]) continue
+      this.waitTurn = i + 1
+      this.waits = true
+      return i
+    }
+    return -1
   }
 
   ready(): boolean | Promise<boolean> {
@@ -99,31 +123,43 @@ export class MultiFeeder implements Feeder {
     const i = this.current
     const f = this.parts[i].feeder
     const before = f.consumed
-    const r = f.feed(credit, Math.min(untilCheckpoint, 1))
-    if (r === true || r === false) return this.fed(i, before, r)
-    return r.then((more) => this.fed(i, before, more))
+    const waited = this.waits
+    const r = f.feed(credit, Math.min(untilCheckpoint, 1), waited ? WAIT : NOW)
+    if (r === true || r === false) return this.fed(i, before, waited, r)
+    return r.then((more) => this.fed(i, before, waited, more))
   }
 
-  private fed(i: number, before: number, more: boolean): boolean {
+  private fed(i: number, before: number, waited: boolean, more: boolean): boolean {
     if (!more) this.ended[i] = true
     const sent = this.parts[i].feeder.consumed > before
-    if (sent) this.starved.fill(false)
+    // After a wait, or once one input had records, the starved ones are asked again (without waiting).
+    if (sent || waited) this.starved.fill(false)
     this.starved[i] = !sent
     return this.ended.some((e) => !e)
   }
 
+  /**
+   * Goes on from a checkpoint: each input from its own offset, and a broker input re-acknowledges
+   * the records of its own the checkpoint covers (see `covered`).
+   */
   async resume(c: Checkpoint | CheckpointV1): Promise<void> {
     const offsets = c.version === 2 ? c.offsets : undefined
     if (offsets === undefined) throw new CheckpointMismatchError('checkpoint was taken by a run with one input, not one per source')
-    for (const p of this.parts) await p.feeder.resume({ ...c, offset: offsets[p.name] ?? 0, acked: [] })
+    const acked = new Map<string, unknown[]>(this.parts.map((p) => [p.name, []]))
+    for (const pair of c.acked) {
+      const [name, token] = pair as readonly [string, unknown]
+      acked.get(name)?.push(token)
+    }
+    for (const p of this.parts) await p.feeder.resume({ ...c, offset: offsets[p.name] ?? 0, acked: acked.get(p.name)! })
   }
 
   check(): void {
     for (const p of this.parts) p.feeder.check()
   }
 
+  /** The tokens a checkpoint covers, each as `[source name, token]`: a restore gives each input its own. */
   covered(): readonly unknown[] {
-    return this.parts.flatMap((p) => p.feeder.covered())
+    return this.parts.flatMap((p) => p.feeder.covered().map((token) => [p.name, token]))
   }
 
   async saved(): Promise<void> {

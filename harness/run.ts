@@ -5,7 +5,7 @@ import { isLogFileSource, isPulledSource, type Source } from '../connectors/sour
 import { isStatelessPipeline } from '../dsl/plan.ts'
 import type { CheckpointOptions } from './checkpoint.ts'
 import { stateShapes } from '../dsl/fingerprint.ts'
-import { inputIdentity } from './inputIdentity.ts'
+import { inputIdentity, inputsIdentity } from './inputIdentity.ts'
 import { checkCheckpointOptions, Checkpoints } from './cut.ts'
 import type { Sink } from '../connectors/sinks.ts'
 import { SinkQueue } from './SinkQueue.ts'
@@ -34,7 +34,8 @@ export interface RunOptions<O> extends Omit<CollectorOptions<O>, 'onOutput'> {
    * Hands the work over to another process (a broker source's partition moving to another member):
    * once aborted, the run takes a checkpoint at the next record boundary and stops without ending
    * its input, so no end-of-input watermark fires windows early; what it holds is in the checkpoint
-   * for the next owner. Needs `checkpoint` and a pulled (broker) source.
+   * for the next owner. Needs `checkpoint` and a pulled (broker) source, or for a pipeline with
+   * several sources, one per source.
    */
   readonly handoff?: AbortSignal
 }
@@ -82,15 +83,16 @@ export async function run<O>(p: Pipeline<any, O, any>, given: unknown, opts: Run
   if (typeof given === 'string')
     throw new TypeError(`run: got the string ${JSON.stringify(given)} where a source goes; for a recorded log, use run(p, fromLog(${JSON.stringify(given)}))`)
   const names = sourceNames(p)
-  const inputs = names === undefined ? undefined : inputsOf(names, given, opts)
+  const inputs = names === undefined ? undefined : inputsOf(names, given)
   const source = given as Source<unknown>
   const { sink } = opts
   const cp = opts.checkpoint
   if (cp !== undefined) checkCheckpointOptions(cp)
   // A checkpoint is taken with the source paused between two records, and a restore skips what it
   // covers; an Observable pushes and can do neither, so it would be restored and then counted again.
-  if (opts.handoff !== undefined && (cp === undefined || !isPulledSource(source)))
-    throw new TypeError('run: handoff needs checkpoint and a pulled (broker) source: the work handed over is in the checkpoint')
+  const pulled = inputs === undefined ? isPulledSource(source) : Object.values(inputs).every(isPulledSource)
+  if (opts.handoff !== undefined && (cp === undefined || !pulled))
+    throw new TypeError('run: handoff needs checkpoint and a pulled (broker) source, one per source for several: the work handed over is in the checkpoint')
   if (cp !== undefined && isObservable(source))
     throw new TypeError('run: checkpoints need a source that run pulls (an array, an iterable, a log, a broker source); an Observable pushes its values, so it cannot be paused for a checkpoint or skip what one covers')
   let sinkQueue: SinkQueue<O> | undefined
@@ -122,7 +124,7 @@ export async function run<O>(p: Pipeline<any, O, any>, given: unknown, opts: Run
   const checkpoints =
     cp === undefined
       ? undefined
-      : new Checkpoints(cp, { name: p.name, shapes: stateShapes(p), source, input: inputIdentity(source) }, machines.machines, () => ctx.scheduler.now())
+      : new Checkpoints(cp, { name: p.name, shapes: stateShapes(p), source, input: inputs === undefined ? inputIdentity(source) : inputsIdentity(inputs) }, machines.machines, () => ctx.scheduler.now())
   /** Aligned: async stages and the sink drain, then the machines' state is saved with the offset and the tokens it covers. */
   const cut = async () => {
     await credit.drained()
@@ -170,7 +172,7 @@ export async function run<O>(p: Pipeline<any, O, any>, given: unknown, opts: Run
  * A multi-source run's inputs by source name, checked against its sources; undefined for one
  * recorded log, which routes its records by topic instead.
  */
-function inputsOf(names: ReadonlySet<string>, given: unknown, opts: RunOptions<unknown>): Readonly<Record<string, Source<unknown>>> | undefined {
+function inputsOf(names: ReadonlySet<string>, given: unknown): Readonly<Record<string, Source<unknown>>> | undefined {
   if (isLogFileSource(given)) return undefined
   const list = [...names].join(', ')
   if (typeof given !== 'object' || given === null || Array.isArray(given) || isPulledSource(given) || isObservable(given) || Symbol.iterator in given || Symbol.asyncIterator in given)
@@ -182,8 +184,6 @@ function inputsOf(names: ReadonlySet<string>, given: unknown, opts: RunOptions<u
     if (s === undefined) throw new TypeError(`run: no input for source '${name}' (its sources: ${list})`)
     // One loop interleaves the inputs a record at a time; an Observable pushes all of its own at once.
     if (isObservable(s)) throw new TypeError(`run: input '${name}' is an Observable; a multi-source run pulls its inputs (arrays, iterables, logs, broker sources) to interleave them`)
-    if (opts.checkpoint !== undefined && isPulledSource(s))
-      throw new TypeError(`run: input '${name}' is a broker source; checkpoints of a multi-source run are for replayable inputs (arrays, iterables, logs)`)
   }
   return inputs
 }

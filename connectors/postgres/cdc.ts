@@ -196,7 +196,7 @@ class CdcReader<V> {
     return {
       _tag: 'Pulled',
       identity: `postgres slot ${this.o.slot} publication ${this.o.publication}`,
-      pull: (max) => this.pull(max),
+      pull: (max, options) => this.pull(max, options?.wait !== false),
       ack: (tokens) => this.ack(tokens),
       close: () => this.close(),
       lag: () => this.lag(),
@@ -204,7 +204,7 @@ class CdcReader<V> {
     }
   }
 
-  private async pull(max: number): Promise<readonly PulledRecord<RowChange<V>>[] | undefined> {
+  private async pull(max: number, wait: boolean): Promise<readonly PulledRecord<RowChange<V>>[] | undefined> {
     if (!this.started) await this.start()
     for (;;) {
       if (this.failure !== undefined) throw this.failure
@@ -217,6 +217,7 @@ class CdcReader<V> {
       }
       if (this.o.signal?.aborted) return undefined
       if (this.o.stopWhenIdleMs !== undefined && Date.now() - this.lastDataAt >= this.o.stopWhenIdleMs && (await this.idle())) return undefined
+      if (!wait) return []
       await new Promise<void>((resolve) => {
         this.wakeReader = resolve
         setTimeout(resolve, 50)

@@ -9,7 +9,15 @@ import { missing, REDIS_URL, unique } from '../testing/servers.ts'
 import { redisSink } from './sink.ts'
 import { createTopic, streamKey } from './topic.ts'
 import { leaseKeys } from './lease.ts'
-import { fencedUpsertSink, runMember } from './member.ts'
+import { checkpointsKey, fencedUpsertSink, runMember } from './member.ts'
+import { pipe } from 'fp-ts/lib/function.js'
+import { source } from '../../dsl/sources.ts'
+import { keyBy, merge } from '../../dsl/stages.ts'
+import { aggregate, tumbling, window } from '../../dsl/windows.ts'
+import { count } from '../../dsl/aggregations.ts'
+import { boundedOutOfOrder, idleTimeout } from '../../dsl/watermarks.ts'
+import joinCount, { expectedPairs, type Act } from './fixtures/joinCount.ts'
+import type { Checkpoint } from '../../harness/checkpoint.ts'
 import slowCount from './fixtures/slowCount.ts'
 import type { Ev } from './fixtures/slowSquare.ts'
 
@@ -96,4 +104,133 @@ describe.skipIf(missing('REDIS_URL'))('runMember ending on an idle group (real s
       expect(await counts()).toEqual(expected)
       expect(await pending()).toBe(0)
     }, 30_000)
+})
+
+// A join of two topics (joinCount: clicks with the same user's searches within 5 ms, counted per
+// user with a checksum of the pairs) run by members: partition p of both topics moves as one, its
+// checkpoint holding the join's state and each topic's position.
+describe.skipIf(missing('REDIS_URL'))('runMember of a pipeline with several sources, co-partitioned (real server)', () => {
+  let redis: Redis
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL!)
+  })
+  afterAll(() => redis.disconnect())
+
+  type Totals = Change<string, { key: string; value: { pairs: number; checksum: number } }>
+
+  /** Two topics of `n` events each over 20 users, partitioned by user, and a view to count into. */
+  const setup = async (n: number) => {
+    const clicks = unique('clicks')
+    const searches = unique('searches')
+    const group = unique('g')
+    const view = unique('view')
+    const cs: Act[] = Array.from({ length: n }, (_, i) => ({ id: i, user: `u${i % 20}`, at: i * 2 }))
+    const ss: Act[] = Array.from({ length: n }, (_, i) => ({ id: i, user: `u${(i * 7) % 20}`, at: i * 2 + 1 }))
+    for (const [topic, events] of [[clicks, cs], [searches, ss]] as const) {
+      await createTopic(redis, topic, 2)
+      await run(pipeline({}, (s: Stream<Act>) => s), events, { sink: redisSink(redis, { topic, partitions: 2, key: (e) => e.user }) })
+    }
+    const streams = [0, 1].flatMap((p) => [streamKey(clicks, p), streamKey(searches, p)])
+    const upsert = (lease: Parameters<typeof fencedUpsertSink>[0]) =>
+      fencedUpsertSink<Totals>(lease, view, (c) => c.key, (c) => (c.op === 'delete' ? undefined : c.after))
+    const totals = async () => Object.fromEntries(Object.values(await redis.hgetall(view)).map((v) => [JSON.parse(v).key, JSON.parse(v).value]))
+    const pending = async () => {
+      let total = 0
+      for (const s of streams) total += Number((await redis.xpending(s, group))[0])
+      return total
+    }
+    const member = (consumer: string, o: Partial<Parameters<typeof runMember>[2]> = {}) =>
+      runMember(joinCount, redis, { topics: { clicks, searches }, group, consumer, heartbeatMs: 50, checkpointEvery: 50, sink: upsert, ...o })
+    return { group, view, member, totals, pending, expected: expectedPairs(cs, ss) }
+  }
+
+  it('a handoff moves partition p of both topics: the checkpoint holds each position, the next member goes on from both, nothing lost or applied twice', async () => {
+    const { group, view, member, totals, pending, expected } = await setup(1000)
+    const leave = new AbortController()
+    const first = member('w1', { signal: leave.signal })
+    while ((await redis.hlen(view)) < 3) await sleep(10)
+    leave.abort()
+    const s1 = await first
+    // Handed over: everything it read is in a checkpoint (and acknowledged), both topics' positions in it.
+    expect(await pending()).toBe(0)
+    const cps = Object.values(await redis.hgetall(checkpointsKey(group))).map((c) => JSON.parse(c) as Checkpoint)
+    expect(cps).toHaveLength(2)
+    for (const c of cps) {
+      expect(Object.keys(c.offsets!).sort()).toEqual(['clicks', 'searches'])
+      expect(c.offset).toBe(c.offsets!.clicks + c.offsets!.searches)
+    }
+    const read = cps.reduce((n, c) => n + c.offset, 0)
+    expect(read).toBe(s1.eventsIn)
+    expect(read).toBeLessThan(2000)
+    const s2 = await member('w2', { idleExitMs: 300 })
+    expect(s1.eventsIn + s2.eventsIn).toBe(2000)
+    expect(await totals()).toEqual(expected)
+    expect(await pending()).toBe(0)
+  }, 60_000)
+
+  it('an idle topic does not hold a partition back for ever: past its idleTimeout, the windows of the other topic fire while the member runs', async () => {
+    const clicks = unique('clicks')
+    const searches = unique('searches')
+    const group = unique('g')
+    for (const topic of [clicks, searches]) await createTopic(redis, topic, 1)
+    const cs: Act[] = Array.from({ length: 50 }, (_, i) => ({ id: i, user: `u${i % 2}`, at: i * 10 }))
+    await run(pipeline({}, (s: Stream<Act>) => s), cs, { sink: redisSink(redis, { topic: clicks, partitions: 1, key: (e) => e.user }) })
+    const perWindow = pipeline(
+      {
+        name: 'perWindow',
+        sources: {
+          clicks: source({ eventTime: (c: Act) => c.at }),
+          // Nothing ever comes on this topic: after 200 ms it no longer holds the watermark back.
+          searches: source({ eventTime: (s: Act) => s.at, watermark: [boundedOutOfOrder(0), idleTimeout('200ms')] }),
+        },
+      },
+      ({ clicks, searches }) => pipe(clicks, merge(searches), keyBy((a) => a.user), window(tumbling(100)), aggregate(count)),
+    )
+    const out: unknown[] = []
+    const leave = new AbortController()
+    const member = runMember(perWindow, redis, { topics: { clicks, searches }, group, consumer: 'w1', heartbeatMs: 50, signal: leave.signal, sink: () => ({ write: (o) => void out.push(o) }) })
+    const deadline = Date.now() + 10_000
+    while (out.length === 0 && Date.now() < deadline) await sleep(20)
+    // Handed over, not ended: only the idle timeout can have fired these windows.
+    leave.abort()
+    await member
+    expect(out.length).toBeGreaterThan(0)
+    expect(out).toContainEqual({ key: 'u0', window: { start: 0, end: 100 }, value: 5 })
+  }, 30_000)
+
+  it('refuses a join keyed by something other than the topics\' routing key', async () => {
+    const clicks = unique('clicks')
+    const searches = unique('searches')
+    const byId = (e: Act) => e.id
+    for (const topic of [clicks, searches]) {
+      await createTopic(redis, topic, 2)
+      const events: Act[] = Array.from({ length: 20 }, (_, i) => ({ id: i, user: `u${i % 5}`, at: i }))
+      await run(pipeline({}, (s: Stream<Act>) => s), events, { sink: redisSink(redis, { topic, partitions: 2, key: byId }) })
+    }
+    const sink = () => ({ write: () => undefined })
+    await expect(runMember(joinCount, redis, { topics: { clicks, searches }, group: unique('g'), consumer: 'w1', heartbeatMs: 50, idleExitMs: 300, sink })).rejects.toThrow(
+      /a stateful stage is keyed by something other than the topic's routing key: key "u\d" belongs to partition \d of 2, but came in partition \d/,
+    )
+  }, 30_000)
+
+  it('a member dying mid-partition: its successor restores the checkpoint and re-reads what each topic had pending after it, neither losing nor duplicating a pair', async () => {
+    const { member, totals, pending, expected } = await setup(600)
+    let writes = 0
+    const dying = (lease: Parameters<typeof fencedUpsertSink>[0]): Sink<Totals> => {
+      const inner = fencedUpsertSink<Totals>(lease, 'ignored', (c) => c.key)
+      return {
+        write(c) {
+          if (++writes > 150) throw new Error('the member died')
+          return inner.write(c)
+        },
+      }
+    }
+    // Its outputs go nowhere: the view holds only what the successor writes, so every pair counted
+    // there is counted from the restored state plus what was re-read.
+    await expect(member('w1', { leaseMs: 400, sink: dying })).rejects.toThrow('the member died')
+    expect(await pending()).toBeGreaterThan(0)
+    await member('w2', { leaseMs: 400, idleExitMs: 300 })
+    expect(await totals()).toEqual(expected)
+    expect(await pending()).toBe(0)
+  }, 60_000)
 })

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
-import type { Pipeline } from '../../dsl/pipeline.ts'
+import { sourceNames, type Pipeline } from '../../dsl/pipeline.ts'
 import type { Sink } from '../sinks.ts'
-import type { PulledRecord, PulledSource } from '../sources.ts'
+import type { PulledRecord, PulledSource, PullOptions, Source } from '../sources.ts'
 import { assignPartitions } from '../partition.ts'
 import { run, type RunOptions } from '../../harness/run.ts'
 import { parseCheckpoint, type CheckpointStore } from '../../harness/checkpoint.ts'
@@ -16,8 +16,12 @@ import { streamKey } from './topic.ts'
 
 /** Options of `runMember`. */
 export interface MemberOptions<O> {
-  /** The topics read, co-partitioned: partition p of each goes to the same member. */
-  readonly topics: readonly string[]
+  /**
+   * The topics read, co-partitioned: partition p of each goes to the same member. A pipeline with
+   * several sources gives each source its topics (`{ clicks: 'clicks', searches: ['a', 'b'] }`):
+   * each partition's run reads one input per source, all of partition p.
+   */
+  readonly topics: readonly string[] | SourceTopics
   readonly group: string
   /** This member's name, unique in the group (a process restarted under it takes its partitions back at once). */
   readonly consumer: string
@@ -49,6 +53,9 @@ export interface MemberOptions<O> {
   /** Passed to each partition's `run`. */
   readonly run?: Pick<RunOptions<O>, 'onDeadLetter' | 'onLate' | 'failFast' | 'keepSideOutputs'>
 }
+
+/** The topics of each source of a pipeline with several, by source name. */
+export type SourceTopics = Readonly<Record<string, string | readonly string[]>>
 
 /** What a member did over its life. */
 export interface MemberSummary {
@@ -170,7 +177,7 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
   return {
     _tag: 'Pulled',
     identity: `redis partition ${o.p} of ${streams.join(',')} group ${group}`,
-    async pull(max) {
+    async pull(max, options?: PullOptions) {
       if (survivor !== undefined) {
         const [s, id] = survivor
         survivor = undefined
@@ -194,7 +201,7 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
         o.onData()
         return out
       }
-      await new Promise((r) => setTimeout(r, o.pollMs))
+      if (options?.wait !== false) await new Promise((r) => setTimeout(r, o.pollMs))
       return []
     },
     async ack(tokens) {
@@ -213,6 +220,47 @@ function partitionSource<T>(o: PartitionSourceOptions): PulledSource<T> {
 const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) + 1]
 
 /**
+ * The topics of each source of a pipeline with several, checked against its sources (a topic read
+ * by one source only, see `topicReadTwice`); undefined for a one-source pipeline, which takes a list.
+ */
+function topicsBySource(p: Pipeline<unknown, unknown, unknown>, topics: readonly string[] | SourceTopics): Readonly<Record<string, readonly string[]>> | undefined {
+  const names = sourceNames(p)
+  const list = [...(names ?? [])].join(', ')
+  if (Array.isArray(topics)) {
+    if (names !== undefined)
+      throw new TypeError(`runMember: pipeline '${p.name}' reads several sources (${list}): give each its topics, topics: { ${[...names].map((n) => `${n}: ...`).join(', ')} }`)
+    return undefined
+  }
+  if (names === undefined) throw new TypeError(`runMember: pipeline '${p.name}' reads one source: give its topics as a list, not by source`)
+  const given = topics as SourceTopics
+  for (const name of Object.keys(given)) if (!names.has(name)) throw new TypeError(`runMember: topics given for '${name}', which names no source of pipeline '${p.name}' (its sources: ${list})`)
+  const out: Record<string, readonly string[]> = {}
+  for (const name of names) {
+    const t = given[name]
+    if (t === undefined) throw new TypeError(`runMember: no topics for source '${name}' of pipeline '${p.name}' (its sources: ${list})`)
+    out[name] = typeof t === 'string' ? [t] : t
+  }
+  const twice = topicReadTwice(out)
+  if (twice !== undefined) throw new TypeError(`runMember: ${twice}`)
+  return out
+}
+
+/**
+ * Why these topics by source cannot be read by one group, or undefined: a topic given to two
+ * sources would be read by two readers of one group, each getting part of its entries.
+ */
+export function topicReadTwice(bySource: Readonly<Record<string, readonly string[]>>): string | undefined {
+  const readBy = new Map<string, string>()
+  for (const [name, topics] of Object.entries(bySource))
+    for (const topic of topics) {
+      const other = readBy.get(topic)
+      if (other !== undefined) return `topic '${topic}' is given to sources '${other}' and '${name}'; each topic is read by one source`
+      readBy.set(topic, name)
+    }
+  return undefined
+}
+
+/**
  * Runs a pipeline as one member of a consumer group over partitioned Redis topics, keeping state
  * per partition: each partition it owns runs its own instance of the pipeline (its own state and
  * watermark), checkpointed into the group's hash with the entries it covers.
@@ -225,12 +273,19 @@ const field = (row: unknown[], name: string): unknown => row[row.indexOf(name) +
  * lease) and acknowledgement checks the lease atomically, so a member paused past its lease can no
  * longer write when it wakes: its partitions' runs fail with `FencedError` and are dropped.
  *
+ * A pipeline with several sources reads each from its own topics (`topics` by source name), all
+ * co-partitioned: partition p's run has one input per source, each of partition p of its topics,
+ * and one checkpoint holding the state and each input's position; a handoff or takeover moves
+ * them all at once, so a join of two topics keyed alike joins partition p of each.
+ *
  * A stateful stage keyed by something other than the routing key would split a key's state over
  * partitions: the run fails at the first such key, naming it (see docs/scale-out.md).
  *
  * @example
  * await runMember(counts, redis, { topics: ['clicks'], group: 'g', consumer: 'w1',
  *   sink: (lease) => fencedUpsertSink(lease, 'view', (o) => o.key) })
+ * await runMember(clicksWithSearches, redis, { topics: { clicks: 'clicks', searches: 'searches' },
+ *   group: 'g2', consumer: 'w1', sink: (lease) => fencedUpsertSink(lease, 'matches', (o) => o.id) })
  */
 export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: MemberOptions<O>): Promise<MemberSummary> {
   const { group, consumer } = o
@@ -240,15 +295,18 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
   // The sorted set redisSource heartbeats into too, so a member of either kind sees the other.
   const membersKey = `weir:members:${group}`
   const idleKey = `weir:group:${group}:idle`
-  const counts = await Promise.all(o.topics.map(async (t) => Number(await redis.hget('weir:topics', t))))
+  const bySource = topicsBySource(p as Pipeline<unknown, unknown, unknown>, o.topics)
+  const topics = bySource === undefined ? (o.topics as readonly string[]) : Object.values(bySource).flat()
+  const counts = await Promise.all(topics.map(async (t) => Number(await redis.hget('weir:topics', t))))
   counts.forEach((c, i) => {
-    if (!(c >= 1)) throw new Error(`runMember: topic '${o.topics[i]}' is not declared (createTopic, or write to it first)`)
+    if (!(c >= 1)) throw new Error(`runMember: topic '${topics[i]}' is not declared (createTopic, or write to it first)`)
   })
-  if (new Set(counts).size !== 1) throw new Error(`runMember: topics ${o.topics.join(', ')} have different partition counts (${counts.join(', ')}); a group reads co-partitioned topics`)
+  if (new Set(counts).size !== 1) throw new Error(`runMember: topics ${topics.join(', ')} have different partition counts (${counts.join(', ')}); a group reads co-partitioned topics`)
   const n = counts[0]
-  const streamsOf = (part: number) => o.topics.map((t) => streamKey(t, part))
+  /** Partition `part`'s streams of these topics. */
+  const streamsOf = (part: number, of: readonly string[]) => of.map((t) => streamKey(t, part))
   for (let part = 0; part < n; part++)
-    for (const s of streamsOf(part))
+    for (const s of streamsOf(part, topics))
       await redis.xgroup('CREATE', s, group, '0', 'MKSTREAM').catch((e: Error) => {
         if (!e.message.includes('BUSYGROUP')) throw e
       })
@@ -278,35 +336,41 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
     const entry: Owned = { lease, stop, lost: false }
     owned.set(part, entry)
     total.takeovers++
-    const source = partitionSource<I>({
-      group,
-      consumer,
-      streams: streamsOf(part),
-      lease,
-      p: part,
-      pollMs: Math.min(50, heartbeatMs),
-      maxDeliveries: o.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
-      deadLetterStream: o.deadLetterStream,
-      encoding: o.encoding,
-      ending: () => ending,
-      onData: () => {
-        lastData = Date.now()
-      },
-    })
-    const checked: PulledSource<I> = {
-      ...source,
-      // A key of another partition fails the run here, where an error stops it (see keyedOffPartition).
-      pull: async (max) => {
-        refuseRekeyed()
-        return source.pull(max)
-      },
-      ack: async (tokens) => {
-        refuseRekeyed()
-        return source.ack(tokens)
-      },
+    /** Partition `part` of these topics, read under the lease. */
+    const read = (of: readonly string[]): PulledSource<unknown> => {
+      const source = partitionSource<unknown>({
+        group,
+        consumer,
+        streams: streamsOf(part, of),
+        lease,
+        p: part,
+        pollMs: Math.min(50, heartbeatMs),
+        maxDeliveries: o.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
+        deadLetterStream: o.deadLetterStream,
+        encoding: o.encoding,
+        ending: () => ending,
+        onData: () => {
+          lastData = Date.now()
+        },
+      })
+      return {
+        ...source,
+        // A key of another partition fails the run here, where an error stops it (see keyedOffPartition).
+        pull: async (max, options) => {
+          refuseRekeyed()
+          return source.pull(max, options)
+        },
+        ack: async (tokens) => {
+          refuseRekeyed()
+          return source.ack(tokens)
+        },
+      }
     }
+    // Several sources: one input each, all of partition `part`, in one run with one checkpoint
+    // (each input's position in it); `run` checks the inputs against the pipeline's sources.
+    const input = bySource === undefined ? read(topics) : Object.fromEntries(Object.entries(bySource).map(([name, of]) => [name, read(of)]))
     const store = partitionCheckpoints(redis, group, part, lease)
-    const done = run(guarded[part], checked, {
+    const done = run(guarded[part], input as Source<unknown>, {
       ...o.run,
       sink: o.sink(lease),
       checkpoint: {
@@ -364,7 +428,7 @@ export async function runMember<I, O, K>(p: Pipeline<I, O, K>, redis: Redis, o: 
     const idleMembers = new Set(await redis.smembers(idleKey))
     const alive = new Set(live)
     for (let part = 0; part < n; part++)
-      for (const s of streamsOf(part)) {
+      for (const s of streamsOf(part, topics)) {
         const info = (await redis.xinfo('STREAM', s)) as unknown[]
         if (Number(field(info, 'length')) === 0) continue
         const g = ((await redis.xinfo('GROUPS', s)) as unknown[][]).find((x) => field(x, 'name') === group)

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
-import type { PulledRecord, PulledSource } from '../sources.ts'
+import type { PulledRecord, PulledSource, PullOptions } from '../sources.ts'
 import { streamKey, topicsMatching, type Topic } from './topic.ts'
 import { ownerOf } from '../partition.ts'
 import { Queue } from '../../operators/core/Queue.ts'
@@ -418,19 +418,20 @@ export function redisSource<T = unknown>(redis: Redis, o: RedisSourceOptions): P
   return {
     _tag: 'Pulled',
     identity: `redis ${o.pattern !== undefined ? `topics matching ${o.pattern}` : `topics ${o.topics!.join(',')}`} group ${group}`,
-    async pull(max) {
+    async pull(max, options?: PullOptions) {
+      const wait = options?.wait !== false
       await settleSurvivor()
       if (o.signal?.aborted) return undefined
       if (Date.now() - lastBeat >= heartbeatMs) await heartbeat()
       if (claimed.length > 0) return got(claimed.splice(0, max))
       if (!started && live.length >= o.minMembers!) started = true
       if (!started || owned.length === 0) {
-        await new Promise((r) => setTimeout(r, Math.min(blockMs, heartbeatMs)))
+        if (wait) await new Promise((r) => setTimeout(r, Math.min(blockMs, heartbeatMs)))
         return []
       }
       if (!recovered) await recoverOwnPending()
       if (redeliveries.length > 0) return got(await redeliver(max))
-      const read = ['GROUP', group, consumer, 'COUNT', max, 'BLOCK', blockMs, 'STREAMS', ...owned, ...owned.map(() => '>')]
+      const read = ['GROUP', group, consumer, 'COUNT', max, ...(wait ? ['BLOCK', blockMs] : []), 'STREAMS', ...owned, ...owned.map(() => '>')]
       // The typed commands, not `call`: they turn a RESP3 server's map of streams into pairs.
       const res = isBinary(o.encoding)
         ? textStreams((await (reader.xreadgroupBuffer as (...a: unknown[]) => Promise<unknown>).apply(reader, read)) as never)
