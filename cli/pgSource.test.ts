@@ -8,10 +8,14 @@ import { main, type CliIO } from './weir.ts'
 import { DATABASE_URL, REDIS_URL, missing, unique } from '../connectors/testing/servers.ts'
 import { runWeir } from '../connectors/testing/weirProcess.ts'
 import { createTopic, streamKey, TOPICS_KEY } from '../connectors/redis/topic.ts'
-import { dropCdc } from '../connectors/postgres/admin.ts'
+import { createCdc, dropCdc } from '../connectors/postgres/admin.ts'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const root = join(import.meta.dirname, '..')
 const FIXTURE = 'cli/fixtures/paymentsAndAccounts.ts'
+const OWNERS = 'cli/fixtures/paymentOwners.ts'
 
 describe('pgMappingOf (--from <source>=pg:<table>)', () => {
   const topics = { payments: 'pay', accounts: 'pg:accounts' }
@@ -38,14 +42,18 @@ describe('pgMappingOf (--from <source>=pg:<table>)', () => {
       topics,
       flags,
       { pipeline: 'paid', stateless: false, checkpoint: false },
-      '--from accounts=pg:accounts: a source read from PostgreSQL runs in a stateless pipeline only, without --checkpoint (paid keeps state): a run does not checkpoint the inputs of a pipeline with several sources, so a table kept in its state would be lost on a restart',
+      "--from accounts=pg:accounts: a stateful pipeline reading PostgreSQL runs alone with --checkpoint <file> (paid keeps state): a slot's changes have one reader and are not partitioned among group members",
     ],
-    [from, topics, flags, { ...stateless, checkpoint: true }, /\(p was given --checkpoint\)/.source],
     ['pg:accounts', undefined, flags, stateless, '--from pg:accounts: pg:<table> is one source of a pipeline with several (--from <source>=pg:<table>,<source>=<topic>); this pipeline reads one source'],
     ['pay', undefined, flags, stateless, '--postgres needs a source of the pipeline mapped to a table: --from <source>=pg:<table>'],
     ['payments=pay,accounts=acc', { payments: 'pay', accounts: 'acc' }, flags, stateless, '--postgres needs a source of the pipeline mapped to a table: --from payments=pg:<table>,...'],
   ])('refuses %s (%#)', (f, t, fl, run, message) => {
-    expect(() => pgMappingOf(f, t, fl, run)).toThrow(message.startsWith('\\(') ? new RegExp(message) : message)
+    expect(() => pgMappingOf(f, t, fl, run)).toThrow(message)
+  })
+
+  it('takes a stateful pipeline with --checkpoint, and a stateless one with or without it', () => {
+    for (const run of [{ pipeline: 'p', stateless: false, checkpoint: true }, { ...stateless, checkpoint: true }, stateless])
+      expect(pgMappingOf(from, topics, flags, run)?.source).toBe('accounts')
   })
 
   it('--slot and --publication need --postgres, which needs --redis', () => {
@@ -134,12 +142,41 @@ describe.skipIf(missing('REDIS_URL') || missing('DATABASE_URL'))('weir run --fro
     expect(third.stderr).toMatch(/: 0 events in, 0 out/)
   }, 60_000)
 
-  it('refuses a stateful pipeline, a server it cannot reach, a table that does not exist, and a publication of other tables: one line, exit 2', async () => {
+  it('keeps a stateful pipeline\'s table in its --checkpoint file with the slot\'s and the topic\'s positions: a second run joins with versions it never reads again', async () => {
+    const slot = unique('weir_slot')
+    slots.push(slot)
+    await createCdc(DATABASE_URL!, { slot, publication: slot, tables: [table] })
+    await sql.query(`INSERT INTO ${table} VALUES (7, 'ann')`)
+    await sleep(20)
+    const between = Date.now()
+    await sleep(20)
+    await sql.query(`UPDATE ${table} SET owner = 'ann2' WHERE id = 7`)
+    const group = unique('g')
+    const cp = join(mkdtempSync(join(tmpdir(), 'weir-pg-cp-')), 'owners.json')
+    const owners = (topic: string) => args(topic, slot, group, ['--checkpoint', cp]).map((a) => (a === FIXTURE ? OWNERS : a))
+    const topic = await topicWith([{ id: 1, account: 7, at: between }])
+    const first = await weir(owners(topic))
+    expect(first.code).toBe(0)
+    expect(first.out).toEqual([{ payment: 1, owner: 'ann' }])
+    expect(first.stderr).toMatch(/: 3 events in, 1 out/)
+
+    // No change of the table since: both versions are only in the checkpoint's state. Payment 1 was
+    // held for the end of input (the update's watermark had not passed it), so the checkpoint has it
+    // waiting and the end of this run lets it out again (at least once, docs/checkpoints.md).
+    await topicWith([{ id: 2, account: 7, at: Date.now() + 60_000 }], topic)
+    const second = await weir(owners(topic))
+    expect(second.code).toBe(0)
+    expect(second.out).toEqual([{ payment: 1, owner: 'ann' }, { payment: 2, owner: 'ann2' }])
+    expect(second.stderr).toMatch(/: 1 events in, 2 out/)
+    expect(Number(((await redis.xpending(streamKey(topic, 0), group)) as [number])[0])).toBe(0)
+  }, 60_000)
+
+  it('refuses a stateful pipeline without --checkpoint, a server it cannot reach, a table that does not exist, and a publication of other tables: one line, exit 2', async () => {
     const topic = await topicWith([])
     const group = unique('g')
     const stateful = await weir(['run', 'examples/flightAirportsTwoSources.ts', '--redis', REDIS_URL!, '--from', `flights=${topic},airport-changes=pg:airports`, '--postgres', DATABASE_URL!, '--slot', 's', '--group', group, '--consumer', 'c1'])
     expect(stateful.code).toBe(2)
-    expect(stateful.stderr).toMatch(/^weir: --from airport-changes=pg:airports: a source read from PostgreSQL runs in a stateless pipeline only, without --checkpoint \(flightAirportsTwoSources keeps state\)[^\n]*\n$/)
+    expect(stateful.stderr).toMatch(/^weir: --from airport-changes=pg:airports: a stateful pipeline reading PostgreSQL runs alone with --checkpoint <file> \(flightAirportsTwoSources keeps state\)[^\n]*\n$/)
 
     const unreachable = 'postgres://postgres@127.0.0.1:1/postgres'
     const down = await weir(args(topic, unique('weir_slot'), group).map((a) => (a === DATABASE_URL ? unreachable : a)))

@@ -40,9 +40,9 @@ const PG = 'pg:'
 
 /**
  * The source `--from` maps to a table of the database (`<source>=pg:<table>`), checked against the
- * other flags and the pipeline; undefined when none is. One per run (a slot has one reader), of a
- * stateless pipeline without `--checkpoint`: a stateful pipeline's table would be lost on a restart,
- * since a run checkpoints no input of a pipeline with several sources read from brokers.
+ * other flags and the pipeline; undefined when none is. One per run (a slot has one reader); a
+ * stateful pipeline (a table kept from the database) runs alone with `--checkpoint`, which holds the
+ * table with the slot's and the topics' positions.
  *
  * @example
  * pgMappingOf('payments=pay,accounts=pg:accounts', { payments: 'pay', accounts: 'pg:accounts' }, { url: 'postgres://db', slot: 's', publication: undefined },
@@ -73,9 +73,11 @@ export function pgMappingOf(
   if (!/^([A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*$/.test(name)) throw new UsageError(`${given}: '${name}' is not a table name (pg:<table> or pg:<schema>.<table>)`)
   if (flags === undefined) throw new UsageError(`${given} needs --postgres <url> and --slot <name> (the replication slot that keeps its position)`)
   if (flags.slot === undefined) throw new UsageError(`${given} needs --slot <name>: the replication slot that keeps its position (created if missing)`)
-  if (!run.stateless || run.checkpoint)
+  // A group member owns partitions of topics; a slot's changes are one stream with one reader, so a
+  // table kept in state runs in one process that checkpoints it (the slot's position with it).
+  if (!run.stateless && !run.checkpoint)
     throw new UsageError(
-      `${given}: a source read from PostgreSQL runs in a stateless pipeline only, without --checkpoint (${run.pipeline} ${run.stateless ? 'was given --checkpoint' : 'keeps state'}): a run does not checkpoint the inputs of a pipeline with several sources, so a table kept in its state would be lost on a restart`,
+      `${given}: a stateful pipeline reading PostgreSQL runs alone with --checkpoint <file> (${run.pipeline} keeps state): a slot's changes have one reader and are not partitioned among group members`,
     )
   return { source, table: name.includes('.') ? name : `public.${name}`, url: flags.url, slot: flags.slot, publication: flags.publication ?? flags.slot }
 }
