@@ -140,7 +140,7 @@ export const USAGE = `usage:
       read one source of a pipeline with several from a PostgreSQL table's changes (pgChanges,
       docs/cdc.md) and the others from Redis topics; the slot (and the publication of that table
       alone, named after the slot by default) is created if missing, and then gets the changes made
-      from its creation on; a stateless pipeline only, without --checkpoint (docs/sources.md)
+      from its creation on; a stateful pipeline runs alone with --checkpoint <file> (docs/sources.md)
   weir explain <pipeline-module> [--mermaid]
       print the pipeline's plan, as text or as a Mermaid flowchart
   weir report <pipeline-module> --log <file> --out <file.html> [--topic <topic>]
