@@ -102,6 +102,17 @@ describe('hoppingSlicedKind', () => {
       expect(core.openKeys).toBe(0)
     })
 
+    it("a key's freed windows are reused by its next ones: the windows it makes are as many as it holds at once", () => {
+      const core = machine(hopping(10, 5), true, [])
+      const open = core.open.bind(core)
+      let made = 0
+      core.open = (...args) => (made++, open(...args))
+      const events = Array.from({ length: 200 }, (_, t) => ({ k: 'a', t, v: 1 }))
+      feed(core, events, 0)
+      // 40 windows fired, 2 open at once (3 while one is firing and the next is opened).
+      expect(made).toBeLessThanOrEqual(3)
+    })
+
     it('is what windowMachine builds for overlapping hopping windows over built-ins', () => {
       const out: unknown[] = []
       const m = windowMachine(spec(hopping(10, 5)), makeContext(), (r) => out.push(r.value))

@@ -15,8 +15,8 @@ interface Partial {
  * `cur` for the generated in-order path (`inOrderPush`), which folds an event into it straight.
  */
 interface Slice extends Partial {
-  readonly start: number
-  readonly end: number
+  start: number
+  end: number
 }
 
 /**
@@ -46,6 +46,13 @@ interface SlicedKey {
   pre: Partial | undefined
   preBlock: number
   preEnd: number
+  /**
+   * Freed windows and slices, to be reused by the key's next ones: a window of `n` slices keeps its
+   * objects alive for `n` slices of event time, so new ones would all be copied and promoted by the
+   * garbage collector before they die (`hopping('1h', '1m')`: about 60 of each per key).
+   */
+  readonly spareWins: Win[]
+  readonly spareSlices: Slice[]
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
@@ -83,21 +90,29 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   let empty: unknown
 
   const keep = (core: WindowCore<SlicedKey>, ks: SlicedKey, start: number, pos: number) => {
-    const w = core.open(ks, start, start + size, pos)
-    w.acc = empty ??= core.agg.init()
+    empty ??= core.agg.init()
+    const spare = ks.spareWins.pop()
+    const w = spare === undefined ? core.open(ks, start, start + size, pos) : core.reopen(spare, start, start + size, empty, pos)
+    w.acc = empty
     ks.wins.set(start, w)
     if (!(ks.lo <= start)) ks.lo = start
     if (!(ks.hi >= start)) ks.hi = start
     core.touched(w)
   }
 
-  /** A fresh partial holding `p`'s aggregate merged with `rest`'s (either may be undefined). */
-  const joined = (core: WindowCore<SlicedKey>, p: Partial, rest: Partial | undefined): Partial => {
+  /**
+   * `into`, its accumulator emptied (reused in place where the fields allow), made `p`'s aggregate
+   * merged with `rest`'s (if any), with the latest arrival of the two.
+   */
+  const joinInto = (core: WindowCore<SlicedKey>, into: Partial, p: Partial, rest: Partial | undefined): Partial => {
     const agg = core.agg
-    const acc = agg.merge(agg.init(), p.acc)
-    if (rest === undefined) return { acc, seq: p.seq, pos: p.pos }
-    const newer = rest.seq > p.seq ? rest : p
-    return { acc: agg.merge(acc, rest.acc), seq: newer.seq, pos: newer.pos }
+    const newer = rest !== undefined && rest.seq > p.seq ? rest : p
+    let acc = agg.merge(into.acc === undefined ? agg.init() : agg.reset(into.acc), p.acc)
+    if (rest !== undefined) acc = agg.merge(acc, rest.acc)
+    into.acc = acc
+    into.seq = newer.seq
+    into.pos = newer.pos
+    return into
   }
 
   /** Slices `first` to the end of its block `b` combined, from suffix partials computed once per block. */
@@ -105,7 +120,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     const at = ks.sufAt
     const suf = ks.suf
     if (ks.sufBlock !== b) {
-      at.length = suf.length = 0
+      at.length = 0
       let sorted = true
       for (const i of ks.slices.keys())
         if (i >= b * n && i < (b + 1) * n) {
@@ -114,8 +129,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
         }
       // Slices are made in index order unless events came out of order.
       if (!sorted) at.sort(byValue)
+      // Into the partials kept from the block before (entries past `at.length` wait to be reused).
       let rest: Partial | undefined
-      for (let k = at.length - 1; k >= 0; k--) suf[k] = rest = joined(core, ks.slices.get(at[k])!, rest)
+      for (let k = at.length - 1; k >= 0; k--) rest = joinInto(core, (suf[k] ??= { acc: undefined, seq: 0, pos: 0 }), ks.slices.get(at[k])!, rest)
       ks.sufBlock = b
     }
     // The first slice at or after `first`, by binary search.
@@ -140,9 +156,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     for (let i = ks.preEnd; i < end; i++) {
       const slice = ks.slices.get(i)
       if (slice === undefined) continue
-      if (pre === undefined) pre = joined(core, slice, undefined)
+      if (pre === undefined) pre = joinInto(core, { acc: undefined, seq: 0, pos: 0 }, slice, undefined)
       else {
-        // The kept prefix's accumulator is its own (`joined` made it), so it grows in place.
+        // The kept prefix's accumulator is its own (`joinInto` made it), so it grows in place.
         pre.acc = core.agg.merge(pre.acc, slice.acc)
         if (slice.seq > pre.seq) {
           pre.seq = slice.seq
@@ -210,6 +226,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
 
   return {
     inOrder: { extend: 0 },
+    sharedDueTimes: true,
     newKey: (key) => ({
       key,
       wins: new Map(),
@@ -224,6 +241,8 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       pre: undefined,
       preBlock: Number.NaN,
       preEnd: Number.NaN,
+      spareWins: [],
+      spareSlices: [],
     }),
     add(core: WindowCore<SlicedKey>, ks: SlicedKey, t: number, _value: unknown, pos: number): boolean {
       // The open windows holding t: from the first whose end is past W (no lateness) to the last.
@@ -245,7 +264,15 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       const slice = i === ks.curIndex ? ks.cur : ks.slices.get(i)
       changed(ks, i)
       if (slice === undefined) {
-        const fresh: Slice = { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
+        let fresh = ks.spareSlices.pop()
+        if (fresh === undefined) fresh = { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
+        else {
+          fresh.acc = agg.fold(agg.reset(fresh.acc))
+          fresh.seq = ++seq
+          fresh.pos = pos
+          fresh.start = i * g
+          fresh.end = (i + 1) * g
+        }
         ks.slices.set(i, fresh)
         ks.cur = fresh
         ks.curIndex = i
@@ -270,6 +297,7 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     isEmpty: (ks) => ks.wins.size === 0 && ks.slices.size === 0,
     free(ks, w) {
       ks.wins.delete(w.start)
+      ks.spareWins.push(w)
       if (ks.wins.size === 0) {
         ks.lo = ks.hi = Number.NaN
         ks.slices.clear()
@@ -285,7 +313,12 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       if (w.start === ks.lo) {
         let lo = ks.lo + hop
         while (lo < ks.hi && !ks.wins.has(lo)) lo += hop
-        for (let s = ks.lo / g, end = lo / g; s < end; s++) ks.slices.delete(s)
+        for (let s = ks.lo / g, end = lo / g; s < end; s++) {
+          const dead = ks.slices.get(s)
+          if (dead === undefined) continue
+          ks.slices.delete(s)
+          ks.spareSlices.push(dead)
+        }
         if (ks.curIndex < lo / g) {
           ks.cur = undefined
           ks.curIndex = Number.NaN
