@@ -2,6 +2,7 @@ import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Hopping } from '../../dsl/windows.ts'
 import type { Win, WindowCore, WindowKind } from './WindowCore.ts'
+import { IndexDeque } from './IndexDeque.ts'
 
 /** A partial aggregate of a key's events, with the latest arrival in it (`seq` orders arrivals). */
 interface Partial {
@@ -20,15 +21,13 @@ interface Slice extends Partial {
 }
 
 /**
- * A key's open windows by start, the starts' range (`lo`, `hi`; NaN with none) and its slices by
- * index (slice `s` covers `[s * g, (s + 1) * g)`).
+ * A key's open windows by start and its slices by index (slice `s` covers `[s * g, (s + 1) * g)`),
+ * each in index order.
  */
 interface SlicedKey {
   readonly key: Key
-  readonly wins: Map<number, Win>
-  lo: number
-  hi: number
-  readonly slices: Map<number, Slice>
+  readonly wins: IndexDeque<Win>
+  readonly slices: IndexDeque<Slice>
   /** The slice its latest event went to, and its index: in-order events mostly go there again. */
   cur: Slice | undefined
   curIndex: number
@@ -36,12 +35,14 @@ interface SlicedKey {
    * Partials that let a window combine two of them instead of its `n` slices. Slices are grouped in
    * blocks of `n` (a window's length in slices); a window spans a suffix of one block and a prefix
    * of the next. `sufAt`: the slices of block `sufBlock` (NaN: none kept) that hold events, by
-   * index, ascending; `suf[k]`: those from `sufAt[k]` to the block's end, combined (as many as the
+   * index, ascending, `sufCount` of them; `suf[k]`: those from `sufAt[k]` to the block's end,
+   * combined (entries past `sufCount` wait to be reused by the next block; as many as the
    * slices, not `n`: a window may hold many more slices than a sparse key has events). `pre`: slices
    * of block `preBlock` from its first up to `preEnd` (exclusive), undefined when none holds events.
    */
   readonly sufAt: number[]
   readonly suf: Partial[]
+  sufCount: number
   sufBlock: number
   pre: Partial | undefined
   preBlock: number
@@ -56,8 +57,6 @@ interface SlicedKey {
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
-
-const byValue = (x: number, y: number): number => x - y
 
 /**
  * Hopping windows `[k*hop, k*hop + size)` (same semantics as `hoppingKind`, docs/semantics.md
@@ -95,8 +94,6 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     const w = spare === undefined ? core.open(ks, start, start + size, pos) : core.reopen(spare, start, start + size, empty, pos)
     w.acc = empty
     ks.wins.set(start, w)
-    if (!(ks.lo <= start)) ks.lo = start
-    if (!(ks.hi >= start)) ks.hi = start
     core.touched(w)
   }
 
@@ -120,29 +117,25 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     const at = ks.sufAt
     const suf = ks.suf
     if (ks.sufBlock !== b) {
-      at.length = 0
-      let sorted = true
-      for (const i of ks.slices.keys())
-        if (i >= b * n && i < (b + 1) * n) {
-          if (at.length > 0 && i < at[at.length - 1]) sorted = false
-          at.push(i)
-        }
-      // Slices are made in index order unless events came out of order.
-      if (!sorted) at.sort(byValue)
-      // Into the partials kept from the block before (entries past `at.length` wait to be reused).
+      const slices = ks.slices
+      const from = slices.rank(b * n)
+      let count = 0
+      for (; from + count < slices.size && slices.indexAt(from + count) < (b + 1) * n; count++) at[count] = slices.indexAt(from + count)
+      // Into the partials kept from the block before.
       let rest: Partial | undefined
-      for (let k = at.length - 1; k >= 0; k--) rest = joinInto(core, (suf[k] ??= { acc: undefined, seq: 0, pos: 0 }), ks.slices.get(at[k])!, rest)
+      for (let k = count - 1; k >= 0; k--) rest = joinInto(core, (suf[k] ??= { acc: undefined, seq: 0, pos: 0 }), slices.at(from + k), rest)
+      ks.sufCount = count
       ks.sufBlock = b
     }
     // The first slice at or after `first`, by binary search.
     let lo = 0
-    let hi = at.length
+    let hi = ks.sufCount
     while (lo < hi) {
       const mid = (lo + hi) >> 1
       if (at[mid] < first) lo = mid + 1
       else hi = mid
     }
-    return lo < at.length ? suf[lo] : undefined
+    return lo < ks.sufCount ? suf[lo] : undefined
   }
 
   /** Slices `b * n .. end - 1` combined, extending the kept prefix when it is of block `b` and no longer. */
@@ -153,9 +146,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       ks.preEnd = b * n
     }
     let pre = ks.pre
-    for (let i = ks.preEnd; i < end; i++) {
-      const slice = ks.slices.get(i)
-      if (slice === undefined) continue
+    const slices = ks.slices
+    for (let k = slices.rank(ks.preEnd); k < slices.size && slices.indexAt(k) < end; k++) {
+      const slice = slices.at(k)
       if (pre === undefined) pre = joinInto(core, { acc: undefined, seq: 0, pos: 0 }, slice, undefined)
       else {
         // The kept prefix's accumulator is its own (`joinInto` made it), so it grows in place.
@@ -179,9 +172,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     const agg = core.agg
     let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
     let latest = 0
-    for (let s = w.start / g, end = w.end / g; s < end; s++) {
-      const slice = ks.slices.get(s)
-      if (slice === undefined) continue
+    const slices = ks.slices
+    for (let k = slices.rank(w.start / g), end = w.end / g; k < slices.size && slices.indexAt(k) < end; k++) {
+      const slice = slices.at(k)
       acc = agg.merge(acc, slice.acc)
       if (slice.seq > latest) {
         latest = slice.seq
@@ -229,14 +222,13 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     sharedDueTimes: true,
     newKey: (key) => ({
       key,
-      wins: new Map(),
-      lo: Number.NaN,
-      hi: Number.NaN,
-      slices: new Map(),
+      wins: new IndexDeque(),
+      slices: new IndexDeque(),
       cur: undefined,
       curIndex: Number.NaN,
       sufAt: [],
       suf: [],
+      sufCount: 0,
       sufBlock: Number.NaN,
       pre: undefined,
       preBlock: Number.NaN,
@@ -253,11 +245,14 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       const to = kLast * hop
       // A key's windows are usually one run of starts (every in-order event needs at most one new
       // window, at the top): then only the missing top is opened, without a lookup per window.
-      const run = ks.wins.size === (ks.hi - ks.lo) / hop + 1
-      if (run && from >= ks.lo && from <= ks.hi + hop) {
-        for (let s = ks.hi + hop; s <= to; s += hop) keep(core, ks, s, pos)
+      const wins = ks.wins
+      const lo = wins.first
+      const hi = wins.last
+      const run = wins.size === (hi - lo) / hop + 1
+      if (run && from >= lo && from <= hi + hop) {
+        for (let s = hi + hop; s <= to; s += hop) keep(core, ks, s, pos)
       } else {
-        for (let s = from; s <= to; s += hop) if (!ks.wins.has(s)) keep(core, ks, s, pos)
+        for (let s = from; s <= to; s += hop) if (wins.get(s) === undefined) keep(core, ks, s, pos)
       }
       const agg = core.agg
       const i = Math.floor(t / g)
@@ -296,40 +291,33 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     },
     isEmpty: (ks) => ks.wins.size === 0 && ks.slices.size === 0,
     free(ks, w) {
-      ks.wins.delete(w.start)
+      const wins = ks.wins
+      const wasFirst = w.start === wins.first
+      wins.delete(w.start)
       ks.spareWins.push(w)
-      if (ks.wins.size === 0) {
-        ks.lo = ks.hi = Number.NaN
+      if (wins.size === 0) {
         ks.slices.clear()
         ks.cur = undefined
         ks.curIndex = Number.NaN
         ks.sufBlock = ks.preBlock = Number.NaN
-        ks.sufAt.length = ks.suf.length = 0
+        ks.sufCount = 0
         ks.pre = undefined
         return
       }
       // Windows are freed in start order, and a window opened later starts after this one (no
       // lateness: its end is past W, at least this one's end): slices before the next start are dead.
-      if (w.start === ks.lo) {
-        let lo = ks.lo + hop
-        while (lo < ks.hi && !ks.wins.has(lo)) lo += hop
-        for (let s = ks.lo / g, end = lo / g; s < end; s++) {
-          const dead = ks.slices.get(s)
-          if (dead === undefined) continue
-          ks.slices.delete(s)
-          ks.spareSlices.push(dead)
-        }
-        if (ks.curIndex < lo / g) {
+      if (wasFirst) {
+        const lo = wins.first / g
+        const slices = ks.slices
+        while (slices.size > 0 && slices.first < lo) ks.spareSlices.push(slices.shift())
+        if (ks.curIndex < lo) {
           ks.cur = undefined
           ks.curIndex = Number.NaN
         }
-        ks.lo = lo
       }
     },
     restore(ks, w) {
       ks.wins.set(w.start, w)
-      if (!(ks.lo <= w.start)) ks.lo = w.start
-      if (!(ks.hi >= w.start)) ks.hi = w.start
     },
   }
 }
