@@ -8,7 +8,9 @@
  * Memory follows the items held, not the span of their indexes.
  */
 export class IndexDeque<T> {
-  private indexes = new Float64Array(4)
+  // A plain array, not a Float64Array: small integer indexes stay small integers when read back,
+  // so the windows and slices made from them hold no boxed numbers.
+  private indexes: number[] = [0, 0, 0, 0]
   private items: (T | undefined)[] = [undefined, undefined, undefined, undefined]
   private mask = 3
   /** Ring position of the first item. */
@@ -114,7 +116,7 @@ export class IndexDeque<T> {
 
   private grow(): void {
     const n = this.items.length * 2
-    const indexes = new Float64Array(n)
+    const indexes: number[] = new Array(n).fill(0)
     const items: (T | undefined)[] = new Array(n).fill(undefined)
     for (let k = 0; k < this.size; k++) {
       indexes[k] = this.indexAt(k)
