@@ -379,6 +379,9 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     }
     w.dead = true
     w.due = Number.NaN
+    // Nothing reads a freed window's value or result again; a kind may keep the window to reuse
+    // (`reopen`), and should not keep them alive with it.
+    w.acc = w.last = undefined
     this.open_--
     const ks = w.home as S
     this.kind.free(ks, w)
