@@ -32,17 +32,12 @@ interface SlicedKey {
   cur: Slice | undefined
   curIndex: number
   /**
-   * Partials that let a window combine two of them instead of its `n` slices. Slices are grouped in
-   * blocks of `n` (a window's length in slices); a window spans a suffix of one block and a prefix
-   * of the next. `sufAt`: the slices of block `sufBlock` (NaN: none kept) that hold events, by
-   * index, ascending, `sufCount` of them; `suf[k]`: those from `sufAt[k]` to the block's end,
-   * combined (entries past `sufCount` wait to be reused by the next block; as many as the
-   * slices, not `n`: a window may hold many more slices than a sparse key has events). `pre`: slices
-   * of block `preBlock` from its first up to `preEnd` (exclusive), undefined when none holds events.
+   * What lets a window combine two partials instead of its `n` slices. Slices are grouped in blocks
+   * of `n` (a window's length in slices); a window spans a suffix of one block and a prefix of the
+   * next. Block `sufBlock` (NaN: none) has been made suffixes in place: each of its slices holds
+   * itself and the block's slices after it (see `toSuffixes`). `pre`: slices of block `preBlock`
+   * from its first up to `preEnd` (exclusive), undefined when none holds events.
    */
-  readonly sufAt: number[]
-  readonly suf: Partial[]
-  sufCount: number
   sufBlock: number
   pre: Partial | undefined
   preBlock: number
@@ -97,45 +92,77 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     core.touched(w)
   }
 
-  /**
-   * `into`, its accumulator emptied (reused in place where the fields allow), made `p`'s aggregate
-   * merged with `rest`'s (if any), with the latest arrival of the two.
-   */
-  const joinInto = (core: WindowCore<SlicedKey>, into: Partial, p: Partial, rest: Partial | undefined): Partial => {
+  /** A slice `i` holding the event just read, its object reused when the key has one spare. */
+  const newSlice = (core: WindowCore<SlicedKey>, ks: SlicedKey, i: number, pos: number): Slice => {
     const agg = core.agg
-    const newer = rest !== undefined && rest.seq > p.seq ? rest : p
-    let acc = agg.merge(into.acc === undefined ? agg.init() : agg.reset(into.acc), p.acc)
-    if (rest !== undefined) acc = agg.merge(acc, rest.acc)
-    into.acc = acc
-    into.seq = newer.seq
-    into.pos = newer.pos
-    return into
+    const spare = ks.spareSlices.pop()
+    if (spare === undefined) return { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
+    spare.acc = agg.fold(agg.reset(spare.acc))
+    spare.seq = ++seq
+    spare.pos = pos
+    spare.start = i * g
+    spare.end = (i + 1) * g
+    return spare
   }
 
-  /** Slices `first` to the end of its block `b` combined, from suffix partials computed once per block. */
+  /**
+   * Makes block `b`'s slices suffixes, in place, from its last back to its first: each slice's
+   * `acc`, `seq` and `pos` become those of itself and the block's slices after it. Done when the
+   * block's first window fires, once: the watermark is then past the block's end, so no in-order
+   * event goes there again, and the window before it has fired, so no window needs its slices one
+   * by one (except a checkpoint's look, `combineEach`); events out of order that still reach it are
+   * added to the suffixes (`behind`). Its slices go when its last window is freed.
+   */
+  const toSuffixes = (core: WindowCore<SlicedKey>, ks: SlicedKey, b: number) => {
+    const agg = core.agg
+    const slices = ks.slices
+    const from = slices.rank(b * n)
+    let k = from
+    while (k < slices.size && slices.indexAt(k) < (b + 1) * n) k++
+    for (k -= 2; k >= from; k--) {
+      const slice = slices.at(k)
+      const after = slices.at(k + 1)
+      slice.acc = agg.merge(slice.acc, after.acc)
+      if (after.seq > slice.seq) {
+        slice.seq = after.seq
+        slice.pos = after.pos
+      }
+    }
+    ks.sufBlock = b
+  }
+
+  /** The first slice at or after `first` in block `b`, made suffixes: `first` to the block's end combined. */
   const suffix = (core: WindowCore<SlicedKey>, ks: SlicedKey, b: number, first: number): Partial | undefined => {
-    const at = ks.sufAt
-    const suf = ks.suf
-    if (ks.sufBlock !== b) {
-      const slices = ks.slices
-      const from = slices.rank(b * n)
-      let count = 0
-      for (; from + count < slices.size && slices.indexAt(from + count) < (b + 1) * n; count++) at[count] = slices.indexAt(from + count)
-      // Into the partials kept from the block before.
-      let rest: Partial | undefined
-      for (let k = count - 1; k >= 0; k--) rest = joinInto(core, (suf[k] ??= { acc: undefined, seq: 0, pos: 0 }), slices.at(from + k), rest)
-      ks.sufCount = count
-      ks.sufBlock = b
+    if (ks.sufBlock !== b) toSuffixes(core, ks, b)
+    const slices = ks.slices
+    const k = slices.rank(first)
+    return k < slices.size && slices.indexAt(k) < (b + 1) * n ? slices.at(k) : undefined
+  }
+
+  /**
+   * The event just read, at slice `i` of block `b`, which is made suffixes: into slice `i` (made, if
+   * new, with the suffix after it) and into every slice of the block before it, whose suffixes hold it.
+   */
+  const behind = (core: WindowCore<SlicedKey>, ks: SlicedKey, i: number, b: number, pos: number) => {
+    const agg = core.agg
+    const slices = ks.slices
+    const at = slices.rank(i)
+    if (at < slices.size && slices.indexAt(at) === i) {
+      const slice = slices.at(at)
+      slice.acc = agg.fold(slice.acc)
+      slice.seq = ++seq
+      slice.pos = pos
+    } else {
+      const fresh = newSlice(core, ks, i, pos)
+      if (at < slices.size && slices.indexAt(at) < (b + 1) * n) fresh.acc = agg.merge(fresh.acc, slices.at(at).acc)
+      slices.set(i, fresh)
     }
-    // The first slice at or after `first`, by binary search.
-    let lo = 0
-    let hi = ks.sufCount
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (at[mid] < first) lo = mid + 1
-      else hi = mid
+    for (let k = slices.rank(b * n); k < at; k++) {
+      const slice = slices.at(k)
+      slice.acc = agg.fold(slice.acc)
+      slice.seq = seq
+      slice.pos = pos
     }
-    return lo < ks.sufCount ? suf[lo] : undefined
   }
 
   /** Slices `b * n .. end - 1` combined, extending the kept prefix when it is of block `b` and no longer. */
@@ -149,9 +176,9 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     const slices = ks.slices
     for (let k = slices.rank(ks.preEnd); k < slices.size && slices.indexAt(k) < end; k++) {
       const slice = slices.at(k)
-      if (pre === undefined) pre = joinInto(core, { acc: undefined, seq: 0, pos: 0 }, slice, undefined)
+      if (pre === undefined) pre = { acc: core.agg.merge(core.agg.init(), slice.acc), seq: slice.seq, pos: slice.pos }
       else {
-        // The kept prefix's accumulator is its own (`joinInto` made it), so it grows in place.
+        // The kept prefix's accumulator is its own, so it grows in place.
         pre.acc = core.agg.merge(pre.acc, slice.acc)
         if (slice.seq > pre.seq) {
           pre.seq = slice.seq
@@ -165,30 +192,34 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   }
 
   /**
-   * `w`'s slices combined one by one, keeping no partials: for a checkpoint's look at a window not
-   * yet fired, whose slices may still change on the in-order path, which drops no kept partial.
+   * `w`'s slices combined one by one (the first of its block made suffixes, if any, standing for
+   * the rest of that block), keeping no partials: for a checkpoint's look at a window not yet fired,
+   * whose slices may still change on the in-order path, which drops no kept partial.
    */
   const combineEach = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
     const agg = core.agg
     let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
     let latest = 0
     const slices = ks.slices
-    for (let k = slices.rank(w.start / g), end = w.end / g; k < slices.size && slices.indexAt(k) < end; k++) {
+    const first = w.start / g
+    const b = Math.floor(first / n)
+    const suffixes = b === ks.sufBlock
+    for (let k = slices.rank(first), end = w.end / g; k < slices.size && slices.indexAt(k) < end; k++) {
       const slice = slices.at(k)
       acc = agg.merge(acc, slice.acc)
       if (slice.seq > latest) {
         latest = slice.seq
         w.pos = slice.pos
       }
+      // A suffix holds the rest of its block: on to the next block.
+      if (suffixes && slices.indexAt(k) < (b + 1) * n) k = slices.rank((b + 1) * n) - 1
     }
     return acc
   }
 
-  /** A change to slice `i` after partials holding it were kept: they are dropped, to be computed again. */
+  /** A change to slice `i` after a prefix holding it was kept: it is dropped, to be computed again. */
   const changed = (ks: SlicedKey, i: number) => {
-    const b = Math.floor(i / n)
-    if (b === ks.sufBlock) ks.sufBlock = Number.NaN
-    if (b === ks.preBlock && i < ks.preEnd) ks.preBlock = Number.NaN
+    if (Math.floor(i / n) === ks.preBlock && i < ks.preEnd) ks.preBlock = Number.NaN
   }
 
   /**
@@ -226,9 +257,6 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       slices: new IndexDeque(),
       cur: undefined,
       curIndex: Number.NaN,
-      sufAt: [],
-      suf: [],
-      sufCount: 0,
       sufBlock: Number.NaN,
       pre: undefined,
       preBlock: Number.NaN,
@@ -254,27 +282,23 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       } else {
         for (let s = from; s <= to; s += hop) if (wins.get(s) === undefined) keep(core, ks, s, pos)
       }
-      const agg = core.agg
       const i = Math.floor(t / g)
+      const b = Math.floor(i / n)
+      if (b === ks.sufBlock) {
+        behind(core, ks, i, b, pos)
+        return true
+      }
       const slice = i === ks.curIndex ? ks.cur : ks.slices.get(i)
       changed(ks, i)
       if (slice === undefined) {
-        let fresh = ks.spareSlices.pop()
-        if (fresh === undefined) fresh = { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
-        else {
-          fresh.acc = agg.fold(agg.reset(fresh.acc))
-          fresh.seq = ++seq
-          fresh.pos = pos
-          fresh.start = i * g
-          fresh.end = (i + 1) * g
-        }
+        const fresh = newSlice(core, ks, i, pos)
         ks.slices.set(i, fresh)
         ks.cur = fresh
         ks.curIndex = i
       } else {
         ks.cur = slice
         ks.curIndex = i
-        slice.acc = agg.fold(slice.acc)
+        slice.acc = core.agg.fold(slice.acc)
         slice.seq = ++seq
         slice.pos = pos
       }
@@ -300,7 +324,6 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
         ks.cur = undefined
         ks.curIndex = Number.NaN
         ks.sufBlock = ks.preBlock = Number.NaN
-        ks.sufCount = 0
         ks.pre = undefined
         return
       }
