@@ -46,4 +46,17 @@ describe('aggregators', () => {
     agg.read(10)
     expect(agg.result(agg.merge(acc, agg.fold(other)))).toEqual({ n: 3, total: 13, m: 13 })
   })
+
+  it('reset empties a compiled accumulator for reuse, in place for a record of aggregations', () => {
+    const record = compileAggregator({ n: count, total: sum(id), avg: mean(id) })
+    const single = compileAggregator(sum(id))
+    for (const [agg, afterReset] of [[record, { n: 1, total: 2, avg: 2 }], [single, 2]] as const) {
+      agg.read(7)
+      const acc = agg.fold(agg.fold(agg.init()))
+      const again = agg.reset(acc)
+      if (agg === record) expect(again).toBe(acc)
+      agg.read(2)
+      expect(agg.result(agg.fold(again))).toEqual(afterReset)
+    }
+  })
 })

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { hopping, session, sliding, tumbling, type WindowAssigner, type WindowSpec } from '../../dsl/windows.ts'
 import { count, mean, sum } from '../../dsl/aggregations.ts'
-import { DueQueue } from './DueQueue.ts'
 import { Driver } from '../testing/windowDriver.ts'
 
 const spec = (assigner: WindowAssigner, allowedLateness = 0, emit: 'final' | 'updates' = 'final'): WindowSpec => ({
@@ -9,48 +8,6 @@ const spec = (assigner: WindowAssigner, allowedLateness = 0, emit: 'final' | 'up
   allowedLateness,
   emit,
   aggregation: { n: count, total: sum((v: number) => v), avg: mean((v: number) => v) },
-})
-
-describe('DueQueue', () => {
-  it('pops in due order, items due together in the order they were added', () => {
-    const q = new DueQueue<{ due: number; id: string }>()
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => ({ due: 0, id }))
-    q.add(30, a)
-    q.add(10, b)
-    q.add(30, c)
-    q.add(30, d)
-    expect(q.hasDue(9)).toBe(false)
-    expect(q.hasDue(10)).toBe(true)
-    expect(q.pop().map((x) => x.id)).toEqual(['b'])
-    expect(q.first).toBe(30)
-    const at30: string[] = []
-    while (q.hasDue(30)) at30.push(...q.pop().map((x) => x.id))
-    expect(at30).toEqual(['a', 'c', 'd'])
-    expect(q.hasDue(Number.POSITIVE_INFINITY)).toBe(false)
-  })
-
-  it('adds in a row for one time share a bucket, until it is popped', () => {
-    const q = new DueQueue<{ due: number; id: string }>()
-    const [a, b, c] = ['a', 'b', 'c'].map((id) => ({ due: 0, id }))
-    q.add(20, a)
-    q.add(20, b)
-    expect(q.pop().map((x) => x.id)).toEqual(['a', 'b'])
-    // The popped bucket is being acted on: a new add for its time starts another.
-    q.add(20, c)
-    expect(q.pop().map((x) => x.id)).toEqual(['c'])
-    expect(Number.isNaN(q.first)).toBe(true)
-  })
-
-  it('lists each live item once, skipping entries left behind by rescheduling', () => {
-    const q = new DueQueue<{ due: number; id: string }>()
-    const a = { due: 0, id: 'a' }
-    const b = { due: 0, id: 'b' }
-    q.add(10, a)
-    q.add(20, b)
-    q.add(20, a)
-    q.add(10, a)
-    expect(q.live().map((x) => `${x.id}@${x.due}`)).toEqual(['a@10', 'b@20'])
-  })
 })
 
 /** One window of each type, sized for the 2 ms event spacing of the bounded-state tests. */

@@ -81,6 +81,12 @@ export interface WindowKind<S extends KeyState> {
    * in-order path (`inOrderPush`), which also grows `cur.end` to `t + extend`.
    */
   readonly inOrder?: { readonly extend: number }
+  /**
+   * True when an event may open many windows at once, due at times that other keys' windows share
+   * (hopping): the firing queue then keeps one bucket per due time (`DueQueue`'s `byTime`), not one
+   * per window a key's first event opens.
+   */
+  readonly sharedDueTimes?: boolean
   /** Fresh state for a key seen for the first time (or again, after all its windows were freed). */
   newKey(key: Key): S
   /**
@@ -157,7 +163,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   readonly agg: CompiledAggregator
   private readonly updates: boolean
   private readonly keys = new Map<Key, S>()
-  private readonly queue = new DueQueue<Win | KeyTimer>()
+  private readonly queue: DueQueue<Win | KeyTimer>
   private open_ = 0
   /** Key states beyond which the next watermark sweeps empty ones (see `sweep`). */
   private sweepAbove = SWEEP_SLACK
@@ -175,6 +181,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     options: { readonly aggregator?: CompiledAggregator } = {},
   ) {
     this.L = spec.allowedLateness
+    this.queue = new DueQueue({ byTime: kind.sharedDueTimes === true })
     this.updates = spec.emit === 'updates'
     this.agg = options.aggregator ?? compileAggregator(spec.aggregation)
     const slow: Slow = (value, time, key, pos, ks) => this.pushSlow(value, time, key, pos, ks as S | undefined)
@@ -274,6 +281,24 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     return new Win(ks, start, end, this.agg.init(), pos)
   }
 
+  /**
+   * `w`, a window of `ks` already freed, made the new window `open` would make, holding `acc`: for a
+   * kind that keeps its key's freed windows to reuse. A window that stays open for long outlives the
+   * young generation, so each new one is copied and promoted by the collector before it dies.
+   */
+  reopen(w: Win, start: number, end: number, acc: unknown, pos: number): Win {
+    w.start = start
+    w.end = end
+    w.acc = acc
+    w.pos = pos
+    w.due = Number.NaN
+    w.fired = false
+    w.dead = false
+    w.last = undefined
+    w.stale = undefined
+    return w
+  }
+
   /** Folds the event last read into `w`. */
   fold(w: Win, pos: number): void {
     w.acc = this.agg.fold(w.acc)
@@ -354,6 +379,9 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     }
     w.dead = true
     w.due = Number.NaN
+    // Nothing reads a freed window's value or result again; a kind may keep the window to reuse
+    // (`reopen`), and should not keep them alive with it.
+    w.acc = w.last = undefined
     this.open_--
     const ks = w.home as S
     this.kind.free(ks, w)

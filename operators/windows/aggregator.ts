@@ -22,6 +22,8 @@ export interface CompiledAggregator {
   /** Some step may throw (a user `add` or monoid): only then does an event in several windows need `prepare`. */
   readonly mayThrow: boolean
   init(): unknown
+  /** An empty accumulator, made from `acc` (in place where the fields allow): for accumulators that are recycled. */
+  reset(acc: unknown): unknown
   read(a: unknown): void
   /**
    * `acc` with the event last read added (in place where the steps allow). Every step that may throw
@@ -101,6 +103,9 @@ class SingleAggregator implements CompiledAggregator {
   init(): unknown {
     return this.f.init()
   }
+  reset(_acc: unknown): unknown {
+    return this.f.init()
+  }
   read(a: unknown): void {
     const input = this.f.input
     this.x = input === undefined ? undefined : input(a)
@@ -134,6 +139,7 @@ class RecordAggregator implements CompiledAggregator {
   readonly prepare: (acc: unknown) => unknown
   readonly commit: (acc: unknown, prepared: unknown) => unknown
   readonly init: () => unknown
+  readonly reset: (acc: unknown) => unknown
   readonly result: (acc: unknown) => unknown
   readonly merge: (x: unknown, y: unknown) => unknown
 
@@ -144,6 +150,7 @@ class RecordAggregator implements CompiledAggregator {
     this.mayThrow = this.fields.some((f) => !f.safe)
     const fast = straightLine(fields)
     this.init = fast.init
+    this.reset = fast.reset
     this.result = fast.result
     this.read = fast.read
     this.fold = fast.fold
@@ -154,7 +161,7 @@ class RecordAggregator implements CompiledAggregator {
 }
 
 /** What `straightLine` generates: a record aggregator's functions. */
-type Generated = Pick<CompiledAggregator, 'init' | 'read' | 'fold' | 'prepare' | 'commit' | 'merge' | 'result'>
+type Generated = Pick<CompiledAggregator, 'init' | 'reset' | 'read' | 'fold' | 'prepare' | 'commit' | 'merge' | 'result'>
 
 /**
  * A record's `read` and `fold` as straight-line code (one statement per field, each call site
@@ -175,6 +182,7 @@ function straightLine(named: readonly (readonly [string, Field])[]): Generated {
     'return {',
     // One literal: every accumulator of the stage has the same shape, so each access is one load.
     `  init() { return { ${idx.map((i) => `a${i}: n${i}()`).join(', ')} } },`,
+    `  reset(acc) { ${idx.map((i) => `acc.a${i} = n${i}();`).join(' ')} return acc },`,
     `  read(a) { ${idx.map((i) => (fields[i].input === undefined ? '' : `x${i} = i${i}(a);`)).join(' ')} },`,
     `  fold(acc) { ${foldStatements(fields)} return acc },`,
     // The user steps' new values, in an array only when there are any.

@@ -38,6 +38,7 @@ export function hoppingKind(a: Hopping): WindowKind<HoppingKey> {
   const targets: (Win | undefined)[] = []
   const prepared: unknown[] = []
   return {
+    sharedDueTimes: true,
     newKey: (key) => ({ key, wins: new Map() }),
     /**
      * When a step may throw, the event's step in every window it joins is prepared before any window

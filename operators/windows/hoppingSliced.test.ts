@@ -102,6 +102,31 @@ describe('hoppingSlicedKind', () => {
       expect(core.openKeys).toBe(0)
     })
 
+    it("a key's freed windows are reused by its next ones: the windows it makes are as many as it holds at once", () => {
+      const core = machine(hopping(10, 5), true, [])
+      const open = core.open.bind(core)
+      let made = 0
+      core.open = (...args) => (made++, open(...args))
+      const events = Array.from({ length: 200 }, (_, t) => ({ k: 'a', t, v: 1 }))
+      feed(core, events, 0)
+      // 40 windows fired, 2 open at once (3 while one is firing and the next is opened).
+      expect(made).toBeLessThanOrEqual(3)
+    })
+
+    it('a freed window kept for reuse holds neither its value nor its result', () => {
+      const kind = hoppingSlicedKind(hopping(10, 5))
+      const free = kind.free
+      const held: unknown[] = []
+      kind.free = (ks, w) => {
+        free(ks, w)
+        held.push(w.acc, w.last)
+      }
+      const core = tracedCore(kind, spec(hopping(10, 5)), [])
+      feed(core, [{ k: 'a', t: 3, v: 1 }, { k: 'a', t: 12, v: 2 }, { k: 'a', t: 30, v: 3 }], 0)
+      expect(held.length).toBeGreaterThan(0)
+      expect(held.every((x) => x === undefined)).toBe(true)
+    })
+
     it('is what windowMachine builds for overlapping hopping windows over built-ins', () => {
       const out: unknown[] = []
       const m = windowMachine(spec(hopping(10, 5)), makeContext(), (r) => out.push(r.value))

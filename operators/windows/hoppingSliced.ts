@@ -2,6 +2,7 @@ import type { WindowBounds } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { Hopping } from '../../dsl/windows.ts'
 import type { Win, WindowCore, WindowKind } from './WindowCore.ts'
+import { IndexDeque } from './IndexDeque.ts'
 
 /** A partial aggregate of a key's events, with the latest arrival in it (`seq` orders arrivals). */
 interface Partial {
@@ -15,42 +16,42 @@ interface Partial {
  * `cur` for the generated in-order path (`inOrderPush`), which folds an event into it straight.
  */
 interface Slice extends Partial {
-  readonly start: number
-  readonly end: number
+  start: number
+  end: number
 }
 
 /**
- * A key's open windows by start, the starts' range (`lo`, `hi`; NaN with none) and its slices by
- * index (slice `s` covers `[s * g, (s + 1) * g)`).
+ * A key's open windows by start and its slices by index (slice `s` covers `[s * g, (s + 1) * g)`),
+ * each in index order.
  */
 interface SlicedKey {
   readonly key: Key
-  readonly wins: Map<number, Win>
-  lo: number
-  hi: number
-  readonly slices: Map<number, Slice>
+  readonly wins: IndexDeque<Win>
+  readonly slices: IndexDeque<Slice>
   /** The slice its latest event went to, and its index: in-order events mostly go there again. */
   cur: Slice | undefined
   curIndex: number
   /**
-   * Partials that let a window combine two of them instead of its `n` slices. Slices are grouped in
-   * blocks of `n` (a window's length in slices); a window spans a suffix of one block and a prefix
-   * of the next. `sufAt`: the slices of block `sufBlock` (NaN: none kept) that hold events, by
-   * index, ascending; `suf[k]`: those from `sufAt[k]` to the block's end, combined (as many as the
-   * slices, not `n`: a window may hold many more slices than a sparse key has events). `pre`: slices
-   * of block `preBlock` from its first up to `preEnd` (exclusive), undefined when none holds events.
+   * What lets a window combine two partials instead of its `n` slices. Slices are grouped in blocks
+   * of `n` (a window's length in slices); a window spans a suffix of one block and a prefix of the
+   * next. Block `sufBlock` (NaN: none) has been made suffixes in place: each of its slices holds
+   * itself and the block's slices after it (see `toSuffixes`). `pre`: slices of block `preBlock`
+   * from its first up to `preEnd` (exclusive), undefined when none holds events.
    */
-  readonly sufAt: number[]
-  readonly suf: Partial[]
   sufBlock: number
   pre: Partial | undefined
   preBlock: number
   preEnd: number
+  /**
+   * Freed windows and slices, to be reused by the key's next ones: a window of `n` slices keeps its
+   * objects alive for `n` slices of event time, so new ones would all be copied and promoted by the
+   * garbage collector before they die (`hopping('1h', '1m')`: about 60 of each per key).
+   */
+  readonly spareWins: Win[]
+  readonly spareSlices: Slice[]
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
-
-const byValue = (x: number, y: number): number => x - y
 
 /**
  * Hopping windows `[k*hop, k*hop + size)` (same semantics as `hoppingKind`, docs/semantics.md
@@ -83,50 +84,85 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   let empty: unknown
 
   const keep = (core: WindowCore<SlicedKey>, ks: SlicedKey, start: number, pos: number) => {
-    const w = core.open(ks, start, start + size, pos)
-    w.acc = empty ??= core.agg.init()
+    empty ??= core.agg.init()
+    const spare = ks.spareWins.pop()
+    const w = spare === undefined ? core.open(ks, start, start + size, pos) : core.reopen(spare, start, start + size, empty, pos)
+    w.acc = empty
     ks.wins.set(start, w)
-    if (!(ks.lo <= start)) ks.lo = start
-    if (!(ks.hi >= start)) ks.hi = start
     core.touched(w)
   }
 
-  /** A fresh partial holding `p`'s aggregate merged with `rest`'s (either may be undefined). */
-  const joined = (core: WindowCore<SlicedKey>, p: Partial, rest: Partial | undefined): Partial => {
+  /** A slice `i` holding the event just read, its object reused when the key has one spare. */
+  const newSlice = (core: WindowCore<SlicedKey>, ks: SlicedKey, i: number, pos: number): Slice => {
     const agg = core.agg
-    const acc = agg.merge(agg.init(), p.acc)
-    if (rest === undefined) return { acc, seq: p.seq, pos: p.pos }
-    const newer = rest.seq > p.seq ? rest : p
-    return { acc: agg.merge(acc, rest.acc), seq: newer.seq, pos: newer.pos }
+    const spare = ks.spareSlices.pop()
+    if (spare === undefined) return { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
+    spare.acc = agg.fold(agg.reset(spare.acc))
+    spare.seq = ++seq
+    spare.pos = pos
+    spare.start = i * g
+    spare.end = (i + 1) * g
+    return spare
   }
 
-  /** Slices `first` to the end of its block `b` combined, from suffix partials computed once per block. */
+  /**
+   * Makes block `b`'s slices suffixes, in place, from its last back to its first: each slice's
+   * `acc`, `seq` and `pos` become those of itself and the block's slices after it. Done when the
+   * block's first window fires, once: the watermark is then past the block's end, so no in-order
+   * event goes there again, and the window before it has fired, so no window needs its slices one
+   * by one (except a checkpoint's look, `combineEach`); events out of order that still reach it are
+   * added to the suffixes (`behind`). Its slices go when its last window is freed.
+   */
+  const toSuffixes = (core: WindowCore<SlicedKey>, ks: SlicedKey, b: number) => {
+    const agg = core.agg
+    const slices = ks.slices
+    const from = slices.rank(b * n)
+    let k = from
+    while (k < slices.size && slices.indexAt(k) < (b + 1) * n) k++
+    for (k -= 2; k >= from; k--) {
+      const slice = slices.at(k)
+      const after = slices.at(k + 1)
+      slice.acc = agg.merge(slice.acc, after.acc)
+      if (after.seq > slice.seq) {
+        slice.seq = after.seq
+        slice.pos = after.pos
+      }
+    }
+    ks.sufBlock = b
+  }
+
+  /** The first slice at or after `first` in block `b`, made suffixes: `first` to the block's end combined. */
   const suffix = (core: WindowCore<SlicedKey>, ks: SlicedKey, b: number, first: number): Partial | undefined => {
-    const at = ks.sufAt
-    const suf = ks.suf
-    if (ks.sufBlock !== b) {
-      at.length = suf.length = 0
-      let sorted = true
-      for (const i of ks.slices.keys())
-        if (i >= b * n && i < (b + 1) * n) {
-          if (at.length > 0 && i < at[at.length - 1]) sorted = false
-          at.push(i)
-        }
-      // Slices are made in index order unless events came out of order.
-      if (!sorted) at.sort(byValue)
-      let rest: Partial | undefined
-      for (let k = at.length - 1; k >= 0; k--) suf[k] = rest = joined(core, ks.slices.get(at[k])!, rest)
-      ks.sufBlock = b
+    if (ks.sufBlock !== b) toSuffixes(core, ks, b)
+    const slices = ks.slices
+    const k = slices.rank(first)
+    return k < slices.size && slices.indexAt(k) < (b + 1) * n ? slices.at(k) : undefined
+  }
+
+  /**
+   * The event just read, at slice `i` of block `b`, which is made suffixes: into slice `i` (made, if
+   * new, with the suffix after it) and into every slice of the block before it, whose suffixes hold it.
+   */
+  const behind = (core: WindowCore<SlicedKey>, ks: SlicedKey, i: number, b: number, pos: number) => {
+    const agg = core.agg
+    const slices = ks.slices
+    const at = slices.rank(i)
+    if (at < slices.size && slices.indexAt(at) === i) {
+      const slice = slices.at(at)
+      slice.acc = agg.fold(slice.acc)
+      slice.seq = ++seq
+      slice.pos = pos
+    } else {
+      const fresh = newSlice(core, ks, i, pos)
+      if (at < slices.size && slices.indexAt(at) < (b + 1) * n) fresh.acc = agg.merge(fresh.acc, slices.at(at).acc)
+      slices.set(i, fresh)
     }
-    // The first slice at or after `first`, by binary search.
-    let lo = 0
-    let hi = at.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (at[mid] < first) lo = mid + 1
-      else hi = mid
+    for (let k = slices.rank(b * n); k < at; k++) {
+      const slice = slices.at(k)
+      slice.acc = agg.fold(slice.acc)
+      slice.seq = seq
+      slice.pos = pos
     }
-    return lo < at.length ? suf[lo] : undefined
   }
 
   /** Slices `b * n .. end - 1` combined, extending the kept prefix when it is of block `b` and no longer. */
@@ -137,12 +173,12 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       ks.preEnd = b * n
     }
     let pre = ks.pre
-    for (let i = ks.preEnd; i < end; i++) {
-      const slice = ks.slices.get(i)
-      if (slice === undefined) continue
-      if (pre === undefined) pre = joined(core, slice, undefined)
+    const slices = ks.slices
+    for (let k = slices.rank(ks.preEnd); k < slices.size && slices.indexAt(k) < end; k++) {
+      const slice = slices.at(k)
+      if (pre === undefined) pre = { acc: core.agg.merge(core.agg.init(), slice.acc), seq: slice.seq, pos: slice.pos }
       else {
-        // The kept prefix's accumulator is its own (`joined` made it), so it grows in place.
+        // The kept prefix's accumulator is its own, so it grows in place.
         pre.acc = core.agg.merge(pre.acc, slice.acc)
         if (slice.seq > pre.seq) {
           pre.seq = slice.seq
@@ -156,30 +192,34 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
   }
 
   /**
-   * `w`'s slices combined one by one, keeping no partials: for a checkpoint's look at a window not
-   * yet fired, whose slices may still change on the in-order path, which drops no kept partial.
+   * `w`'s slices combined one by one (the first of its block made suffixes, if any, standing for
+   * the rest of that block), keeping no partials: for a checkpoint's look at a window not yet fired,
+   * whose slices may still change on the in-order path, which drops no kept partial.
    */
   const combineEach = (core: WindowCore<SlicedKey>, ks: SlicedKey, w: Win): unknown => {
     const agg = core.agg
     let acc = w.acc === empty ? agg.init() : agg.merge(agg.init(), w.acc)
     let latest = 0
-    for (let s = w.start / g, end = w.end / g; s < end; s++) {
-      const slice = ks.slices.get(s)
-      if (slice === undefined) continue
+    const slices = ks.slices
+    const first = w.start / g
+    const b = Math.floor(first / n)
+    const suffixes = b === ks.sufBlock
+    for (let k = slices.rank(first), end = w.end / g; k < slices.size && slices.indexAt(k) < end; k++) {
+      const slice = slices.at(k)
       acc = agg.merge(acc, slice.acc)
       if (slice.seq > latest) {
         latest = slice.seq
         w.pos = slice.pos
       }
+      // A suffix holds the rest of its block: on to the next block.
+      if (suffixes && slices.indexAt(k) < (b + 1) * n) k = slices.rank((b + 1) * n) - 1
     }
     return acc
   }
 
-  /** A change to slice `i` after partials holding it were kept: they are dropped, to be computed again. */
+  /** A change to slice `i` after a prefix holding it was kept: it is dropped, to be computed again. */
   const changed = (ks: SlicedKey, i: number) => {
-    const b = Math.floor(i / n)
-    if (b === ks.sufBlock) ks.sufBlock = Number.NaN
-    if (b === ks.preBlock && i < ks.preEnd) ks.preBlock = Number.NaN
+    if (Math.floor(i / n) === ks.preBlock && i < ks.preEnd) ks.preBlock = Number.NaN
   }
 
   /**
@@ -210,20 +250,19 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
 
   return {
     inOrder: { extend: 0 },
+    sharedDueTimes: true,
     newKey: (key) => ({
       key,
-      wins: new Map(),
-      lo: Number.NaN,
-      hi: Number.NaN,
-      slices: new Map(),
+      wins: new IndexDeque(),
+      slices: new IndexDeque(),
       cur: undefined,
       curIndex: Number.NaN,
-      sufAt: [],
-      suf: [],
       sufBlock: Number.NaN,
       pre: undefined,
       preBlock: Number.NaN,
       preEnd: Number.NaN,
+      spareWins: [],
+      spareSlices: [],
     }),
     add(core: WindowCore<SlicedKey>, ks: SlicedKey, t: number, _value: unknown, pos: number): boolean {
       // The open windows holding t: from the first whose end is past W (no lateness) to the last.
@@ -234,25 +273,32 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
       const to = kLast * hop
       // A key's windows are usually one run of starts (every in-order event needs at most one new
       // window, at the top): then only the missing top is opened, without a lookup per window.
-      const run = ks.wins.size === (ks.hi - ks.lo) / hop + 1
-      if (run && from >= ks.lo && from <= ks.hi + hop) {
-        for (let s = ks.hi + hop; s <= to; s += hop) keep(core, ks, s, pos)
+      const wins = ks.wins
+      const lo = wins.first
+      const hi = wins.last
+      const run = wins.size === (hi - lo) / hop + 1
+      if (run && from >= lo && from <= hi + hop) {
+        for (let s = hi + hop; s <= to; s += hop) keep(core, ks, s, pos)
       } else {
-        for (let s = from; s <= to; s += hop) if (!ks.wins.has(s)) keep(core, ks, s, pos)
+        for (let s = from; s <= to; s += hop) if (wins.get(s) === undefined) keep(core, ks, s, pos)
       }
-      const agg = core.agg
       const i = Math.floor(t / g)
+      const b = Math.floor(i / n)
+      if (b === ks.sufBlock) {
+        behind(core, ks, i, b, pos)
+        return true
+      }
       const slice = i === ks.curIndex ? ks.cur : ks.slices.get(i)
       changed(ks, i)
       if (slice === undefined) {
-        const fresh: Slice = { acc: agg.fold(agg.init()), seq: ++seq, pos, start: i * g, end: (i + 1) * g }
+        const fresh = newSlice(core, ks, i, pos)
         ks.slices.set(i, fresh)
         ks.cur = fresh
         ks.curIndex = i
       } else {
         ks.cur = slice
         ks.curIndex = i
-        slice.acc = agg.fold(slice.acc)
+        slice.acc = core.agg.fold(slice.acc)
         slice.seq = ++seq
         slice.pos = pos
       }
@@ -269,34 +315,32 @@ export function hoppingSlicedKind(a: Hopping): WindowKind<SlicedKey> {
     },
     isEmpty: (ks) => ks.wins.size === 0 && ks.slices.size === 0,
     free(ks, w) {
-      ks.wins.delete(w.start)
-      if (ks.wins.size === 0) {
-        ks.lo = ks.hi = Number.NaN
+      const wins = ks.wins
+      const wasFirst = w.start === wins.first
+      wins.delete(w.start)
+      ks.spareWins.push(w)
+      if (wins.size === 0) {
         ks.slices.clear()
         ks.cur = undefined
         ks.curIndex = Number.NaN
         ks.sufBlock = ks.preBlock = Number.NaN
-        ks.sufAt.length = ks.suf.length = 0
         ks.pre = undefined
         return
       }
       // Windows are freed in start order, and a window opened later starts after this one (no
       // lateness: its end is past W, at least this one's end): slices before the next start are dead.
-      if (w.start === ks.lo) {
-        let lo = ks.lo + hop
-        while (lo < ks.hi && !ks.wins.has(lo)) lo += hop
-        for (let s = ks.lo / g, end = lo / g; s < end; s++) ks.slices.delete(s)
-        if (ks.curIndex < lo / g) {
+      if (wasFirst) {
+        const lo = wins.first / g
+        const slices = ks.slices
+        while (slices.size > 0 && slices.first < lo) ks.spareSlices.push(slices.shift())
+        if (ks.curIndex < lo) {
           ks.cur = undefined
           ks.curIndex = Number.NaN
         }
-        ks.lo = lo
       }
     },
     restore(ks, w) {
       ks.wins.set(w.start, w)
-      if (!(ks.lo <= w.start)) ks.lo = w.start
-      if (!(ks.hi >= w.start)) ks.hi = w.start
     },
   }
 }
