@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 import type { Encoding } from '../connectors/encodings/encoding.ts'
-import { encodeFrame, isFramedLog, logHeader, MAGIC, readFrames } from './framedLog.ts'
+import { BlockWriter, isFramedLog, logHeader, MAGIC, readFrames } from './framedLog.ts'
 
 /** The topic of a record whose line has none. */
 export const DEFAULT_TOPIC = 'default'
@@ -458,16 +458,20 @@ export function writeLog(path: string, opts: WriteLogOptions = {}): LogWriter {
     failure = e
   })
   let pending = ''
-  let frames: Buffer[] = binary === undefined ? [] : [logHeader(binary)]
-  let frameBytes = 0
+  const blocks = binary === undefined ? undefined : new BlockWriter(binary)
+  let sealed: Buffer[] = binary === undefined ? [] : [logHeader(binary)]
+  let sealedBytes = 0
   let count = 0
   let closed = false
   const flush = (): boolean => {
-    if (binary !== undefined) {
-      if (frames.length === 0) return !out.writableNeedDrain
-      const ok = out.write(frames.length === 1 ? frames[0] : Buffer.concat(frames))
-      frames = []
-      frameBytes = 0
+    if (blocks !== undefined) {
+      // Bytes going out end the block under way: a block is written whole, or not at all.
+      const block = blocks.seal()
+      if (block !== undefined) sealed.push(block)
+      if (sealed.length === 0) return !out.writableNeedDrain
+      const ok = out.write(sealed.length === 1 ? sealed[0] : Buffer.concat(sealed))
+      sealed = []
+      sealedBytes = 0
       return ok
     }
     if (pending.length === 0) return !out.writableNeedDrain
@@ -490,11 +494,14 @@ export function writeLog(path: string, opts: WriteLogOptions = {}): LogWriter {
         return pending.length < FLUSH_AT || flush()
       }
       checkRecord(full, 'writeLog')
-      const frame = encodeFrame(full, binary)
+      blocks!.add(full)
       count++
-      frames.push(frame)
-      frameBytes += frame.length
-      return frameBytes < FLUSH_AT || flush()
+      if (blocks!.full) {
+        const block = blocks!.seal()!
+        sealed.push(block)
+        sealedBytes += block.length
+      }
+      return sealedBytes < FLUSH_AT || flush()
     },
     drained() {
       return new Promise((resolve, reject) => {
