@@ -53,6 +53,26 @@ describe('LineShapes', () => {
     for (const line of ['{"a":[1]}', '{"1":1,"a":2}', '{"__proto__":{"x":1}}', '{"a\\"b":1}', '{"é":1}', '"text"', '5']) expect(parseAfter([line], line)).toBe(MISS)
   })
 
+  it('learns no shape of more than 256 fields in all', () => {
+    const wide = JSON.stringify(Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`k${i}`, i])))
+    expect(parseAfter([wide], wide)).toBe(MISS)
+    const nested = JSON.stringify({ a: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, i])), b: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i])) })
+    expect(parseAfter([nested], nested)).toBe(MISS)
+  })
+
+  it('after many lines of shapes it cannot learn, still learns a new one, looking at one line in 64', () => {
+    const shapes = new LineShapes()
+    for (let i = 0; i < 1000; i++) shapes.learn({ a: [i] })
+    const line = '{"b":1}'
+    let learnedAfter = 0
+    while (shapes.parse(Buffer.from(line), 0, line.length) === MISS) {
+      shapes.learn({ b: 1 })
+      learnedAfter++
+    }
+    expect(learnedAfter).toBeGreaterThan(0)
+    expect(learnedAfter).toBeLessThanOrEqual(64)
+  })
+
   it('gives back strings by their bytes, however many share a hash slot', () => {
     const shapes = new LineShapes()
     shapes.learn({ s: 'x' })

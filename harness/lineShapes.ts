@@ -25,11 +25,14 @@ interface ObjectShape {
   readonly kinds: readonly Kind[]
 }
 
-/** The most shapes learned per log, and their fields, nesting and key lengths (beyond: not learned). */
+/** The most shapes learned per log, and their fields (in all), nesting and key lengths (beyond: not learned). */
 const MAX_SHAPES = 4
-const MAX_FIELDS = 64
+const MAX_FIELDS = 256
 const MAX_DEPTH = 8
 const MAX_KEY = 64
+/** After this many lines learned from, one in LEARN_EVERY: a line of an unlearnable shape costs a walk of its value. */
+const LEARN_FREELY = 16
+const LEARN_EVERY = 64
 
 /**
  * A key the parser can match and put back: printable ASCII without `"` or `\` (so its text is
@@ -37,18 +40,22 @@ const MAX_KEY = 64
  */
 const plainKey = (k: string): boolean => k.length <= MAX_KEY && /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(k) && !/^[0-9]+$/.test(k) && k !== '__proto__'
 
-/** The shape of a parsed value, or undefined when it has one the parser does not handle (arrays above all). */
-function shapeOf(v: unknown, depth: number): Kind | undefined {
+/**
+ * The shape of a parsed value, or undefined when it has one the parser does not handle (arrays above
+ * all); `fields` counts the fields of every object in it, against MAX_FIELDS.
+ */
+function shapeOf(v: unknown, depth: number, fields: { count: number }): Kind | undefined {
   if (typeof v === 'number') return 'number'
   if (typeof v === 'string') return 'string'
   if (typeof v === 'boolean') return 'boolean'
   if (v === null) return 'null'
   if (typeof v !== 'object' || Array.isArray(v) || depth >= MAX_DEPTH) return undefined
   const keys = Object.keys(v)
-  if (keys.length > MAX_FIELDS) return undefined
+  fields.count += keys.length
+  if (fields.count > MAX_FIELDS) return undefined
   const kinds: Kind[] = []
   for (const k of keys) {
-    const kind = plainKey(k) ? shapeOf((v as Record<string, unknown>)[k], depth + 1) : undefined
+    const kind = plainKey(k) ? shapeOf((v as Record<string, unknown>)[k], depth + 1, fields) : undefined
     if (kind === undefined) return undefined
     kinds.push(kind)
   }
@@ -219,6 +226,8 @@ export class LineShapes {
   private readonly parsers: ShapeParser[] = []
   private readonly seen = new Set<string>()
   private readonly cache: (string | undefined)[] = new Array(CACHE_SLOTS)
+  /** Lines learned from so far. */
+  private tries = 0
 
   /** True once a shape is known: until then every line is a miss. */
   get known(): boolean {
@@ -239,10 +248,13 @@ export class LineShapes {
     return MISS
   }
 
-  /** Learns the shape of `value`, a line's `JSON.parse` (up to MAX_SHAPES; values of other shapes are left to `JSON.parse`). */
+  /**
+   * Learns the shape of `value`, a line's `JSON.parse` (up to MAX_SHAPES; values of other shapes are
+   * left to `JSON.parse`). Past the first few lines, only one line in LEARN_EVERY is looked at.
+   */
   learn(value: unknown): void {
-    if (this.parsers.length >= MAX_SHAPES) return
-    const shape = shapeOf(value, 0)
+    if (this.parsers.length >= MAX_SHAPES || (++this.tries > LEARN_FREELY && this.tries % LEARN_EVERY !== 0)) return
+    const shape = shapeOf(value, 0, { count: 0 })
     if (shape === undefined || typeof shape === 'string') return
     const id = JSON.stringify(shape)
     if (this.seen.has(id)) return
