@@ -197,6 +197,14 @@ describe('readLog: lines parsed by their shape', () => {
     expect(entries).toHaveLength(299)
   })
 
+  it('reads a CRLF file by shape as well, as JSON.parse reads its lines', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => line(i + 1))
+    const path = join(dir, 'shaped-crlf.ndjson')
+    writeFileSync(path, lines.join('\r\n') + '\r\n')
+    const { entries } = await collect(path, { chunkSize: 512 })
+    expect(entries).toEqual(lines.map((l, i) => parseLine(l + '\r', i + 1)))
+  })
+
   it('a valid JSON line of the shape that is not a log record is the dead letter parseLine gives, with the line as its input', async () => {
     const lines = Array.from({ length: 100 }, (_, i) => line(i + 1))
     lines[80] = lines[80].replace('"offset":81', '"offset":-81')

@@ -359,7 +359,8 @@ function splitShaped(buf: Buffer, base: number, start: number, end: number, line
     ++lineNo
     if (nl - start > max) batch.push(tooLong(lineNo, base + start, nl - start, max, buf.toString('utf8', start, Math.min(nl, start + TOO_LONG_SAMPLE))))
     else {
-      const o = shapes.parse(buf, start, nl)
+      // JSON.parse reads a line's trailing \r (a CRLF file's) as whitespace.
+      const o = shapes.parse(buf, start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl)
       const fast = o === MISS ? undefined : toLogEntry(o, lineNo)
       if (fast !== undefined && !isDeadLetter(fast)) batch.push(fast)
       else {

@@ -113,7 +113,7 @@ describe('readLog with lines parsed by shape', () => {
       .map(([o, a, t, e, full]) => (full ? `{"offset":${o},"arrival":${JSON.stringify(a)},"topic":"${t}","event":${e}}` : `{"arrival":${JSON.stringify(a)},"event":${e}}`))
     // A raw newline inside a string would be two lines of the file.
     const line = fc
-      .oneof({ weight: 8, arbitrary: record }, { weight: 1, arbitrary: lineText }, { weight: 1, arbitrary: fc.constantFrom('', ' ', '{oops', '\r', '{"arrival":1,"event":2}\r') })
+      .oneof({ weight: 8, arbitrary: record }, { weight: 1, arbitrary: record.map((l) => `${l}\r`) }, { weight: 1, arbitrary: lineText }, { weight: 1, arbitrary: fc.constantFrom('', ' ', '{oops', '\r', '{"arrival":1,"event":2}\r') })
       .map((l) => l.replaceAll('\n', '\\n'))
     await fc.assert(
       fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 300 }), async (lines, chunk) => {
