@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -219,6 +219,30 @@ describe('binary logs: corrupt and truncated blocks', () => {
     const entries = await read(file(bytes))
     expect(entries.filter(isDeadLetter)).toHaveLength(1)
     expect(entries.filter((e) => !isDeadLetter(e))).toHaveLength(1000 - 256)
+  })
+
+  it('following a growing log, a half-written block waits for its rest; at the stop, an unfinished last block is a dead letter', async () => {
+    const path = join(dir, 'growing.avro')
+    const bytes = Buffer.concat([header, ...blocks])
+    writeFileSync(path, bytes.subarray(0, startOf(1) + 5))
+    const stop = new AbortController()
+    const seen: (number | string)[] = []
+    const reading = (async () => {
+      for await (const b of readLog(path, { follow: { signal: stop.signal, pollMs: 5 } })) for (const e of b) seen.push(isDeadLetter(e) ? e.message : (e as LogRecord).offset)
+    })()
+    const until = async (n: number) => {
+      for (let i = 0; i < 400 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 5))
+    }
+    await until(3)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(seen).toEqual([1, 2, 3])
+    appendFileSync(path, bytes.subarray(startOf(1) + 5, startOf(3) + 7))
+    await until(9)
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    stop.abort()
+    await reading
+    expect(seen.at(-1)).toBe(`the block at byte ${startOf(3)} (from record 10) has 7 bytes the writer had not finished when following stopped`)
+    expect(seen).toHaveLength(10)
   })
 
   it('replay counts a corrupt block as one dead letter and goes on', async () => {
