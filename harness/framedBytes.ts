@@ -1,4 +1,5 @@
 import * as zlib from 'node:zlib'
+import { deadLetter } from '../dsl/sides.ts'
 import type { LogEntry } from './log.ts'
 
 /** Byte-level pieces of the binary log format (harness/framedLog.ts): varints, doubles, checksums. */
@@ -128,4 +129,82 @@ export interface FrameScanner {
   scan(buf: Buffer, base: number, batch: LogEntry[], last: boolean): number
   /** Following stopped with `bytes` unread at byte `at`: their dead letter, or undefined to read them as truncated. */
   unfinished(at: number, bytes: number): LogEntry | undefined
+}
+
+/**
+ * A scanner of units (v1 frames, v2 blocks) that each start with a sync marker and carry a
+ * checksum. A unit whose marker, length or checksum is wrong, or a truncated last one, starts a
+ * corrupt region: reading resumes at the next marker whose unit is whole and sound, and the region
+ * is one `'parse'` dead letter giving its byte position, counted as one record.
+ */
+export abstract class Resyncing implements FrameScanner {
+  /** Records read so far, corrupt regions counted as one each. */
+  protected frameNo = 0
+  /** Why `unitAt` last answered BAD. */
+  protected badWhy = ''
+  /** Where a corrupt region began and why, while looking for the next good unit. */
+  private corrupt: { at: number; why: string; runsPastEnd: boolean } | undefined
+
+  constructor(
+    /** The bytes every unit starts with, and what a unit is called in messages. */
+    private readonly sync: number | Buffer,
+    private readonly unit: 'frame' | 'block',
+  ) {}
+
+  /**
+   * The unit at `p` of `buf` (byte `base` of the input): its end (after pushing its entries to
+   * `batch`, if given), NEED_MORE, or BAD (with the reason in `badWhy`).
+   */
+  protected abstract unitAt(buf: Buffer, base: number, p: number, batch: LogEntry[] | undefined): number
+
+  /** How the unit at byte `at`, the first record of which is `frameNo`, is named in a dead letter. */
+  protected abstract named(at: number, frameNo: number): string
+
+  scan(buf: Buffer, base: number, batch: LogEntry[], last: boolean): number {
+    const syncLength = typeof this.sync === 'number' ? 1 : this.sync.length
+    let p = 0
+    while (p < buf.length) {
+      if (batch.length >= BATCH) return p
+      if (this.corrupt !== undefined) {
+        const s = buf.indexOf(this.sync, p)
+        if (s === -1) {
+          // A marker may begin in the last bytes and end in the next chunk.
+          p = last ? buf.length : Math.max(p, buf.length - syncLength + 1)
+          break
+        }
+        const end = this.unitAt(buf, base, s, undefined)
+        if (end === NEED_MORE && !last) return s
+        if (end < 0) {
+          p = s + 1
+          continue
+        }
+        this.endCorrupt(batch, `is corrupt: ${this.corrupt.why}; skipped ${base + s - this.corrupt.at} bytes to the next good ${this.unit}, at byte ${base + s}`)
+        p = s
+        continue
+      }
+      const end = this.unitAt(buf, base, p, batch)
+      if (end >= 0) {
+        p = end
+        continue
+      }
+      if (end === NEED_MORE && !last) return p
+      this.corrupt = end === NEED_MORE ? { at: base + p, why: 'it runs past the end of the input', runsPastEnd: true } : { at: base + p, why: this.badWhy, runsPastEnd: false }
+      p++
+    }
+    if (last && this.corrupt !== undefined)
+      this.endCorrupt(batch, this.corrupt.runsPastEnd ? `is truncated: the input ends ${base + buf.length - this.corrupt.at} bytes into it` : `is corrupt: ${this.corrupt.why}; no good ${this.unit} follows it`)
+    return p
+  }
+
+  unfinished(at: number, bytes: number): LogEntry | undefined {
+    if (this.corrupt !== undefined) return undefined
+    const frameNo = ++this.frameNo
+    return deadLetter('parse', 'source', frameNo, `${this.named(at, frameNo)} has ${bytes} bytes the writer had not finished when following stopped`)
+  }
+
+  private endCorrupt(batch: LogEntry[], what: string): void {
+    const frameNo = ++this.frameNo
+    batch.push(deadLetter('parse', 'source', frameNo, `${this.named(this.corrupt!.at, frameNo)} ${what}`))
+    this.corrupt = undefined
+  }
 }

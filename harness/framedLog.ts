@@ -3,7 +3,7 @@ import { deadLetter, errorMessage, type DeadLetter } from '../dsl/sides.ts'
 import { blockCodec, type BlockCodec, type Encoding } from '../connectors/encodings/encoding.ts'
 import { encodingNamed } from '../connectors/encodings/named.ts'
 import type { LogEntry, LogRecord } from './log.ts'
-import { BAD, BATCH, blockCrc32, NEED_MORE, readF64, readU32, readVarint, sameBytes, varintLength, writeVarint, type FrameScanner, type Varint } from './framedBytes.ts'
+import { BAD, BATCH, blockCrc32, NEED_MORE, readF64, readU32, readVarint, Resyncing, sameBytes, varintLength, writeVarint, type FrameScanner, type Varint } from './framedBytes.ts'
 import { V1Frames } from './framedLogV1.ts'
 
 /**
@@ -207,76 +207,29 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array | string>, op
  * Reads version-2 blocks. Reading a block's records decodes them all into the batch: a block holds
  * a bounded number of bytes, so a batch is at most BATCH entries and a block's.
  */
-class Blocks implements FrameScanner {
+class Blocks extends Resyncing {
   private readonly codec: BlockCodec
   private readonly scratch: Varint = { value: 0 }
-  private frameNo = 0
-  /** Where a corrupt region began and why, while looking for the next good block. */
-  private corrupt: { at: number; why: string; runsPastEnd: boolean } | undefined
   private lastTopic = ''
   private lastTopicBytes: Buffer = Buffer.alloc(0)
-  private badWhy = ''
 
   constructor(
     private readonly encoding: Encoding,
     private readonly max: number,
   ) {
+    super(SYNC, 'block')
     this.codec = blockCodec(encoding)
   }
 
-  scan(buf: Buffer, base: number, batch: LogEntry[], last: boolean): number {
-    let p = 0
-    while (p < buf.length) {
-      if (batch.length >= BATCH) return p
-      if (this.corrupt !== undefined) {
-        // Looking for the next good block: a sync marker whose block's checksum holds.
-        const s = buf.indexOf(SYNC, p)
-        if (s === -1) {
-          // A marker may begin in the last bytes and end in the next chunk.
-          p = last ? buf.length : Math.max(p, buf.length - SYNC.length + 1)
-          break
-        }
-        const end = this.blockAt(buf, base, s, undefined)
-        if (end === NEED_MORE && !last) return s
-        if (end < 0) {
-          p = s + 1
-          continue
-        }
-        this.endCorrupt(batch, `is corrupt: ${this.corrupt.why}; skipped ${base + s - this.corrupt.at} bytes to the next good block, at byte ${base + s}`)
-        p = s
-        continue
-      }
-      const end = this.blockAt(buf, base, p, batch)
-      if (end >= 0) {
-        p = end
-        continue
-      }
-      if (end === NEED_MORE && !last) return p
-      this.corrupt = end === NEED_MORE ? { at: base + p, why: 'it runs past the end of the input', runsPastEnd: true } : { at: base + p, why: this.badWhy, runsPastEnd: false }
-      p++
-    }
-    if (last && this.corrupt !== undefined)
-      this.endCorrupt(batch, this.corrupt.runsPastEnd ? `is truncated: the input ends ${base + buf.length - this.corrupt.at} bytes into it` : `is corrupt: ${this.corrupt.why}; no good block follows it`)
-    return p
-  }
-
-  unfinished(at: number, bytes: number): LogEntry | undefined {
-    if (this.corrupt !== undefined) return undefined
-    const frameNo = ++this.frameNo
-    return deadLetter('parse', 'source', frameNo, `the block at byte ${at} (from record ${frameNo}) has ${bytes} bytes the writer had not finished when following stopped`)
-  }
-
-  private endCorrupt(batch: LogEntry[], what: string): void {
-    const frameNo = ++this.frameNo
-    batch.push(deadLetter('parse', 'source', frameNo, `the block at byte ${this.corrupt!.at} (from record ${frameNo}) ${what}`))
-    this.corrupt = undefined
+  protected named(at: number, frameNo: number): string {
+    return `the block at byte ${at} (from record ${frameNo})`
   }
 
   /**
    * The block at `p` of `buf`: its end (after pushing its entries to `batch`, if given), NEED_MORE,
    * or BAD (with the reason in `badWhy`). `base` is `buf`'s position in the input.
    */
-  private blockAt(buf: Buffer, base: number, p: number, batch: LogEntry[] | undefined): number {
+  protected unitAt(buf: Buffer, base: number, p: number, batch: LogEntry[] | undefined): number {
     for (let i = 0; i < SYNC.length; i++) {
       if (p + i >= buf.length) return NEED_MORE
       if (buf[p + i] !== SYNC[i]) return ((this.badWhy = 'no block starts there'), BAD)

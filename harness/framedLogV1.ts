@@ -1,7 +1,7 @@
 import { deadLetter, errorMessage } from '../dsl/sides.ts'
 import type { Encoding } from '../connectors/encodings/encoding.ts'
 import type { LogEntry, LogRecord } from './log.ts'
-import { BAD, BATCH, crc32, NEED_MORE, readF64, readVarint, sameBytes, varintLength, writeVarint, type FrameScanner, type Varint } from './framedBytes.ts'
+import { BAD, crc32, NEED_MORE, readF64, readVarint, Resyncing, sameBytes, varintLength, writeVarint, type Varint } from './framedBytes.ts'
 
 /**
  * Version 1 of the binary log format (docs/encodings.md), still read: a CRC-32 per record.
@@ -30,30 +30,28 @@ export function encodeV1Frame(r: LogRecord, encoding: Encoding): Buffer {
   return frame
 }
 
-/**
- * Reads version-1 frames. A frame whose sync byte, length or checksum is wrong, or a truncated last
- * frame, is a `'parse'` dead letter giving its byte position; reading resumes at the next frame
- * whose checksum holds, so one corrupt region costs one dead letter and the records in it.
- */
-export class V1Frames implements FrameScanner {
+/** Reads version-1 frames: a corrupt region of them is one dead letter (see `Resyncing`). */
+export class V1Frames extends Resyncing {
   private readonly scratch: Varint = { value: 0 }
-  private frameNo = 0
-  /** Where a corrupt region began and why, while looking for the next good frame. */
-  private corrupt: { at: number; why: string; runsPastEnd: boolean } | undefined
   private lastTopic = ''
   private lastTopicBytes: Buffer = Buffer.alloc(0)
-  private badWhy = ''
 
   constructor(
     private readonly encoding: Encoding,
     private readonly max: number,
-  ) {}
+  ) {
+    super(SYNC, 'frame')
+  }
+
+  protected named(at: number, frameNo: number): string {
+    return `record ${frameNo} (at byte ${at})`
+  }
 
   /**
    * The frame at `p` of `buf`: its end (after pushing its record or a decode dead letter to
    * `batch`), NEED_MORE, or BAD (with the reason in `badWhy`). `base` is `buf`'s position in the input.
    */
-  private frameAt(buf: Buffer, base: number, p: number, batch: LogEntry[] | undefined): number {
+  protected unitAt(buf: Buffer, base: number, p: number, batch: LogEntry[] | undefined): number {
     const scratch = this.scratch
     if (buf[p] !== SYNC) return ((this.badWhy = `no frame starts there (byte 0x${buf[p].toString(16)})`), BAD)
     // A short frame's length is a one-byte varint: read so without a call.
@@ -92,52 +90,5 @@ export class V1Frames implements FrameScanner {
     }
     batch.push({ offset, arrival, topic: this.lastTopic, event })
     return end
-  }
-
-  private endCorrupt(batch: LogEntry[], what: string): void {
-    const frameNo = ++this.frameNo
-    batch.push(deadLetter('parse', 'source', frameNo, `record ${frameNo} (at byte ${this.corrupt!.at}) ${what}`))
-    this.corrupt = undefined
-  }
-
-  scan(buf: Buffer, base: number, batch: LogEntry[], last: boolean): number {
-    let p = 0
-    while (p < buf.length) {
-      if (batch.length >= BATCH) return p
-      if (this.corrupt !== undefined) {
-        // Looking for the next good frame: a sync byte whose frame's checksum holds.
-        const s = buf.indexOf(SYNC, p)
-        if (s === -1) {
-          p = buf.length
-          break
-        }
-        const end = this.frameAt(buf, base, s, undefined)
-        if (end === NEED_MORE && !last) return s
-        if (end < 0) {
-          p = s + 1
-          continue
-        }
-        this.endCorrupt(batch, `is corrupt: ${this.corrupt.why}; skipped ${base + s - this.corrupt.at} bytes to the next good frame, at byte ${base + s}`)
-        p = s
-        continue
-      }
-      const end = this.frameAt(buf, base, p, batch)
-      if (end >= 0) {
-        p = end
-        continue
-      }
-      if (end === NEED_MORE && !last) return p
-      this.corrupt = end === NEED_MORE ? { at: base + p, why: 'it runs past the end of the input', runsPastEnd: true } : { at: base + p, why: this.badWhy, runsPastEnd: false }
-      p++
-    }
-    if (last && this.corrupt !== undefined)
-      this.endCorrupt(batch, this.corrupt.runsPastEnd ? `is truncated: the input ends ${base + buf.length - this.corrupt.at} bytes into it` : `is corrupt: ${this.corrupt.why}; no good frame follows it`)
-    return p
-  }
-
-  unfinished(at: number, bytes: number): LogEntry | undefined {
-    if (this.corrupt !== undefined) return undefined
-    const frameNo = ++this.frameNo
-    return deadLetter('parse', 'source', frameNo, `record ${frameNo} (at byte ${at}) has ${bytes} bytes the writer had not finished when following stopped`)
   }
 }
