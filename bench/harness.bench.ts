@@ -9,7 +9,7 @@ import { makeContext } from '../operators/core/context.ts'
 import { VirtualClock } from '../harness/VirtualClock.ts'
 import { formatRecord, readLog, type LogRecord } from '../harness/log.ts'
 import { replay } from '../harness/replay.ts'
-import { gc, timeBest, type Report } from './util.ts'
+import { gc, pairedRatios, timeBest, timeInProcesses, type Report } from './util.ts'
 import { START, trip, trips, type Trip } from './fixtures/trips.ts'
 
 /**
@@ -127,6 +127,37 @@ async function writeTripLog(path: string, n: number): Promise<void> {
   })
 }
 
+/** Where the parent process wrote the log file its contenders read. */
+const FILE_DIR = 'WEIR_BENCH_HARNESS_DIR'
+const FILE_ROUNDS = 5
+const tripLog = (): string => join(process.env[FILE_DIR]!, 'trips.ndjson')
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** The file replay's contenders, each reading the whole log (their `n` is its length). */
+export const contenders: Record<string, (n: number) => unknown> = {
+  async readLog(n) {
+    let read = 0
+    for await (const batch of readLog(tripLog())) read += batch.length
+    if (read !== n) throw new Error(`bench: read ${read} records`)
+  },
+  async replay(n) {
+    const res = await replay(trips, tripLog(), { keepOutput: false })
+    if (res.metrics.eventsIn !== n) throw new Error(`bench: replayed ${res.metrics.eventsIn} records`)
+  },
+  perLine: (n) => handParse(n, false),
+  batched: (n) => handParse(n, true),
+}
+
+async function handParse(n: number, batched: boolean): Promise<void> {
+  const parsed = await parseFile(tripLog(), batched)
+  if (parsed !== n) throw new Error(`bench: parsed ${parsed} records`)
+}
+
 export default async function (r: Report): Promise<void> {
   // Replay vs direct feed, in memory.
   const N = 500_000
@@ -151,40 +182,22 @@ export default async function (r: Report): Promise<void> {
   records.length = 0
   lines.length = 0
 
-  // Replay of a 1M-record file.
+  // Replay of a 1M-record file: each contender alone in a fresh process, in turns, in CPU time.
   const M = 1_000_000
-  r.section(`harness: replay of a ${M.toLocaleString('en-US')}-record NDJSON log file, parsing included`)
+  r.section(`harness: replay of a ${M.toLocaleString('en-US')}-record NDJSON log file, parsing included (CPU time, fresh processes, median of ${FILE_ROUNDS} rounds)`)
   const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'))
+  process.env[FILE_DIR] = dir
   try {
-    const path = join(dir, 'trips.ndjson')
-    await writeTripLog(path, M)
-    const parseLoop = async () => {
-      let n = 0
-      for await (const batch of readLog(path)) n += batch.length
-      if (n !== M) throw new Error(`bench: read ${n} records`)
-    }
-    gc()
-    const tRead = await timeBest(parseLoop, 2)
-    gc()
-    const tFile = await timeBest(async () => {
-      const res = await replay(trips, path, { keepOutput: false })
-      if (res.metrics.eventsIn !== M) throw new Error(`bench: replayed ${res.metrics.eventsIn} records`)
-    }, 2)
-    const handParse = (batched: boolean) => async () => {
-      const n = await parseFile(path, batched)
-      if (n !== M) throw new Error(`bench: parsed ${n} records`)
-    }
-    gc()
-    const tPerLine = await timeBest(handParse(false), 2)
-    gc()
-    const tBatched = await timeBest(handParse(true), 2)
-    r.figure('read + split + JSON.parse only (readLog)', (M / tRead) * 1000, 'records/s')
-    r.figure('replay of the file through the pipeline', (M / tFile) * 1000, 'records/s (goal >= 1,000,000)')
-    r.figure('baseline: hand loop, read + split + JSON.parse per line', (M / tPerLine) * 1000, 'records/s')
-    r.figure('hand loop, a chunk of lines as one JSON.parse of an array', (M / tBatched) * 1000, 'records/s')
-    r.ratio('replay(file) / readLog alone', tFile, tRead)
-    r.ratio('replay speed / per-line JSON.parse loop speed', tPerLine, tFile, '>= 1.3x')
-    r.ratio('batched JSON.parse speed / per-line JSON.parse speed', tPerLine, tBatched)
+    await writeTripLog(tripLog(), M)
+    const t = timeInProcesses('harness.bench.ts', ['readLog', 'replay', 'perLine', 'batched'] as const, M, FILE_ROUNDS, 'cpu')
+    const rate = (times: readonly number[]) => (M / median(times)) * 1000
+    r.figure('read + split + parse only (readLog)', rate(t.readLog), 'records/CPU s')
+    r.figure('replay of the file through the pipeline', rate(t.replay), 'records/CPU s (goal >= 1,000,000)')
+    r.figure('baseline: hand loop, read + split + JSON.parse per line', rate(t.perLine), 'records/CPU s')
+    r.figure('hand loop, a chunk of lines as one JSON.parse of an array', rate(t.batched), 'records/CPU s')
+    r.ratios('replay(file) / readLog alone', pairedRatios(t.replay, t.readLog))
+    r.ratios('replay speed / per-line JSON.parse loop speed', pairedRatios(t.perLine, t.replay), '>= 1.3x')
+    r.ratios('batched JSON.parse speed / per-line JSON.parse speed', pairedRatios(t.perLine, t.batched))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -177,6 +177,45 @@ describe('readLog', () => {
   })
 })
 
+describe('readLog: lines parsed by their shape', () => {
+  // The file's lines share a shape: after the first chunk, they are parsed from their bytes (harness/lineShapes.ts).
+  const line = (i: number) => formatRecord({ offset: i, arrival: 1_000 + i * 0.5, topic: 't', event: { id: i, zone: `z${i % 3}`, fare: -i / 4, ok: i % 2 === 0, note: null } })
+
+  it('reads a file of one shape as JSON.parse reads each line, and a line of another shape or a malformed one as before, at its line', async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => line(i + 1))
+    lines[100] = '{"arrival":7,"event":{"id":"other"}}'
+    lines[150] = '{"offset":151,"arrival":1,"topic":"t","event":{"id":1,"zone":"z","fare":01,"ok":true,"note":null}}'
+    lines[200] = ' ' + line(201)
+    lines[250] = ''
+    const path = join(dir, 'shaped.ndjson')
+    writeFileSync(path, lines.join('\n') + '\n')
+    const { entries } = await collect(path, { chunkSize: 1024 })
+    const want = lines.flatMap((l, i) => parseLine(l, i + 1) ?? [])
+    expect(entries).toEqual(want)
+    expect(entries[100]).toEqual({ offset: 101, arrival: 7, topic: 'default', event: { id: 'other' } })
+    expect(entries[150]).toMatchObject({ _tag: 'DeadLetter', reason: 'parse', pos: 151 })
+    expect(entries).toHaveLength(299)
+  })
+
+  it('reads a CRLF file by shape as well, as JSON.parse reads its lines', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => line(i + 1))
+    const path = join(dir, 'shaped-crlf.ndjson')
+    writeFileSync(path, lines.join('\r\n') + '\r\n')
+    const { entries } = await collect(path, { chunkSize: 512 })
+    expect(entries).toEqual(lines.map((l, i) => parseLine(l + '\r', i + 1)))
+  })
+
+  it('a valid JSON line of the shape that is not a log record is the dead letter parseLine gives, with the line as its input', async () => {
+    const lines = Array.from({ length: 100 }, (_, i) => line(i + 1))
+    lines[80] = lines[80].replace('"offset":81', '"offset":-81')
+    const path = join(dir, 'shaped-bad.ndjson')
+    writeFileSync(path, lines.join('\n') + '\n')
+    const { entries } = await collect(path, { chunkSize: 512 })
+    expect(entries[80]).toEqual(parseLine(lines[80], 81))
+    expect((entries[80] as DeadLetter).input).toBe(lines[80])
+  })
+})
+
 describe('formatRecord and writeLog', () => {
   it('formats in canonical key order (the docs example)', () => {
     expect(formatRecord({ offset: 1, arrival: 10, topic: 't', event: { x: 1 } })).toBe('{"offset":1,"arrival":10,"topic":"t","event":{"x":1}}')

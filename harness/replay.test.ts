@@ -197,6 +197,27 @@ describe('replay', () => {
   })
 })
 
+describe('replay of a log file', () => {
+  it('gives byte for byte the output of the same lines each parsed by JSON.parse (a file\'s lines are parsed by their shape)', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      formatRecord({ offset: i + 1, arrival: 1_000 + i * 7, topic: 't', event: { at: 1_000 + i * 7 - (i % 5) * 3, user: `u${i % 17}`, amount: (i % 13) / 8 - 0.5, tag: i % 11 === 0 ? 'é' : 'a' } }),
+    )
+    lines[1234] = '{"offset":1235,"arrival":9641,"topic":"t","event":{"at":9640,"user":"u0","amount":1e-7,"tag":"a"}}'
+    lines[2000] = '{"offset":2001,"arrival":15001,"topic":"t","event":{"at":oops}}'
+    const path = join(mkdtempSync(join(tmpdir(), 'weir-replay-')), 'shaped.ndjson')
+    writeFileSync(path, lines.join('\n') + '\n')
+    const spend = pipeline({ eventTime: (e: { at: number; user: string; amount: number }) => e.at, watermark: boundedOutOfOrder(50) }, (s) =>
+      pipe(s, keyBy((e) => e.user), map((e) => ({ user: e.user, amount: e.amount * 3, at: e.at }))),
+    )
+    const fromFile = await replay(spend, path, { chunkSize: 4096 })
+    const fromLines = await replay(spend, lines)
+    expect(JSON.stringify(fromFile.out)).toBe(JSON.stringify(fromLines.out))
+    expect(fromFile.out).toHaveLength(2999)
+    expect(fromFile.deadLetters).toEqual(fromLines.deadLetters)
+    expect(fromFile.deadLetters).toHaveLength(1)
+  })
+})
+
 describe('edge cases', () => {
   // Each found by a review, and failing before its fix.
   const dir = mkdtempSync(join(tmpdir(), 'weir-edges-'))

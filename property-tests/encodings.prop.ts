@@ -4,7 +4,8 @@ import { Readable } from 'node:stream'
 import { avro } from '../connectors/encodings/avro.ts'
 import { msgpack } from '../connectors/encodings/msgpack.ts'
 import { json, type Encoding } from '../connectors/encodings/encoding.ts'
-import { encodeFrame, logHeader } from '../harness/framedLog.ts'
+import { BlockWriter, logHeader } from '../harness/framedLog.ts'
+import { encodeV1Frame, MAGIC_V1 } from '../harness/framedLogV1.ts'
 import { isDeadLetter, readLog, type LogEntry, type LogRecord } from '../harness/log.ts'
 
 const SEED = 1616
@@ -81,12 +82,76 @@ const records = (events: fc.Arbitrary<unknown>) =>
     { minLength: 1, maxLength: 20 },
   ).map((rs) => rs.map((r, i): LogRecord => ({ offset: i * 7 + 1, ...r })))
 
+/** The records written as blocks, sealed after `cuts[k]` records each (cycling), with the blocks' records' indices. */
+const inBlocks = (e: Encoding, rs: readonly LogRecord[], cuts: readonly number[]) => {
+  const w = new BlockWriter(e)
+  const blocks: Buffer[] = []
+  const members: number[][] = []
+  let open: number[] = []
+  for (let i = 0; i < rs.length; i++) {
+    w.add(rs[i])
+    open.push(i)
+    if (open.length >= cuts[blocks.length % cuts.length] || i === rs.length - 1) {
+      blocks.push(w.seal()!)
+      members.push(open)
+      open = []
+    }
+  }
+  return { blocks, members }
+}
+
+const cutsArb = fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 4 })
+
 describe('binary logs', () => {
+  it('read back as the records written, however they are cut into blocks and the bytes into chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(records(jsonValues), cutsArb, fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }), async (rs, cuts, sizes) => {
+        const e = msgpack()
+        const got = await readBack(Buffer.concat([logHeader(e), ...inBlocks(e, rs, cuts).blocks]), sizes)
+        // MessagePack gives a key "__proto__" back as "__proto_" (docs/encodings.md), in a log as in an entry.
+        expect(got).toEqual(rs.map((r) => ({ ...r, event: e.decode(e.encode(r.event)) })))
+      }),
+      params,
+    )
+  })
+
+  it('lose only the records of the blocks a corruption touches, one dead letter each region, and never throw', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        records(orders),
+        cutsArb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (rs, cuts, flips, chunk) => {
+          const e = avro(ORDER)
+          const header = logHeader(e)
+          const { blocks, members } = inBlocks(e, rs, cuts)
+          const bytes = Buffer.concat([header, ...blocks])
+          const touched = new Set<number>()
+          for (const [at, mask] of flips) {
+            const p = header.length + (at % (bytes.length - header.length))
+            bytes[p] ^= mask
+            for (let b = 0, start = header.length; b < blocks.length; start += blocks[b++].length) if (p >= start && p < start + blocks[b].length) touched.add(b)
+          }
+          const got = await readBack(bytes, [chunk])
+          const kept = got.filter((x) => !isDeadLetter(x)).map((x) => ({ ...x, event: { ...((x as LogRecord).event as object) } }))
+          expect(kept).toEqual(members.flatMap((m, b) => (touched.has(b) ? [] : m.map((i) => rs[i]))))
+          const dead = got.filter(isDeadLetter)
+          expect(dead.length).toBeGreaterThanOrEqual(1)
+          expect(dead.length).toBeLessThanOrEqual(touched.size)
+        },
+      ),
+      params,
+    )
+  })
+})
+
+describe('version-1 binary logs (a CRC per record)', () => {
   it('read back as the records written, however the bytes are cut into chunks', async () => {
     await fc.assert(
       fc.asyncProperty(records(jsonValues), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }), async (rs, sizes) => {
         const e = msgpack()
-        const got = await readBack(Buffer.concat([logHeader(e), ...rs.map((r) => encodeFrame(r, e))]), sizes)
+        const got = await readBack(Buffer.concat([logHeader(e, MAGIC_V1), ...rs.map((r) => encodeV1Frame(r, e))]), sizes)
         expect(got).toEqual(rs)
       }),
       params,
@@ -101,8 +166,8 @@ describe('binary logs', () => {
         fc.integer({ min: 1, max: 64 }),
         async (rs, flips, chunk) => {
           const e = avro(ORDER)
-          const header = logHeader(e)
-          const frames = rs.map((r) => encodeFrame(r, e))
+          const header = logHeader(e, MAGIC_V1)
+          const frames = rs.map((r) => encodeV1Frame(r, e))
           const bytes = Buffer.concat([header, ...frames])
           const touched = new Set<number>()
           for (const [at, mask] of flips) {

@@ -22,6 +22,42 @@ export interface Encoding {
   readonly schema?: string
   encode(event: unknown): Uint8Array
   decode(bytes: Uint8Array, start?: number, end?: number): unknown
+  /**
+   * How events are written in a binary log's blocks, when not one by one with `encode` (MessagePack
+   * writes msgpackr records there, whose structures each block carries): see `blockEncoder`.
+   */
+  readonly blocks?: () => BlockCodec
+}
+
+/**
+ * Events encoded together in one block of a binary log (docs/encodings.md), where they may share
+ * what describes them: `encode` may add to the block's shared part, `seal` returns it (written at
+ * the block's start, before its events) and begins the next block; `open` takes a block's shared
+ * part before its events are decoded (and throws when it cannot read it).
+ */
+export interface BlockCodec {
+  encode(event: unknown): Uint8Array
+  seal(): Uint8Array
+  open(bytes: Uint8Array, start: number, end: number): void
+  decode(bytes: Uint8Array, start: number, end: number): unknown
+}
+
+const NOTHING_SHARED = new Uint8Array(0)
+
+/**
+ * The block codec of `encoding`: its own (`blocks`), or its `encode` and `decode` with nothing
+ * shared between a block's events. One per writer or reader: it may keep a block's state.
+ */
+export function blockCodec(encoding: Encoding): BlockCodec {
+  if (encoding.blocks !== undefined) return encoding.blocks()
+  return {
+    encode: (event) => encoding.encode(event),
+    seal: () => NOTHING_SHARED,
+    open(_bytes, start, end) {
+      if (end !== start) throw new Error(`${encoding.name} blocks share nothing, got ${end - start} bytes`)
+    },
+    decode: (bytes, start, end) => encoding.decode(bytes, start, end),
+  }
 }
 
 /** A Buffer over the same memory (no copy): the peers and `toString` want one. */

@@ -7,7 +7,9 @@
  * - `fusedChain` (operators/core/fused.ts): stateless stages fused between two operators;
  * - `machineLink` (operators/core/chained.ts): a chained machine's link to the next one;
  * - `windowFastPath` (operators/windows/inOrderPush.ts): an in-order event into its key's current window;
- * - `recordAggregator` (operators/windows/aggregator.ts): a record of aggregations, one statement per field.
+ * - `recordAggregator` (operators/windows/aggregator.ts): a record of aggregations, one statement per field;
+ * - `lineShape` (harness/lineShapes.ts): the parser of NDJSON lines of one learned shape, from their
+ *   bytes (not user functions: one straight-line reader per shape instead of an interpreter's loop).
  *
  * Why: these paths call the user's functions (codec, event time, map, filter, keyBy, aggregation
  * steps) and the next stage. Written once and shared, each such call site sees the functions of
@@ -21,7 +23,8 @@
  * Each generated function ends with `//# sourceURL=weir:<name>`, so stack traces and profiles name
  * it. Each generator has a test holding it equal to a general path: `codegen.test.ts` for ingest,
  * the fused chain and the record aggregator (each against its semantics written plainly),
- * `chained.test.ts` for the machine link and `inOrderPush.test.ts` for the window fast path.
+ * `chained.test.ts` for the machine link, `inOrderPush.test.ts` for the window fast path, and
+ * `lineShapes.test.ts` and property-tests/lineShapes.prop.ts for the line parser (against `JSON.parse`).
  */
 
 /**
