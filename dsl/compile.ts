@@ -2,7 +2,7 @@ import { Observable, filter, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element, SourceRecord } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Node, StatelessNode } from './stream.ts'
-import { isChainable, operatorOf, stageKinds } from './interpreters.ts'
+import { isChainable, junctionOf, operatorOf, stageKinds } from './interpreters.ts'
 import { isStateless, physicalPlan, type ChainLink, type Step } from './plan.ts'
 import { makeContext, stageContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { fused } from '../operators/core/fused.ts'
@@ -55,7 +55,12 @@ function build(
   return go(output)
 }
 
-const segmentOf = (l: ChainLink): Segment => (l._tag === 'Stateless' ? l : { _tag: 'Machine', node: l.node, make: stageKinds[l.node.kind].machine! })
+const segmentOf = (l: ChainLink): Segment =>
+  l._tag === 'Stateless'
+    ? l
+    : l._tag === 'Machine'
+      ? { _tag: 'Machine', node: l.node, make: stageKinds[l.node.kind].machine! }
+      : { _tag: 'Junction', node: l.node, make: junctionOf, branches: l.branches.map((b) => b.map(segmentOf)) }
 
 export interface ElementsOptions {
   /**

@@ -6,6 +6,8 @@
  *   watermark) and the stateless stages chained after the source;
  * - `fusedChain` (operators/core/fused.ts): stateless stages fused between two operators;
  * - `machineLink` (operators/core/chained.ts): a chained machine's link to the next one;
+ * - `fanOut` (operators/core/chained.ts): where a chain forks into the branches of a merge or join;
+ * - `junctionInput` (operators/joins/twoInputs.ts): a chained join's input, calling one side of its machine;
  * - `windowFastPath` (operators/windows/inOrderPush.ts): an in-order event into its key's current window;
  * - `recordAggregator` (operators/windows/aggregator.ts): a record of aggregations, one statement per field.
  *
@@ -21,7 +23,8 @@
  * Each generated function ends with `//# sourceURL=weir:<name>`, so stack traces and profiles name
  * it. Each generator has a test holding it equal to a general path: `codegen.test.ts` for ingest,
  * the fused chain and the record aggregator (each against its semantics written plainly),
- * `chained.test.ts` for the machine link and `inOrderPush.test.ts` for the window fast path.
+ * `chained.test.ts` for the machine link, the fan-out and the junction inputs (chained joins and merges
+ * against the same stages as operators of their own) and `inOrderPush.test.ts` for the window fast path.
  */
 
 /**
