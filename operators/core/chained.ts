@@ -1,6 +1,6 @@
 import type { Data } from '../../dsl/element.ts'
 import type { Node, OperatorNode, StatelessNode } from '../../dsl/stream.ts'
-import { chain, type Cursor } from './fused.ts'
+import { chainCode } from './fused.ts'
 import { registerMachine, type RunContext } from './context.ts'
 import type { Emit, Machine, Stateful } from './machine.ts'
 import { MinWatermark } from './MinWatermark.ts'
@@ -62,22 +62,8 @@ function linkInto(segments: readonly Segment[], ctx: RunContext, end: Downstream
   for (let i = segments.length - 1; i >= 0; i--) {
     const s = segments[i]
     const to = next
-    if (s._tag === 'Stateless') {
-      const cur: Cursor = { time: 0, key: undefined, pos: 0 }
-      const push = chain(s.stages, cur, ctx, to)
-      const parts: Downstream['push'] = (value, time, key, pos) => {
-        cur.time = time
-        cur.key = key
-        cur.pos = pos
-        push(value)
-      }
-      next = {
-        data: (d) => parts(d.value, d.time, d.key, d.pos),
-        push: parts,
-        watermark: (w) => to.watermark(w),
-        ignoresWatermarks: to.ignoresWatermarks,
-      }
-    } else if (s._tag === 'Machine') {
+    if (s._tag === 'Stateless') next = statelessLink(s.stages, ctx, to)
+    else if (s._tag === 'Machine') {
       const machine = s.make(s.node, ctx, (d) => to.data(d))
       registerMachine(ctx, machine, s.node)
       machines.push(machine)
@@ -133,6 +119,28 @@ export const mergeJunction: JunctionFactory = (node, _ctx, to) => {
     ignoresWatermarks: to.ignoresWatermarks,
   }))
   return { inputs }
+}
+
+/**
+ * Stateless stages as a link: one generated function of the element's parts (see `chainCode`), which
+ * hands what comes through to the next link in parts too, so no record and no cursor is written
+ * between them. Watermarks pass through.
+ */
+export function statelessLink(stages: readonly StatelessNode[], ctx: RunContext, to: Downstream): Downstream {
+  const gen = chainCode(stages, 'return', 'to.push(v, time, key, pos);')
+  return generate(
+    'statelessLink',
+    [...gen.params, 'to'],
+    `function statelessLink(v, time, key, pos) {
+      ${gen.code}
+    }
+    return {
+      push: statelessLink,
+      data(d) { statelessLink(d.value, d.time, d.key, d.pos) },
+      watermark(w) { ${to.ignoresWatermarks === true ? '' : 'to.watermark(w)'} },
+      ignoresWatermarks: ${to.ignoresWatermarks === true},
+    }`,
+  )(...gen.args(ctx), to) as Downstream
 }
 
 /**

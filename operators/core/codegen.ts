@@ -5,6 +5,7 @@
  * - `ingest` (operators/core/ingest.ts): a source record's admission (codec, event time,
  *   watermark) and the stateless stages chained after the source;
  * - `fusedChain` (operators/core/fused.ts): stateless stages fused between two operators;
+ * - `statelessLink` (operators/core/chained.ts): stateless stages chained between two links, in parts;
  * - `machineLink` (operators/core/chained.ts): a chained machine's link to the next one;
  * - `fanOut` (operators/core/chained.ts): where a chain forks into the branches of a merge or join;
  * - `junctionInput` (operators/joins/twoInputs.ts): a chained join's input, calling one side of its machine;
@@ -22,9 +23,10 @@
  *
  * Each generated function ends with `//# sourceURL=weir:<name>`, so stack traces and profiles name
  * it. Each generator has a test holding it equal to a general path: `codegen.test.ts` for ingest,
- * the fused chain and the record aggregator (each against its semantics written plainly),
- * `chained.test.ts` for the machine link, the fan-out and the junction inputs (chained joins and merges
- * against the same stages as operators of their own) and `inOrderPush.test.ts` for the window fast path.
+ * the fused chain, the stateless link and the record aggregator (each against its semantics written
+ * plainly), `chained.test.ts` for the machine link, the fan-out and the junction inputs (chained
+ * joins and merges against the same stages as operators of their own) and `inOrderPush.test.ts`
+ * for the window fast path.
  */
 
 /**
