@@ -17,13 +17,14 @@ const contender = process.env.WEIR_BENCH_CONTENDER
 if (only !== undefined && contender !== undefined) {
   // One contender of a file's `contenders`, alone in this process (see `timeInProcesses`): a warm-up
   // on 1M events (or WEIR_BENCH_N if fewer), then one timed run on WEIR_BENCH_N, printed as JSON (wall and CPU time).
+  // A contender may be async (a `run` of the harness): it is timed until it settles.
   const mod = (await import(pathToFileURL(join(here, only)).href)) as { contenders: Record<string, (n: number) => unknown> }
   const run = mod.contenders[contender]
   const n = Number(process.env.WEIR_BENCH_N)
-  run(Math.min(n, 1_000_000))
+  await run(Math.min(n, 1_000_000))
   const t0 = performance.now()
   const c0 = process.cpuUsage()
-  run(n)
+  await run(n)
   const c = process.cpuUsage(c0)
   console.log(JSON.stringify({ ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 }))
 } else if (only !== undefined) {
