@@ -1,7 +1,7 @@
 import { Observable, filter, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element, SourceRecord } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
-import type { Node, StatelessNode } from './stream.ts'
+import type { Node, OperatorNode, StatelessNode } from './stream.ts'
 import { isChainable, junctionOf, operatorOf, stageKinds } from './interpreters.ts'
 import { isStateless, physicalPlan, type ChainLink, type Step } from './plan.ts'
 import { makeContext, stageContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
@@ -59,8 +59,14 @@ const segmentOf = (l: ChainLink): Segment =>
   l._tag === 'Stateless'
     ? l
     : l._tag === 'Machine'
-      ? { _tag: 'Machine', node: l.node, make: stageKinds[l.node.kind].machine! }
+      ? machineSegment(l.node)
       : { _tag: 'Junction', node: l.node, make: junctionOf, branches: l.branches.map((b) => b.map(segmentOf)) }
+
+/** A chained single-input stage: its machine, or the link its kind makes (see `StageKind`). */
+const machineSegment = (node: OperatorNode): Segment => {
+  const kind = stageKinds[node.kind]
+  return kind.machine !== undefined ? { _tag: 'Machine', node, make: kind.machine } : { _tag: 'Link', node, make: kind.link! }
+}
 
 export interface ElementsOptions {
   /**

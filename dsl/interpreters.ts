@@ -21,14 +21,14 @@ import type { LookupJoinSpec, TableJoinSpec, TableTableJoinSpec, WindowJoinSpec 
 import { fromMachine, type Emit } from '../operators/core/machine.ts'
 import type { WindowSpec } from './windows.ts'
 import { PatternMatcher } from '../operators/patterns/matcher.ts'
-import { mergeJunction, type JunctionFactory, type MachineFactory } from '../operators/core/chained.ts'
+import { mergeJunction, type JunctionFactory, type LinkFactory, type MachineFactory } from '../operators/core/chained.ts'
 import { dedupeMachine } from '../operators/dedupe.ts'
 import type { DedupeSpec } from './dedupe.ts'
 import { tableMachine } from '../operators/tables/tableStage.ts'
 import { Table } from '../operators/tables/Table.ts'
 import type { TableSpec } from './tables.ts'
 import type { Key } from './stream.ts'
-import { namedSourceOperator } from '../operators/core/namedSource.ts'
+import { namedSourceLink, namedSourceOperator } from '../operators/core/namedSource.ts'
 
 /** Turns one stateful stage of the description into RxJS, given its compiled inputs. */
 export type Interpreter = (
@@ -44,6 +44,11 @@ export interface StageKind {
    * the source's operator when nothing else reads the stream in between).
    */
   readonly machine?: MachineFactory
+  /**
+   * A chain link of its own making, for a single-input stage that is no machine (a named source,
+   * which forwards its own watermarks instead of its input's): the stage is then chainable too.
+   */
+  readonly link?: LinkFactory
   /**
    * Its two-input machine, for a stage with two inputs built on one (a join): the stage is then
    * chainable as a junction (it runs inside the source's operator when both its inputs branch from
@@ -87,17 +92,17 @@ export const stageKinds: Record<string, StageKind> = {
   TableTableJoin: { machine2: { make: (n, ctx, emit) => tableTableJoinMachine(n.spec as TableTableJoinSpec, ctx, emit) as Machine2<unknown, unknown> } },
   AsyncMap: { operator: (n, [input], ctx) => input.pipe(asyncMapOperator(n.spec as AsyncMapSpec, ctx)) },
   Buffer: { operator: (n, [input], ctx) => input.pipe(bufferOperator(n.spec as BufferSpec, ctx)) },
-  NamedSource: { operator: (n, [input], ctx) => namedSourceOperator(n, input, ctx) },
+  NamedSource: { link: namedSourceLink, operator: (n, [input], ctx) => namedSourceOperator(n, input, ctx) },
   Microbatch: { operator: (n, [input], ctx) => input.pipe(microbatchOperator(n.spec as MicrobatchSpec, ctx)) as Observable<Element<unknown>> },
 }
 
 /**
  * True when a stateful stage runs inside a chain (see `physicalPlan`): one with one input as a
- * machine, one with two as a junction, when its kind has such a machine.
+ * machine or a link of its own, one with two as a junction, when its kind has such a machine.
  */
 export const isChainable = (n: OperatorNode): boolean => {
   const k = stageKinds[n.kind]
-  return n.inputs.length === 1 ? k?.machine !== undefined : n.inputs.length === 2 && k?.machine2 !== undefined
+  return n.inputs.length === 1 ? k?.machine !== undefined || k?.link !== undefined : n.inputs.length === 2 && k?.machine2 !== undefined
 }
 
 /** The operator of a stage of this kind: its own, or its machine wrapped by `fromMachine` or `fromMachine2`. */

@@ -211,7 +211,7 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
     let id = from
     for (const l of links)
       if (l._tag === 'Stateless') id = add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true)
-      else if (l._tag === 'Machine') id = add(l.node, l.node.label, [id], true)
+      else if (l._tag === 'Machine') id = add(l.node, operatorLabel(l.node), [id], true)
       else {
         const inputs = l.branches.map((b) => addLinks(b, id))
         id = add(l.node, l.node._tag === 'Merge' ? MERGE_LABEL : (l.node as OperatorNode).label, inputs, true)
@@ -238,7 +238,7 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
         id = add(s.node, MERGE_LABEL, s.inputs.map(go), false)
         break
       case 'Operator':
-        id = add(s.node, s.node.kind === 'NamedSource' ? sourceLabel(s.node.spec as NamedSourceSpec) : s.node.label, s.inputs.map(go), false)
+        id = add(s.node, operatorLabel(s.node), s.inputs.map(go), false)
     }
     ids.set(s, id)
     return id
@@ -248,6 +248,9 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
 }
 
 const MERGE_LABEL = 'merge (min watermark)'
+
+/** A stateful stage as the plan prints it: its label, a named source's its source's. */
+const operatorLabel = (n: OperatorNode): string => (n.kind === 'NamedSource' ? sourceLabel(n.spec as NamedSourceSpec) : n.label)
 
 /** A pipeline's one source, or what a multi-source pipeline's sources read: records routed by name. */
 const rootLabel = (p: AnyPipeline): string =>

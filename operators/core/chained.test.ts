@@ -146,10 +146,10 @@ describe('operator chaining', () => {
       )
     })
 
-  it('chains a stage right after the source exactly when its kind has a machine', () => {
+  it('chains a stage right after the source exactly when its kind has a machine or a link of its own', () => {
     for (const [kind, entry] of Object.entries(stageKinds)) {
       const step = physicalPlan(operatorNode(kind, kind, [{ _tag: 'Source' }], {}), isChainable)
-      expect([kind, step._tag]).toEqual([kind, entry.machine === undefined ? 'Operator' : 'Chain'])
+      expect([kind, step._tag]).toEqual([kind, entry.machine === undefined && entry.link === undefined ? 'Operator' : 'Chain'])
     }
   })
 

@@ -16,12 +16,21 @@ export type MachineFactory = (node: OperatorNode, ctx: RunContext, emit: Emit<un
 export type JunctionFactory = (node: Node, ctx: RunContext, to: Downstream) => { readonly inputs: readonly Downstream[]; readonly machine?: Stateful & Disposable }
 
 /**
- * One link of a chain that runs inside a single operator: fused stateless stages, a machine, or a
- * junction whose branches each start where the chain forks (see `ChainLink` in dsl/plan.ts).
+ * Builds a single-input stage as a chain link of its own making, for a stage that is no `Machine`
+ * (a named source: it forwards its own watermarks, not its input's). It registers its state for
+ * checkpoints itself; `dispose` is called on teardown.
+ */
+export type LinkFactory = (node: OperatorNode, ctx: RunContext, to: Downstream) => { readonly link: Downstream; dispose?(): void }
+
+/**
+ * One link of a chain that runs inside a single operator: fused stateless stages, a machine, a link
+ * of a stage's own making, or a junction whose branches each start where the chain forks (see
+ * `ChainLink` in dsl/plan.ts).
  */
 export type Segment =
   | { readonly _tag: 'Stateless'; readonly stages: readonly StatelessNode[] }
   | { readonly _tag: 'Machine'; readonly node: OperatorNode; readonly make: MachineFactory }
+  | { readonly _tag: 'Link'; readonly node: OperatorNode; readonly make: LinkFactory }
   | { readonly _tag: 'Junction'; readonly node: Node; readonly make: JunctionFactory; readonly branches: readonly (readonly Segment[])[] }
 
 /** What a chain link hands its output to: data, and watermark advances as bare numbers. */
@@ -68,6 +77,10 @@ function linkInto(segments: readonly Segment[], ctx: RunContext, end: Downstream
       registerMachine(ctx, machine, s.node)
       machines.push(machine)
       next = machineLink(machine, to)
+    } else if (s._tag === 'Link') {
+      const made = s.make(s.node, ctx, to)
+      machines.push(made)
+      next = made.link
     } else {
       const { inputs, machine } = s.make(s.node, ctx, to)
       if (machine !== undefined) {
