@@ -214,7 +214,7 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
       else if (l._tag === 'Machine') id = add(l.node, operatorLabel(l.node), [id], true)
       else {
         const inputs = l.branches.map((b) => addLinks(b, id))
-        id = add(l.node, l.node._tag === 'Merge' ? MERGE_LABEL : (l.node as OperatorNode).label, inputs, true)
+        id = add(l.node, l.node._tag === 'Merge' ? MERGE_LABEL : operatorLabel(l.node as OperatorNode), inputs, true)
       }
     return id
   }
