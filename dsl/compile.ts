@@ -88,6 +88,8 @@ export function compileElements<I, O, K>(
   options: ElementsOptions = {},
 ): OperatorFunction<SourceRecord, Element<O, K>> {
   const watermarks = options.watermarks ?? true
+  // Several sources: the input carries routed records, each named source stamps its own.
+  const routed = p.sources !== undefined
   return (input) =>
     new Observable<Element<O, K>>((subscriber) => {
       // A source read by several branches is multicast through a hub, fed once all have subscribed.
@@ -98,7 +100,7 @@ export function compileElements<I, O, K>(
       const source = (segments: readonly Segment[], isOutput: boolean, shared: boolean): Observable<Element<unknown>> => {
         if (segments.length > 0) {
           outputChained ||= isOutput
-          const feed = input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput || shared }))
+          const feed = input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput || shared, routed }))
           if (!shared) return feed
           chainHub = { hub: new Hub<Element<unknown>>(), feed }
           return chainHub.hub
@@ -109,7 +111,7 @@ export function compileElements<I, O, K>(
       let out = build(physicalPlan(p.output.node, isChainable), source, ctx) as Observable<Element<O, K>>
       if (!watermarks && !outputChained) out = out.pipe(filter((e): e is Data<O, K> => e._tag === 'Data'))
       const outSub = out.subscribe(subscriber)
-      const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : chainHub ? chainHub.feed.subscribe(chainHub.hub) : undefined
+      const inSub = hub ? input.pipe(ingest(p, ctx, [], { routed })).subscribe(hub) : chainHub ? chainHub.feed.subscribe(chainHub.hub) : undefined
       return () => {
         inSub?.unsubscribe()
         outSub.unsubscribe()

@@ -136,7 +136,7 @@ export function ingestStep<I>(
           watermarks
             ? `// A watermark sent in by a test driver (advanceWatermarkTo): raises the watermark, never lowers it.
                if (d._tag === 'Watermark') { if (d.time > st.wm) { st.wm = d.time; out.watermark(d.time) } return }`
-            : ''
+            : "if (d._tag === 'Watermark') return"
         }
         const values = d.values, arrival = d.time, pos = d.pos
         // Stop where a record alone would have stopped: once the output is unsubscribed or failed.
@@ -178,6 +178,20 @@ export interface Admission {
   dispose(): void
 }
 
+/** Options of `admission`. */
+export interface AdmissionOptions {
+  /** The stateless stages right after the source, run inside its generated step. */
+  readonly leading?: readonly StatelessNode[]
+  /** The named source whose admission this is; none for a pipeline's input. */
+  readonly stage?: OperatorNode
+  /**
+   * The input of a pipeline with several sources: records routed to its named sources, which stamp
+   * their own event times and make their own watermarks (namedSource.ts). It passes each record's
+   * arrival on as it came, with no clock read per record, and makes no watermark but the end of input.
+   */
+  readonly routed?: boolean
+}
+
 /**
  * What a source does with its records, wherever it runs (`ingest`, or a named source chained inside
  * the pipeline's input, see namedSource.ts): `ingestStep` over the watermark generator's state, that
@@ -187,15 +201,15 @@ export interface Admission {
 export function admission<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
-  leading: readonly StatelessNode[] | undefined,
   out: Downstream,
   downstream: { readonly closed: boolean; error(e: unknown): void },
-  stage?: OperatorNode,
+  options: AdmissionOptions = {},
 ): Admission {
+  const { leading, stage } = options
   const { maxDelay, idle } = spec.watermarks
   const st = freshIngestState(ctx.scheduler.now())
   let idleTimer: Subscription | undefined
-  const step = ingestStep(spec, ctx, st, leading, out, downstream)
+  const step = ingestStep(spec, ctx, st, leading, out, downstream, options.routed !== true)
   // The watermark generator's state is part of a checkpoint like any operator's.
   registerMachine(ctx, {
     snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
@@ -261,7 +275,7 @@ export function ingest<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
   segments: readonly Segment[] = [],
-  options: { watermarks?: boolean; stage?: OperatorNode } = {},
+  options: { watermarks?: boolean; stage?: OperatorNode; routed?: boolean } = {},
 ): OperatorFunction<SourceRecord, Element<I>> {
   const emitWatermarks = options.watermarks ?? true
   return (source) =>
@@ -277,7 +291,7 @@ export function ingest<I>(
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
-      const admit = admission(spec, ctx, leading, out, subscriber, options.stage)
+      const admit = admission(spec, ctx, out, subscriber, { leading, stage: options.stage, routed: options.routed })
       const sub = source.subscribe(
         stageSubscriber<SourceRecord>(subscriber, {
           next: admit.record,

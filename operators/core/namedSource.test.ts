@@ -10,6 +10,10 @@ import { boundedOutOfOrder, idleTimeout } from '../../dsl/watermarks.ts'
 import { plan } from '../../dsl/plan.ts'
 import type { Stream } from '../../dsl/stream.ts'
 import { replay } from '../../harness/replay.ts'
+import { asyncScheduler, from, lastValueFrom, toArray, type SchedulerLike } from 'rxjs'
+import { compileElements } from '../../dsl/compile.ts'
+import type { Data } from '../../dsl/element.ts'
+import { makeContext } from './context.ts'
 
 const Click = t.type({ user: t.string, at: t.number })
 type Click = t.TypeOf<typeof Click>
@@ -64,6 +68,24 @@ describe('named sources chained into the input', () => {
       'map*',
     ])
     expect(plan(unchained).some((s) => s.chained)).toBe(false)
+  })
+
+  it('read no clock per record: the routed input passes arrivals on, and sources with an event time stamp their own', async () => {
+    const clockReads = async (n: number) => {
+      let reads = 0
+      const scheduler = { now: () => (reads++, asyncScheduler.now()), schedule: asyncScheduler.schedule.bind(asyncScheduler) } as SchedulerLike
+      const recs: Data<unknown>[] = Array.from({ length: n }, (_, i) => ({
+        _tag: 'Data',
+        value: i % 2 === 0 ? { source: 'clicks', event: { user: 'u', at: i } } : { source: 'searches', event: { user: 'u', at: i, query: 'a' } },
+        time: Number.NaN,
+        key: undefined,
+        pos: i,
+      }))
+      for (const p of [chained, unchained]) await lastValueFrom(from(recs).pipe(compileElements(p, makeContext({ scheduler })), toArray()))
+      return reads
+    }
+    // The searches' idle timer reads the clock on each of their records.
+    expect(await clockReads(200)).toBe((await clockReads(100)) + 100)
   })
 
   it('give what the named source operators give: outputs, late events, dead letters, skipped records', async () => {

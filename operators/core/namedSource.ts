@@ -42,7 +42,7 @@ const inChain = { closed: false, error: (e: unknown) => { throw e } }
  */
 export const namedSourceLink: LinkFactory = (node, ctx, to) => {
   const name = (node.spec as NamedSourceSpec).sourceName
-  const admit = admission(node.spec as NamedSourceSpec, ctx, undefined, to, inChain, node)
+  const admit = admission(node.spec as NamedSourceSpec, ctx, to, inChain, { stage: node })
   const push = (value: unknown, time: number, pos: number) => {
     const r = value as Routed
     if (r.source === name) admit.value(r.event, time, pos)
