@@ -17,7 +17,7 @@ const contender = process.env.WEIR_BENCH_CONTENDER
 if (only !== undefined && contender !== undefined) {
   // One contender of a file's `contenders`, alone in this process (see `timeInProcesses`): a warm-up
   // on 1M events (or WEIR_BENCH_N if fewer), then one timed run on WEIR_BENCH_N, printed as JSON (wall and CPU time).
-  // A contender may be async (a replay): its promise is awaited inside the timing.
+  // A contender may be async (a `run` of the harness): it is timed until it settles.
   const mod = (await import(pathToFileURL(join(here, only)).href)) as { contenders: Record<string, (n: number) => unknown> }
   const run = mod.contenders[contender]
   const n = Number(process.env.WEIR_BENCH_N)

@@ -1,8 +1,8 @@
 import { Observable, filter, share, type OperatorFunction } from 'rxjs'
 import type { Data, Element, SourceRecord } from './element.ts'
 import type { Pipeline } from './pipeline.ts'
-import type { Node, StatelessNode } from './stream.ts'
-import { isChainable, operatorOf, stageKinds } from './interpreters.ts'
+import type { Node, OperatorNode, StatelessNode } from './stream.ts'
+import { isChainable, junctionOf, operatorOf, stageKinds } from './interpreters.ts'
 import { isStateless, physicalPlan, type ChainLink, type Step } from './plan.ts'
 import { makeContext, stageContext, type ContextOptions, type RunContext } from '../operators/core/context.ts'
 import { fused } from '../operators/core/fused.ts'
@@ -55,7 +55,18 @@ function build(
   return go(output)
 }
 
-const segmentOf = (l: ChainLink): Segment => (l._tag === 'Stateless' ? l : { _tag: 'Machine', node: l.node, make: stageKinds[l.node.kind].machine! })
+const segmentOf = (l: ChainLink): Segment =>
+  l._tag === 'Stateless'
+    ? l
+    : l._tag === 'Machine'
+      ? machineSegment(l.node)
+      : { _tag: 'Junction', node: l.node, make: junctionOf, branches: l.branches.map((b) => b.map(segmentOf)) }
+
+/** A chained single-input stage: its machine, or the link its kind makes (see `StageKind`). */
+const machineSegment = (node: OperatorNode): Segment => {
+  const kind = stageKinds[node.kind]
+  return kind.machine !== undefined ? { _tag: 'Machine', node, make: kind.machine } : { _tag: 'Link', node, make: kind.link! }
+}
 
 export interface ElementsOptions {
   /**
@@ -77,6 +88,8 @@ export function compileElements<I, O, K>(
   options: ElementsOptions = {},
 ): OperatorFunction<SourceRecord, Element<O, K>> {
   const watermarks = options.watermarks ?? true
+  // Several sources: the input carries routed records, each named source stamps its own.
+  const routed = p.sources !== undefined
   return (input) =>
     new Observable<Element<O, K>>((subscriber) => {
       // A source read by several branches is multicast through a hub, fed once all have subscribed.
@@ -87,7 +100,7 @@ export function compileElements<I, O, K>(
       const source = (segments: readonly Segment[], isOutput: boolean, shared: boolean): Observable<Element<unknown>> => {
         if (segments.length > 0) {
           outputChained ||= isOutput
-          const feed = input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput || shared }))
+          const feed = input.pipe(ingest(p, ctx, segments, { watermarks: watermarks || !isOutput || shared, routed }))
           if (!shared) return feed
           chainHub = { hub: new Hub<Element<unknown>>(), feed }
           return chainHub.hub
@@ -98,7 +111,7 @@ export function compileElements<I, O, K>(
       let out = build(physicalPlan(p.output.node, isChainable), source, ctx) as Observable<Element<O, K>>
       if (!watermarks && !outputChained) out = out.pipe(filter((e): e is Data<O, K> => e._tag === 'Data'))
       const outSub = out.subscribe(subscriber)
-      const inSub = hub ? input.pipe(ingest(p, ctx)).subscribe(hub) : chainHub ? chainHub.feed.subscribe(chainHub.hub) : undefined
+      const inSub = hub ? input.pipe(ingest(p, ctx, [], { routed })).subscribe(hub) : chainHub ? chainHub.feed.subscribe(chainHub.hub) : undefined
       return () => {
         inSub?.unsubscribe()
         outSub.unsubscribe()

@@ -9,6 +9,8 @@ import { boundedOutOfOrder, idleTimeout } from './watermarks.ts'
 import { microbatch } from './flow.ts'
 import { aggregate, tumbling, window } from './windows.ts'
 import { count } from './aggregations.ts'
+import { tableTableJoin } from './joins.ts'
+import { upsert } from './change.ts'
 
 const Flight = t.type({ origin: t.string, delay: t.number, scheduled: t.number }, 'Flight')
 
@@ -58,16 +60,44 @@ describe('explain', () => {
     )
     expect(plan(p).map((x) => x.chained)).toEqual([false, true, true, true])
     const broken = pipeline({ codec: Flight, eventTime: (f) => f.scheduled }, (s) =>
-      pipe(s, keyBy((f) => f.origin), merge(pipe(s, keyBy((f) => String(f.delay)))), window(tumbling('1h')), aggregate(count)),
+      pipe(
+        s,
+        keyBy((f) => f.origin),
+        merge(pipe(s, keyBy((f) => String(f.delay)))),
+        merge(pipe(s, keyBy((f) => f.origin))),
+        window(tumbling('1h')),
+        aggregate(count),
+      ),
     )
-    // A source read twice is multicast and a merge is its own operator: nothing is chained.
+    // A source read by stages that are not the branches of one merge or join is multicast, and the
+    // merges are operators of their own: nothing is chained.
     expect(plan(broken).map((x) => `${x.label}${x.chained ? '*' : ''}`)).toEqual([
       'source (codec Flight), watermarks: boundedOutOfOrder 0ms',
       'keyBy',
       'keyBy',
       'merge (min watermark)',
+      'keyBy',
+      'merge (min watermark)',
       'window tumbling 1h → aggregate',
     ])
+  })
+
+  it('chains a join whose two branches start at one stream: each branch, then the join, inside the source operator', () => {
+    const p = pipeline({ name: 'delays', codec: Flight, eventTime: (f) => f.scheduled }, (s) => {
+      const late = pipe(s, filter((f) => f.delay > 15), map((f) => upsert(f.origin, f.delay)))
+      const early = pipe(s, filter((f) => f.delay < 0), map((f) => upsert(f.origin, -f.delay)))
+      return pipe(late, tableTableJoin(early, { type: 'outer' }), map((c) => c.key))
+    })
+    expect(explain(p)).toBe(
+      [
+        'pipeline delays',
+        '  1. source (codec Flight), watermarks: boundedOutOfOrder 0ms',
+        '  2. fused[filter → map]  <- 1  (chained into 1)',
+        '  3. fused[filter → map]  <- 1  (chained into 1)',
+        '  4. tableTableJoin(outer)  <- 2, 3  (chained into 1)',
+        '  5. map  <- 4  (chained into 1)',
+      ].join('\n'),
+    )
   })
 
   it('does not fuse across a stream read by two stages, and shows it once', () => {

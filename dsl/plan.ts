@@ -40,15 +40,23 @@ function fusedChainAt(n: StatelessNode, counts: Map<Node, number>): { stages: St
 }
 
 
-/** One link of a chain from the source: fused stateless stages, or a chainable stateful stage. */
-export type ChainLink = { readonly _tag: 'Stateless'; readonly stages: readonly StatelessNode[] } | { readonly _tag: 'Machine'; readonly node: OperatorNode }
+/**
+ * One link of a chain from the source: fused stateless stages, a chainable stateful stage, or a
+ * `Junction`: a stage with several inputs (a merge, a join) all read from the chain at one point, the
+ * chain forking there into one branch of links per input, in the stage's input order.
+ */
+export type ChainLink =
+  | { readonly _tag: 'Stateless'; readonly stages: readonly StatelessNode[] }
+  | { readonly _tag: 'Machine'; readonly node: OperatorNode }
+  | { readonly _tag: 'Junction'; readonly node: Node; readonly branches: readonly (readonly ChainLink[])[] }
 
 /**
  * One operator of the physical plan, with the steps that feed it. `node` is the description node
  * whose output the step gives; `shared` says several steps read it (it is multicast, fed once they
  * have all subscribed).
  * - `Chain`: the source's operator, with `links` run inside it as direct calls (Flink's operator
- *   chaining): the stateless stages and chainable stateful stages from the source to `node`.
+ *   chaining): the stateless stages and chainable stateful stages from the source to `node`, and
+ *   the stages with several inputs whose branches all start in the chain.
  * - `Source`: the source alone (its output multicast to the steps that read it).
  * - `Fused`: stateless stages over a step that is not the source's chain, as one operator.
  * - `Merge`: the union of its inputs, with the minimum of their watermarks.
@@ -62,13 +70,20 @@ export type Step =
   | { readonly _tag: 'Operator'; readonly node: OperatorNode; readonly shared: boolean; readonly inputs: readonly Step[] }
 
 /**
+ * Which stateful stages run inside a chain: a single-input one as a machine, one with several inputs
+ * as a junction (see `isChainable` in interpreters.ts).
+ */
+export type Chainable = (n: OperatorNode) => boolean
+
+/**
  * The physical plan of a pipeline's graph, decided once: `compile` builds it and `explain` prints
  * it. A node read by one stage only fuses or chains with its reader; a node read twice is shared
- * and ends a chain; `chainable` says which stateful kinds run as a machine inside a chain (those
- * with a machine in the stage registry). Returns the output's step; a step reached twice is the
+ * and ends a chain, unless all its readers are the branches of one stage with several inputs (a
+ * merge or join of two filters of one stream), which then chains as a junction. `chainable` says
+ * which stateful stages run inside a chain. Returns the output's step; a step reached twice is the
  * same object.
  */
-export function physicalPlan(output: Node, chainable: (kind: string) => boolean): Step {
+export function physicalPlan(output: Node, chainable: Chainable): Step {
   const counts = consumerCounts(output)
   const steps = new Map<Node, Step>()
   const stepOf = (n: Node): Step => {
@@ -91,20 +106,55 @@ export function physicalPlan(output: Node, chainable: (kind: string) => boolean)
 }
 
 /**
- * The links from the source to `n` when all of them run inside the source's operator: every node
- * on the way is read by one stage only, and each is stateless or a chainable stateful stage.
- * Undefined when the chain is broken (a merge, a join, a stream read twice) before the source.
+ * The links from the source to `n` when all of them run inside the source's operator (whoever reads
+ * `n` itself). Undefined when the chain is broken before the source: a stage that does not chain, or
+ * a stream read twice other than by the branches of one junction.
  */
-function chainTo(n: Node, counts: Map<Node, number>, chainable: (kind: string) => boolean): ChainLink[] | undefined {
-  if (n._tag === 'Source') return counts.get(n) === 1 ? [] : undefined
+function chainTo(n: Node, counts: Map<Node, number>, chainable: Chainable): ChainLink[] | undefined {
+  const up = linksUpTo(n, counts, chainable)
+  return up !== undefined && up.root === undefined ? up.links : undefined
+}
+
+/**
+ * The links that run from `root` to `n` (`n`'s included, `root`'s not), walking up through nodes
+ * read by one stage only. `root` is the first node read by several stages, where this walk stops;
+ * undefined when the walk reached the source, every reader on the way accounted for. Undefined as a
+ * whole when a stage on the way does not chain.
+ */
+function linksUpTo(n: Node, counts: Map<Node, number>, chainable: Chainable): { readonly root: Node | undefined; readonly links: ChainLink[] } | undefined {
+  const above = (from: Node, link: ChainLink) => {
+    if ((counts.get(from) ?? 0) > 1) return { root: from, links: [link] }
+    const up = linksUpTo(from, counts, chainable)
+    return up && { root: up.root, links: [...up.links, link] }
+  }
+  if (n._tag === 'Source') return { root: undefined, links: [] }
   if (isStateless(n)) {
     const { stages, from } = fusedChainAt(n, counts)
-    const up = counts.get(from) === 1 ? chainTo(from, counts, chainable) : undefined
-    return up && [...up, { _tag: 'Stateless', stages }]
+    return above(from, { _tag: 'Stateless', stages })
   }
-  if (n._tag !== 'Operator' || n.inputs.length !== 1 || !chainable(n.kind) || counts.get(n.inputs[0]) !== 1) return undefined
-  const up = chainTo(n.inputs[0], counts, chainable)
-  return up && [...up, { _tag: 'Machine', node: n }]
+  if (n._tag === 'Operator' && n.inputs.length === 1) return chainable(n) ? above(n.inputs[0], { _tag: 'Machine', node: n }) : undefined
+  if (n._tag === 'Operator' && !chainable(n)) return undefined
+  return junctionAt(n, counts, chainable)
+}
+
+/**
+ * A stage with several inputs as a junction: each input's branch walks up to the same node, read
+ * by these branches and nothing else (so the stage sees that node's elements in the order it would
+ * as an operator subscribing to its inputs in turn); the chain then goes on above that node.
+ */
+function junctionAt(n: Node & { readonly inputs: readonly Node[] }, counts: Map<Node, number>, chainable: Chainable) {
+  const branches: ChainLink[][] = []
+  let fork: Node | undefined
+  for (const input of n.inputs) {
+    const b = (counts.get(input) ?? 0) > 1 ? { root: input, links: [] } : linksUpTo(input, counts, chainable)
+    if (b === undefined || b.root === undefined || (fork !== undefined && b.root !== fork)) return undefined
+    fork = b.root
+    branches.push(b.links)
+  }
+  if (fork === undefined || counts.get(fork) !== n.inputs.length) return undefined
+  const link: ChainLink = { _tag: 'Junction', node: n, branches }
+  const up = linksUpTo(fork, counts, chainable)
+  return up && { root: up.root, links: [...up.links, link] }
 }
 
 /**
@@ -141,7 +191,8 @@ export function plan(p: AnyPipeline): PlanStep[] {
 /**
  * `plan`, with the node each step stands for (`nodes[i]` is `steps[i]`'s), for readers of the plan
  * beyond `explain`. It walks the physical plan (`physicalPlan`, as `compile` builds it), printing a
- * chain as the source and one step per link, each marked as chained.
+ * chain as the source and one step per link, each marked as chained (a junction after the steps of
+ * its branches, which all start at the step where the chain forks).
  */
 export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonly nodes: Node[] } {
   const steps: PlanStep[] = []
@@ -155,6 +206,18 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
   }
   const fusedLabel = (stages: readonly StatelessNode[]) => (stages.length > 1 ? `fused[${stages.map(stageLabel).join(' → ')}]` : stageLabel(stages[0]))
   const sourceOf = (n: Node): Node => (n._tag === 'Source' ? n : sourceOf(n._tag === 'Operator' || n._tag === 'Merge' ? n.inputs[0] : n.input))
+  // A chain's links after step `from`, each marked as chained; a junction after its branches.
+  const addLinks = (links: readonly ChainLink[], from: number): number => {
+    let id = from
+    for (const l of links)
+      if (l._tag === 'Stateless') id = add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true)
+      else if (l._tag === 'Machine') id = add(l.node, operatorLabel(l.node), [id], true)
+      else {
+        const inputs = l.branches.map((b) => addLinks(b, id))
+        id = add(l.node, l.node._tag === 'Merge' ? MERGE_LABEL : operatorLabel(l.node as OperatorNode), inputs, true)
+      }
+    return id
+  }
   const go = (s: Step): number => {
     const known = ids.get(s)
     if (known !== undefined) return known
@@ -164,9 +227,7 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
         id = add(s.node, rootLabel(p), [], false)
         break
       case 'Chain':
-        id = add(sourceOf(s.node), rootLabel(p), [], false)
-        for (const l of s.links)
-          id = l._tag === 'Stateless' ? add(l.stages[l.stages.length - 1], fusedLabel(l.stages), [id], true) : add(l.node, l.node.label, [id], true)
+        id = addLinks(s.links, add(sourceOf(s.node), rootLabel(p), [], false))
         break
       case 'Fused': {
         const input = go(s.input)
@@ -174,10 +235,10 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
         break
       }
       case 'Merge':
-        id = add(s.node, 'merge (min watermark)', s.inputs.map(go), false)
+        id = add(s.node, MERGE_LABEL, s.inputs.map(go), false)
         break
       case 'Operator':
-        id = add(s.node, s.node.kind === 'NamedSource' ? sourceLabel(s.node.spec as NamedSourceSpec) : s.node.label, s.inputs.map(go), false)
+        id = add(s.node, operatorLabel(s.node), s.inputs.map(go), false)
     }
     ids.set(s, id)
     return id
@@ -185,6 +246,11 @@ export function planNodes(p: AnyPipeline): { readonly steps: PlanStep[]; readonl
   go(physicalPlan(p.output.node, isChainable))
   return { steps, nodes }
 }
+
+const MERGE_LABEL = 'merge (min watermark)'
+
+/** A stateful stage as the plan prints it: its label, a named source's its source's. */
+const operatorLabel = (n: OperatorNode): string => (n.kind === 'NamedSource' ? sourceLabel(n.spec as NamedSourceSpec) : n.label)
 
 /** A pipeline's one source, or what a multi-source pipeline's sources read: records routed by name. */
 const rootLabel = (p: AnyPipeline): string =>

@@ -12,6 +12,7 @@ import { windowJoin } from '../dsl/joins.ts'
 import { fromLog, type PulledRecord, type PulledSource, type PullOptions } from '../connectors/sources.ts'
 import type { Checkpoint, CheckpointStore } from './checkpoint.ts'
 import { run } from './run.ts'
+import { RUN_LENGTH } from './multiFeeder.ts'
 
 const Click = t.type({ user: t.string, at: t.number })
 const Search = t.type({ user: t.string, at: t.number, query: t.string })
@@ -33,12 +34,23 @@ const joined = pipeline(
 )
 
 describe('run with one input per source', () => {
-  it('reads the input with the fewest records read first, one record at a time (the first declared on a tie)', async () => {
-    const { out } = await run(tagged, {
-      clicks: [1, 2, 3, 4].map((at) => ({ user: 'u', at })),
-      searches: [{ user: 'u', at: 0, query: 'a' }],
-    })
-    expect(out).toEqual(['click 1', 'search a', 'click 2', 'click 3', 'click 4'])
+  it('reads the inputs in turns of RUN_LENGTH records, the one with the fewest runs read first (the first declared on a tie)', async () => {
+    const clicks = Array.from({ length: 2 * RUN_LENGTH + 3 }, (_, i) => ({ user: 'u', at: i }))
+    const searches = Array.from({ length: RUN_LENGTH + 2 }, (_, i) => ({ user: 'u', at: i, query: `q${i}` }))
+    const { out } = await run(tagged, { clicks, searches })
+    const c = (from: number, to: number) => clicks.slice(from, to).map((x) => `click ${x.at}`)
+    const s = (from: number, to: number) => searches.slice(from, to).map((x) => `search ${x.query}`)
+    const r = RUN_LENGTH
+    expect(out).toEqual([...c(0, r), ...s(0, r), ...c(r, 2 * r), ...s(r, r + 2), ...c(2 * r, 2 * r + 3)])
+  })
+
+  it('finishes a run begun in an input whose feeds were cut short (an async input gives one record a feed)', async () => {
+    async function* slowly<A>(xs: readonly A[]) {
+      for (const x of xs) yield x
+    }
+    const clicks = Array.from({ length: RUN_LENGTH + 1 }, (_, i) => ({ user: 'u', at: i }))
+    const { out } = await run(tagged, { clicks: slowly(clicks), searches: [{ user: 'u', at: 0, query: 'a' }] })
+    expect(out).toEqual([...clicks.slice(0, RUN_LENGTH).map((x) => `click ${x.at}`), 'search a', `click ${RUN_LENGTH}`])
   })
 
   it('joins two inputs with a watermark each, and names the source in its dead letters', async () => {

@@ -26,6 +26,7 @@ import { match, pattern } from '../dsl/patterns.ts'
 import { boundedOutOfOrder } from '../dsl/watermarks.ts'
 import type { Stream } from '../dsl/stream.ts'
 import { microbatch } from '../dsl/flow.ts'
+import { RUN_LENGTH } from '../harness/multiFeeder.ts'
 
 /** One event of a random log: a key, an event time with bounded disorder, a kind and an amount. */
 interface Ev {
@@ -251,12 +252,17 @@ const twoSources = pipeline(
   ({ as, bs }) => pipe(as, keyBy((e) => e.k), windowJoin(pipe(bs, keyBy((e) => e.k)), { within: 15, type: 'outer' })),
 )
 
-/** How far a multi-source run has read each input after `n` records (see `MultiFeeder`: fewest read first, then declaration order). */
+/**
+ * How far a multi-source run has read each input after `n` records (see `MultiFeeder`: the input with
+ * the fewest runs of `RUN_LENGTH` records read goes next, then declaration order; one record at a
+ * time, an input so chosen keeps going until its run is read).
+ */
 const readAfter = (n: number, lengths: readonly number[]): number[] => {
   const read = lengths.map(() => 0)
+  const runs = (i: number) => Math.floor(read[i] / RUN_LENGTH)
   for (let k = 0; k < n; k++) {
     let best = -1
-    for (let i = 0; i < lengths.length; i++) if (read[i] < lengths[i] && (best < 0 || read[i] < read[best])) best = i
+    for (let i = 0; i < lengths.length; i++) if (read[i] < lengths[i] && (best < 0 || runs(i) < runs(best))) best = i
     read[best]++
   }
   return read

@@ -13,23 +13,27 @@ import { pattern, match } from '../../dsl/patterns.ts'
 import { explain } from '../../dsl/explain.ts'
 import { dedupe } from '../../dsl/dedupe.ts'
 import { table } from '../../dsl/tables.ts'
-import { upsert } from '../../dsl/change.ts'
+import { remove, upsert } from '../../dsl/change.ts'
+import { tableJoin, tableTableJoin, windowJoin } from '../../dsl/joins.ts'
+import { temporalJoin } from '../../dsl/temporalJoin.ts'
 import type { Data, Element } from '../../dsl/element.ts'
 import { makeContext } from './context.ts'
-import { physicalPlan } from '../../dsl/plan.ts'
+import { physicalPlan, plan } from '../../dsl/plan.ts'
 import { isChainable, stageKinds } from '../../dsl/interpreters.ts'
 
 type Ev = { k: string; t: number; n: number }
 
 /**
- * The same stages, chained into the source operator or not: reading the source a second time (a
- * branch that keeps nothing, merged back) stops `compile` from chaining, and must change nothing.
+ * The source's events, as a stream no stage after it can chain to: the source read three times, by
+ * two merges nested, each extra branch keeping nothing. A stage with several inputs chains only
+ * when every reader of the stream its branches start from is one of them, which neither merge is.
  */
+const unchainable = (s: Stream<Ev>): Stream<Ev> => pipe(s, merge(pipe(s, filter(() => false))), merge(pipe(s, filter(() => false))))
+
+/** The same stages, chained into the source operator or not, which must change nothing. */
 const both = (stages: (s: Stream<Ev>) => Stream<unknown, unknown>) => ({
   chained: pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(5) }, (s: Stream<Ev>) => stages(s)),
-  unchained: pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(5) }, (s: Stream<Ev>) =>
-    stages(pipe(s, merge(pipe(s, filter(() => false))))),
-  ),
+  unchained: pipeline({ eventTime: (e: Ev) => e.t, watermark: boundedOutOfOrder(5) }, (s: Stream<Ev>) => stages(unchainable(s))),
 })
 
 const elements = async (p: ReturnType<typeof both>['chained'], evs: readonly Ev[]) => {
@@ -73,6 +77,50 @@ describe('operator chaining', () => {
         table(),
       ),
     ),
+    // Stages with two inputs whose branches start at one stream run as junctions inside the chain.
+    'a window join of two filtered branches': both((s) =>
+      pipe(
+        s,
+        filter((e) => e.n < 5),
+        keyBy((e) => e.k),
+        windowJoin(pipe(s, filter((e) => e.n >= 5), keyBy((e) => e.k)), { within: 6, type: 'outer' }),
+      ),
+    ),
+    'a table-table join of two changelogs': both((s) =>
+      pipe(
+        s,
+        filter((e) => e.t % 2 === 0),
+        map((e) => (e.n === 0 ? remove(e.k) : upsert(e.k, e.n))),
+        tableTableJoin(pipe(s, filter((e) => e.t % 2 === 1), map((e) => upsert(e.k, e.t))), { type: 'outer' }),
+      ),
+    ),
+    'a temporal join': both((s) =>
+      pipe(
+        s,
+        filter((e) => e.n < 6),
+        keyBy((e) => e.k),
+        temporalJoin(pipe(s, filter((e) => e.n >= 6), map((e) => upsert(e.k, e.n))), { type: 'left' }),
+      ),
+    ),
+    'a table join against a changelog': both((s) =>
+      pipe(
+        s,
+        keyBy((e) => e.k),
+        tableJoin(pipe(s, filter((e) => e.n >= 6), map((e) => (e.n === 9 ? remove(e.k) : upsert(e.k, e.t)))), { type: 'left' }),
+      ),
+    ),
+    'junctions inside junctions: a merge in a join branch, the join merged with a window': both((s) => {
+      const keyed = pipe(s, keyBy((e) => e.k))
+      const low = pipe(keyed, map((e) => ({ ...e, n: e.n * 2 })), keyBy((e) => e.k))
+      const joined = pipe(
+        low,
+        filter((e) => e.n < 6),
+        merge(pipe(low, filter((e) => e.n > 14))),
+        windowJoin(pipe(keyed, filter((e) => e.n % 3 === 0)), { within: 4, type: 'left' }),
+        map((j): unknown[] => [j.left?.n, j.right?.t]),
+      )
+      return pipe(joined, merge(pipe(s, keyBy((e) => e.k), window(tumbling(10)), aggregate(count), map((r): unknown[] => [r.key, r.value]))))
+    }),
     'a pattern': both((s) =>
       pipe(
         s,
@@ -81,6 +129,12 @@ describe('operator chaining', () => {
       ),
     ),
   }
+
+  for (const [name, { chained, unchained }] of Object.entries(cases))
+    it(`runs every stage inside the source operator, and none without it: ${name}`, () => {
+      expect(plan(chained).slice(1).every((x) => x.chained)).toBe(true)
+      expect(plan(unchained).some((x) => x.chained)).toBe(false)
+    })
 
   for (const [name, { chained, unchained }] of Object.entries(cases))
     it(`gives the same elements, watermarks included, as the unchained operators: ${name}`, async () => {
@@ -92,10 +146,10 @@ describe('operator chaining', () => {
       )
     })
 
-  it('chains a stage right after the source exactly when its kind has a machine', () => {
+  it('chains a stage right after the source exactly when its kind has a machine or a link of its own', () => {
     for (const [kind, entry] of Object.entries(stageKinds)) {
       const step = physicalPlan(operatorNode(kind, kind, [{ _tag: 'Source' }], {}), isChainable)
-      expect([kind, step._tag]).toEqual([kind, entry.machine === undefined ? 'Operator' : 'Chain'])
+      expect([kind, step._tag]).toEqual([kind, entry.machine === undefined && entry.link === undefined ? 'Operator' : 'Chain'])
     }
   })
 

@@ -5,6 +5,7 @@ import { from, lastValueFrom, toArray } from 'rxjs'
 import { pipe } from 'fp-ts/lib/function.js'
 import { generate } from './codegen.ts'
 import { chain, type Cursor } from './fused.ts'
+import { statelessLink, type Downstream } from './chained.ts'
 import { makeContext } from './context.ts'
 import { compileElements } from '../../dsl/compile.ts'
 import { pipeline } from '../../dsl/pipeline.ts'
@@ -124,6 +125,31 @@ describe('fusedChain (fused.ts) against the stages applied one by one', () => {
         expect({ out, dead }).toEqual(plainly(stages, values))
       }),
       { seed: 1414, numRuns: 300 },
+    )
+  })
+})
+
+describe('statelessLink (chained.ts) against the stages applied one by one', () => {
+  it('gives the same values, keys and dead letters, and passes time and position on', () => {
+    fc.assert(
+      fc.property(stageDescs, fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 30 }), (descs, values) => {
+        const stages = descs.map(nodeOf)
+        const dead: [string, number][] = []
+        const out: [unknown, unknown][] = []
+        const ctx = makeContext({ onDeadLetter: (d) => dead.push([d.stage, d.pos]) })
+        const next: Downstream = {
+          data: () => expect.unreachable('a link hands elements on in parts'),
+          push: (v, time, key, pos) => {
+            expect([time, pos]).toEqual([pos * 10, pos])
+            out.push([v, key])
+          },
+          watermark: () => undefined,
+        }
+        const link = statelessLink(stages, ctx, next)
+        values.forEach((v, pos) => (pos % 2 === 0 ? link.push(v, pos * 10, undefined, pos) : link.data({ _tag: 'Data', value: v, time: pos * 10, key: undefined, pos })))
+        expect({ out, dead }).toEqual(plainly(stages, values))
+      }),
+      { seed: 1415, numRuns: 300 },
     )
   })
 })

@@ -5,7 +5,10 @@
  * - `ingest` (operators/core/ingest.ts): a source record's admission (codec, event time,
  *   watermark) and the stateless stages chained after the source;
  * - `fusedChain` (operators/core/fused.ts): stateless stages fused between two operators;
+ * - `statelessLink` (operators/core/chained.ts): stateless stages chained between two links, in parts;
  * - `machineLink` (operators/core/chained.ts): a chained machine's link to the next one;
+ * - `fanOut` (operators/core/chained.ts): where a chain forks into the branches of a merge or join;
+ * - `junctionInput` (operators/joins/twoInputs.ts): a chained join's input, calling one side of its machine;
  * - `windowFastPath` (operators/windows/inOrderPush.ts): an in-order event into its key's current window;
  * - `recordAggregator` (operators/windows/aggregator.ts): a record of aggregations, one statement per field;
  * - `lineShape` (harness/lineShapes.ts): the parser of NDJSON lines of one learned shape, from their
@@ -22,9 +25,11 @@
  *
  * Each generated function ends with `//# sourceURL=weir:<name>`, so stack traces and profiles name
  * it. Each generator has a test holding it equal to a general path: `codegen.test.ts` for ingest,
- * the fused chain and the record aggregator (each against its semantics written plainly),
- * `chained.test.ts` for the machine link, `inOrderPush.test.ts` for the window fast path, and
- * `lineShapes.test.ts` and property-tests/lineShapes.prop.ts for the line parser (against `JSON.parse`).
+ * the fused chain, the stateless link and the record aggregator (each against its semantics written
+ * plainly), `chained.test.ts` for the machine link, the fan-out and the junction inputs (chained
+ * joins and merges against the same stages as operators of their own), `inOrderPush.test.ts`
+ * for the window fast path, and `lineShapes.test.ts` and property-tests/lineShapes.prop.ts for the
+ * line parser (against `JSON.parse`).
  */
 
 /**

@@ -9,11 +9,6 @@ import { generate } from './codegen.ts'
 /** Pushes one bare value into the rest of a fused chain. */
 export type Push = (v: unknown) => void
 
-/** A chain's end that takes an element in parts (a chained link, see `chained.ts`). */
-export interface PushTarget {
-  push(value: unknown, time: number, key: unknown, pos: number): void
-}
-
 /** The element being processed by a fused chain: its metadata, held once instead of per stage. */
 export interface Cursor {
   time: number
@@ -23,9 +18,9 @@ export interface Cursor {
 
 /**
  * Composes stateless stages (listed source-first) into one function over bare values ending in
- * `tail`: a function of the value, or a link whose `push` gets the value with the cursor's metadata,
- * called from the generated code itself so that call site too sees one target. A throwing user
- * function sends that value to dead letters with the cursor's position.
+ * `tail`, with the key it computed in the cursor. A throwing user function sends that value to dead
+ * letters with the cursor's position. (A chained link takes the element in parts instead: see
+ * `statelessLink` in chained.ts.)
  *
  * The function is generated as straight-line code (as @most/core fuses map/filter): one call per
  * user function and no closure hop between stages, and since every chain gets its own code, each
@@ -35,10 +30,10 @@ export function chain(
   stages: readonly StatelessNode[],
   cur: Cursor,
   ctx: RunContext,
-  tail: Push | PushTarget,
+  tail: Push,
   stopped: () => boolean = () => false,
 ): Push {
-  const gen = chainCode(stages, 'return', typeof tail === 'function' ? 'cur.key = key; tail(v);' : 'tail.push(v, cur.time, key, pos);', 'stopped()')
+  const gen = chainCode(stages, 'return', 'cur.key = key; tail(v);', 'stopped()')
   const body = `return function fusedChain(v) {\nlet key = cur.key; const pos = cur.pos;\n${gen.code}\n}`
   const params = [...gen.params, 'cur', 'tail', 'stopped']
   return generate('fusedChain', params, body)(...gen.args(ctx), cur, tail, stopped) as Push

@@ -136,7 +136,7 @@ export function ingestStep<I>(
           watermarks
             ? `// A watermark sent in by a test driver (advanceWatermarkTo): raises the watermark, never lowers it.
                if (d._tag === 'Watermark') { if (d.time > st.wm) { st.wm = d.time; out.watermark(d.time) } return }`
-            : ''
+            : "if (d._tag === 'Watermark') return"
         }
         const values = d.values, arrival = d.time, pos = d.pos
         // Stop where a record alone would have stopped: once the output is unsubscribed or failed.
@@ -166,6 +166,105 @@ export function ingestStep<I>(
 /** -Infinity is not JSON: a checkpoint stores it as null. */
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
 
+/** A source's admission, set up (see `admission`). */
+export interface Admission {
+  /** A source record or batch in. */
+  readonly record: (d: SourceRecord) => void
+  /** One value in, that arrived at `arrival` (NaN: now) from position `pos`. */
+  readonly value: (v: unknown, arrival: number, pos: number) => void
+  /** The input ended: the end-of-input watermark goes out. */
+  end(): void
+  /** Stops the idle timer (teardown). */
+  dispose(): void
+}
+
+/** Options of `admission`. */
+export interface AdmissionOptions {
+  /** The stateless stages right after the source, run inside its generated step. */
+  readonly leading?: readonly StatelessNode[]
+  /** The named source whose admission this is; none for a pipeline's input. */
+  readonly stage?: OperatorNode
+  /**
+   * The input of a pipeline with several sources: records routed to its named sources, which stamp
+   * their own event times and make their own watermarks (namedSource.ts). It passes each record's
+   * arrival on as it came, with no clock read per record, and makes no watermark but the end of input.
+   */
+  readonly routed?: boolean
+}
+
+/**
+ * What a source does with its records, wherever it runs (`ingest`, or a named source chained inside
+ * the pipeline's input, see namedSource.ts): `ingestStep` over the watermark generator's state, that
+ * state registered for checkpoints (as `stage`'s when given, else as the source's), and the idle
+ * timer. Results and watermarks go to `out`.
+ */
+export function admission<I>(
+  spec: IngestSpec<I>,
+  ctx: RunContext,
+  out: Downstream,
+  downstream: { readonly closed: boolean; error(e: unknown): void },
+  options: AdmissionOptions = {},
+): Admission {
+  const { leading, stage } = options
+  const { maxDelay, idle } = spec.watermarks
+  const st = freshIngestState(ctx.scheduler.now())
+  let idleTimer: Subscription | undefined
+  const step = ingestStep(spec, ctx, st, leading, out, downstream, options.routed !== true)
+  // The watermark generator's state is part of a checkpoint like any operator's.
+  registerMachine(ctx, {
+    snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
+    restore: (s) => {
+      const saved = s as { maxSeen: number | null; wm: number | null }
+      st.maxSeen = saved.maxSeen ?? Number.NEGATIVE_INFINITY
+      st.wm = saved.wm ?? Number.NEGATIVE_INFINITY
+      // A named source's watermark is one input of the stages reading several sources, whose
+      // minimum of their inputs is not in the checkpoint: announced again, it is as at the cut
+      // (a stage restored after this gets its own saved state back over it).
+      if (stage !== undefined && Number.isFinite(st.wm)) out.watermark(st.wm)
+    },
+  }, stage ?? SOURCE)
+
+  const advance = (w: number) => {
+    if (w > st.wm) {
+      st.wm = w
+      out.watermark(w)
+    }
+  }
+  // One timer, re-armed lazily: events only move `lastArrival`, so a busy stream costs no
+  // timer-queue work per event.
+  const armIdle = (delay: number) => {
+    idleTimer = ctx.scheduler.schedule(() => {
+      const now = ctx.scheduler.now()
+      const quietFor = now - st.lastArrival
+      if (quietFor >= idle!) {
+        advance(now - maxDelay)
+        armIdle(idle!)
+      } else armIdle(idle! - quietFor)
+    }, delay)
+  }
+  if (idle !== undefined) armIdle(idle)
+  const dispose = () => {
+    idleTimer?.unsubscribe()
+    idleTimer = undefined
+  }
+  return {
+    record: step.record,
+    // `record` notes the arrival for the idle timer itself.
+    value:
+      idle === undefined
+        ? step.value
+        : (v, arrival, pos) => {
+            st.lastArrival = ctx.scheduler.now()
+            step.value(v, arrival, pos)
+          },
+    end() {
+      dispose()
+      advance(END_OF_INPUT.time)
+    },
+    dispose,
+  }
+}
+
 /**
  * The head of every compiled pipeline: decodes each source record with the codec, stamps its event
  * time and generates watermarks (`boundedOutOfOrder`, `idleTimeout`). Records arrive as `Data`
@@ -176,14 +275,11 @@ export function ingest<I>(
   spec: IngestSpec<I>,
   ctx: RunContext,
   segments: readonly Segment[] = [],
-  options: { watermarks?: boolean; stage?: OperatorNode } = {},
+  options: { watermarks?: boolean; stage?: OperatorNode; routed?: boolean } = {},
 ): OperatorFunction<SourceRecord, Element<I>> {
   const emitWatermarks = options.watermarks ?? true
-  const { maxDelay, idle } = spec.watermarks
   return (source) =>
     new Observable<Element<I>>((subscriber) => {
-      const st = freshIngestState(ctx.scheduler.now())
-      let idleTimer: Subscription | undefined
       // The stages chained after the source run inside ingest (see `link`); stateless stages
       // right after the source work on bare values, with no record until they are done.
       const end: Downstream = {
@@ -195,55 +291,19 @@ export function ingest<I>(
       const first = segments[0]
       const leading = first !== undefined && first._tag === 'Stateless' ? first.stages : undefined
       const { head: out, machines } = link(leading === undefined ? segments : segments.slice(1), ctx, end)
-      const step = ingestStep(spec, ctx, st, leading, out, subscriber).record
-      // The watermark generator's state is part of a checkpoint like any operator's.
-      registerMachine(ctx, {
-        snapshot: () => ({ maxSeen: finite(st.maxSeen), wm: finite(st.wm) }),
-        restore: (s) => {
-          const saved = s as { maxSeen: number | null; wm: number | null }
-          st.maxSeen = saved.maxSeen ?? Number.NEGATIVE_INFINITY
-          st.wm = saved.wm ?? Number.NEGATIVE_INFINITY
-          // A named source's watermark is one input of the stages reading several sources, whose
-          // minimum of their inputs is not in the checkpoint: announced again, it is as at the cut
-          // (a stage restored after this gets its own saved state back over it).
-          if (options.stage !== undefined && Number.isFinite(st.wm)) out.watermark(st.wm)
-        },
-      }, options.stage ?? SOURCE)
-
-      const advance = (w: number) => {
-        if (w > st.wm) {
-          st.wm = w
-          out.watermark(w)
-        }
-      }
-      // One timer, re-armed lazily: events only move `lastArrival`, so a busy stream costs no
-      // timer-queue work per event.
-      const armIdle = (delay: number) => {
-        idleTimer = ctx.scheduler.schedule(() => {
-          const now = ctx.scheduler.now()
-          const quietFor = now - st.lastArrival
-          if (quietFor >= idle!) {
-            advance(now - maxDelay)
-            armIdle(idle!)
-          } else armIdle(idle! - quietFor)
-        }, delay)
-      }
-      if (idle !== undefined) armIdle(idle)
-
+      const admit = admission(spec, ctx, out, subscriber, { leading, stage: options.stage, routed: options.routed })
       const sub = source.subscribe(
         stageSubscriber<SourceRecord>(subscriber, {
-          next: step,
+          next: admit.record,
           guarded: true,
           complete() {
-            idleTimer?.unsubscribe()
-            idleTimer = undefined
-            advance(END_OF_INPUT.time)
+            admit.end()
             subscriber.complete()
           },
         }),
       )
       return () => {
-        idleTimer?.unsubscribe()
+        admit.dispose()
         sub.unsubscribe()
         for (const m of machines) m.dispose?.()
       }

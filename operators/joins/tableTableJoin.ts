@@ -1,11 +1,10 @@
-import type { Observable } from 'rxjs'
 import { notAChange, type Change } from '../../dsl/change.ts'
-import type { Data, Element } from '../../dsl/element.ts'
+import type { Data } from '../../dsl/element.ts'
 import type { TableTableJoinSpec } from '../../dsl/joins.ts'
 import { deadLetter, errorMessage } from '../../dsl/sides.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
-import { fromMachine2, type Machine2 } from './twoInputs.ts'
+import type { Machine2 } from './twoInputs.ts'
 
 interface TableTableJoinState {
   readonly left: Array<[Key, unknown]>
@@ -315,14 +314,4 @@ function foreignKeyJoin(foreignKey: (v: unknown) => unknown, ctx: RunContext, ou
       rights.offset = s.rightOffset
     },
   }
-}
-
-/** Interprets a `TableTableJoin` node: left and right changelogs, watermark = their minimum. */
-export function tableTableJoinOperator(
-  spec: TableTableJoinSpec,
-  left: Observable<Element<unknown>>,
-  right: Observable<Element<unknown>>,
-  ctx: RunContext,
-): Observable<Element<unknown>> {
-  return fromMachine2(ctx, left as Observable<Element<C>>, right as Observable<Element<C>>, (emit) => tableTableJoinMachine(spec, ctx, emit))
 }

@@ -1,12 +1,11 @@
-import type { Observable } from 'rxjs'
 import { notAChange, type Change } from '../../dsl/change.ts'
 import { deadLetter } from '../../dsl/sides.ts'
-import type { Data, Element } from '../../dsl/element.ts'
+import type { Data } from '../../dsl/element.ts'
 import type { TemporalJoinSpec } from '../../dsl/temporalJoin.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
 import { MinHeap } from '../core/MinHeap.ts'
-import { fromMachine2, type Machine2 } from './twoInputs.ts'
+import type { Machine2 } from './twoInputs.ts'
 
 /** One version of a row: valid from `from` (its change's event time) until the next one's. */
 interface Version {
@@ -141,13 +140,4 @@ export function temporalJoinMachine(
       for (const p of s.prunable) prunable.push(p.at, p.seq, p)
     },
   }
-}
-
-/** Interprets a `TemporalJoin` node: the events, then the changelog of versions. */
-export function temporalJoinOperator(
-  spec: TemporalJoinSpec,
-  [events, changes]: readonly Observable<Element<unknown>>[],
-  ctx: RunContext,
-): Observable<Element<unknown>> {
-  return fromMachine2(ctx, events, changes as Observable<Element<Change<Key, unknown>>>, (emit) => temporalJoinMachine(spec, ctx, emit))
 }

@@ -3,6 +3,8 @@ import type { Data, Element } from '../../dsl/element.ts'
 import { registerMachine, type RunContext } from '../core/context.ts'
 import { MinWatermark } from '../core/MinWatermark.ts'
 import { stageSubscriber } from '../core/subscriber.ts'
+import type { Downstream } from '../core/chained.ts'
+import { generate } from '../core/codegen.ts'
 
 /** A two-input stateful machine: data from either side, and advances of the minimum watermark. */
 export interface Machine2<L, R> {
@@ -31,19 +33,8 @@ export function fromMachine2<L, R, O>(
   return new Observable<Element<O, unknown>>((subscriber) => {
     const machine = make((d) => subscriber.next(d))
     registerMachine(ctx, machine)
-    const marks = new MinWatermark(2)
-    let forwarded = Number.NEGATIVE_INFINITY
+    const advance = minWatermark(machine, outputWatermark, (w) => subscriber.next({ _tag: 'Watermark', time: w }))
     let open = 2
-    const advance = (i: 0 | 1, time: number) => {
-      const w = marks.advance(i, time)
-      if (w === undefined) return
-      machine.watermark(w)
-      const out = outputWatermark(w)
-      if (out > forwarded) {
-        forwarded = out
-        subscriber.next({ _tag: 'Watermark', time: out })
-      }
-    }
     const complete = () => {
       if (--open === 0) subscriber.complete()
     }
@@ -84,3 +75,55 @@ export function fromMachine2<L, R, O>(
     }
   })
 }
+
+/**
+ * The watermark of a two-input machine: each input's advance in, the machine told when the minimum
+ * of both advances, then `forward(outputWatermark(min))` when that advances in turn.
+ */
+function minWatermark(
+  machine: { watermark(w: number): void },
+  outputWatermark: (w: number) => number,
+  forward: (w: number) => void,
+): (input: 0 | 1, time: number) => void {
+  const marks = new MinWatermark(2)
+  let forwarded = Number.NEGATIVE_INFINITY
+  return (input, time) => {
+    const w = marks.advance(input, time)
+    if (w === undefined) return
+    machine.watermark(w)
+    const out = outputWatermark(w)
+    if (out > forwarded) {
+      forwarded = out
+      forward(out)
+    }
+  }
+}
+
+/**
+ * A two-input machine as a junction of a chain (see `link`): the chain's two branches call its
+ * inputs directly, with no operator between, and its results go on to `to`. The same machine, the
+ * same watermarks and the same order as `fromMachine2` over the two branches as operators.
+ */
+export function junction2(
+  machine: Machine2<unknown, unknown>,
+  to: Downstream,
+  outputWatermark: (w: number) => number = (w) => w,
+): readonly Downstream[] {
+  const advance = minWatermark(machine, outputWatermark, to.ignoresWatermarks === true ? () => undefined : (w) => to.watermark(w))
+  return [junctionInput(machine, 'left', 0, advance), junctionInput(machine, 'right', 1, advance)]
+}
+
+/**
+ * One input of a junction, as code of its own (see codegen.ts): its call to the machine's side sees
+ * one target even when a process runs many joins.
+ */
+const junctionInput = (machine: Machine2<unknown, unknown>, side: 'left' | 'right', input: 0 | 1, advance: (input: 0 | 1, time: number) => void): Downstream =>
+  generate(
+    'junctionInput',
+    ['machine', 'input', 'advance'],
+    `return {
+      data(d) { machine.${side}(d) },
+      push(value, time, key, pos) { machine.${side}({ _tag: 'Data', value, time, key, pos }) },
+      watermark(w) { advance(input, w) },
+    }`,
+  )(machine, input, advance) as Downstream

@@ -1,9 +1,8 @@
-import type { Observable } from 'rxjs'
-import type { Data, Element } from '../../dsl/element.ts'
+import type { Data } from '../../dsl/element.ts'
 import type { WindowJoinSpec } from '../../dsl/joins.ts'
 import type { Key } from '../../dsl/stream.ts'
 import type { RunContext } from '../core/context.ts'
-import { fromMachine2, type Machine2 } from './twoInputs.ts'
+import type { Machine2 } from './twoInputs.ts'
 import { MinHeap } from '../core/MinHeap.ts'
 import { JoinBuffer } from './JoinBuffer.ts'
 
@@ -100,12 +99,8 @@ export function windowJoinMachine(
   }
 }
 
-/** Interprets a `WindowJoin` node: left and right inputs; the output watermark lags by `within`. */
-export function windowJoinOperator(
-  spec: WindowJoinSpec,
-  left: Observable<Element<unknown>>,
-  right: Observable<Element<unknown>>,
-  ctx: RunContext,
-): Observable<Element<unknown>> {
-  return fromMachine2(ctx, left, right, (emit) => windowJoinMachine(spec, ctx, emit), (w) => w - spec.within)
-}
+/** A window join's output watermark lags its input's by `within`: a result may still come for any earlier time. */
+export const windowJoinLag =
+  (spec: WindowJoinSpec) =>
+  (w: number): number =>
+    w - spec.within
