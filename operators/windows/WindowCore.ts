@@ -38,6 +38,11 @@ export class Win implements Timed {
   declare acc: unknown
   /** Source position of the latest event folded in (for output records and dead letters). */
   declare pos: number
+  /**
+   * When it was opened, among its machine's windows, for a kind that queues a window only when it
+   * is its key's next to fire (`unqueued`): windows due together fire in this order.
+   */
+  declare seq: number
 
   constructor(home: KeyState, start: number, end: number, acc: unknown, pos: number) {
     // Assigned in this order, the fields the in-order path reads lie side by side at the start.
@@ -51,6 +56,7 @@ export class Win implements Timed {
     this.dead = false
     this.last = undefined
     this.stale = undefined
+    this.seq = 0
   }
 
   get key(): Key {
@@ -99,8 +105,11 @@ export interface WindowKind<S extends KeyState> {
   windowsOf(t: number): WindowBounds[]
   /** True when the key holds no window and nothing else, so its state can go. */
   isEmpty(ks: S): boolean
-  /** Forgets a freed window (the machine drops key states left empty in its sweeps). */
-  free(ks: S, w: Win): void
+  /**
+   * Forgets a freed window (the machine drops key states left empty in its sweeps). `w` is not read
+   * again by the machine: the kind may reuse it at once.
+   */
+  free(ks: S, w: Win, core: WindowCore<S>): void
   /** Puts a restored window back into its key's state. */
   restore(ks: S, w: Win): void
   /**
@@ -110,6 +119,13 @@ export interface WindowKind<S extends KeyState> {
   settle?(core: WindowCore<S>, ks: S, w: Win): void
   /** The accumulator `settle` would give `w` now, for a checkpoint (it may set `w.pos`, as `settle` would). */
   peek?(core: WindowCore<S>, ks: S, w: Win): unknown
+  /**
+   * Present when the kind holds some open windows as start times only, not queued, and queues each
+   * (`schedule`) once it is its key's next window to fire: adds those of `ks` to `out`, as windows
+   * due at their end with their `seq`, for a checkpoint. Windows due together then fire in the order
+   * they were opened (`Win.seq`), not the order they were queued, and count as open from `opened`.
+   */
+  unqueued?(ks: S, out: Win[]): void
   /** Acts on a due per-key timer; true when the key holds nothing more. */
   onKeyTimer?(core: WindowCore<S>, ks: S): boolean
   /** Extra per-key state for checkpoints (plain data), and its inverse. */
@@ -141,6 +157,9 @@ const SWEEP_SLACK = 1024
 /** What `result` gives for a window whose `result` threw (it went to dead letters). */
 const FAILED: unique symbol = Symbol('failed')
 
+/** Opening order, for windows due together (`WindowKind.unqueued`). */
+const bySeq = (a: Win | KeyTimer, b: Win | KeyTimer): number => (a as Win).seq - (b as Win).seq
+
 /** Stage name on late events and dead letters. */
 const LATE_STAGE = 'window'
 const AGG_STAGE = 'aggregate'
@@ -167,6 +186,8 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   private open_ = 0
   /** Key states beyond which the next watermark sweeps empty ones (see `sweep`). */
   private sweepAbove = SWEEP_SLACK
+  /** The kind queues windows when next due (`unqueued`): those due together fire by `seq`. */
+  private readonly bySeq: boolean
   /**
    * One event, in parts (`data` is the same for a record): the generated in-order path when the kind
    * has one and emission is `'final'`, else `pushSlow`.
@@ -183,6 +204,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     this.L = spec.allowedLateness
     this.queue = new DueQueue({ byTime: kind.sharedDueTimes === true })
     this.updates = spec.emit === 'updates'
+    this.bySeq = kind.unqueued !== undefined
     this.agg = options.aggregator ?? compileAggregator(spec.aggregation)
     const slow: Slow = (value, time, key, pos, ks) => this.pushSlow(value, time, key, pos, ks as S | undefined)
     this.push =
@@ -261,6 +283,9 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     while (q.hasDue(w)) {
       const due = q.first
       const items = q.pop()
+      // Queued as each came to be its key's next, not as they were opened: back to opening order
+      // (mostly in order already, which the sort finds in one pass).
+      if (this.bySeq) items.sort(bySeq)
       for (let i = 0; i < items.length; i++) {
         const item = items[i]
         if (item.due !== due) continue
@@ -354,8 +379,19 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     if (!(w.due <= due)) this.queue.add(due, w)
   }
 
-  /** Queues a per-key timer of the kind at `due`. */
-  schedule(t: KeyTimer, due: number): void {
+  /**
+   * Counts a window the kind holds without queueing it yet (`unqueued`): what `touched` counts
+   * for a window it queues.
+   */
+  opened(): void {
+    this.open_++
+  }
+
+  /**
+   * Queues a per-key timer of the kind at `due`, or a window held unqueued (`unqueued`) that is
+   * now its key's next to fire, at its end.
+   */
+  schedule(t: KeyTimer | Win, due: number): void {
     this.queue.add(due, t)
   }
 
@@ -384,7 +420,7 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
     w.acc = w.last = undefined
     this.open_--
     const ks = w.home as S
-    this.kind.free(ks, w)
+    this.kind.free(ks, w, this)
   }
 
   /**
@@ -473,8 +509,14 @@ export class WindowCore<S extends KeyState> implements Machine<unknown, Key> {
   snapshot(): MachineState {
     const windows: WinState[] = []
     const keys: [Key, unknown][] = []
-    for (const item of this.queue.live()) {
-      if (!(item instanceof Win)) continue
+    const wins: Win[] = []
+    for (const item of this.queue.live()) if (item instanceof Win) wins.push(item)
+    if (this.kind.unqueued !== undefined) {
+      // In firing order, as a restore queues them: by due time, then by opening.
+      for (const ks of this.keys.values()) this.kind.unqueued(ks, wins)
+      wins.sort((a, b) => a.due - b.due || a.seq - b.seq)
+    }
+    for (const item of wins) {
       const acc = this.kind.peek !== undefined && !item.fired ? this.kind.peek(this, item.home as S, item) : item.acc
       const emitted = item.last
       windows.push({
